@@ -1,0 +1,63 @@
+//! `inject`: command-line parsing and dispatch only. Each subcommand lives in
+//! its own module, which calls into `inject-errands` or `inject-ui` and maps
+//! the result to an exit code.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod check;
+mod ensure;
+mod run;
+mod status;
+mod tui;
+
+/// Run the commands operators need on BOSH VMs, safely, and see whether
+/// each VM's network is whole.
+#[derive(Parser)]
+#[command(name = "inject", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the configured commands of a phase, in order (the errand).
+    Run(run::RunArgs),
+    /// Validate the config and print a one-line summary per command.
+    Check(check::CheckArgs),
+    /// Show interfaces, addresses and routes of both families, and what is wrong.
+    Status(status::StatusArgs),
+    /// Open the live dashboard (also started as `inject-tui`).
+    Tui(tui::TuiArgs),
+    /// Keep the commands tagged `ensure` true, across reboots and drift.
+    Ensure(ensure::EnsureArgs),
+}
+
+fn main() -> ExitCode {
+    // Started through a link named `inject-tui`: open the dashboard directly.
+    if tui::started_as_tui() {
+        return tui::main_as_tui();
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version on stdout with exit 0, usage errors on
+            // stderr; usage errors are exit code 2 like config errors.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Cmd::Run(args) => run::main(args),
+        Cmd::Check(args) => check::main(args),
+        Cmd::Status(args) => status::main(args),
+        Cmd::Tui(args) => tui::main(args),
+        Cmd::Ensure(args) => ensure::main(args),
+    }
+}

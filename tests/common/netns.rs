@@ -1,0 +1,137 @@
+//! Network namespaces for integration tests. Every test builds its own
+//! namespaces (never touching the host's interfaces or routes) and they are
+//! deleted when the guard drops.
+
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Whether namespace tests can run here. Under CI they must: not being able
+/// to is a failure there, not a skip.
+pub fn can_run(test: &str) -> bool {
+    let root = nix_is_root();
+    if root && Command::new("ip").arg("-V").output().is_ok() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: network-namespace tests must run under CI (need root and iproute2)");
+    }
+    eprintln!("skipping {test}: needs root and iproute2 to build network namespaces");
+    false
+}
+
+fn nix_is_root() -> bool {
+    // `id -u` keeps the test helpers free of extra crates.
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A pair of namespaces reproducing the seed's VM: `vm` has eth0
+/// (10.0.250.10/24, default via 10.0.250.1) and eth1 (2001:db8:69f5::10/64,
+/// no IPv6 default route, accept_ra=0 as on a BOSH stemcell); `peer` holds the
+/// other ends of both veth pairs, with the gateways' addresses.
+pub struct SeedVm {
+    pub vm: String,
+    pub peer: String,
+}
+
+impl SeedVm {
+    pub const V4_GATEWAY: &'static str = "10.0.250.1";
+    pub const V6_GATEWAY: &'static str = "2001:db8:69f5::1";
+    pub const V6_ADDRESS: &'static str = "2001:db8:69f5::10";
+
+    pub fn new() -> SeedVm {
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let id = format!("{}-{n}", std::process::id());
+        let seed = SeedVm {
+            vm: format!("injt-vm-{id}"),
+            peer: format!("injt-peer-{id}"),
+        };
+        sh(&["ip", "netns", "add", &seed.vm]);
+        sh(&["ip", "netns", "add", &seed.peer]);
+        for (nic, peer_nic) in [("eth0", "p0"), ("eth1", "p1")] {
+            sh(&[
+                "ip", "-n", &seed.vm, "link", "add", nic, "type", "veth", "peer", "name", peer_nic,
+                "netns", &seed.peer,
+            ]);
+        }
+        seed.sysctl("net.ipv6.conf.all.accept_dad=0");
+        seed.sysctl("net.ipv6.conf.default.accept_dad=0");
+        seed.sysctl("net.ipv6.conf.eth1.accept_ra=0");
+        for args in [
+            "link set lo up",
+            "link set eth0 up",
+            "link set eth1 up",
+            "addr add 10.0.250.10/24 dev eth0",
+            "-6 addr add 2001:db8:69f5::10/64 dev eth1 nodad",
+            "route add default via 10.0.250.1 dev eth0",
+        ] {
+            seed.ip(args);
+        }
+        for args in [
+            "link set lo up",
+            "link set p0 up",
+            "link set p1 up",
+            "addr add 10.0.250.1/24 dev p0",
+            "-6 addr add 2001:db8:69f5::1/64 dev p1 nodad",
+        ] {
+            sh(&split(&format!("ip -n {} {args}", seed.peer)));
+        }
+        seed
+    }
+
+    /// `ip -n <vm> <args>`; panics with ip's stderr when it fails.
+    pub fn ip(&self, args: &str) -> String {
+        let out = sh(&split(&format!("ip -n {} {args}", self.vm)));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `ip netns exec <vm> sysctl -qw <setting>`.
+    pub fn sysctl(&self, setting: &str) {
+        sh(&["ip", "netns", "exec", &self.vm, "sysctl", "-qw", setting]);
+    }
+
+    /// A command that runs `program` inside the VM's namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.vm, program]);
+        cmd
+    }
+}
+
+impl Default for SeedVm {
+    fn default() -> Self {
+        SeedVm::new()
+    }
+}
+
+impl Drop for SeedVm {
+    fn drop(&mut self) {
+        for ns in [&self.vm, &self.peer] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+fn split(line: &str) -> Vec<String> {
+    line.split_whitespace().map(str::to_owned).collect()
+}
+
+fn sh<S: AsRef<str>>(argv: &[S]) -> Output {
+    let argv: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", argv.join(" ")));
+    assert!(
+        out.status.success(),
+        "{} failed: {}",
+        argv.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

@@ -1,0 +1,1 @@
+//! Netlink snapshot, change stream, findings and their text/JSON views.
