@@ -1,11 +1,67 @@
-//! `inject check` (not built yet).
+//! `inject check`: validate the config and print one line per command;
+//! exit 0, or 2 with the error (file:line:column: field: what).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct CheckArgs {}
+use inject_errands::config;
+use inject_errands::event::format_duration;
 
-pub fn main(_args: CheckArgs) -> ExitCode {
-    eprintln!("inject check: not built yet");
-    ExitCode::from(2)
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Config file [default: $INJECT_CONFIG, else /var/vcap/jobs/inject-commands/config/commands.yml]
+    #[arg(short, long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+pub fn main(args: CheckArgs) -> ExitCode {
+    let path = config::resolve_path(args.config);
+    let config = match config::load(&path) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("inject: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let phases_of = |c: &config::CommandSpec| {
+        c.phases
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let width = config
+        .commands
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let phases_width = config
+        .commands
+        .iter()
+        .map(|c| phases_of(c).len())
+        .max()
+        .unwrap_or(0);
+    for command in &config.commands {
+        let guard = match (&command.unless, &command.only_if) {
+            (Some(_), Some(_)) => "unless+only_if",
+            (Some(_), None) => "unless",
+            (None, Some(_)) => "only_if",
+            (None, None) => "no guard",
+        };
+        println!(
+            "{:<width$}  phases: {:<phases_width$}  guard: {:<14}  timeout: {}",
+            command.name,
+            phases_of(command),
+            guard,
+            format_duration(config.timeout_of(command)),
+        );
+    }
+    let n = config.commands.len();
+    println!(
+        "{}: ok, {n} command{}",
+        path.display(),
+        if n == 1 { "" } else { "s" }
+    );
+    ExitCode::SUCCESS
 }

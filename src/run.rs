@@ -1,11 +1,199 @@
-//! `inject run` (not built yet).
+//! `inject run`: load the config, select the phase's commands, then print the
+//! plan (`--dry-run`) or run it, mapping the result to an exit code:
+//! 0 ok/skipped, 1 a command failed or timed out (or another run holds the
+//! lock), 2 usage or config error (nothing ran), 130/143 interrupted.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct RunArgs {}
+use inject_errands::config::{self, Config, Phase};
+use inject_errands::event::Event;
+use inject_errands::runlog::{self, RunLog};
+use inject_errands::{plan, runner, CancellationToken};
+use tokio::signal::unix::{signal, SignalKind};
 
-pub fn main(_args: RunArgs) -> ExitCode {
-    eprintln!("inject run: not built yet");
-    ExitCode::from(2)
+#[path = "output.rs"]
+mod output;
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Config file [default: $INJECT_CONFIG, else /var/vcap/jobs/inject-commands/config/commands.yml]
+    #[arg(short, long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Print what would run, in order, and execute nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Run the commands tagged with this phase: errand, pre-start, post-deploy, ensure.
+    #[arg(long, value_name = "PHASE", default_value = "errand", value_parser = parse_phase)]
+    phase: Phase,
+    /// Run only the named command (repeatable); config order is kept.
+    #[arg(long = "only", value_name = "NAME")]
+    only: Vec<String>,
+    /// Keep the run log here [default: $INJECT_LOG_DIR, else /var/vcap/sys/log/inject-commands on a BOSH VM, else none]
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
+    /// Print events as JSON lines instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_phase(text: &str) -> Result<Phase, String> {
+    text.parse()
+}
+
+pub fn main(args: RunArgs) -> ExitCode {
+    let path = config::resolve_path(args.config.clone());
+    let config = match config::load(&path) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("inject: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let selected = match plan::select(&config, args.phase, &args.only) {
+        Ok(selected) => selected,
+        Err(err) => {
+            eprintln!("inject: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.dry_run {
+        print_plan(&config, args.phase, &selected, args.json);
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("inject: cannot start: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(run(&config, &selected, &args))
+}
+
+async fn run(config: &Config, selected: &[&config::CommandSpec], args: &RunArgs) -> ExitCode {
+    // Handlers first: from here on SIGTERM/SIGINT end the run cleanly.
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(term), Ok(int)) => (term, int),
+        (Err(err), _) | (_, Err(err)) => {
+            eprintln!("inject: cannot handle signals: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut log = match runlog::resolve_dir(args.log_dir.clone()) {
+        Some(dir) => match RunLog::open(&dir, args.phase) {
+            Ok(log) => Some(log),
+            Err(err) => {
+                eprintln!("inject: {err}");
+                return ExitCode::from(1);
+            }
+        },
+        None => None,
+    };
+    let mut text =
+        output::TextPrinter::new(std::io::stdout(), std::io::stderr(), output::use_color());
+    let mut json = output::JsonPrinter::new(std::io::stdout());
+    let as_json = args.json;
+    if let Some(notice) = log.as_mut().and_then(RunLog::take_notice) {
+        eprintln!("inject: {notice}");
+    }
+    let log_note = log.as_ref().filter(|l| l.is_writing()).map(|l| {
+        format!(
+            "run log: {} (output in {})",
+            l.events_path().display(),
+            l.run_dir().display()
+        )
+    });
+
+    let cancel = CancellationToken::new();
+    let mut sink = |event: Event| {
+        if as_json {
+            json.print(&event);
+        } else {
+            text.print(&event);
+        }
+    };
+    let mut signalled: Option<u8> = None;
+    let summary = {
+        let run = runner::run_plan(
+            config,
+            selected,
+            args.phase,
+            log.as_mut(),
+            &cancel,
+            &mut sink,
+        );
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                summary = &mut run => break summary,
+                _ = term.recv(), if signalled.is_none() => {
+                    signalled = Some(143);
+                    cancel.cancel();
+                }
+                _ = int.recv(), if signalled.is_none() => {
+                    signalled = Some(130);
+                    cancel.cancel();
+                }
+            }
+        }
+    };
+    if let (Some(note), false) = (log_note, as_json) {
+        text.note(&note);
+    }
+    if let Some(code) = signalled {
+        return ExitCode::from(code);
+    }
+    if summary.failed + summary.timed_out > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_plan(config: &Config, phase: Phase, selected: &[&config::CommandSpec], json: bool) {
+    let total = selected.len();
+    if json {
+        for (i, command) in selected.iter().enumerate() {
+            let shown = |t: &str| {
+                if command.sensitive {
+                    runner::REDACTED.to_string()
+                } else {
+                    t.to_string()
+                }
+            };
+            let mut env: Vec<String> = config.network_env().into_iter().map(|(k, _)| k).collect();
+            env.extend(command.env.keys().cloned());
+            env.sort();
+            env.dedup();
+            let line = serde_json::json!({
+                "event": "planned",
+                "index": i + 1,
+                "total": total,
+                "name": command.name,
+                "phase": phase.as_str(),
+                "shell": config.shell,
+                "run": shown(&command.run),
+                "unless": command.unless.as_deref().map(shown),
+                "only_if": command.only_if.as_deref().map(shown),
+                "timeout": config.timeout_of(command).as_secs_f64(),
+                "retries": command.retries,
+                "env": env,
+            });
+            println!("{line}");
+        }
+        return;
+    }
+    println!("{}", plan::headline(config, phase, total));
+    for (i, command) in selected.iter().enumerate() {
+        for line in plan::describe(config, command, phase, i + 1, total) {
+            println!("{line}");
+        }
+    }
 }

@@ -1,0 +1,692 @@
+//! The config: schema, load and validation.
+//!
+//! Every check that can fail lives inside a `Deserialize` impl, so that
+//! serde_norway attaches the line, column and field path of the offending
+//! node to the error; that is how "duplicate name" or "ensure needs a guard"
+//! point at the right command instead of at the top of the file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+/// Where the BOSH job renders the config.
+pub const DEFAULT_PATH: &str = "/var/vcap/jobs/inject-commands/config/commands.yml";
+/// The shell every command runs under, as CI runners do: fail on the first
+/// error, including inside pipelines, and read no profile.
+pub const DEFAULT_SHELL: [&str; 6] = [
+    "/bin/bash",
+    "--noprofile",
+    "--norc",
+    "-eo",
+    "pipefail",
+    "-c",
+];
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(2);
+/// BOSH fails an errand whose output passes 1 MB; 64 KiB per command leaves room.
+pub const DEFAULT_OUTPUT_LIMIT: u64 = 64 * 1024;
+
+/// A loaded, validated config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub shell: Vec<String>,
+    pub timeout: Duration,
+    pub stop_on_error: bool,
+    pub output_limit: u64,
+    pub commands: Vec<CommandSpec>,
+    pub networks: BTreeMap<String, Network>,
+}
+
+/// One configured command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandSpec {
+    pub name: String,
+    pub run: String,
+    pub unless: Option<String>,
+    pub only_if: Option<String>,
+    pub phases: Vec<Phase>,
+    /// `None`: the config's top-level timeout.
+    pub timeout: Option<Duration>,
+    pub retries: u32,
+    pub retry_delay: Duration,
+    pub continue_on_error: bool,
+    pub env: BTreeMap<String, String>,
+    pub cwd: Option<PathBuf>,
+    pub user: Option<String>,
+    pub sensitive: bool,
+}
+
+/// When a command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Errand,
+    PreStart,
+    PostDeploy,
+    Ensure,
+}
+
+/// One of BOSH's `spec.networks`, as rendered by the job.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub gateway: Option<String>,
+    #[serde(default)]
+    pub netmask: Option<String>,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 4] = [
+        Phase::Errand,
+        Phase::PreStart,
+        Phase::PostDeploy,
+        Phase::Ensure,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Errand => "errand",
+            Phase::PreStart => "pre-start",
+            Phase::PostDeploy => "post-deploy",
+            Phase::Ensure => "ensure",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Phase {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Phase, String> {
+        Phase::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown phase `{s}`, expected one of errand, pre-start, post-deploy, ensure"
+                )
+            })
+    }
+}
+
+impl Config {
+    /// The timeout that applies to `command`.
+    pub fn timeout_of(&self, command: &CommandSpec) -> Duration {
+        command.timeout.unwrap_or(self.timeout)
+    }
+
+    /// `INJECT_NET_<NAME>_{IP,GATEWAY,NETMASK}` for every network, in name order.
+    pub fn network_env(&self) -> Vec<(String, String)> {
+        let mut vars = Vec::new();
+        for (name, net) in &self.networks {
+            let prefix = format!("INJECT_NET_{}", env_name(name));
+            for (field, value) in [
+                ("IP", &net.ip),
+                ("GATEWAY", &net.gateway),
+                ("NETMASK", &net.netmask),
+            ] {
+                if let Some(value) = value {
+                    vars.push((format!("{prefix}_{field}"), value.clone()));
+                }
+            }
+        }
+        vars
+    }
+}
+
+impl CommandSpec {
+    pub fn in_phase(&self, phase: Phase) -> bool {
+        self.phases.contains(&phase)
+    }
+}
+
+/// A network name as it appears in an environment variable: upper-cased,
+/// every other character than A-Z and 0-9 turned into `_`.
+pub fn env_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `-c PATH`, else `$INJECT_CONFIG`, else where the BOSH job renders it.
+pub fn resolve_path(cli: Option<PathBuf>) -> PathBuf {
+    cli.or_else(|| {
+        std::env::var_os("INJECT_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+    .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
+}
+
+/// A config that cannot be used: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file (or other origin) the text came from.
+    pub origin: String,
+    /// 1-based line and column, when the problem has a place.
+    pub position: Option<(usize, usize)>,
+    /// What is wrong, led by the field path (`commands[0].timeout: ...`).
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.origin, self.message),
+            None => write!(f, "{}: {}", self.origin, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Reads and validates the config at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let origin = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|err| ConfigError {
+        origin: origin.clone(),
+        position: None,
+        message: format!(
+            "cannot read the config: {err} (give another with -c PATH or INJECT_CONFIG)"
+        ),
+    })?;
+    let text = text_of(&bytes, &origin)?;
+    parse(text, &origin)
+}
+
+/// Checks that `bytes` are text: a config with a NUL byte is a binary file
+/// somebody pointed us at by mistake; non-UTF-8 text cannot be YAML.
+fn text_of<'a>(bytes: &'a [u8], origin: &str) -> Result<&'a str, ConfigError> {
+    let at = |offset: usize, message: String| {
+        let (line, column) = line_column(&bytes[..offset]);
+        ConfigError {
+            origin: origin.to_string(),
+            position: Some((line, column)),
+            message,
+        }
+    };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            let offset = err.valid_up_to();
+            return Err(at(
+                offset,
+                format!(
+                    "not UTF-8 text (byte 0x{:02x}); the config must be YAML or JSON",
+                    bytes[offset]
+                ),
+            ));
+        }
+    };
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(at(
+            offset,
+            "binary file (NUL byte); the config must be YAML or JSON text".into(),
+        ));
+    }
+    Ok(text)
+}
+
+/// 1-based line and column (in characters) just after `before`.
+fn line_column(before: &[u8]) -> (usize, usize) {
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+    (line, column)
+}
+
+/// Parses and validates config text (YAML, or JSON which is YAML too).
+/// `origin` names the text in errors, usually the file's path.
+pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    let blank = text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---"
+    });
+    if blank {
+        return Err(ConfigError {
+            origin: origin.to_string(),
+            position: Some((1, 1)),
+            message: "the file is empty; expected a mapping with `commands:`".into(),
+        });
+    }
+    let raw: ConfigFile = serde_norway::from_str(text).map_err(|err| yaml_error(origin, &err))?;
+    Ok(Config {
+        shell: raw.shell.0,
+        timeout: raw.timeout.0,
+        stop_on_error: raw.stop_on_error,
+        output_limit: raw.output_limit.0,
+        commands: raw.commands.0,
+        networks: raw.networks,
+    })
+}
+
+/// serde_norway says `path: message at line L column C`; we say
+/// `origin:L:C: path: message`, the form editors and humans jump to.
+fn yaml_error(origin: &str, err: &serde_norway::Error) -> ConfigError {
+    let text = err.to_string();
+    match err.location() {
+        Some(loc) => {
+            let suffix = format!(" at line {} column {}", loc.line(), loc.column());
+            ConfigError {
+                origin: origin.to_string(),
+                position: Some((loc.line(), loc.column())),
+                message: text.replacen(&suffix, "", 1),
+            }
+        }
+        None => ConfigError {
+            origin: origin.to_string(),
+            position: None,
+            message: text,
+        },
+    }
+}
+
+// ---- the file's shape -------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with `commands:`")]
+struct ConfigFile {
+    #[serde(default)]
+    shell: Shell,
+    #[serde(default = "default_timeout")]
+    timeout: PositiveDuration,
+    #[serde(default = "yes")]
+    stop_on_error: bool,
+    #[serde(default)]
+    output_limit: ByteSize,
+    commands: Commands,
+    #[serde(default)]
+    networks: BTreeMap<String, Network>,
+}
+
+fn default_timeout() -> PositiveDuration {
+    PositiveDuration(DEFAULT_TIMEOUT)
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommand {
+    name: NonEmpty,
+    run: NonEmpty,
+    #[serde(default)]
+    unless: Option<NonEmpty>,
+    #[serde(default)]
+    only_if: Option<NonEmpty>,
+    #[serde(default)]
+    phases: Option<Phases>,
+    #[serde(default)]
+    timeout: Option<PositiveDuration>,
+    #[serde(default)]
+    retries: u32,
+    #[serde(default)]
+    retry_delay: Option<HumanDuration>,
+    #[serde(default)]
+    continue_on_error: bool,
+    #[serde(default)]
+    env: BTreeMap<String, EnvValue>,
+    #[serde(default)]
+    cwd: Option<PathBuf>,
+    #[serde(default)]
+    user: Option<NonEmpty>,
+    #[serde(default)]
+    sensitive: bool,
+}
+
+/// The command list; checks names are unique as it goes.
+struct Commands(Vec<CommandSpec>);
+
+impl<'de> Deserialize<'de> for Commands {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = Commands;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of commands")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Commands, A::Error> {
+                let mut seen = HashMap::new();
+                let mut commands = Vec::new();
+                while let Some(cmd) = seq.next_element_seed(CommandSeed {
+                    seen: &mut seen,
+                    index: commands.len(),
+                })? {
+                    commands.push(cmd);
+                }
+                Ok(Commands(commands))
+            }
+        }
+        d.deserialize_seq(ListVisitor)
+    }
+}
+
+/// Deserializes one command and checks what spans its fields. The checks run
+/// inside `visit_map`, so the error carries this command's position and path.
+struct CommandSeed<'a> {
+    seen: &'a mut HashMap<String, usize>,
+    index: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for CommandSeed<'_> {
+    type Value = CommandSpec;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<CommandSpec, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CommandSeed<'_> {
+    type Value = CommandSpec;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a command (a mapping with `name:` and `run:`)")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<CommandSpec, A::Error> {
+        let raw = RawCommand::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        let name = raw.name.0;
+        if let Some(first) = self.seen.get(&name) {
+            return Err(de::Error::custom(format_args!(
+                "duplicate name `{name}` (commands[{first}] has it already); names must be unique"
+            )));
+        }
+        self.seen.insert(name.clone(), self.index);
+        let phases = raw.phases.map_or_else(|| vec![Phase::Errand], |p| p.0);
+        if phases.contains(&Phase::Ensure) && raw.unless.is_none() && raw.only_if.is_none() {
+            return Err(de::Error::custom(format_args!(
+                "command `{name}` is in phase `ensure` but has no `unless` or `only_if` guard; \
+                 the ensure loop would run it again and again"
+            )));
+        }
+        Ok(CommandSpec {
+            name,
+            run: raw.run.0,
+            unless: raw.unless.map(|g| g.0),
+            only_if: raw.only_if.map(|g| g.0),
+            phases,
+            timeout: raw.timeout.map(|t| t.0),
+            retries: raw.retries,
+            retry_delay: raw.retry_delay.map_or(DEFAULT_RETRY_DELAY, |d| d.0),
+            continue_on_error: raw.continue_on_error,
+            env: raw.env.into_iter().map(|(k, v)| (k, v.0)).collect(),
+            cwd: raw.cwd,
+            user: raw.user.map(|u| u.0),
+            sensitive: raw.sensitive,
+        })
+    }
+}
+
+/// A string with something in it besides blanks.
+struct NonEmpty(String);
+
+impl<'de> Deserialize<'de> for NonEmpty {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = NonEmpty;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a non-empty string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<NonEmpty, E> {
+                if v.trim().is_empty() {
+                    Err(E::custom("must not be empty"))
+                } else {
+                    Ok(NonEmpty(v.to_string()))
+                }
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<NonEmpty, E> {
+                Err(E::custom("must not be empty"))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// An environment value; YAML numbers and booleans are taken as written,
+/// since `PORT: 8080` means the string "8080" in an environment.
+struct EnvValue(String);
+
+impl<'de> Deserialize<'de> for EnvValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = EnvValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<EnvValue, E> {
+                if v.contains('\0') {
+                    return Err(E::custom(
+                        "an environment value cannot hold a NUL character",
+                    ));
+                }
+                Ok(EnvValue(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<EnvValue, E> {
+                Ok(EnvValue(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<EnvValue, E> {
+                Ok(EnvValue(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<EnvValue, E> {
+                Ok(EnvValue(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<EnvValue, E> {
+                Ok(EnvValue(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The shell argv; the command text is appended as its last argument.
+struct Shell(Vec<String>);
+
+impl Default for Shell {
+    fn default() -> Shell {
+        Shell(DEFAULT_SHELL.iter().map(|s| s.to_string()).collect())
+    }
+}
+
+impl<'de> Deserialize<'de> for Shell {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Shell;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list like [/bin/bash, -c]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shell, A::Error> {
+                let mut argv = Vec::new();
+                while let Some(arg) = seq.next_element::<String>()? {
+                    argv.push(arg);
+                }
+                if argv.is_empty() || argv[0].trim().is_empty() {
+                    return Err(de::Error::custom(
+                        "must name a program, like [/bin/bash, -c]",
+                    ));
+                }
+                Ok(Shell(argv))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// At least one phase.
+struct Phases(Vec<Phase>);
+
+impl<'de> Deserialize<'de> for Phases {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Phases;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of phases (errand, pre-start, post-deploy, ensure)")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Phases, A::Error> {
+                let mut phases = Vec::new();
+                while let Some(phase) = seq.next_element::<Phase>()? {
+                    if !phases.contains(&phase) {
+                        phases.push(phase);
+                    }
+                }
+                if phases.is_empty() {
+                    return Err(de::Error::custom(
+                        "must name at least one phase (errand, pre-start, post-deploy, ensure)",
+                    ));
+                }
+                Ok(Phases(phases))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// A duration written for humans: `30s`, `10m`, `1h 30m`.
+struct HumanDuration(Duration);
+
+/// A duration that must be more than zero (a timeout).
+struct PositiveDuration(Duration);
+
+/// Parses `30s`, `10m`, `1h 30m`, `500ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|_| {
+        format!("invalid duration `{text}`: expected a number and a unit, like `30s`, `10m` or `1h 30m`")
+    })
+}
+
+fn deserialize_duration<'de, D: Deserializer<'de>>(
+    d: D,
+    positive: bool,
+) -> Result<Duration, D::Error> {
+    struct V(bool);
+    impl Visitor<'_> for V {
+        type Value = Duration;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a duration like `30s` or `10m`")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+            let d = parse_duration(v).map_err(E::custom)?;
+            if self.0 && d.is_zero() {
+                return Err(E::custom(format_args!(
+                    "`{v}` is no time at all; a timeout must be more than 0"
+                )));
+            }
+            Ok(d)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
+            Err(E::custom(format_args!(
+                "`{v}` has no unit; write `{v}s` for seconds or `{v}m` for minutes"
+            )))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
+            Err(E::custom(format_args!(
+                "invalid duration `{v}`: expected a duration like `30s` or `10m`"
+            )))
+        }
+    }
+    d.deserialize_any(V(positive))
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_duration(d, false).map(HumanDuration)
+    }
+}
+
+impl<'de> Deserialize<'de> for PositiveDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_duration(d, true).map(PositiveDuration)
+    }
+}
+
+/// A size in bytes: `65536`, `64KiB`, `1MiB`, `100kB`.
+struct ByteSize(u64);
+
+impl Default for ByteSize {
+    fn default() -> ByteSize {
+        ByteSize(DEFAULT_OUTPUT_LIMIT)
+    }
+}
+
+/// Parses a size: a whole number with an optional unit, B, KB/kB (1000),
+/// KiB (1024), MB, MiB, GB, GiB. Small enough not to need a crate.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let bad =
+        || format!("invalid size `{text}`: expected a number and a unit, like `64KiB` or `1MiB`");
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" | "kB" | "K" | "k" => 1000,
+        "KiB" => 1 << 10,
+        "MB" | "M" => 1000 * 1000,
+        "MiB" => 1 << 20,
+        "GB" | "G" => 1000 * 1000 * 1000,
+        "GiB" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(factor).ok_or_else(bad)
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size like `64KiB`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
+                parse_size(v).map(ByteSize).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ByteSize, E> {
+                Ok(ByteSize(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A size for people: `64 KiB`, `1.5 MiB`, `300 B`.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else if value.fract() == 0.0 {
+        format!("{value} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

@@ -1,0 +1,253 @@
+//! The plan: which commands a run takes, in which order, and how `--dry-run`
+//! describes each of them. Pure functions of the config.
+
+use std::fmt;
+
+use crate::config::{CommandSpec, Config, Phase};
+use crate::event::format_duration;
+use crate::runner::REDACTED;
+
+/// A selection that cannot be made (a usage error: exit 2, nothing runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError(pub String);
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// The commands of `phase`, in config order; with `only` non-empty, just the
+/// commands named there. Naming a command that does not exist, or that is
+/// not in `phase`, is an error: a typo must not silently run nothing.
+pub fn select<'a>(
+    config: &'a Config,
+    phase: Phase,
+    only: &[String],
+) -> Result<Vec<&'a CommandSpec>, PlanError> {
+    for name in only {
+        match config.commands.iter().find(|c| &c.name == name) {
+            None => {
+                let known: Vec<&str> = config.commands.iter().map(|c| c.name.as_str()).collect();
+                return Err(PlanError(format!(
+                    "--only {name}: no command of that name (the config has: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )));
+            }
+            Some(c) if !c.in_phase(phase) => {
+                let phases: Vec<&str> = c.phases.iter().map(|p| p.as_str()).collect();
+                return Err(PlanError(format!(
+                    "--only {name}: that command is not in phase {phase} (its phases: {}); add --phase",
+                    phases.join(", ")
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(config
+        .commands
+        .iter()
+        .filter(|c| c.in_phase(phase) && (only.is_empty() || only.contains(&c.name)))
+        .collect())
+}
+
+/// The dry-run lines for command `index` of `total`: order and name, phase,
+/// the exact command and guards (or `<redacted>`), timeout, retries, and the
+/// environment's names (never its values). Continuation lines of a
+/// multi-line command are indented under it.
+pub fn describe(
+    config: &Config,
+    command: &CommandSpec,
+    phase: Phase,
+    index: usize,
+    total: usize,
+) -> Vec<String> {
+    let mut lines = vec![format!("[{index}/{total}] {}", command.name)];
+    let text = |t: &str| {
+        if command.sensitive {
+            REDACTED.to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    let mut field = |label: &str, value: String| {
+        let mut parts = value.lines();
+        lines.push(format!("    {label:<9} {}", parts.next().unwrap_or("")));
+        for more in parts {
+            lines.push(format!("    {:<9} {more}", ""));
+        }
+    };
+    field("phase:", phase.to_string());
+    field("run:", text(&command.run));
+    if let Some(guard) = &command.unless {
+        field(
+            "unless:",
+            format!("{}   (skip when it exits 0)", text(guard)),
+        );
+    }
+    if let Some(guard) = &command.only_if {
+        field(
+            "only_if:",
+            format!("{}   (run only when it exits 0)", text(guard)),
+        );
+    }
+    let mut limits = format!("timeout {}", format_duration(config.timeout_of(command)));
+    if command.retries > 0 {
+        limits.push_str(&format!(
+            ", retries {} (every {})",
+            command.retries,
+            format_duration(command.retry_delay)
+        ));
+    } else {
+        limits.push_str(", no retries");
+    }
+    if command.continue_on_error {
+        limits.push_str(", continue on error");
+    }
+    field("limits:", limits);
+    let mut env: Vec<String> = config.network_env().into_iter().map(|(k, _)| k).collect();
+    env.extend(command.env.keys().cloned());
+    env.sort();
+    env.dedup();
+    if !env.is_empty() {
+        field("env:", env.join(" "));
+    }
+    if let Some(cwd) = &command.cwd {
+        field("cwd:", cwd.display().to_string());
+    }
+    if let Some(user) = &command.user {
+        field("user:", user.clone());
+    }
+    lines
+}
+
+/// The dry-run's first line: what would run, under which shell.
+pub fn headline(config: &Config, phase: Phase, selected: usize) -> String {
+    format!(
+        "dry run: {selected} of {} commands in phase {phase}, each run as: {} <command>; nothing is executed",
+        config.commands.len(),
+        config.shell.join(" ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+
+    const CONFIG: &str = r#"
+commands:
+  - name: first
+    run: echo one
+  - name: secret
+    run: echo password
+    unless: test -e /tmp/done
+    sensitive: true
+    env: {TOKEN: abc, A: b}
+  - name: boot-only
+    run: echo boot
+    phases: [pre-start]
+  - name: last
+    run: |
+      echo a
+      echo b
+    only_if: true
+    timeout: 30s
+    retries: 2
+    retry_delay: 1s
+networks:
+  ipv6-net: {gateway: "2001:db8::1"}
+"#;
+
+    fn config() -> Config {
+        parse(CONFIG, "test.yml").unwrap()
+    }
+
+    fn names(selected: &[&CommandSpec]) -> Vec<String> {
+        selected.iter().map(|c| c.name.clone()).collect()
+    }
+
+    #[test]
+    fn select_takes_the_phase_in_config_order() {
+        let c = config();
+        assert_eq!(
+            names(&select(&c, Phase::Errand, &[]).unwrap()),
+            ["first", "secret", "last"]
+        );
+        assert_eq!(
+            names(&select(&c, Phase::PreStart, &[]).unwrap()),
+            ["boot-only"]
+        );
+        assert!(select(&c, Phase::Ensure, &[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn only_keeps_config_order() {
+        let c = config();
+        let only = ["last".to_string(), "first".to_string()];
+        assert_eq!(
+            names(&select(&c, Phase::Errand, &only).unwrap()),
+            ["first", "last"]
+        );
+    }
+
+    #[test]
+    fn only_with_an_unknown_name_is_an_error() {
+        let err = select(&config(), Phase::Errand, &["frist".to_string()]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--only frist: no command of that name (the config has: first, secret, boot-only, last)"
+        );
+    }
+
+    #[test]
+    fn only_with_a_command_of_another_phase_is_an_error() {
+        let err = select(&config(), Phase::Errand, &["boot-only".to_string()]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not in phase errand (its phases: pre-start)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn describe_shows_command_guard_limits_and_env_names() {
+        let c = config();
+        let lines = describe(&c, &c.commands[3], Phase::Errand, 3, 3);
+        assert_eq!(
+            lines,
+            [
+                "[3/3] last",
+                "    phase:    errand",
+                "    run:      echo a",
+                "              echo b",
+                "    only_if:  true   (run only when it exits 0)",
+                "    limits:   timeout 30s, retries 2 (every 1s)",
+                "    env:      INJECT_NET_IPV6_NET_GATEWAY",
+            ]
+        );
+    }
+
+    #[test]
+    fn describe_redacts_sensitive_commands_and_never_shows_env_values() {
+        let c = config();
+        let text = describe(&c, &c.commands[1], Phase::Errand, 2, 3).join("\n");
+        assert!(text.contains("run:      <redacted>"), "{text}");
+        assert!(text.contains("unless:   <redacted>"), "{text}");
+        assert!(
+            text.contains("env:      A INJECT_NET_IPV6_NET_GATEWAY TOKEN"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("password") && !text.contains("abc") && !text.contains("/tmp/done"),
+            "{text}"
+        );
+        assert!(text.contains("timeout 10m, no retries"), "{text}");
+    }
+}

@@ -1,0 +1,332 @@
+//! The run log: one JSON line per event in `<dir>/inject-run.jsonl`, each
+//! command's full output in `<dir>/runs/<run>/<NN>-<name>.log`, and the lock
+//! that keeps to one `inject run` per log dir.
+//!
+//! A log that cannot be written must not fail the errand: the first failure
+//! becomes one notice (see [`RunLog::take_notice`]) and the log goes quiet.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::config::Phase;
+use crate::event::{Event, Stream};
+
+/// Where BOSH jobs keep their logs; present only on a BOSH VM.
+pub const BOSH_LOG_ROOT: &str = "/var/vcap/sys/log";
+pub const BOSH_LOG_DIR: &str = "/var/vcap/sys/log/inject-commands";
+pub const EVENTS_FILE: &str = "inject-run.jsonl";
+pub const LOCK_FILE: &str = "inject.lock";
+/// Run output directories kept; older ones are removed when a run starts.
+pub const KEEP_RUNS: usize = 20;
+
+/// `--log-dir`, else `$INJECT_LOG_DIR`, else the BOSH job's log dir when this
+/// is a BOSH VM; elsewhere no log unless asked.
+pub fn resolve_dir(cli: Option<PathBuf>) -> Option<PathBuf> {
+    cli.or_else(|| {
+        std::env::var_os("INJECT_LOG_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+    .or_else(|| {
+        Path::new(BOSH_LOG_ROOT)
+            .is_dir()
+            .then(|| PathBuf::from(BOSH_LOG_DIR))
+    })
+}
+
+/// Another run holds the log dir's lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockError {
+    pub path: PathBuf,
+    /// The holder's PID as it wrote it into the lock file, if readable.
+    pub pid: Option<u32>,
+}
+
+impl fmt::Display for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let holder = match self.pid {
+            Some(pid) => format!("pid {pid}"),
+            None => "pid unknown".to_string(),
+        };
+        write!(
+            f,
+            "another inject run ({holder}) is running and holds {}; one run at a time per log dir: wait for it or stop it",
+            self.path.display()
+        )
+    }
+}
+
+impl std::error::Error for LockError {}
+
+/// An open run log (or one that failed and went quiet).
+pub struct RunLog {
+    dir: PathBuf,
+    run_id: String,
+    phase: Phase,
+    events: Option<File>,
+    outputs: HashMap<usize, BufWriter<File>>,
+    names: HashMap<usize, String>,
+    failed: bool,
+    notice: Option<String>,
+    _lock: Option<Flock<File>>,
+}
+
+impl RunLog {
+    /// Takes the lock in `dir` and opens the log. A held lock is an error;
+    /// any other failure gives a log that only carries a notice.
+    pub fn open(dir: &Path, phase: Phase) -> Result<RunLog, LockError> {
+        let now = SystemTime::now();
+        let run_id = format!(
+            "{}-{}",
+            humantime::format_rfc3339_seconds(now),
+            std::process::id()
+        );
+        let mut log = RunLog {
+            dir: dir.to_path_buf(),
+            run_id,
+            phase,
+            events: None,
+            outputs: HashMap::new(),
+            names: HashMap::new(),
+            failed: false,
+            notice: None,
+            _lock: None,
+        };
+        match log.lock() {
+            Ok(lock) => log._lock = Some(lock),
+            Err(LockFailure::Held(err)) => return Err(err),
+            Err(LockFailure::Io(err)) => {
+                log.fail(err);
+                return Ok(log);
+            }
+        }
+        let events = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(EVENTS_FILE));
+        match events.and_then(|f| std::fs::create_dir_all(log.run_dir()).map(|_| f)) {
+            Ok(f) => log.events = Some(f),
+            Err(err) => log.fail(err),
+        }
+        log.prune();
+        Ok(log)
+    }
+
+    fn lock(&self) -> Result<Flock<File>, LockFailure> {
+        std::fs::create_dir_all(&self.dir).map_err(LockFailure::Io)?;
+        let path = self.dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(LockFailure::Io)?;
+        // flock, not a PID file: the kernel drops the lock when we die, so a
+        // crashed run never leaves a stale lock behind.
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(mut lock) => {
+                let pid = format!("{}\n", std::process::id());
+                let written = lock
+                    .set_len(0)
+                    .and_then(|_| lock.seek(SeekFrom::Start(0)))
+                    .and_then(|_| lock.write_all(pid.as_bytes()));
+                written.map_err(LockFailure::Io)?;
+                Ok(lock)
+            }
+            Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
+                let mut pid = read_pid(&mut file);
+                if pid.is_none() {
+                    // The holder may have locked and not yet written its PID.
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    pid = read_pid(&mut file);
+                }
+                Err(LockFailure::Held(LockError { path, pid }))
+            }
+            Err((_, errno)) => Err(LockFailure::Io(errno.into())),
+        }
+    }
+
+    /// Whether the log is still being written (false after a failure).
+    pub fn is_writing(&self) -> bool {
+        !self.failed
+    }
+
+    /// The file of one JSON line per event.
+    pub fn events_path(&self) -> PathBuf {
+        self.dir.join(EVENTS_FILE)
+    }
+
+    /// The directory of this run's output files.
+    pub fn run_dir(&self) -> PathBuf {
+        self.dir.join("runs").join(&self.run_id)
+    }
+
+    /// Where command `index`'s full output goes (nothing when the log failed).
+    pub fn output_path(&self, index: usize) -> Option<PathBuf> {
+        if self.failed {
+            return None;
+        }
+        let name = self.names.get(&index)?;
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(80)
+            .collect();
+        Some(self.run_dir().join(format!("{index:02}-{safe}.log")))
+    }
+
+    /// Records an event: a JSON line, and for `Started` the command's output
+    /// file. Output lines go through [`RunLog::output`] instead.
+    pub fn record(&mut self, event: &Event) {
+        if self.failed {
+            return;
+        }
+        let command = match event {
+            Event::Started {
+                index,
+                name,
+                attempt,
+                ..
+            } => {
+                self.names.insert(*index, name.clone());
+                if let Err(err) = self.open_output(*index, *attempt) {
+                    return self.fail(err);
+                }
+                Some(name.clone())
+            }
+            Event::Finished { index, name, .. } => {
+                self.names.insert(*index, name.clone());
+                if let Some(mut out) = self.outputs.remove(index) {
+                    if let Err(err) = out.flush() {
+                        return self.fail(err);
+                    }
+                }
+                Some(name.clone())
+            }
+            Event::Output { .. } | Event::Notice { .. } => return,
+            Event::OutputCut { index, .. } => self.names.get(index).cloned(),
+            Event::Retrying { name, .. } => Some(name.clone()),
+            Event::RunStarted { .. } | Event::RunFinished { .. } => None,
+        };
+        let mut line = serde_json::Map::new();
+        line.insert(
+            "time".into(),
+            humantime::format_rfc3339_millis(SystemTime::now())
+                .to_string()
+                .into(),
+        );
+        line.insert("run".into(), self.run_id.clone().into());
+        line.insert("phase".into(), self.phase.as_str().into());
+        if let Some(command) = command {
+            line.insert("command".into(), command.into());
+        }
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(event) {
+            line.extend(fields);
+        }
+        let mut text = serde_json::Value::Object(line).to_string();
+        text.push('\n');
+        if let Some(events) = self.events.as_mut() {
+            if let Err(err) = events.write_all(text.as_bytes()) {
+                self.fail(err);
+            }
+        }
+    }
+
+    /// Appends one piece of output to command `index`'s file; `complete`
+    /// when the piece ended with a newline (long lines come in pieces).
+    pub fn output(&mut self, index: usize, stream: Stream, piece: &[u8], complete: bool) {
+        if self.failed {
+            return;
+        }
+        let Some(out) = self.outputs.get_mut(&index) else {
+            return;
+        };
+        let mut write = || -> std::io::Result<()> {
+            if stream == Stream::Stderr {
+                out.write_all(b"stderr| ")?;
+            }
+            out.write_all(piece)?;
+            if complete {
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        };
+        if let Err(err) = write() {
+            self.fail(err);
+        }
+    }
+
+    /// The notice about a failed log, once.
+    pub fn take_notice(&mut self) -> Option<String> {
+        self.notice.take()
+    }
+
+    fn open_output(&mut self, index: usize, attempt: u32) -> std::io::Result<()> {
+        let Some(path) = self.output_path(index) else {
+            return Ok(());
+        };
+        let out = self.outputs.entry(index);
+        let out = match out {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let file = OpenOptions::new().create(true).append(true).open(path)?;
+                v.insert(BufWriter::with_capacity(64 * 1024, file))
+            }
+        };
+        if attempt > 1 {
+            writeln!(out, "--- attempt {attempt} ---")?;
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, err: std::io::Error) {
+        if !self.failed {
+            self.failed = true;
+            self.events = None;
+            self.outputs.clear();
+            self.notice = Some(format!(
+                "cannot write the run log in {}: {err}; going on without it",
+                self.dir.display()
+            ));
+        }
+    }
+
+    /// Removes the oldest run output dirs beyond [`KEEP_RUNS`]; run ids start
+    /// with their time, so name order is age order.
+    fn prune(&self) {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("runs")) else {
+            return;
+        };
+        let mut runs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        runs.sort();
+        let excess = runs.len().saturating_sub(KEEP_RUNS);
+        for old in &runs[..excess] {
+            let _ = std::fs::remove_dir_all(old);
+        }
+    }
+}
+
+enum LockFailure {
+    Held(LockError),
+    Io(std::io::Error),
+}
+
+fn read_pid(file: &mut File) -> Option<u32> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}

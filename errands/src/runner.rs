@@ -1,0 +1,632 @@
+//! Runs commands: guards, retries, timeout, process group, environment,
+//! output with bounded memory, run log; and a whole plan in order.
+//!
+//! Process lifetime, the choices made:
+//! - Each guard and command runs in its own process group. On timeout or
+//!   cancel the group gets SIGTERM, then SIGKILL [`KILL_GRACE`] later if any
+//!   member is left; a dropped future SIGKILLs the group while its leader
+//!   still runs (or while a termination is under way).
+//! - When the leader exits on its own, its exit status is the result. A
+//!   background child it left may hold the output pipe open: we keep reading
+//!   for at most [`DRAIN`] and then stop, leaving that child alone (a command
+//!   may start a daemon on purpose; it should redirect its output).
+//! - Output is read through a fixed buffer and cut into lines of at most
+//!   [`LINE_LIMIT`] bytes, so neither lots of output nor one endless line
+//!   grows memory.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::time::{sleep, sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{CommandSpec, Config, Phase};
+use crate::event::{signal_name, Event, Outcome, Stream, Summary};
+use crate::runlog::RunLog;
+
+/// The longest line passed on whole; longer ones arrive in pieces.
+pub const LINE_LIMIT: usize = 64 * 1024;
+/// Between SIGTERM and SIGKILL to a command's process group.
+pub const KILL_GRACE: Duration = Duration::from_secs(5);
+/// How long output is still read after the command's leader process exited.
+pub const DRAIN: Duration = Duration::from_secs(1);
+/// What guards and commands see when `sensitive: true`.
+pub const REDACTED: &str = "<redacted>";
+
+/// A command's place in its run (1-based `index` of `total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub index: usize,
+    pub total: usize,
+}
+
+/// How one command went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandReport {
+    pub outcome: Outcome,
+    pub duration: Duration,
+    pub attempts: u32,
+}
+
+/// Sends events to the caller's sink and to the run log, if any.
+struct Emitter<'a, S> {
+    sink: &'a mut S,
+    log: Option<&'a mut RunLog>,
+}
+
+impl<S: FnMut(Event) + Send> Emitter<'_, S> {
+    fn emit(&mut self, event: Event) {
+        if let Some(log) = self.log.as_deref_mut() {
+            log.record(&event);
+        }
+        (self.sink)(event);
+        self.notice();
+    }
+
+    fn notice(&mut self) {
+        if let Some(message) = self.log.as_deref_mut().and_then(RunLog::take_notice) {
+            (self.sink)(Event::Notice { message });
+        }
+    }
+
+    fn full_log(&self, index: usize) -> Option<PathBuf> {
+        self.log.as_deref().and_then(|log| log.output_path(index))
+    }
+}
+
+/// Runs one command to its end: guards, attempts, retries. Streams events to
+/// `sink` (and to `log`); stops early, terminating the command's process
+/// group, when `cancel` is cancelled (outcome `Interrupted`).
+pub async fn run_command<S: FnMut(Event) + Send>(
+    config: &Config,
+    command: &CommandSpec,
+    slot: Slot,
+    log: Option<&mut RunLog>,
+    cancel: &CancellationToken,
+    sink: &mut S,
+) -> CommandReport {
+    let mut out = Emitter { sink, log };
+    let started = Instant::now();
+    let index = slot.index;
+    let name = command.name.clone();
+    out.emit(Event::Started {
+        index,
+        total: slot.total,
+        name: name.clone(),
+        attempt: 1,
+    });
+    let setup = Setup::new(config, command);
+    let timeout = config.timeout_of(command);
+
+    let guarded = check_guards(command, &setup, timeout, cancel, &mut out, index).await;
+    let mut attempts = 0;
+    let mut shown: u64 = 0;
+    let mut cut: u64 = 0;
+    let outcome = match guarded {
+        Some(outcome) => outcome,
+        None => loop {
+            attempts += 1;
+            if attempts > 1 {
+                out.emit(Event::Started {
+                    index,
+                    total: slot.total,
+                    name: name.clone(),
+                    attempt: attempts,
+                });
+            }
+            let limit = config.output_limit;
+            let mut on_piece = |stream: Stream, piece: &[u8], complete: bool| {
+                if let Some(log) = out.log.as_deref_mut() {
+                    log.output(index, stream, piece, complete);
+                }
+                let size = piece.len() as u64 + u64::from(complete);
+                // Once something is cut, everything after is too: the shown
+                // output stays a prefix of the real one.
+                if cut == 0 && shown + size <= limit {
+                    shown += size;
+                    let line = String::from_utf8_lossy(piece).into_owned();
+                    (out.sink)(Event::Output {
+                        index,
+                        stream,
+                        line,
+                    });
+                } else {
+                    cut += size;
+                }
+            };
+            let result =
+                run_process(&setup, &command.run, timeout, true, cancel, &mut on_piece).await;
+            out.notice();
+            let outcome = outcome_of(result, timeout, &mut out, index);
+            if outcome.is_failure() && attempts <= command.retries {
+                out.emit(Event::Retrying {
+                    index,
+                    name: name.clone(),
+                    attempt: attempts,
+                    outcome,
+                    delay: command.retry_delay,
+                });
+                tokio::select! {
+                    _ = sleep(command.retry_delay) => continue,
+                    _ = cancel.cancelled() => break Outcome::Interrupted,
+                }
+            }
+            break outcome;
+        },
+    };
+    if cut > 0 {
+        let full_log = out.full_log(index);
+        out.emit(Event::OutputCut {
+            index,
+            cut_bytes: cut,
+            full_log,
+        });
+    }
+    let duration = started.elapsed();
+    out.emit(Event::Finished {
+        index,
+        name,
+        outcome: outcome.clone(),
+        duration,
+        attempts: attempts.max(1),
+    });
+    CommandReport {
+        outcome,
+        duration,
+        attempts: attempts.max(1),
+    }
+}
+
+/// Runs `commands` (a plan, in order) and returns the summary. After a
+/// failure the rest are `not run` when `stop_on_error` holds, unless the
+/// failed command has `continue_on_error`; after a cancel, always.
+pub async fn run_plan<S: FnMut(Event) + Send>(
+    config: &Config,
+    commands: &[&CommandSpec],
+    phase: Phase,
+    mut log: Option<&mut RunLog>,
+    cancel: &CancellationToken,
+    sink: &mut S,
+) -> Summary {
+    let started = Instant::now();
+    let total = commands.len();
+    let mut summary = Summary {
+        total,
+        ..Summary::default()
+    };
+    Emitter {
+        sink: &mut *sink,
+        log: log.as_deref_mut(),
+    }
+    .emit(Event::RunStarted { phase, total });
+    let mut stopped = false;
+    for (i, command) in commands.iter().enumerate() {
+        let slot = Slot {
+            index: i + 1,
+            total,
+        };
+        if stopped || cancel.is_cancelled() {
+            let event = Event::Finished {
+                index: slot.index,
+                name: command.name.clone(),
+                outcome: Outcome::NotRun,
+                duration: Duration::ZERO,
+                attempts: 0,
+            };
+            Emitter {
+                sink: &mut *sink,
+                log: log.as_deref_mut(),
+            }
+            .emit(event);
+            summary.count(&Outcome::NotRun);
+            continue;
+        }
+        let report = run_command(config, command, slot, log.as_deref_mut(), cancel, sink).await;
+        summary.count(&report.outcome);
+        let stops =
+            report.outcome.is_failure() && config.stop_on_error && !command.continue_on_error;
+        if stops || report.outcome == Outcome::Interrupted {
+            stopped = true;
+        }
+    }
+    summary.interrupted |= cancel.is_cancelled();
+    summary.duration = started.elapsed();
+    Emitter { sink, log }.emit(Event::RunFinished {
+        summary: summary.clone(),
+    });
+    summary
+}
+
+/// Runs the guards; `Some(outcome)` when the command must not run.
+async fn check_guards<S: FnMut(Event) + Send>(
+    command: &CommandSpec,
+    setup: &Setup,
+    timeout: Duration,
+    cancel: &CancellationToken,
+    out: &mut Emitter<'_, S>,
+    index: usize,
+) -> Option<Outcome> {
+    let guards = [
+        ("unless", &command.unless, true),
+        ("only_if", &command.only_if, false),
+    ];
+    for (kind, guard, skip_on_zero) in guards {
+        let Some(guard) = guard else { continue };
+        // Guards' output is not shown: they are questions, not work.
+        let result = run_process(setup, guard, timeout, false, cancel, &mut |_, _, _| {}).await;
+        let shown = if command.sensitive {
+            REDACTED.to_string()
+        } else {
+            one_line(guard)
+        };
+        match result {
+            Ran::Exited(status) => {
+                let zero = status.success();
+                let how = match (status.code(), status.signal()) {
+                    (Some(code), _) => format!("exited {code}"),
+                    (None, Some(sig)) => format!("killed by {}", signal_name(sig)),
+                    _ => "ended".to_string(),
+                };
+                if zero == skip_on_zero {
+                    return Some(Outcome::Skipped {
+                        reason: format!("{kind} guard {how} ({shown})"),
+                    });
+                }
+            }
+            other => {
+                let outcome = outcome_of(other, timeout, out, index);
+                return Some(outcome);
+            }
+        }
+    }
+    None
+}
+
+/// The first line of a guard, shortened for a result line.
+fn one_line(text: &str) -> String {
+    let first = text.trim().lines().next().unwrap_or("");
+    let mut short: String = first.chars().take(80).collect();
+    if short.len() < first.len() || text.trim().lines().nth(1).is_some() {
+        short.push('…');
+    }
+    short
+}
+
+fn outcome_of<S: FnMut(Event) + Send>(
+    result: Ran,
+    timeout: Duration,
+    out: &mut Emitter<'_, S>,
+    index: usize,
+) -> Outcome {
+    match result {
+        Ran::Exited(status) if status.success() => Outcome::Ok,
+        Ran::Exited(status) => Outcome::Failed {
+            exit_code: status.code(),
+            signal: status.signal(),
+        },
+        Ran::TimedOut => Outcome::TimedOut { after: timeout },
+        Ran::Cancelled => Outcome::Interrupted,
+        Ran::NotStarted(why) => {
+            let line = format!("inject: cannot start the command: {why}");
+            if let Some(log) = out.log.as_deref_mut() {
+                log.output(index, Stream::Stderr, line.as_bytes(), true);
+            }
+            out.emit(Event::Output {
+                index,
+                stream: Stream::Stderr,
+                line,
+            });
+            Outcome::Failed {
+                exit_code: None,
+                signal: None,
+            }
+        }
+    }
+}
+
+/// What every process of a command starts with.
+struct Setup {
+    shell: Vec<String>,
+    env: BTreeMap<String, String>,
+    cwd: Option<PathBuf>,
+    user: Option<String>,
+}
+
+impl Setup {
+    fn new(config: &Config, command: &CommandSpec) -> Setup {
+        let mut env: BTreeMap<String, String> = config.network_env().into_iter().collect();
+        env.extend(command.env.clone());
+        Setup {
+            shell: config.shell.clone(),
+            env,
+            cwd: command.cwd.clone(),
+            user: command.user.clone(),
+        }
+    }
+
+    fn command(&self, text: &str, capture: bool) -> Result<tokio::process::Command, String> {
+        let mut cmd = tokio::process::Command::new(&self.shell[0]);
+        cmd.args(&self.shell[1..])
+            .arg(text)
+            .envs(&self.env)
+            .stdin(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true);
+        let pipe = || {
+            if capture {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            }
+        };
+        cmd.stdout(pipe()).stderr(pipe());
+        if let Some(cwd) = &self.cwd {
+            // Checked here: a failed chdir would otherwise be reported as
+            // the shell missing.
+            if !cwd.is_dir() {
+                return Err(format!("cwd {} is not a directory", cwd.display()));
+            }
+            cmd.current_dir(cwd);
+        }
+        if let Some(name) = &self.user {
+            let user = match nix::unistd::User::from_name(name) {
+                Ok(Some(user)) => user,
+                Ok(None) => return Err(format!("no user `{name}` on this machine")),
+                Err(err) => return Err(format!("cannot look up user `{name}`: {err}")),
+            };
+            cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+            cmd.env("HOME", &user.dir)
+                .env("USER", name)
+                .env("LOGNAME", name);
+        }
+        Ok(cmd)
+    }
+}
+
+/// How a process ended.
+enum Ran {
+    Exited(ExitStatus),
+    TimedOut,
+    Cancelled,
+    NotStarted(String),
+}
+
+/// SIGKILLs a process group when dropped while armed: a dropped run must
+/// not leave its command behind.
+struct GroupGuard {
+    pgid: Pid,
+    armed: bool,
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = killpg(self.pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+fn group_alive(pgid: Pid) -> bool {
+    killpg(pgid, None).is_ok()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Timeout,
+    Cancel,
+}
+
+/// Runs `shell… text` in its own process group until it ends, times out or
+/// is cancelled; hands each output piece to `on_piece` when `capture`.
+async fn run_process(
+    setup: &Setup,
+    text: &str,
+    timeout: Duration,
+    capture: bool,
+    cancel: &CancellationToken,
+    on_piece: &mut (dyn FnMut(Stream, &[u8], bool) + Send),
+) -> Ran {
+    if cancel.is_cancelled() {
+        return Ran::Cancelled;
+    }
+    let mut cmd = match setup.command(text, capture) {
+        Ok(cmd) => cmd,
+        Err(why) => return Ran::NotStarted(why),
+    };
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(err) => return Ran::NotStarted(format!("{}: {err}", setup.shell[0])),
+    };
+    let Some(pid) = child.id() else {
+        return Ran::NotStarted("it vanished at once".into());
+    };
+    // process_group(0): the group's id is the leader's pid.
+    let pgid = Pid::from_raw(pid as i32);
+    let mut guard = GroupGuard { pgid, armed: true };
+    let mut stdout = child.stdout.take().map(|r| Lines::new(r, Stream::Stdout));
+    let mut stderr = child.stderr.take().map(|r| Lines::new(r, Stream::Stderr));
+
+    let far = Instant::now() + Duration::from_secs(86400 * 365);
+    let deadline = Instant::now() + timeout;
+    let mut status: Option<ExitStatus> = None;
+    let mut stop: Option<Stop> = None;
+    let mut term_at: Option<Instant> = None;
+    let mut killed = false;
+    let mut drain_until: Option<Instant> = None;
+    loop {
+        let out_open = stdout.as_ref().is_some_and(|r| !r.eof);
+        let err_open = stderr.as_ref().is_some_and(|r| !r.eof);
+        if status.is_some() && !out_open && !err_open {
+            break;
+        }
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled(), if stop.is_none() => {
+                stop = Some(Stop::Cancel);
+                let _ = killpg(pgid, Signal::SIGTERM);
+                term_at = Some(Instant::now());
+            }
+            _ = sleep_until(deadline), if stop.is_none() => {
+                stop = Some(Stop::Timeout);
+                let _ = killpg(pgid, Signal::SIGTERM);
+                term_at = Some(Instant::now());
+            }
+            _ = sleep_until(term_at.map_or(far, |t| t + KILL_GRACE)), if term_at.is_some() && !killed => {
+                let _ = killpg(pgid, Signal::SIGKILL);
+                killed = true;
+                // A process that left the group (setsid) may still hold the
+                // pipe: read a little longer, then give up on it.
+                drain_until = Some(Instant::now() + DRAIN);
+            }
+            st = child.wait(), if status.is_none() => {
+                match st {
+                    Ok(st) => status = Some(st),
+                    // Cannot wait: nothing sensible left but to end the group.
+                    Err(_) => {
+                        let _ = killpg(pgid, Signal::SIGKILL);
+                        status = Some(ExitStatus::from_raw(9));
+                    }
+                }
+                if stop.is_none() {
+                    drain_until = Some(Instant::now() + DRAIN);
+                }
+            }
+            _ = sleep_until(drain_until.unwrap_or(far)), if drain_until.is_some() && status.is_some() => break,
+            piece = next_piece(&mut stdout), if out_open => {
+                if let Some((stream, bytes, complete)) = piece {
+                    on_piece(stream, &bytes, complete);
+                }
+            }
+            piece = next_piece(&mut stderr), if err_open => {
+                if let Some((stream, bytes, complete)) = piece {
+                    on_piece(stream, &bytes, complete);
+                }
+            }
+        }
+    }
+    match stop {
+        None => {
+            // Ended on its own; anything it left in the background is its
+            // business (see the module notes).
+            guard.armed = false;
+            Ran::Exited(status.unwrap_or_else(|| ExitStatus::from_raw(0)))
+        }
+        Some(stop) => {
+            // Make sure nothing of the group survives the grace period.
+            let kill_at = term_at.unwrap_or_else(Instant::now) + KILL_GRACE;
+            while !killed && group_alive(pgid) {
+                if Instant::now() >= kill_at {
+                    let _ = killpg(pgid, Signal::SIGKILL);
+                    killed = true;
+                }
+                sleep(Duration::from_millis(20)).await;
+            }
+            guard.armed = false;
+            match stop {
+                Stop::Timeout => Ran::TimedOut,
+                Stop::Cancel => Ran::Cancelled,
+            }
+        }
+    }
+}
+
+/// Reads one pipe in pieces of at most [`LINE_LIMIT`] bytes.
+struct Lines<R> {
+    reader: BufReader<R>,
+    stream: Stream,
+    line: Vec<u8>,
+    eof: bool,
+}
+
+impl<R: AsyncRead + Unpin> Lines<R> {
+    fn new(inner: R, stream: Stream) -> Lines<R> {
+        Lines {
+            reader: BufReader::with_capacity(LINE_LIMIT, inner),
+            stream,
+            line: Vec::new(),
+            eof: false,
+        }
+    }
+
+    /// The next line (`complete`: it ended with a newline or the stream) or
+    /// piece of an over-long line. Cancel-safe: state lives in `self` and is
+    /// only changed after the read completed.
+    async fn next(&mut self) -> Option<(Vec<u8>, bool)> {
+        loop {
+            let available = match self.reader.fill_buf().await {
+                Ok(buf) => buf,
+                Err(_) => &[],
+            };
+            if available.is_empty() {
+                self.eof = true;
+                if self.line.is_empty() {
+                    return None;
+                }
+                return Some((std::mem::take(&mut self.line), true));
+            }
+            let room = LINE_LIMIT - self.line.len();
+            let window = &available[..available.len().min(room)];
+            if let Some(at) = window.iter().position(|&b| b == b'\n') {
+                self.line.extend_from_slice(&window[..at]);
+                self.reader.consume(at + 1);
+                return Some((std::mem::take(&mut self.line), true));
+            }
+            let taken = window.len();
+            self.line.extend_from_slice(window);
+            self.reader.consume(taken);
+            if self.line.len() >= LINE_LIMIT {
+                return Some((std::mem::take(&mut self.line), false));
+            }
+        }
+    }
+}
+
+async fn next_piece<R: AsyncRead + Unpin>(
+    lines: &mut Option<Lines<R>>,
+) -> Option<(Stream, Vec<u8>, bool)> {
+    let lines = lines.as_mut()?;
+    let stream = lines.stream;
+    lines
+        .next()
+        .await
+        .map(|(bytes, complete)| (stream, bytes, complete))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn long_lines_come_in_bounded_pieces() {
+        let mut data = vec![b'x'; LINE_LIMIT * 2 + 10];
+        data.extend_from_slice(b"\nshort\nlast");
+        let mut lines = Lines::new(&data[..], Stream::Stdout);
+        let mut pieces = Vec::new();
+        while let Some((bytes, complete)) = lines.next().await {
+            pieces.push((bytes.len(), complete));
+        }
+        assert_eq!(
+            pieces,
+            vec![
+                (LINE_LIMIT, false),
+                (LINE_LIMIT, false),
+                (10, true),
+                (5, true),
+                (4, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn guards_are_shortened_to_one_line() {
+        assert_eq!(one_line("test -e /x"), "test -e /x");
+        assert_eq!(one_line("a\nb"), "a…");
+        assert_eq!(one_line(&"y".repeat(100)).chars().count(), 81);
+    }
+}

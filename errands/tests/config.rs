@@ -1,0 +1,373 @@
+//! The config: what a good file becomes, and every bad input's message
+//! (file:line:column: field: what), as `inject run` and `inject check` print it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use inject_errands::config::{self, load, parse, parse_duration, parse_size, Network, Phase};
+
+fn err(text: &str) -> String {
+    parse(text, "commands.yml")
+        .expect_err("must be rejected")
+        .to_string()
+}
+
+#[test]
+fn a_full_config_is_read_with_its_values() {
+    let c = parse(
+        r#"
+shell: [/bin/sh, -c]
+timeout: 5m
+stop_on_error: false
+output_limit: 1MiB
+commands:
+  - name: ipv6-default-route
+    run: ip -6 route add default via 2001:db8:69f5::1 dev eth1
+    unless: ip -6 route show default | grep -q default
+    only_if: test -e /sys/class/net/eth1
+    phases: [errand, ensure]
+    timeout: 30s
+    retries: 2
+    retry_delay: 500ms
+    continue_on_error: true
+    env: {KEY: value, PORT: 8080, ON: true}
+    cwd: /tmp
+    user: vcap
+    sensitive: true
+networks:
+  ipv6-net: {ip: "2001:db8:69f5::10", gateway: "2001:db8:69f5::1", netmask: "ffff:ffff:ffff:ffff::"}
+"#,
+        "commands.yml",
+    )
+    .unwrap();
+    assert_eq!(c.shell, ["/bin/sh", "-c"]);
+    assert_eq!(c.timeout, Duration::from_secs(300));
+    assert!(!c.stop_on_error);
+    assert_eq!(c.output_limit, 1024 * 1024);
+    let cmd = &c.commands[0];
+    assert_eq!(cmd.name, "ipv6-default-route");
+    assert_eq!(
+        cmd.unless.as_deref(),
+        Some("ip -6 route show default | grep -q default")
+    );
+    assert_eq!(cmd.only_if.as_deref(), Some("test -e /sys/class/net/eth1"));
+    assert_eq!(cmd.phases, [Phase::Errand, Phase::Ensure]);
+    assert_eq!(cmd.timeout, Some(Duration::from_secs(30)));
+    assert_eq!(
+        (cmd.retries, cmd.retry_delay),
+        (2, Duration::from_millis(500))
+    );
+    assert!(cmd.continue_on_error && cmd.sensitive);
+    assert_eq!(cmd.env["PORT"], "8080");
+    assert_eq!(cmd.env["ON"], "true");
+    assert_eq!(cmd.cwd, Some(PathBuf::from("/tmp")));
+    assert_eq!(cmd.user.as_deref(), Some("vcap"));
+    assert_eq!(
+        c.networks["ipv6-net"],
+        Network {
+            ip: Some("2001:db8:69f5::10".into()),
+            gateway: Some("2001:db8:69f5::1".into()),
+            netmask: Some("ffff:ffff:ffff:ffff::".into()),
+        }
+    );
+    assert_eq!(
+        c.network_env(),
+        [
+            (
+                "INJECT_NET_IPV6_NET_IP".to_string(),
+                "2001:db8:69f5::10".to_string()
+            ),
+            (
+                "INJECT_NET_IPV6_NET_GATEWAY".to_string(),
+                "2001:db8:69f5::1".to_string()
+            ),
+            (
+                "INJECT_NET_IPV6_NET_NETMASK".to_string(),
+                "ffff:ffff:ffff:ffff::".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn defaults_match_the_design() {
+    let c = parse("commands:\n  - {name: a, run: 'true'}\n", "x").unwrap();
+    assert_eq!(
+        c.shell,
+        [
+            "/bin/bash",
+            "--noprofile",
+            "--norc",
+            "-eo",
+            "pipefail",
+            "-c"
+        ]
+    );
+    assert_eq!(c.timeout, Duration::from_secs(600));
+    assert!(c.stop_on_error);
+    assert_eq!(c.output_limit, 64 * 1024);
+    let cmd = &c.commands[0];
+    assert_eq!(cmd.phases, [Phase::Errand]);
+    assert_eq!(
+        (cmd.timeout, cmd.retries, cmd.retry_delay),
+        (None, 0, Duration::from_secs(2))
+    );
+    assert_eq!(c.timeout_of(cmd), Duration::from_secs(600));
+    assert!(!cmd.continue_on_error && !cmd.sensitive && cmd.env.is_empty());
+}
+
+#[test]
+fn json_is_valid_input() {
+    let c = parse(
+        r#"{"timeout":"1m","commands":[{"name":"a","run":"echo a","phases":["pre-start"]}],"networks":{"default":{"ip":"10.0.0.5"}}}"#,
+        "commands.json",
+    )
+    .unwrap();
+    assert_eq!(c.commands[0].phases, [Phase::PreStart]);
+    assert_eq!(
+        c.network_env(),
+        [("INJECT_NET_DEFAULT_IP".to_string(), "10.0.0.5".to_string())]
+    );
+}
+
+#[test]
+fn unknown_key() {
+    assert_eq!(
+        err("commands:\n  - name: a\n    rn: echo\n"),
+        "commands.yml:3:5: commands[0]: unknown field `rn`, expected one of `name`, `run`, `unless`, \
+         `only_if`, `phases`, `timeout`, `retries`, `retry_delay`, `continue_on_error`, `env`, `cwd`, \
+         `user`, `sensitive`"
+    );
+    assert!(err("timout: 5m\ncommands: []\n")
+        .starts_with("commands.yml:1:1: unknown field `timout`, expected one of"));
+    assert_eq!(
+        err("commands: []\nnetworks:\n  n: {ip: x, gw: y}\n"),
+        "commands.yml:3:14: networks.n: unknown field `gw`, expected one of `ip`, `gateway`, `netmask`"
+    );
+}
+
+#[test]
+fn broken_yaml() {
+    let e = err("commands:\n  - name: a\n    run: \"unclosed\n");
+    assert_eq!(
+        e,
+        "commands.yml:4:1: found unexpected end of stream, while scanning a quoted scalar at line 3 column 10"
+    );
+    let e = err("commands:\n  - name: a\n    run: x\n   bad: indent\n");
+    assert!(e.starts_with("commands.yml:4:"), "{e}");
+    let e = err("commands: [\n");
+    assert!(e.starts_with("commands.yml:2:1: "), "{e}");
+}
+
+#[test]
+fn command_without_run() {
+    assert_eq!(
+        err("commands:\n  - name: a\n"),
+        "commands.yml:2:5: commands[0]: missing field `run`"
+    );
+}
+
+#[test]
+fn empty_run() {
+    assert_eq!(
+        err("commands:\n  - name: a\n    run: ''\n"),
+        "commands.yml:3:10: commands[0].run: must not be empty"
+    );
+    assert_eq!(
+        err("commands:\n  - name: a\n    run:\n"),
+        "commands.yml:3:9: commands[0].run: must not be empty"
+    );
+    assert_eq!(
+        err("commands:\n  - name: ' '\n    run: x\n"),
+        "commands.yml:2:11: commands[0].name: must not be empty"
+    );
+}
+
+#[test]
+fn duplicate_name() {
+    assert_eq!(
+        err("commands:\n  - name: a\n    run: x\n  - name: b\n    run: y\n  - name: a\n    run: z\n"),
+        "commands.yml:6:5: commands[2]: duplicate name `a` (commands[0] has it already); names must be unique"
+    );
+}
+
+#[test]
+fn bad_duration() {
+    assert_eq!(
+        err("commands:\n  - name: a\n    run: x\n    timeout: forever\n"),
+        "commands.yml:4:14: commands[0].timeout: invalid duration `forever`: expected a number and a unit, \
+         like `30s`, `10m` or `1h 30m`"
+    );
+    assert_eq!(
+        err("timeout: 30\ncommands: []\n"),
+        "commands.yml:1:10: timeout: `30` has no unit; write `30s` for seconds or `30m` for minutes"
+    );
+    assert_eq!(
+        err("commands:\n  - {name: a, run: x, timeout: 0s}\n"),
+        "commands.yml:2:32: commands[0].timeout: `0s` is no time at all; a timeout must be more than 0"
+    );
+    assert!(err("commands:\n  - {name: a, run: x, retry_delay: soon}\n")
+        .contains("commands[0].retry_delay: invalid duration `soon`"));
+}
+
+#[test]
+fn unknown_phase() {
+    assert_eq!(
+        err("commands:\n  - name: a\n    run: x\n    phases: [errand, boot]\n"),
+        "commands.yml:4:22: commands[0].phases[1]: unknown variant `boot`, expected one of `errand`, \
+         `pre-start`, `post-deploy`, `ensure`"
+    );
+    assert_eq!(
+        err("commands:\n  - name: a\n    run: x\n    phases: []\n"),
+        "commands.yml:4:13: commands[0].phases: must name at least one phase (errand, pre-start, post-deploy, ensure)"
+    );
+}
+
+#[test]
+fn unguarded_ensure_command() {
+    assert_eq!(
+        err("commands:\n  - name: a\n    run: x\n  - name: keep\n    run: x\n    phases: [ensure]\n"),
+        "commands.yml:4:5: commands[1]: command `keep` is in phase `ensure` but has no `unless` or `only_if` \
+         guard; the ensure loop would run it again and again"
+    );
+    assert!(parse(
+        "commands:\n  - {name: k, run: x, phases: [ensure], only_if: 'true'}\n",
+        "x"
+    )
+    .is_ok());
+}
+
+#[test]
+fn bad_size_and_shell() {
+    assert_eq!(
+        err("output_limit: lots\ncommands: []\n"),
+        "commands.yml:1:15: output_limit: invalid size `lots`: expected a number and a unit, like `64KiB` or `1MiB`"
+    );
+    assert_eq!(
+        err("shell: []\ncommands: []\n"),
+        "commands.yml:1:8: shell: must name a program, like [/bin/bash, -c]"
+    );
+}
+
+#[test]
+fn not_a_mapping_or_no_commands() {
+    assert_eq!(
+        err("hello\n"),
+        "commands.yml:1:1: invalid type: string \"hello\", expected a mapping with `commands:`"
+    );
+    assert_eq!(
+        err("timeout: 1m\n"),
+        "commands.yml:1:1: missing field `commands`"
+    );
+    assert_eq!(
+        err("commands: 3\n"),
+        "commands.yml:1:11: commands: invalid type: integer `3`, expected a list of commands"
+    );
+}
+
+#[test]
+fn empty_file() {
+    assert_eq!(
+        err(""),
+        "commands.yml:1:1: the file is empty; expected a mapping with `commands:`"
+    );
+    assert_eq!(
+        err("# only a comment\n\n"),
+        "commands.yml:1:1: the file is empty; expected a mapping with `commands:`"
+    );
+}
+
+#[test]
+fn binary_and_non_utf8_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("inject.bin");
+    std::fs::write(&binary, b"commands:\n  - \x00\x01\x02ELF").unwrap();
+    assert_eq!(
+        load(&binary).unwrap_err().to_string(),
+        format!(
+            "{}:2:5: binary file (NUL byte); the config must be YAML or JSON text",
+            binary.display()
+        )
+    );
+    let latin1 = dir.path().join("latin1.yml");
+    std::fs::write(&latin1, b"commands:\n  - name: caf\xe9\n").unwrap();
+    assert_eq!(
+        load(&latin1).unwrap_err().to_string(),
+        format!(
+            "{}:2:14: not UTF-8 text (byte 0xe9); the config must be YAML or JSON",
+            latin1.display()
+        )
+    );
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let e = load(std::path::Path::new("/nonexistent/commands.yml"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "/nonexistent/commands.yml: cannot read the config: No such file or directory (os error 2) \
+         (give another with -c PATH or INJECT_CONFIG)"
+    );
+}
+
+#[test]
+fn durations() {
+    assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+    assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+    assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+    assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+    assert!(parse_duration("forever").is_err());
+    assert!(parse_duration("10").is_err());
+    assert!(parse_duration("").is_err());
+}
+
+#[test]
+fn sizes() {
+    assert_eq!(parse_size("64KiB"), Ok(65536));
+    assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+    assert_eq!(parse_size("100kB"), Ok(100_000));
+    assert_eq!(parse_size("512"), Ok(512));
+    assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
+    assert!(parse_size("lots").is_err());
+    assert!(parse_size("64XB").is_err());
+    assert!(parse_size("99999999999999GiB").is_err());
+    assert_eq!(config::format_size(65536), "64 KiB");
+    assert_eq!(config::format_size(1536 * 1024), "1.5 MiB");
+    assert_eq!(config::format_size(300), "300 B");
+}
+
+#[test]
+fn phase_names() {
+    for phase in Phase::ALL {
+        assert_eq!(phase.to_string().parse::<Phase>(), Ok(phase));
+    }
+    assert_eq!(Phase::PreStart.to_string(), "pre-start");
+    assert!("reboot"
+        .parse::<Phase>()
+        .unwrap_err()
+        .contains("unknown phase `reboot`"));
+}
+
+#[test]
+fn config_path_comes_from_the_flag_then_the_environment_then_the_bosh_job() {
+    assert_eq!(
+        config::resolve_path(Some("/a.yml".into())),
+        PathBuf::from("/a.yml")
+    );
+    // The environment case is covered on the binary (tests/check_cli.rs),
+    // where setting a variable does not race other tests in this process.
+    if std::env::var_os("INJECT_CONFIG").is_none() {
+        assert_eq!(
+            config::resolve_path(None),
+            PathBuf::from(config::DEFAULT_PATH)
+        );
+    }
+}
+
+#[test]
+fn network_names_become_environment_names() {
+    assert_eq!(config::env_name("ipv6-net.eu"), "IPV6_NET_EU");
+    assert_eq!(config::env_name("Default"), "DEFAULT");
+}

@@ -1,0 +1,176 @@
+//! The runner as a library, the way the dashboard and the ensure loop call
+//! it: one command at a time, events to a callback, a cancel token, and a
+//! future that may be dropped mid-run.
+
+use std::path::Path;
+use std::time::Duration;
+
+use inject_errands::config::parse;
+use inject_errands::event::{Event, Outcome, Stream};
+use inject_errands::runner::{run_command, Slot};
+use inject_errands::CancellationToken;
+
+fn alive(pid: u32) -> bool {
+    // A zombie has ended; only its parent's bookkeeping is left.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+async fn pid_in(path: &Path) -> u32 {
+    for _ in 0..500 {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+        {
+            return pid;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{} never appeared", path.display());
+}
+
+fn hanging_config(dir: &Path) -> inject_errands::config::Config {
+    parse(
+        &format!(
+            "commands:\n  - name: hang\n    run: 'sleep 300 & echo $! > {}/pid; wait'\n",
+            dir.display()
+        ),
+        "test.yml",
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn events_stream_to_the_callback_in_order() {
+    let config = parse(
+        "commands:\n  - {name: hi, run: 'echo one; echo two >&2', env: {X: y}}\n",
+        "test.yml",
+    )
+    .unwrap();
+    let mut events = Vec::new();
+    let mut sink = |e: Event| events.push(e);
+    let slot = Slot { index: 2, total: 5 };
+    let report = run_command(
+        &config,
+        &config.commands[0],
+        slot,
+        None,
+        &CancellationToken::new(),
+        &mut sink,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Ok);
+    assert_eq!(report.attempts, 1);
+    assert_eq!(
+        events[0],
+        Event::Started {
+            index: 2,
+            total: 5,
+            name: "hi".into(),
+            attempt: 1
+        }
+    );
+    let lines: Vec<(Stream, &str)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Output { stream, line, .. } => Some((*stream, line.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        lines.contains(&(Stream::Stdout, "one")) && lines.contains(&(Stream::Stderr, "two")),
+        "{lines:?}"
+    );
+    assert!(matches!(
+        events.last(),
+        Some(Event::Finished {
+            index: 2,
+            outcome: Outcome::Ok,
+            attempts: 1,
+            ..
+        })
+    ));
+}
+
+#[tokio::test]
+async fn cancelling_terminates_the_group_and_reports_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = hanging_config(dir.path());
+    let cancel = CancellationToken::new();
+    let mut sink = |_: Event| {};
+    let run = run_command(
+        &config,
+        &config.commands[0],
+        Slot { index: 1, total: 1 },
+        None,
+        &cancel,
+        &mut sink,
+    );
+    let pidfile = dir.path().join("pid");
+    let (report, child) = tokio::join!(run, async {
+        let pid = pid_in(&pidfile).await;
+        cancel.cancel();
+        pid
+    });
+    assert_eq!(report.outcome, Outcome::Interrupted);
+    assert!(
+        !alive(child),
+        "the command's child {child} survived the cancel"
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_future_kills_the_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = hanging_config(dir.path());
+    let cancel = CancellationToken::new();
+    let pidfile = dir.path().join("pid");
+    let mut sink = |_: Event| {};
+    let child = {
+        let run = run_command(
+            &config,
+            &config.commands[0],
+            Slot { index: 1, total: 1 },
+            None,
+            &cancel,
+            &mut sink,
+        );
+        tokio::select! {
+            _ = run => panic!("the command cannot end on its own"),
+            pid = pid_in(&pidfile) => pid,
+        }
+        // `run` is dropped here, mid-command.
+    };
+    for _ in 0..200 {
+        if !alive(child) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the command's child {child} survived dropping the run");
+}
+
+#[test]
+fn the_run_future_can_be_sent_to_another_thread() {
+    fn assert_send<T: Send>(_: &T) {}
+    let config = parse("commands:\n  - {name: a, run: 'true'}\n", "test.yml").unwrap();
+    let cancel = CancellationToken::new();
+    let mut sink = |_: Event| {};
+    let run = run_command(
+        &config,
+        &config.commands[0],
+        Slot { index: 1, total: 1 },
+        None,
+        &cancel,
+        &mut sink,
+    );
+    assert_send(&run);
+}

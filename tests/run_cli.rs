@@ -1,0 +1,842 @@
+//! `inject run` on the real binary: real shells, real process groups, real
+//! signals. Each test writes its config into a temp dir and reads what a user
+//! would see: stdout, stderr, the exit code, files the commands made.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const INJECT: &str = env!("CARGO_BIN_EXE_inject");
+
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new(config: &str) -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        // Commands refer to the case's directory as $DIR.
+        let config = config.replace("$DIR", dir.path().to_str().unwrap());
+        std::fs::write(dir.path().join("commands.yml"), config).unwrap();
+        Case { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(INJECT);
+        cmd.arg("run")
+            .arg("-c")
+            .arg(self.path("commands.yml"))
+            .args(args);
+        cmd.env_remove("INJECT_LOG_DIR")
+            .env_remove("INJECT_CONFIG")
+            .env_remove("NO_COLOR");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().unwrap();
+        Run::from(out)
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A process exists and is not a zombie (a zombie has ended; only its
+/// parent's bookkeeping is left).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .chars()
+                .next();
+            state != Some('Z')
+        }
+        Err(_) => false,
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < timeout, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read_pid(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+#[test]
+fn commands_run_in_config_order_with_headers_results_and_summary() {
+    let case = Case::new(
+        "commands:
+  - {name: first, run: 'echo first >> $DIR/order; echo out-1'}
+  - {name: second, run: 'echo second >> $DIR/order; echo err-2 >&2'}
+  - {name: third, run: 'echo third >> $DIR/order'}
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(case.read("order"), "first\nsecond\nthird\n");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "[1/3] first");
+    assert_eq!(lines[1], "  out-1");
+    assert!(lines[2].starts_with("  => ok ("), "{run:?}");
+    assert_eq!(lines[3], "[2/3] second");
+    assert_eq!(lines[4], "! err-2", "stderr lines are marked: {run:?}");
+    assert_eq!(lines[6], "[3/3] third");
+    assert!(
+        run.stdout
+            .contains("\n3 commands: 3 ok, 0 skipped, 0 failed in "),
+        "{run:?}"
+    );
+    assert!(
+        !run.stdout.contains('\x1b'),
+        "no colours without a TTY: {run:?}"
+    );
+}
+
+#[test]
+fn unless_guard_exiting_zero_skips_the_command() {
+    let case = Case::new(
+        "commands:
+  - name: route
+    run: touch $DIR/ran
+    unless: test -d /
+  - name: other
+    run: touch $DIR/other
+    unless: test -e $DIR/nothing-here
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!case.path("ran").exists(), "a skipped command must not run");
+    assert!(
+        case.path("other").exists(),
+        "a guard exiting non-zero lets the command run"
+    );
+    assert!(
+        run.stdout
+            .contains("  => skipped: unless guard exited 0 (test -d /)"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("2 commands: 1 ok, 1 skipped, 0 failed"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn only_if_guard_must_exit_zero_for_the_command_to_run() {
+    let case = Case::new(
+        "commands:
+  - {name: yes, run: touch $DIR/yes, only_if: 'true'}
+  - {name: no, run: touch $DIR/no, only_if: 'exit 4'}
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(case.path("yes").exists());
+    assert!(!case.path("no").exists());
+    assert!(
+        run.stdout
+            .contains("  => skipped: only_if guard exited 4 (exit 4)"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_failure_stops_the_run_and_the_rest_are_not_run() {
+    let case = Case::new(
+        "commands:
+  - {name: a, run: 'true'}
+  - {name: b, run: 'echo broken >&2; exit 3'}
+  - {name: c, run: touch $DIR/c}
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("  => FAILED exit 3 ("), "{run:?}");
+    assert!(run.stdout.contains("[3/3] c\n  => not run\n"), "{run:?}");
+    assert!(!case.path("c").exists());
+    assert!(
+        run.stdout
+            .contains("3 commands: 1 ok, 0 skipped, 1 failed, 1 not run"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn continue_on_error_fails_without_stopping_the_run() {
+    let case = Case::new(
+        "commands:
+  - {name: a, run: 'exit 5', continue_on_error: true}
+  - {name: b, run: touch $DIR/b}
+  - {name: c, run: 'exit 6'}
+  - {name: d, run: touch $DIR/d}
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 1, "a failed command still fails the run: {run:?}");
+    assert!(case.path("b").exists(), "{run:?}");
+    assert!(
+        !case.path("d").exists(),
+        "c has no continue_on_error: {run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("4 commands: 1 ok, 0 skipped, 2 failed, 1 not run"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn stop_on_error_false_runs_everything() {
+    let case = Case::new(
+        "stop_on_error: false
+commands:
+  - {name: a, run: 'exit 1'}
+  - {name: b, run: touch $DIR/b}
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(case.path("b").exists(), "{run:?}");
+}
+
+#[test]
+fn retries_run_a_failing_command_again_until_it_succeeds() {
+    // Fails on the first two attempts, succeeds on the third.
+    let case = Case::new(
+        "commands:
+  - name: flaky
+    run: 'echo x >> $DIR/tries; test $(wc -l < $DIR/tries) -ge 3'
+    retries: 3
+    retry_delay: 10ms
+  - name: hopeless
+    run: 'echo y >> $DIR/hopeless; exit 2'
+    retries: 1
+    retry_delay: 10ms
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(case.read("tries").lines().count(), 3);
+    assert_eq!(
+        case.read("hopeless").lines().count(),
+        2,
+        "retries: 1 means two attempts"
+    );
+    assert!(
+        run.stdout
+            .contains("  => FAILED exit 1; retrying in 10ms (attempt 2)"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("  => ok (3 attempts, "), "{run:?}");
+    assert!(
+        run.stdout.contains("  => FAILED exit 2 (2 attempts, "),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_timeout_kills_the_command_and_everything_it_started() {
+    // The background child ignores SIGTERM and holds stdout open: only the
+    // SIGKILL to the whole group ends it.
+    let case = Case::new(
+        "commands:
+  - name: hangs
+    run: |
+      (trap '' TERM; exec sleep 300) &
+      echo $! > $DIR/child.pid
+      echo $$ > $DIR/leader.pid
+      sleep 300
+    timeout: 1s
+  - name: next
+    run: touch $DIR/next
+",
+    );
+    let start = Instant::now();
+    let run = case.run(&[]);
+    let took = start.elapsed();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("  => TIMED OUT after 1s ("), "{run:?}");
+    assert!(run.stdout.contains("[2/2] next\n  => not run"), "{run:?}");
+    assert!(
+        took < Duration::from_secs(60),
+        "the run must not wait for the child's sleep"
+    );
+    let child = read_pid(&case.path("child.pid")).expect("child pid");
+    let leader = read_pid(&case.path("leader.pid")).expect("leader pid");
+    assert!(
+        !alive(child),
+        "background child {child} survived the timeout"
+    );
+    assert!(!alive(leader), "leader {leader} survived the timeout");
+}
+
+fn spawn_and_wait_for_pid(case: &Case, args: &[&str], pidfile: &str) -> (Child, u32) {
+    let child = case
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pid = None;
+    wait_for("the command to start", Duration::from_secs(20), || {
+        pid = read_pid(&case.path(pidfile));
+        pid.is_some()
+    });
+    (child, pid.unwrap())
+}
+
+fn interrupt(signal: &str, code: i32) {
+    let case = Case::new(
+        "commands:
+  - name: long
+    run: |
+      sleep 300 &
+      echo $! > $DIR/child.pid
+      wait
+  - name: after
+    run: touch $DIR/after
+",
+    );
+    let (child, sleeper) = spawn_and_wait_for_pid(&case, &[], "child.pid");
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(run.code, code, "{run:?}");
+    assert!(
+        run.stdout.contains("[1/2] long\n  => interrupted ("),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("[2/2] after\n  => not run"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("2 commands: 0 ok, 0 skipped, 0 failed, 1 not run, interrupted"),
+        "{run:?}"
+    );
+    assert!(!case.path("after").exists());
+    assert!(
+        !alive(sleeper),
+        "the command's child {sleeper} survived {signal}"
+    );
+}
+
+#[test]
+fn sigterm_terminates_the_running_command_and_exits_143() {
+    interrupt("TERM", 143);
+}
+
+#[test]
+fn sigint_terminates_the_running_command_and_exits_130() {
+    interrupt("INT", 130);
+}
+
+#[test]
+fn output_beyond_the_limit_is_cut_and_the_run_log_keeps_all_of_it() {
+    let case = Case::new(
+        "output_limit: 1KiB
+commands:
+  - name: chatty
+    run: seq 1 10000
+",
+    );
+    let logs = case.path("logs");
+    let run = case.run(&["--log-dir", logs.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("  1\n  2\n"), "{run:?}");
+    assert!(!run.stdout.contains("  10000\n"), "{run:?}");
+    let cut = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("more output not shown"))
+        .expect("a cut line");
+    let full = cut
+        .split("full output: ")
+        .nth(1)
+        .expect("names the full log");
+    let kept = std::fs::read_to_string(full).unwrap();
+    let expected: String = (1..=10000).map(|n| format!("{n}\n")).collect();
+    assert_eq!(kept, expected, "the run log keeps all output");
+    assert!(
+        run.stdout.len() < 4096,
+        "shown output stays near the limit: {} bytes",
+        run.stdout.len()
+    );
+}
+
+#[test]
+fn fifty_megabytes_of_output_keep_memory_flat() {
+    if !Path::new("/usr/bin/time").exists() {
+        panic!("needs GNU time (/usr/bin/time) to measure peak memory");
+    }
+    let case = Case::new(
+        "commands:
+  - name: lines
+    run: head -c 50000000 /dev/zero | tr '\\0' x | fold -w 99
+  - name: one-endless-line
+    run: head -c 50000000 /dev/zero | tr '\\0' x
+",
+    );
+    let logs = case.path("logs");
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.arg("-v")
+        .arg(INJECT)
+        .arg("run")
+        .arg("-c")
+        .arg(case.path("commands.yml"));
+    cmd.arg("--log-dir").arg(&logs);
+    let run = Run::from(cmd.output().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let peak_kb: u64 = run
+        .stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .expect("time -v reports the peak")
+        .parse()
+        .unwrap();
+    assert!(
+        peak_kb < 30 * 1024,
+        "peak RSS {peak_kb} KiB for 100 MB of output"
+    );
+    let sizes: Vec<u64> = std::fs::read_dir(
+        std::fs::read_dir(logs.join("runs"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+    )
+    .unwrap()
+    .map(|e| e.unwrap().metadata().unwrap().len())
+    .collect();
+    assert!(
+        sizes.iter().all(|&s| s >= 50_000_000),
+        "the log keeps all output: {sizes:?}"
+    );
+}
+
+#[test]
+fn a_second_run_on_the_same_log_dir_fails_at_once_naming_the_holder() {
+    let case = Case::new(
+        "commands:
+  - name: slow
+    run: 'echo $$ > $DIR/started; sleep 300'
+",
+    );
+    let logs = case.path("logs");
+    let (mut first, _) =
+        spawn_and_wait_for_pid(&case, &["--log-dir", logs.to_str().unwrap()], "started");
+    let start = Instant::now();
+    let second = case.run(&["--log-dir", logs.to_str().unwrap()]);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "the second run must not wait"
+    );
+    assert_eq!(second.code, 1, "{second:?}");
+    assert!(
+        second.stderr.contains(&format!(
+            "another inject run (pid {}) is running",
+            first.id()
+        )),
+        "{second:?}"
+    );
+    assert!(second.stdout.is_empty(), "{second:?}");
+    let _ = Command::new("kill").arg(first.id().to_string()).status();
+    let _ = first.wait();
+    // The lock goes with its holder: a third run gets it.
+    let third = Case::new("commands:\n  - {name: quick, run: 'true'}\n");
+    let after = third.run(&["--log-dir", logs.to_str().unwrap()]);
+    assert_eq!(after.code, 0, "{after:?}");
+}
+
+#[test]
+fn commands_see_their_env_network_variables_cwd_and_user() {
+    let case = Case::new(
+        "commands:
+  - name: show
+    run: 'echo \"$GREETING|$PORT|$INJECT_NET_IPV6_NET_GATEWAY|$INJECT_NET_IPV6_NET_IP|$INJECT_NET_V4_NETMASK|$(pwd)\"'
+    env: {GREETING: hello, PORT: 8080}
+    cwd: /usr
+networks:
+  ipv6-net: {ip: '2001:db8:69f5::10', gateway: '2001:db8:69f5::1'}
+  v4: {netmask: 255.255.255.0}
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("  hello|8080|2001:db8:69f5::1|2001:db8:69f5::10|255.255.255.0|/usr\n"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_command_runs_as_its_user() {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    if !is_root {
+        eprintln!("skipping: switching users needs root");
+        return;
+    }
+    let case = Case::new(
+        "commands:
+  - {name: who, run: 'id -un; echo $HOME', user: nobody}
+  - {name: ghost, run: 'true', user: no-such-user-here}
+  - {name: nowhere, run: 'true', cwd: /no/such/dir}
+",
+    );
+    let run = case.run(&["--only", "who"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("  nobody\n"), "{run:?}");
+    let run = case.run(&["--only", "ghost"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("! inject: cannot start the command: no user `no-such-user-here`"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("  => FAILED to start"), "{run:?}");
+    let run = case.run(&["--only", "nowhere"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("! inject: cannot start the command: cwd /no/such/dir is not a directory"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn exit_code_2_for_a_bad_config_or_usage_and_nothing_runs() {
+    let case = Case::new(
+        "commands:
+  - {name: a, run: touch $DIR/ran}
+  - {name: b, rn: 'true'}
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let config = case.path("commands.yml");
+    assert!(
+        run.stderr.contains(&format!(
+            "{}:3:15: commands[1]: unknown field `rn`",
+            config.display()
+        )),
+        "{run:?}"
+    );
+    assert!(!case.path("ran").exists());
+
+    let good = Case::new("commands:\n  - {name: a, run: touch $DIR/ran}\n");
+    let run = good.run(&["--only", "nope"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("--only nope: no command of that name (the config has: a)"),
+        "{run:?}"
+    );
+    let run = good.run(&["--phase", "reboot"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("unknown phase `reboot`"), "{run:?}");
+    assert!(!good.path("ran").exists());
+
+    let missing = Command::new(INJECT)
+        .args(["run", "-c", "/nonexistent/commands.yml"])
+        .output()
+        .unwrap();
+    let run = Run::from(missing);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("/nonexistent/commands.yml: cannot read the config"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn phase_selects_the_tagged_commands() {
+    let case = Case::new(
+        "commands:
+  - {name: errand-only, run: touch $DIR/errand}
+  - {name: boot, run: touch $DIR/boot, phases: [pre-start, errand]}
+  - {name: keep, run: 'true', unless: 'true', phases: [ensure]}
+",
+    );
+    let run = case.run(&["--phase", "pre-start"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("[1/1] boot\n"), "{run:?}");
+    assert!(case.path("boot").exists() && !case.path("errand").exists());
+}
+
+#[test]
+fn json_prints_one_parseable_event_per_line() {
+    let case = Case::new(
+        "commands:
+  - {name: hello, run: 'echo hi; echo oops >&2'}
+  - {name: bad, run: 'exit 7'}
+",
+    );
+    let run = case.run(&["--json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "run_started",
+            "started",
+            "output",
+            "output",
+            "finished",
+            "started",
+            "finished",
+            "run_finished"
+        ],
+        "{run:?}"
+    );
+    let out = events
+        .iter()
+        .find(|e| e["line"] == "hi")
+        .expect("stdout line");
+    assert_eq!(out["stream"], "stdout");
+    assert!(events
+        .iter()
+        .any(|e| e["line"] == "oops" && e["stream"] == "stderr"));
+    let bad = &events[6];
+    assert_eq!(bad["name"], "bad");
+    assert_eq!(bad["outcome"]["result"], "failed");
+    assert_eq!(bad["outcome"]["exit_code"], 7);
+    assert_eq!(events[7]["summary"]["failed"], 1);
+    assert_eq!(events[7]["summary"]["ok"], 1);
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_runs_nothing() {
+    let case = Case::new(
+        "timeout: 2m
+commands:
+  - name: make-file
+    run: touch $DIR/made
+    unless: test -e $DIR/guard-ran || touch $DIR/guard-ran
+    env: {SECRET_TOKEN: hunter2}
+  - name: hidden
+    run: echo password
+    sensitive: true
+networks:
+  ipv6: {gateway: '2001:db8::1'}
+",
+    );
+    let run = case.run(&["--dry-run"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!case.path("made").exists(), "dry-run executed the command");
+    assert!(
+        !case.path("guard-ran").exists(),
+        "dry-run executed the guard"
+    );
+    let dir = case.dir.path().display();
+    let expected = format!(
+        "dry run: 2 of 2 commands in phase errand, each run as: /bin/bash --noprofile --norc -eo pipefail -c <command>; nothing is executed
+[1/2] make-file
+    phase:    errand
+    run:      touch {dir}/made
+    unless:   test -e {dir}/guard-ran || touch {dir}/guard-ran   (skip when it exits 0)
+    limits:   timeout 2m, no retries
+    env:      INJECT_NET_IPV6_GATEWAY SECRET_TOKEN
+[2/2] hidden
+    phase:    errand
+    run:      <redacted>
+    limits:   timeout 2m, no retries
+    env:      INJECT_NET_IPV6_GATEWAY
+"
+    );
+    assert_eq!(run.stdout, expected);
+    assert!(!run.stdout.contains("hunter2"));
+}
+
+#[test]
+fn sensitive_commands_are_redacted_in_output_and_log() {
+    let case = Case::new(
+        "commands:
+  - {name: secret, run: 'echo done', unless: 'test -n secret-guard-text', sensitive: true}
+",
+    );
+    let logs = case.path("logs");
+    let run = case.run(&["--log-dir", logs.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("  => skipped: unless guard exited 0 (<redacted>)"),
+        "{run:?}"
+    );
+    let log = std::fs::read_to_string(logs.join("inject-run.jsonl")).unwrap();
+    assert!(
+        log.contains("<redacted>") && !log.contains("secret-guard-text"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_run_log_has_a_json_line_per_event_and_each_commands_output() {
+    let case = Case::new(
+        "commands:
+  - {name: one, run: 'echo to-stdout; echo to-stderr >&2'}
+  - {name: two, run: 'exit 3'}
+",
+    );
+    let logs = case.path("logs");
+    let run = case.run(&["--log-dir", logs.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let log = std::fs::read_to_string(logs.join("inject-run.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let finished: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["event"] == "finished").collect();
+    assert_eq!(finished.len(), 2);
+    assert_eq!(finished[1]["command"], "two");
+    assert_eq!(finished[1]["phase"], "errand");
+    assert_eq!(finished[1]["outcome"]["exit_code"], 3);
+    assert!(finished[1]["duration"].is_number() && finished[1]["time"].is_string());
+    let runs = logs.join("runs");
+    let run_dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let output = std::fs::read_to_string(run_dir.join("01-one.log")).unwrap();
+    assert_eq!(output, "to-stdout\nstderr| to-stderr\n");
+    assert!(
+        run.stdout.contains(&format!(
+            "run log: {}",
+            logs.join("inject-run.jsonl").display()
+        )),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_log_that_cannot_be_written_is_reported_once_and_the_run_goes_on() {
+    let case = Case::new(
+        "commands:\n  - {name: a, run: touch $DIR/a}\n  - {name: b, run: touch $DIR/b}\n",
+    );
+    // A regular file where the log dir should be.
+    std::fs::write(case.path("not-a-dir"), "").unwrap();
+    let run = case.run(&["--log-dir", case.path("not-a-dir").to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(case.path("a").exists() && case.path("b").exists());
+    assert_eq!(
+        run.stderr.matches("cannot write the run log").count(),
+        1,
+        "{run:?}"
+    );
+}
+
+#[test]
+fn stdout_and_stderr_lines_each_arrive_whole_and_in_order() {
+    // Many lines on both pipes: each pipe's lines arrive whole and in order.
+    let case = Case::new("commands:\n  - {name: both, run: 'for i in $(seq 1 500); do echo o$i; echo e$i >&2; done'}\n");
+    let run = case.run(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let outs: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  o"))
+        .collect();
+    let errs: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("! e"))
+        .collect();
+    let expected: Vec<String> = (1..=500).map(|n| n.to_string()).collect();
+    assert_eq!(outs, expected);
+    assert_eq!(errs, expected);
+}
+
+#[test]
+fn a_background_child_holding_stdout_does_not_hold_up_the_run() {
+    // The documented choice: once the command's main process exits, its
+    // output is read for at most a second more; the child is left alone.
+    let case = Case::new(
+        "commands:
+  - name: starts-daemon
+    run: 'sleep 120 & echo $! > $DIR/daemon.pid; echo started'
+  - name: next
+    run: echo next
+",
+    );
+    let start = Instant::now();
+    let run = case.run(&[]);
+    let took = start.elapsed();
+    let daemon = read_pid(&case.path("daemon.pid")).expect("daemon pid");
+    let still_there = alive(daemon);
+    let _ = Command::new("kill").arg(daemon.to_string()).status();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("  started\n  => ok ("), "{run:?}");
+    assert!(run.stdout.contains("  next\n"), "{run:?}");
+    assert!(
+        took < Duration::from_secs(30),
+        "waited {took:?} for a child that outlives its command"
+    );
+    assert!(
+        still_there,
+        "a command's deliberate background child is left running"
+    );
+}
