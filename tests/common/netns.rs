@@ -90,6 +90,22 @@ impl SeedVm {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Wait (up to 10 s) until no IPv6 address in the VM is tentative:
+    /// link-local addresses run duplicate address detection for a second or
+    /// two after the links come up, and `inject status` reports them meanwhile.
+    #[allow(dead_code)] // each test crate compiles this file; not all call it
+    pub fn wait_for_dad(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !self.ip("-6 addr show tentative").trim().is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "addresses still tentative: {}",
+                self.ip("-6 addr show tentative")
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// `ip netns exec <vm> sysctl -qw <setting>`.
     pub fn sysctl(&self, setting: &str) {
         sh(&["ip", "netns", "exec", &self.vm, "sysctl", "-qw", setting]);

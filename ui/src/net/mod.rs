@@ -1,1 +1,28 @@
 //! Netlink snapshot, change stream, findings and their text/JSON views.
+//!
+//! `model` holds plain data; `read` and `watch` are the only parts that talk
+//! to the kernel (plus `sysctl` for `accept_ra`); `findings`, `text` and
+//! `json` are pure functions of a [`Snapshot`].
+
+mod convert;
+pub mod findings;
+pub mod fixtures;
+pub mod json;
+pub mod model;
+pub mod read;
+pub mod sysctl;
+#[cfg(test)]
+mod tests;
+pub mod text;
+pub mod watch;
+
+pub use findings::{
+    family_status, findings, findings_with, Code, FamilyState, FamilyStatus, Finding, Severity,
+};
+pub use model::{
+    Address, Family, Link, NextHop, OperState, Protocol, Route, RouteKind, Scope, Snapshot,
+    MAIN_TABLE,
+};
+pub use read::{read_snapshot, NetError};
+pub use text::{interface_line, route_line};
+pub use watch::{watch, Action, Change};

@@ -1,0 +1,317 @@
+//! `inject status` run for real inside a network namespace that reproduces
+//! the seed's VM (eth0 IPv4 with a default route, eth1 IPv6 without one).
+
+#[path = "common/netns.rs"]
+mod netns;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use netns::{can_run, SeedVm};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_inject");
+
+fn status(seed: &SeedVm, args: &[&str]) -> Output {
+    seed.command(BIN)
+        .arg("status")
+        .args(args)
+        .env_remove("INJECT_CONFIG")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run inject status")
+}
+
+fn status_json(seed: &SeedVm) -> Value {
+    let out = status(seed, &["--json"]);
+    assert!(
+        out.status.success(),
+        "status --json failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
+}
+
+fn missing_defaults(v: &Value) -> Vec<&Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "missing_default_route")
+        .collect()
+}
+
+fn interface<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("no interface {name} in {v}"))
+}
+
+fn has_address(iface: &Value, family: &str, address: &str, prefix_len: u64) -> bool {
+    iface["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["family"] == family && a["address"] == address && a["prefix_len"] == prefix_len)
+}
+
+fn default_routes<'a>(v: &'a Value, family: &str) -> Vec<&'a Value> {
+    v["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["family"] == family && r["destination"] == "default")
+        .collect()
+}
+
+#[test]
+fn status_json_shows_the_seed_vm_and_its_missing_ipv6_default() {
+    if !can_run("status_json_shows_the_seed_vm_and_its_missing_ipv6_default") {
+        return;
+    }
+    let seed = SeedVm::new();
+    let v = status_json(&seed);
+
+    let eth0 = interface(&v, "eth0");
+    let eth1 = interface(&v, "eth1");
+    assert_eq!(eth0["state"], "UP");
+    assert_eq!(eth1["state"], "UP");
+    assert!(has_address(eth0, "ipv4", "10.0.250.10", 24), "{eth0}");
+    assert!(has_address(eth1, "ipv6", SeedVm::V6_ADDRESS, 64), "{eth1}");
+
+    let v4 = default_routes(&v, "ipv4");
+    assert_eq!(v4.len(), 1, "{v4:?}");
+    assert_eq!(v4[0]["gateway"], SeedVm::V4_GATEWAY);
+    assert_eq!(v4[0]["interface"], "eth0");
+    assert_eq!(v4[0]["table"], 254);
+    assert!(default_routes(&v, "ipv6").is_empty());
+
+    let missing = missing_defaults(&v);
+    assert_eq!(missing.len(), 1, "{}", v["findings"]);
+    assert_eq!(missing[0]["family"], "ipv6");
+    assert_eq!(missing[0]["severity"], "error");
+    assert_eq!(missing[0]["interface"], "eth1");
+    let hint = missing[0]["hint"].as_str().unwrap();
+    assert!(hint.contains("accept_ra=0"), "{hint}");
+}
+
+#[test]
+fn status_text_leads_with_the_finding_and_a_configs_gateway_completes_the_hint() {
+    if !can_run("status_text_leads_with_the_finding_and_a_configs_gateway_completes_the_hint") {
+        return;
+    }
+    let seed = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("commands.yml");
+    std::fs::write(&config, seed_config()).unwrap();
+
+    let out = status(&seed, &["-c", config.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(
+            "error: IPv6: no default route — eth1 has global address 2001:db8:69f5::10/64"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("ip -6 route add default via 2001:db8:69f5::1 dev eth1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\neth0             UP             10.0.250.10/24"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nIPv4 routes\ndefault via 10.0.250.1 dev eth0\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+}
+
+#[test]
+fn status_fails_clearly_on_a_broken_config() {
+    if !can_run("status_fails_clearly_on_a_broken_config") {
+        return;
+    }
+    let seed = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("commands.yml");
+    std::fs::write(&config, "commands: []\nnetworkz: {}\n").unwrap();
+    let out = status(&seed, &["-c", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("commands.yml:"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing half-printed");
+}
+
+/// The seed's errand config, adapted to the namespace's addresses.
+fn seed_config() -> String {
+    format!(
+        r#"commands:
+  - name: ipv6-default-route
+    run: ip -6 route add default via {gw} dev eth1
+    unless: ip -6 route show default | grep -q default
+networks:
+  ipv6-net: {{ip: "{ip}", gateway: "{gw}", netmask: "ffff:ffff:ffff:ffff::"}}
+"#,
+        gw = SeedVm::V6_GATEWAY,
+        ip = SeedVm::V6_ADDRESS
+    )
+}
+
+#[test]
+fn strict_fails_until_inject_run_adds_the_ipv6_default() {
+    if !can_run("strict_fails_until_inject_run_adds_the_ipv6_default") {
+        return;
+    }
+    let seed = SeedVm::new();
+    assert_eq!(status(&seed, &["--strict"]).status.code(), Some(1));
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("commands.yml");
+    std::fs::write(&config, seed_config()).unwrap();
+    let run = seed
+        .command(BIN)
+        .args(["run", "-c", config.to_str().unwrap()])
+        .env_remove("INJECT_LOG_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "inject run failed: {}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let v = status_json(&seed);
+    assert!(missing_defaults(&v).is_empty(), "{}", v["findings"]);
+    let v6 = default_routes(&v, "ipv6");
+    assert_eq!(v6.len(), 1, "{v6:?}");
+    assert_eq!(v6[0]["gateway"], SeedVm::V6_GATEWAY);
+    assert_eq!(v6[0]["interface"], "eth1");
+    let strict = status(&seed, &["--strict"]);
+    assert_eq!(
+        strict.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&strict.stdout)
+    );
+}
+
+/// Lines of a child's stdout, read on a thread so the test can time out.
+fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Read lines until one satisfies `want`; all lines read so far on timeout.
+fn wait_for(
+    rx: &mpsc::Receiver<String>,
+    want: impl Fn(&str) -> bool,
+) -> Result<String, Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) if want(&line) => return Ok(line),
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    Err(seen)
+}
+
+#[test]
+fn watch_prints_the_route_change_and_the_new_findings() {
+    if !can_run("watch_prints_the_route_change_and_the_new_findings") {
+        return;
+    }
+    let seed = SeedVm::new();
+    // So the only finding that changes is the one the route fixes.
+    seed.wait_for_dad();
+    let mut child = seed
+        .command(BIN)
+        .args(["status", "--watch"])
+        .env_remove("INJECT_CONFIG")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = lines_of(&mut child);
+    wait_for(&rx, |l| l.starts_with("watching for changes")).expect("watch starts");
+
+    seed.ip("-6 route add default via 2001:db8:69f5::1 dev eth1 metric 1024");
+    let line = wait_for(&rx, |l| l.starts_with("route added: default"));
+    assert_eq!(
+        line.as_deref(),
+        Ok("route added: default via 2001:db8:69f5::1 dev eth1 metric 1024")
+    );
+    wait_for(&rx, |l| l == "findings: no problems found").expect("findings update");
+
+    seed.ip("-6 route del default via 2001:db8:69f5::1 dev eth1");
+    assert_eq!(
+        wait_for(&rx, |l| l.starts_with("route deleted:")).as_deref(),
+        Ok("route deleted: default via 2001:db8:69f5::1 dev eth1 metric 1024")
+    );
+    let back = wait_for(&rx, |l| l.starts_with("error: IPv6: no default route"));
+    assert!(back.is_ok(), "{back:?}");
+
+    // SIGTERM ends it cleanly (`ip netns exec` execs, so the pid is ours).
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn status_needs_no_root() {
+    if !can_run("status_needs_no_root") {
+        return;
+    }
+    let seed = SeedVm::new();
+    // A copy nobody can reach: the build directory may sit in a private home.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("inject");
+    std::fs::copy(BIN, &bin).unwrap();
+    for path in [dir.path(), bin.as_path()] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // `nobody`, no groups, no capabilities: netlink dumps and /proc/sys reads only.
+    let out = seed
+        .command("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["status", "--json"])
+        .env_remove("INJECT_CONFIG")
+        .output()
+        .expect("run setpriv");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let missing = missing_defaults(&v);
+    assert_eq!(missing.len(), 1, "{}", v["findings"]);
+    assert!(missing[0]["hint"].as_str().unwrap().contains("accept_ra=0"));
+}

@@ -1,0 +1,327 @@
+//! Netlink messages to the plain model. Shared by the dump (`read`) and
+//! the change stream (`watch`), so both see the same data.
+
+use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
+use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
+use rtnetlink::packet_route::link::{LinkAttribute, LinkMessage, State};
+use rtnetlink::packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop,
+};
+use rtnetlink::packet_route::AddressFamily;
+
+use super::model::{
+    Address, Family, Link, NextHop, OperState, Protocol, Route, RouteKind, Scope, MAIN_TABLE,
+};
+
+/// iproute2's flag names, in the order `ip link` prints them.
+const LINK_FLAGS: &[(u32, &str)] = &[
+    (1 << 3, "LOOPBACK"),
+    (1 << 1, "BROADCAST"),
+    (1 << 4, "POINTOPOINT"),
+    (1 << 12, "MULTICAST"),
+    (1 << 7, "NOARP"),
+    (1 << 9, "ALLMULTI"),
+    (1 << 8, "PROMISC"),
+    (1 << 5, "NOTRAILERS"),
+    (1 << 2, "DEBUG"),
+    (1 << 15, "DYNAMIC"),
+    (1 << 14, "AUTOMEDIA"),
+    (1 << 13, "PORTSEL"),
+    (1 << 10, "MASTER"),
+    (1 << 11, "SLAVE"),
+    (1 << 0, "UP"),
+    (1 << 16, "LOWER_UP"),
+    (1 << 17, "DORMANT"),
+    (1 << 18, "ECHO"),
+];
+const IFF_UP: u32 = 1;
+const IFF_RUNNING: u32 = 1 << 6;
+
+/// iproute2's address flag names (`IFA_F_*`).
+const ADDRESS_FLAGS: &[(u32, &str)] = &[
+    (0x01, "secondary"),
+    (0x02, "nodad"),
+    (0x04, "optimistic"),
+    (0x08, "dadfailed"),
+    (0x10, "home"),
+    (0x20, "deprecated"),
+    (0x40, "tentative"),
+    (0x80, "permanent"),
+    (0x100, "mngtmpaddr"),
+    (0x200, "noprefixroute"),
+    (0x400, "autojoin"),
+    (0x800, "stable-privacy"),
+];
+
+const RTNH_F_ONLINK: u32 = 4;
+
+pub(crate) fn link(msg: &LinkMessage) -> Link {
+    let bits = msg.header.flags.bits();
+    let mut flags = Vec::new();
+    // iproute2 shows a missing carrier this way rather than as !RUNNING.
+    if bits & IFF_UP != 0 && bits & IFF_RUNNING == 0 {
+        flags.push("NO-CARRIER".to_string());
+    }
+    flags.extend(
+        LINK_FLAGS
+            .iter()
+            .filter(|(bit, _)| bits & bit != 0)
+            .map(|(_, name)| name.to_string()),
+    );
+    let mut link = Link {
+        index: msg.header.index,
+        name: String::new(),
+        state: OperState::Unknown,
+        flags,
+        mtu: None,
+        mac: None,
+    };
+    for attr in &msg.attributes {
+        match attr {
+            LinkAttribute::IfName(name) => link.name = name.clone(),
+            LinkAttribute::Mtu(mtu) => link.mtu = Some(*mtu),
+            LinkAttribute::Address(mac) if !mac.is_empty() => {
+                link.mac = Some(
+                    mac.iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(":"),
+                )
+            }
+            LinkAttribute::OperState(state) => link.state = oper_state(state),
+            _ => {}
+        }
+    }
+    if link.name.is_empty() {
+        link.name = format!("if{}", link.index);
+    }
+    link
+}
+
+fn oper_state(state: &State) -> OperState {
+    match state {
+        State::Up => OperState::Up,
+        State::Down => OperState::Down,
+        State::LowerLayerDown => OperState::LowerLayerDown,
+        State::Dormant => OperState::Dormant,
+        State::Testing => OperState::Testing,
+        State::NotPresent => OperState::NotPresent,
+        _ => OperState::Unknown,
+    }
+}
+
+fn family(af: AddressFamily) -> Option<Family> {
+    match af {
+        AddressFamily::Inet => Some(Family::Ipv4),
+        AddressFamily::Inet6 => Some(Family::Ipv6),
+        _ => None,
+    }
+}
+
+/// An address message; `None` for families other than IPv4/IPv6.
+pub(crate) fn address(msg: &AddressMessage) -> Option<Address> {
+    let family = family(msg.header.family)?;
+    let mut local = None;
+    let mut peer = None;
+    let mut bits = u32::from(msg.header.flags.bits());
+    for attr in &msg.attributes {
+        match attr {
+            AddressAttribute::Local(ip) => local = Some(*ip),
+            AddressAttribute::Address(ip) => peer = Some(*ip),
+            // The 32-bit attribute supersedes the header's 8 bits.
+            AddressAttribute::Flags(f) => bits = f.bits(),
+            _ => {}
+        }
+    }
+    // IPv4 has Local (own) and Address (peer on point-to-point links); IPv6
+    // has Address only. Local first, as iproute2 does.
+    let address = local.or(peer)?;
+    let flags = ADDRESS_FLAGS
+        .iter()
+        .filter(|(bit, _)| bits & bit != 0)
+        .map(|(bit, name)| {
+            // The same bit is "temporary" for IPv6 privacy addresses.
+            if *bit == 0x01 && family == Family::Ipv6 {
+                "temporary".to_string()
+            } else {
+                name.to_string()
+            }
+        })
+        .collect();
+    Some(Address {
+        link: msg.header.index,
+        family,
+        address,
+        prefix_len: msg.header.prefix_len,
+        scope: Scope(u8::from(msg.header.scope)),
+        flags,
+    })
+}
+
+fn route_ip(addr: &RouteAddress) -> Option<IpAddr> {
+    match addr {
+        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
+        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    }
+}
+
+/// The table a route is in: the 32-bit attribute when present (tables above
+/// 255 only fit there), else the header's byte.
+pub(crate) fn route_table(msg: &RouteMessage) -> u32 {
+    msg.attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Table(t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or(u32::from(msg.header.table))
+}
+
+/// Whether the snapshot keeps this route: the main table, plus default
+/// routes of other tables except `local` (so the findings can tell of a
+/// default that ordinary lookups never reach).
+pub(crate) fn keep_route(msg: &RouteMessage) -> bool {
+    let table = route_table(msg);
+    table == MAIN_TABLE
+        || (msg.header.destination_prefix_length == 0
+            && table != u32::from(RouteHeader::RT_TABLE_UNSPEC)
+            && table != 255)
+}
+
+fn next_hop(hop: &RouteNextHop) -> NextHop {
+    let gateway = hop.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Gateway(g) => route_ip(g),
+        _ => None,
+    });
+    NextHop {
+        gateway,
+        oif: (hop.interface_index != 0).then_some(hop.interface_index),
+        weight: u16::from(hop.hops) + 1,
+        onlink: u32::from(hop.flags.bits()) & RTNH_F_ONLINK != 0,
+    }
+}
+
+/// A route message; `None` for families other than IPv4/IPv6.
+pub(crate) fn route(msg: &RouteMessage) -> Option<Route> {
+    let family = family(msg.header.address_family)?;
+    let mut route = Route {
+        family,
+        destination: IpNetwork::new(family.unspecified(), 0).ok()?,
+        gateway: None,
+        oif: None,
+        metric: None,
+        protocol: Protocol(u8::from(msg.header.protocol)),
+        scope: Scope(u8::from(msg.header.scope)),
+        kind: RouteKind(u8::from(msg.header.kind)),
+        table: route_table(msg),
+        prefsrc: None,
+        onlink: msg.header.flags.bits() & RTNH_F_ONLINK != 0,
+        nexthops: Vec::new(),
+    };
+    for attr in &msg.attributes {
+        match attr {
+            RouteAttribute::Destination(d) => {
+                let ip = route_ip(d)?;
+                route.destination =
+                    IpNetwork::new(ip, msg.header.destination_prefix_length).ok()?;
+            }
+            RouteAttribute::Gateway(g) => route.gateway = route_ip(g),
+            RouteAttribute::Oif(i) => route.oif = Some(*i),
+            RouteAttribute::Priority(m) => route.metric = Some(*m),
+            RouteAttribute::PrefSource(p) => route.prefsrc = route_ip(p),
+            RouteAttribute::MultiPath(hops) => route.nexthops = hops.iter().map(next_hop).collect(),
+            _ => {}
+        }
+    }
+    Some(route)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use rtnetlink::packet_route::address::AddressFlags;
+    use rtnetlink::packet_route::route::{RouteProtocol, RouteType};
+
+    use super::*;
+
+    #[test]
+    fn ipv4_addresses_use_local_not_the_peer() {
+        let mut msg = AddressMessage::default();
+        msg.header.family = AddressFamily::Inet;
+        msg.header.prefix_len = 32;
+        msg.header.index = 4;
+        msg.attributes = vec![
+            AddressAttribute::Address(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2))),
+            AddressAttribute::Local(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))),
+            AddressAttribute::Flags(AddressFlags::Permanent | AddressFlags::Tentative),
+        ];
+        let a = address(&msg).unwrap();
+        assert_eq!(a.address.to_string(), "10.0.0.1");
+        assert_eq!(a.link, 4);
+        assert_eq!(a.flags, vec!["tentative", "permanent"]);
+    }
+
+    fn default_v6(table_byte: u8, table_attr: Option<u32>) -> RouteMessage {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = AddressFamily::Inet6;
+        msg.header.table = table_byte;
+        msg.header.protocol = RouteProtocol::Ra;
+        msg.header.kind = RouteType::Unicast;
+        msg.attributes.push(RouteAttribute::Priority(1024));
+        if let Some(t) = table_attr {
+            msg.attributes.push(RouteAttribute::Table(t));
+        }
+        msg
+    }
+
+    #[test]
+    fn the_table_attribute_wins_over_the_header() {
+        // Tables above 255 only fit the attribute; the header then says 252.
+        let msg = default_v6(252, Some(1000));
+        assert_eq!(route_table(&msg), 1000);
+        assert!(keep_route(&msg), "other tables' defaults are kept");
+        assert_eq!(route_table(&default_v6(254, None)), MAIN_TABLE);
+        let mut local = default_v6(255, Some(255));
+        local
+            .attributes
+            .push(RouteAttribute::Destination(RouteAddress::Inet6(
+                Ipv6Addr::LOCALHOST,
+            )));
+        local.header.destination_prefix_length = 128;
+        assert!(!keep_route(&local), "the local table is not kept");
+    }
+
+    #[test]
+    fn multipath_gateways_and_devices_come_from_the_next_hops() {
+        let mut msg = default_v6(254, Some(254));
+        let hop = |gw: &str, oif: u32| {
+            let mut hop = RouteNextHop::default();
+            hop.interface_index = oif;
+            hop.attributes = vec![RouteAttribute::Gateway(RouteAddress::Inet6(
+                gw.parse().unwrap(),
+            ))];
+            hop
+        };
+        msg.attributes.push(RouteAttribute::MultiPath(vec![
+            hop("fe80::1", 2),
+            hop("fe80::2", 3),
+        ]));
+        let r = route(&msg).unwrap();
+        assert!(r.is_unicast_default());
+        assert_eq!(r.gateway, None);
+        assert_eq!(r.protocol, Protocol::RA);
+        assert_eq!(r.metric, Some(1024));
+        assert_eq!(
+            r.paths().collect::<Vec<_>>(),
+            vec![
+                (Some("fe80::1".parse().unwrap()), Some(2), false),
+                (Some("fe80::2".parse().unwrap()), Some(3), false)
+            ]
+        );
+        assert_eq!(r.nexthops[0].weight, 1);
+    }
+}

@@ -1,0 +1,486 @@
+//! What is wrong with a snapshot, as a pure function of it: a family with a
+//! global address and no default route above all, then broken defaults and
+//! addresses that cannot be used.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
+use serde::Serialize;
+
+use super::model::{Address, Family, Route, RouteKind, Scope, Snapshot};
+use super::text::path_text;
+
+/// What a finding is about; serialised in snake_case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    MissingDefaultRoute,
+    DefaultRouteViaDownInterface,
+    GatewayNotOnLink,
+    DuplicateDefaultRoutes,
+    AddressDadfailed,
+    AddressTentative,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::MissingDefaultRoute => "missing_default_route",
+            Code::DefaultRouteViaDownInterface => "default_route_via_down_interface",
+            Code::GatewayNotOnLink => "gateway_not_on_link",
+            Code::DuplicateDefaultRoutes => "duplicate_default_routes",
+            Code::AddressDadfailed => "address_dadfailed",
+            Code::AddressTentative => "address_tentative",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Errors sort first. `--strict` fails on any error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing wrong, with what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    pub family: Option<Family>,
+    pub interface: Option<String>,
+    /// One line, starting with the family when there is one
+    /// (`IPv6: no default route — …`).
+    pub message: String,
+    /// What to do next, with the command when we know it.
+    pub hint: Option<String>,
+}
+
+/// [`findings_with`] without known gateways.
+pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
+    findings_with(snapshot, &[])
+}
+
+/// Everything wrong with `snapshot`, errors first. `gateways` are gateways
+/// known from elsewhere (the config's `networks:`, rendered from the BOSH
+/// manifest): one that lies in an interface's prefix completes the hint's
+/// command for that interface.
+pub fn findings_with(snapshot: &Snapshot, gateways: &[IpAddr]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for family in Family::BOTH {
+        missing_default(snapshot, family, gateways, &mut out);
+        duplicate_defaults(snapshot, family, &mut out);
+    }
+    defaults_via_down_links(snapshot, &mut out);
+    gateways_not_on_link(snapshot, &mut out);
+    address_states(snapshot, &mut out);
+    out.sort_by_key(|f| f.severity);
+    out
+}
+
+/// Main-table unicast default routes of a family.
+fn main_defaults(snapshot: &Snapshot, family: Family) -> impl Iterator<Item = &Route> {
+    snapshot
+        .routes_of(family)
+        .filter(|r| r.in_main_table() && r.is_unicast_default())
+}
+
+/// Global addresses of a family on up, non-loopback links: the ones that
+/// need a default route to reach anything off-link.
+fn global_addresses(snapshot: &Snapshot, family: Family) -> Vec<&Address> {
+    snapshot
+        .addresses
+        .iter()
+        .filter(|a| a.family == family && a.is_global())
+        .filter(|a| {
+            snapshot
+                .link(a.link)
+                .is_some_and(|l| l.is_up() && !l.is_loopback())
+        })
+        .collect()
+}
+
+fn missing_default(
+    snapshot: &Snapshot,
+    family: Family,
+    gateways: &[IpAddr],
+    out: &mut Vec<Finding>,
+) {
+    let globals = global_addresses(snapshot, family);
+    if globals.is_empty() || main_defaults(snapshot, family).next().is_some() {
+        return;
+    }
+    // Prefer the interface whose gateway we know: that is the one the hint
+    // can give a complete command for.
+    let with_gateway = globals.iter().find_map(|a| {
+        let net = a.network()?;
+        let gw = gateways
+            .iter()
+            .find(|g| Family::of(g) == family && net.contains(**g))?;
+        Some((*a, *gw))
+    });
+    let (addr, gateway) = match with_gateway {
+        Some((a, gw)) => (a, Some(gw)),
+        None => (globals[0], None),
+    };
+    let iface = snapshot.link_name(addr.link);
+    let mut names: Vec<String> = Vec::new();
+    for a in &globals {
+        let n = snapshot.link_name(a.link);
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    let holder = if names.len() == 1 {
+        format!(
+            "{iface} has global address {}/{}",
+            addr.address, addr.prefix_len
+        )
+    } else {
+        format!("{} have global addresses", names.join(", "))
+    };
+    let message = format!(
+        "{family}: no default route — {holder}, but the main table has no {family} default route, so only on-link destinations are reachable"
+    );
+
+    let mut hint = Vec::new();
+    let elsewhere: Vec<String> = snapshot
+        .routes_of(family)
+        .filter(|r| !r.in_main_table() && r.is_unicast_default())
+        .map(|r| r.table.to_string())
+        .collect();
+    if !elsewhere.is_empty() {
+        hint.push(format!(
+            "A default route exists in table {}, which ordinary lookups don't use unless an `ip rule` selects it.",
+            elsewhere.join(", ")
+        ));
+    }
+    if family == Family::Ipv6 {
+        match snapshot.accept_ra.get(&iface) {
+            Some(0) => hint.push(format!(
+                "Router advertisements are off on {iface} (accept_ra=0, as BOSH stemcells ship), so no router can supply one; BOSH gives the gateway to one NIC only."
+            )),
+            Some(n) => hint.push(format!(
+                "{iface} accepts router advertisements (accept_ra={n}) but none brought a default route: check the router, or add one."
+            )),
+            None => {}
+        }
+    }
+    let add = match family {
+        Family::Ipv4 => "ip route add default",
+        Family::Ipv6 => "ip -6 route add default",
+    };
+    match gateway {
+        Some(gw) => hint.push(format!("Add it: {add} via {gw} dev {iface}")),
+        None => hint.push(format!(
+            "Add it with the gateway of {iface}'s network: {add} via <gateway> dev {iface}"
+        )),
+    }
+    out.push(Finding {
+        code: Code::MissingDefaultRoute,
+        severity: Severity::Error,
+        family: Some(family),
+        interface: Some(iface),
+        message,
+        hint: Some(hint.join(" ")),
+    });
+}
+
+fn duplicate_defaults(snapshot: &Snapshot, family: Family, out: &mut Vec<Finding>) {
+    let mut by_metric: Vec<(Option<u32>, Vec<&Route>)> = Vec::new();
+    for r in main_defaults(snapshot, family) {
+        match by_metric.iter_mut().find(|(m, _)| *m == r.metric) {
+            Some((_, rs)) => rs.push(r),
+            None => by_metric.push((r.metric, vec![r])),
+        }
+    }
+    for (metric, routes) in by_metric.into_iter().filter(|(_, rs)| rs.len() > 1) {
+        let paths: Vec<String> = routes.iter().map(|r| path_text(r, snapshot)).collect();
+        let metric_text = metric.map_or("no metric".to_string(), |m| format!("metric {m}"));
+        out.push(Finding {
+            code: Code::DuplicateDefaultRoutes,
+            severity: Severity::Warning,
+            family: Some(family),
+            interface: None,
+            message: format!(
+                "{family}: {} default routes with the same {metric_text} ({}); the kernel uses only one of them",
+                routes.len(),
+                paths.join("; ")
+            ),
+            hint: Some(format!(
+                "Keep one, or give them different metrics so the order is explicit: ip {} route change default … metric <n>",
+                family.ip_flag()
+            )),
+        });
+    }
+}
+
+fn defaults_via_down_links(snapshot: &Snapshot, out: &mut Vec<Finding>) {
+    let up = |oif: Option<u32>| {
+        oif.and_then(|i| snapshot.link(i))
+            .is_some_and(|l| l.is_up())
+    };
+    for family in Family::BOTH {
+        // With another default path through an up link, traffic still
+        // leaves: a warning. With none, the family is cut off: an error.
+        let usable = main_defaults(snapshot, family)
+            .flat_map(|r| r.paths())
+            .any(|(_, oif, _)| up(oif));
+        let severity = if usable {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        for route in main_defaults(snapshot, family) {
+            for (gw, oif, _) in route.paths() {
+                let Some(link) = oif.and_then(|i| snapshot.link(i)) else {
+                    continue;
+                };
+                if link.is_up() {
+                    continue;
+                }
+                let via = gw.map(|g| format!(" via {g}")).unwrap_or_default();
+                let admin_down = !link.has_flag("UP");
+                let hint = if admin_down {
+                    format!("Bring it up: ip link set {} up", link.name)
+                } else {
+                    format!(
+                        "{} is up but has no carrier ({}): check the virtual NIC's attachment in the IaaS",
+                        link.name, link.state
+                    )
+                };
+                out.push(Finding {
+                    code: Code::DefaultRouteViaDownInterface,
+                    severity,
+                    family: Some(family),
+                    interface: Some(link.name.clone()),
+                    message: format!(
+                        "{family}: the default route{via} goes out {}, which is {}",
+                        link.name,
+                        if admin_down {
+                            "down".to_string()
+                        } else {
+                            link.state.to_string()
+                        }
+                    ),
+                    hint: Some(hint),
+                });
+            }
+        }
+    }
+}
+
+fn is_ipv6_link_local(ip: &IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80)
+}
+
+/// Prefixes the kernel treats as on-link for a device: its addresses'
+/// prefixes and its gateway-less unicast main-table routes.
+fn connected_prefixes(snapshot: &Snapshot) -> Vec<(u32, IpNetwork)> {
+    let mut prefixes: Vec<(u32, IpNetwork)> = snapshot
+        .addresses
+        .iter()
+        .filter(|a| a.scope != Scope::HOST)
+        .filter_map(|a| Some((a.link, a.network()?)))
+        .collect();
+    prefixes.extend(
+        snapshot
+            .routes
+            .iter()
+            .filter(|r| {
+                r.in_main_table()
+                    && r.kind == RouteKind::UNICAST
+                    && !r.is_default()
+                    && r.gateway.is_none()
+                    && r.nexthops.is_empty()
+            })
+            .filter_map(|r| Some((r.oif?, r.destination))),
+    );
+    prefixes
+}
+
+fn gateways_not_on_link(snapshot: &Snapshot, out: &mut Vec<Finding>) {
+    let prefixes = connected_prefixes(snapshot);
+    // Routes share few gateways: judge each (gateway, device) once, and
+    // report it once with the number of routes using it.
+    let mut seen: HashMap<(IpAddr, Option<u32>), Option<usize>> = HashMap::new();
+    let mut order: Vec<(IpAddr, Option<u32>, bool, &Route)> = Vec::new();
+    let mut last_on_link: Option<(IpAddr, Option<u32>)> = None;
+    for route in snapshot.routes.iter().filter(|r| r.in_main_table()) {
+        for (gw, oif, onlink) in route.paths() {
+            let Some(gw) = gw else { continue };
+            // Runs of routes share a gateway: a repeat of one judged
+            // on-link needs no lookup.
+            if last_on_link == Some((gw, oif)) {
+                continue;
+            }
+            let entry = seen.entry((gw, oif)).or_insert_with(|| {
+                let on_link = (is_ipv6_link_local(&gw) && oif.is_some())
+                    || prefixes
+                        .iter()
+                        .any(|(link, net)| oif.is_none_or(|o| o == *link) && net.contains(gw));
+                if on_link {
+                    None
+                } else {
+                    order.push((gw, oif, onlink, route));
+                    Some(0)
+                }
+            });
+            match entry {
+                Some(n) => *n += 1,
+                None => last_on_link = Some((gw, oif)),
+            }
+        }
+    }
+    for (gw, oif, onlink, route) in order {
+        let uses = seen[&(gw, oif)].unwrap_or(1);
+        let family = Family::of(&gw);
+        let dev = oif.map(|i| snapshot.link_name(i));
+        let dest = super::text::destination_text(route);
+        let others = if uses > 1 {
+            format!(" (and {} more routes)", uses - 1)
+        } else {
+            String::new()
+        };
+        let on = dev.as_ref().map(|d| format!(" on {d}")).unwrap_or_default();
+        let (severity, hint) = if onlink {
+            (
+                Severity::Warning,
+                format!("The route is marked onlink, so the kernel sends to {gw} directly{on}; that works only if {gw} really is on that link."),
+            )
+        } else {
+            (
+                Severity::Error,
+                format!("Add an address in {gw}'s prefix{on}, or use a gateway inside a connected prefix."),
+            )
+        };
+        out.push(Finding {
+            code: Code::GatewayNotOnLink,
+            severity,
+            family: Some(family),
+            interface: dev,
+            message: format!(
+                "{family}: gateway {gw} of route {dest}{others} is in no connected prefix{on}"
+            ),
+            hint: Some(hint),
+        });
+    }
+}
+
+fn address_states(snapshot: &Snapshot, out: &mut Vec<Finding>) {
+    for a in &snapshot.addresses {
+        let iface = snapshot.link_name(a.link);
+        let cidr = format!("{}/{}", a.address, a.prefix_len);
+        let family = a.family;
+        if a.has_flag("dadfailed") {
+            out.push(Finding {
+                code: Code::AddressDadfailed,
+                severity: Severity::Error,
+                family: Some(family),
+                interface: Some(iface.clone()),
+                message: format!(
+                    "{family}: address {cidr} on {iface} failed duplicate address detection: another host on the link uses it, and the kernel won't"
+                ),
+                hint: Some(format!(
+                    "Find the other holder (check the IaaS for a second VM with this IP), then re-add it: ip addr del {cidr} dev {iface} && ip addr add {cidr} dev {iface}"
+                )),
+            });
+        } else if a.has_flag("tentative") {
+            out.push(Finding {
+                code: Code::AddressTentative,
+                severity: Severity::Warning,
+                family: Some(family),
+                interface: Some(iface.clone()),
+                message: format!(
+                    "{family}: address {cidr} on {iface} is still tentative (duplicate address detection hasn't finished), so it can't be used yet"
+                ),
+                hint: Some(format!(
+                    "It settles within seconds on a link with carrier; if it stays, check that {iface} has a carrier (`ip link show {iface}`)."
+                )),
+            });
+        }
+    }
+}
+
+/// Whether a family can reach beyond its links, as one banner line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FamilyState {
+    /// A default route in the main table.
+    Ok,
+    /// Global addresses but no default route.
+    Missing,
+    /// No global address on an up interface: nothing to route.
+    Unconfigured,
+}
+
+/// `IPv4: default via 10.0.250.1 dev eth0` and the like.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FamilyStatus {
+    pub family: Family,
+    pub state: FamilyState,
+    pub text: String,
+}
+
+impl fmt::Display for FamilyStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// The summary of one family for the dashboard's banner.
+pub fn family_status(snapshot: &Snapshot, family: Family) -> FamilyStatus {
+    // The route the kernel prefers: the lowest metric.
+    let best = main_defaults(snapshot, family).min_by_key(|r| r.metric.unwrap_or(0));
+    if let Some(route) = best {
+        return FamilyStatus {
+            family,
+            state: FamilyState::Ok,
+            text: format!("{family}: default {}", path_text(route, snapshot)),
+        };
+    }
+    let globals = global_addresses(snapshot, family);
+    match globals.first() {
+        Some(a) => FamilyStatus {
+            family,
+            state: FamilyState::Missing,
+            text: format!(
+                "{family}: no default route ({} has {}/{})",
+                snapshot.link_name(a.link),
+                a.address,
+                a.prefix_len
+            ),
+        },
+        None => FamilyStatus {
+            family,
+            state: FamilyState::Unconfigured,
+            text: format!("{family}: no global address"),
+        },
+    }
+}

@@ -1,0 +1,399 @@
+//! The snapshot's plain data: links, addresses and routes as the kernel
+//! reports them, with no netlink types leaking out (the dashboard and the
+//! findings work on these, and fixtures build them by hand).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
+use serde::{Serialize, Serializer};
+
+/// The kernel's main routing table (`RT_TABLE_MAIN`).
+pub const MAIN_TABLE: u32 = 254;
+
+/// An address family; serialised `"ipv4"` / `"ipv6"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+impl Family {
+    pub const BOTH: [Family; 2] = [Family::Ipv4, Family::Ipv6];
+
+    pub fn of(ip: &IpAddr) -> Family {
+        match ip {
+            IpAddr::V4(_) => Family::Ipv4,
+            IpAddr::V6(_) => Family::Ipv6,
+        }
+    }
+
+    /// `IPv4` / `IPv6`, as people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "IPv4",
+            Family::Ipv6 => "IPv6",
+        }
+    }
+
+    /// The `ip` flag that selects this family (`-4` / `-6`).
+    pub fn ip_flag(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "-4",
+            Family::Ipv6 => "-6",
+        }
+    }
+
+    /// The unspecified address of the family (`0.0.0.0` / `::`).
+    pub fn unspecified(self) -> IpAddr {
+        match self {
+            Family::Ipv4 => IpAddr::from([0u8; 4]),
+            Family::Ipv6 => IpAddr::from([0u8; 16]),
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// RFC 2863 operational state, named as `ip -br link` prints it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum OperState {
+    #[serde(rename = "UP")]
+    Up,
+    #[serde(rename = "DOWN")]
+    Down,
+    #[serde(rename = "LOWERLAYERDOWN")]
+    LowerLayerDown,
+    #[serde(rename = "DORMANT")]
+    Dormant,
+    #[serde(rename = "TESTING")]
+    Testing,
+    #[serde(rename = "NOTPRESENT")]
+    NotPresent,
+    /// Loopback and many virtual devices never report a state.
+    #[serde(rename = "UNKNOWN")]
+    Unknown,
+}
+
+impl OperState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperState::Up => "UP",
+            OperState::Down => "DOWN",
+            OperState::LowerLayerDown => "LOWERLAYERDOWN",
+            OperState::Dormant => "DORMANT",
+            OperState::Testing => "TESTING",
+            OperState::NotPresent => "NOTPRESENT",
+            OperState::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+impl fmt::Display for OperState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A network interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    pub state: OperState,
+    /// Interface flags in iproute2's spelling: `UP`, `BROADCAST`, `LOOPBACK`,
+    /// `MULTICAST`, `LOWER_UP`, …
+    pub flags: Vec<String>,
+    pub mtu: Option<u32>,
+    /// `aa:bb:cc:dd:ee:ff`; none for devices without a hardware address.
+    pub mac: Option<String>,
+}
+
+impl Link {
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+
+    pub fn is_loopback(&self) -> bool {
+        self.has_flag("LOOPBACK")
+    }
+
+    /// Administratively up and not reported down by its driver: the state
+    /// in which the kernel will send through it. `UNKNOWN` counts as up
+    /// (loopback, tunnels and dummies never report a state).
+    pub fn is_up(&self) -> bool {
+        self.has_flag("UP")
+            && matches!(
+                self.state,
+                OperState::Up | OperState::Unknown | OperState::Dormant
+            )
+    }
+}
+
+/// An address scope (`RT_SCOPE_*`), shared by addresses and routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Scope(pub u8);
+
+impl Scope {
+    pub const GLOBAL: Scope = Scope(0);
+    pub const SITE: Scope = Scope(200);
+    pub const LINK: Scope = Scope(253);
+    pub const HOST: Scope = Scope(254);
+    pub const NOWHERE: Scope = Scope(255);
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Scope::GLOBAL => f.write_str("global"),
+            Scope::SITE => f.write_str("site"),
+            Scope::LINK => f.write_str("link"),
+            Scope::HOST => f.write_str("host"),
+            Scope::NOWHERE => f.write_str("nowhere"),
+            Scope(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl Serialize for Scope {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// An address on an interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Address {
+    /// Index of the link the address is on.
+    pub link: u32,
+    pub family: Family,
+    pub address: IpAddr,
+    pub prefix_len: u8,
+    pub scope: Scope,
+    /// Address flags as iproute2 spells them: `tentative`, `dadfailed`,
+    /// `deprecated`, `permanent`, `nodad`, `secondary`, …
+    pub flags: Vec<String>,
+}
+
+impl Address {
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+
+    /// The connected prefix (`10.0.250.0/24` for `10.0.250.10/24`).
+    pub fn network(&self) -> Option<IpNetwork> {
+        IpNetwork::new(self.address, self.prefix_len).ok()
+    }
+
+    /// A global-scope unicast address (not link-local, not host).
+    pub fn is_global(&self) -> bool {
+        self.scope == Scope::GLOBAL
+    }
+}
+
+/// A route's protocol (`RTPROT_*`): who installed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Protocol(pub u8);
+
+impl Protocol {
+    pub const UNSPEC: Protocol = Protocol(0);
+    pub const REDIRECT: Protocol = Protocol(1);
+    pub const KERNEL: Protocol = Protocol(2);
+    /// What `ip route add` uses unless told otherwise; iproute2 hides it.
+    pub const BOOT: Protocol = Protocol(3);
+    pub const STATIC: Protocol = Protocol(4);
+    pub const RA: Protocol = Protocol(9);
+    pub const DHCP: Protocol = Protocol(16);
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The names of iproute2's /etc/iproute2/rt_protos.
+        let name = match self.0 {
+            0 => "unspec",
+            1 => "redirect",
+            2 => "kernel",
+            3 => "boot",
+            4 => "static",
+            8 => "gated",
+            9 => "ra",
+            10 => "mrt",
+            11 => "zebra",
+            12 => "bird",
+            13 => "dnrouted",
+            14 => "xorp",
+            15 => "ntk",
+            16 => "dhcp",
+            17 => "mrouted",
+            18 => "keepalived",
+            42 => "babel",
+            186 => "bgp",
+            187 => "isis",
+            188 => "ospf",
+            189 => "rip",
+            192 => "eigrp",
+            n => return write!(f, "{n}"),
+        };
+        f.write_str(name)
+    }
+}
+
+impl Serialize for Protocol {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A route's type (`RTN_*`). Only unicast routes carry traffic to a
+/// gateway; `unreachable`/`blackhole`/`prohibit` defaults don't count as one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RouteKind(pub u8);
+
+impl RouteKind {
+    pub const UNICAST: RouteKind = RouteKind(1);
+    pub const LOCAL: RouteKind = RouteKind(2);
+    pub const BROADCAST: RouteKind = RouteKind(3);
+    pub const ANYCAST: RouteKind = RouteKind(4);
+    pub const MULTICAST: RouteKind = RouteKind(5);
+    pub const BLACKHOLE: RouteKind = RouteKind(6);
+    pub const UNREACHABLE: RouteKind = RouteKind(7);
+    pub const PROHIBIT: RouteKind = RouteKind(8);
+    pub const THROW: RouteKind = RouteKind(9);
+}
+
+impl fmt::Display for RouteKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.0 {
+            0 => "none",
+            1 => "unicast",
+            2 => "local",
+            3 => "broadcast",
+            4 => "anycast",
+            5 => "multicast",
+            6 => "blackhole",
+            7 => "unreachable",
+            8 => "prohibit",
+            9 => "throw",
+            10 => "nat",
+            11 => "xresolve",
+            n => return write!(f, "{n}"),
+        };
+        f.write_str(name)
+    }
+}
+
+impl Serialize for RouteKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One path of a multipath (ECMP) route.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NextHop {
+    pub gateway: Option<IpAddr>,
+    /// Output interface index.
+    pub oif: Option<u32>,
+    /// iproute2's weight: the kernel's `rtnh_hops` + 1.
+    pub weight: u16,
+    /// `onlink`: the gateway is taken as on the link even outside any prefix.
+    pub onlink: bool,
+}
+
+/// A route of the main table (or a default route of another table: kept so
+/// the findings can say "there is one, but not where the lookup goes").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Route {
+    pub family: Family,
+    /// The destination prefix; prefix length 0 is the default route.
+    #[serde(serialize_with = "serialize_display")]
+    pub destination: IpNetwork,
+    pub gateway: Option<IpAddr>,
+    /// Output interface index.
+    pub oif: Option<u32>,
+    /// The route's priority (`metric`); IPv4 routes may have none.
+    pub metric: Option<u32>,
+    pub protocol: Protocol,
+    pub scope: Scope,
+    pub kind: RouteKind,
+    pub table: u32,
+    /// Preferred source address (`src`).
+    pub prefsrc: Option<IpAddr>,
+    pub onlink: bool,
+    /// Paths of a multipath route; empty for a single-path route, whose
+    /// gateway and oif are on the route itself.
+    pub nexthops: Vec<NextHop>,
+}
+
+impl Route {
+    pub fn is_default(&self) -> bool {
+        self.destination.prefix() == 0
+    }
+
+    /// A unicast default route: the kind that takes traffic off the host.
+    pub fn is_unicast_default(&self) -> bool {
+        self.is_default() && self.kind == RouteKind::UNICAST
+    }
+
+    pub fn in_main_table(&self) -> bool {
+        self.table == MAIN_TABLE
+    }
+
+    /// Every (gateway, oif, onlink) path of the route: the route's own for a
+    /// single-path route, else its next hops. (An iterator: the findings walk
+    /// this for every route of a 100 000-route table.)
+    pub fn paths(&self) -> impl Iterator<Item = (Option<IpAddr>, Option<u32>, bool)> + '_ {
+        let own = self
+            .nexthops
+            .is_empty()
+            .then_some((self.gateway, self.oif, self.onlink));
+        own.into_iter()
+            .chain(self.nexthops.iter().map(|h| (h.gateway, h.oif, h.onlink)))
+    }
+}
+
+fn serialize_display<T: fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+/// Everything `inject status` reads at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Snapshot {
+    pub links: Vec<Link>,
+    pub addresses: Vec<Address>,
+    pub routes: Vec<Route>,
+    /// `net.ipv6.conf.<if>.accept_ra` per interface name, where readable.
+    pub accept_ra: BTreeMap<String, i64>,
+}
+
+impl Snapshot {
+    pub fn link(&self, index: u32) -> Option<&Link> {
+        self.links.iter().find(|l| l.index == index)
+    }
+
+    pub fn link_by_name(&self, name: &str) -> Option<&Link> {
+        self.links.iter().find(|l| l.name == name)
+    }
+
+    /// The interface's name, or `if<N>` when it is gone (as iproute2 does).
+    pub fn link_name(&self, index: u32) -> String {
+        match self.link(index) {
+            Some(l) => l.name.clone(),
+            None => format!("if{index}"),
+        }
+    }
+
+    pub fn addresses_of(&self, index: u32) -> impl Iterator<Item = &Address> {
+        self.addresses.iter().filter(move |a| a.link == index)
+    }
+
+    pub fn routes_of(&self, family: Family) -> impl Iterator<Item = &Route> {
+        self.routes.iter().filter(move |r| r.family == family)
+    }
+}

@@ -1,0 +1,219 @@
+//! Live changes: a netlink multicast subscription to link, address and
+//! route events of both families, as `ip monitor` does. No polling: the
+//! kernel pushes each change.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::pin::Pin;
+
+use futures_util::{stream, Stream, StreamExt, TryStreamExt};
+use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::MulticastGroup;
+
+use super::convert;
+use super::model::{Address, Link, Route, Snapshot};
+use super::read::{NetError, TaskGuard};
+use super::text::route_line;
+
+/// What happened to the object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Added,
+    /// A link that already existed changed (state, flags, name, …).
+    Changed,
+    Deleted,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Added => "added",
+            Action::Changed => "changed",
+            Action::Deleted => "deleted",
+        })
+    }
+}
+
+/// One change, with interface names resolved when it arrived. Its Display
+/// reads like `ip monitor`: `route added: default via 2001:db8:69f5::1 dev
+/// eth1 proto static metric 1024`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Link {
+        action: Action,
+        link: Link,
+    },
+    Address {
+        action: Action,
+        address: Address,
+        interface: String,
+    },
+    Route {
+        action: Action,
+        route: Route,
+        /// The route in iproute2's words (`route_line`).
+        line: String,
+    },
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Link { action, link } => {
+                write!(
+                    f,
+                    "link {action}: {} {} <{}>",
+                    link.name,
+                    link.state,
+                    link.flags.join(",")
+                )?;
+                if let Some(mtu) = link.mtu {
+                    write!(f, " mtu {mtu}")?;
+                }
+                Ok(())
+            }
+            Change::Address {
+                action,
+                address,
+                interface,
+            } => write!(
+                f,
+                "address {action}: {}/{} dev {interface} scope {}",
+                address.address, address.prefix_len, address.scope
+            ),
+            Change::Route { action, line, .. } => write!(f, "route {action}: {line}"),
+        }
+    }
+}
+
+/// The groups `ip monitor link address route` joins.
+const GROUPS: [MulticastGroup; 5] = [
+    MulticastGroup::Link,
+    MulticastGroup::Ipv4Ifaddr,
+    MulticastGroup::Ipv6Ifaddr,
+    MulticastGroup::Ipv4Route,
+    MulticastGroup::Ipv6Route,
+];
+
+/// Interface names by index, kept current from link events so route and
+/// address lines name their device even after a rename.
+struct Names {
+    names: HashMap<u32, String>,
+    _task: TaskGuard,
+}
+
+impl Names {
+    fn change(&mut self, msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<Change> {
+        let NetlinkPayload::InnerMessage(msg) = msg.payload else {
+            return None;
+        };
+        match msg {
+            RouteNetlinkMessage::NewLink(m) => {
+                let link = convert::link(&m);
+                let old = self.names.insert(link.index, link.name.clone());
+                let action = if old.is_some() {
+                    Action::Changed
+                } else {
+                    Action::Added
+                };
+                Some(Change::Link { action, link })
+            }
+            RouteNetlinkMessage::DelLink(m) => {
+                let link = convert::link(&m);
+                self.names.remove(&link.index);
+                Some(Change::Link {
+                    action: Action::Deleted,
+                    link,
+                })
+            }
+            RouteNetlinkMessage::NewAddress(m) => {
+                self.address(Action::Added, &convert::address(&m)?)
+            }
+            RouteNetlinkMessage::DelAddress(m) => {
+                self.address(Action::Deleted, &convert::address(&m)?)
+            }
+            RouteNetlinkMessage::NewRoute(m) if convert::keep_route(&m) => {
+                self.route(Action::Added, convert::route(&m)?)
+            }
+            RouteNetlinkMessage::DelRoute(m) if convert::keep_route(&m) => {
+                self.route(Action::Deleted, convert::route(&m)?)
+            }
+            _ => None,
+        }
+    }
+
+    fn name(&self, index: u32) -> String {
+        self.names
+            .get(&index)
+            .cloned()
+            .unwrap_or_else(|| format!("if{index}"))
+    }
+
+    fn address(&self, action: Action, address: &Address) -> Option<Change> {
+        Some(Change::Address {
+            action,
+            interface: self.name(address.link),
+            address: address.clone(),
+        })
+    }
+
+    fn route(&self, action: Action, route: Route) -> Option<Change> {
+        // route_line wants a snapshot for names: lend it one with just them.
+        let names = Snapshot {
+            links: route
+                .paths()
+                .filter_map(|(_, oif, _)| oif)
+                .map(|index| Link {
+                    index,
+                    name: self.name(index),
+                    state: super::model::OperState::Unknown,
+                    flags: Vec::new(),
+                    mtu: None,
+                    mac: None,
+                })
+                .collect(),
+            ..Snapshot::default()
+        };
+        let line = route_line(&route, &names);
+        Some(Change::Route {
+            action,
+            route,
+            line,
+        })
+    }
+}
+
+/// Subscribe to link, address and route changes of both families. The
+/// stream ends only if the netlink socket fails. Must be called inside a
+/// tokio runtime; dropping the stream closes the socket.
+pub async fn watch() -> Result<impl Stream<Item = Change> + Send + Unpin, NetError> {
+    let (connection, handle, messages) =
+        rtnetlink::new_multicast_connection(&GROUPS).map_err(NetError::Open)?;
+    let task = TaskGuard(tokio::spawn(connection));
+    // Names are dumped after joining the groups, so no rename in between is lost.
+    let names = handle
+        .link()
+        .get()
+        .execute()
+        .map_ok(|m| {
+            let l = convert::link(&m);
+            (l.index, l.name)
+        })
+        .try_collect::<HashMap<_, _>>()
+        .await
+        .map_err(|source| NetError::Dump {
+            what: "interfaces",
+            source,
+        })?;
+    let state = Names { names, _task: task };
+    let changes = stream::unfold((messages, state), |(mut messages, mut state)| async move {
+        loop {
+            let (msg, _) = messages.next().await?;
+            if let Some(change) = state.change(msg) {
+                return Some((change, (messages, state)));
+            }
+        }
+    });
+    Ok(Box::pin(changes) as Pin<Box<dyn Stream<Item = Change> + Send>>)
+}
