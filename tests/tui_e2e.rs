@@ -1,0 +1,363 @@
+//! The dashboard end to end: the real binary, started as `inject-tui`, in a
+//! real terminal (tmux), inside a network namespace that reproduces the
+//! seed's VM. The screen is read with `capture-pane`, polled with a deadline.
+
+#[allow(dead_code)] // shared helpers; this test uses some of them
+#[path = "common/netns.rs"]
+mod netns;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use netns::{can_run, SeedVm};
+
+const FIX: &str = "ip -6 route add default via 2001:db8:69f5::1 dev eth1";
+
+/// A tmux server of our own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+    /// The socket file, removed with the server.
+    socket_path: String,
+}
+
+impl Tmux {
+    fn start(name: &str, width: u16, height: u16, shell_command: &str) -> Tmux {
+        let mut tmux = Tmux {
+            socket: format!("inject-{name}-{}", std::process::id()),
+            socket_path: String::new(),
+        };
+        let out = tmux.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            shell_command,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux.socket_path = tmux.display("#{socket_path}");
+        tmux
+    }
+
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        assert!(self.cmd(&args).status.success());
+    }
+
+    fn resize(&self, width: u16, height: u16) {
+        let out = self.cmd(&[
+            "resize-window",
+            "-t",
+            "t",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn display(&self, format: &str) -> String {
+        let out = self.cmd(&["display-message", "-p", "-t", "t", format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Polls the screen until `ok` holds; panics with the last screen after
+    /// `within`. Returns the screen that satisfied it.
+    fn wait_for(&self, what: &str, within: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("waited {within:?} for {what}; the screen shows:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+        if !self.socket_path.is_empty() {
+            let _ = std::fs::remove_file(&self.socket_path);
+        }
+    }
+}
+
+/// The real binary under the name `inject-tui` (a symlink, as installed).
+fn inject_tui(dir: &Path) -> PathBuf {
+    let link = dir.join("inject-tui");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_inject"), &link).unwrap();
+    link
+}
+
+fn write_config(dir: &Path) -> PathBuf {
+    let path = dir.join("commands.yml");
+    let yaml = format!(
+        "commands:\n  - name: ipv6-default-route\n    run: {FIX}\n    unless: ip -6 route show default | grep -q default\n    timeout: 30s\n"
+    );
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[test]
+fn dashboard_shows_the_seed_vm_runs_the_fix_and_follows_the_route() {
+    if !can_run("dashboard_shows_the_seed_vm_runs_the_fix_and_follows_the_route") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = inject_tui(dir.path());
+    let config = write_config(dir.path());
+    let log = dir.path().join("log");
+    // After the dashboard exits the shell prints its exit code and whether
+    // the terminal is back in canonical (cooked) mode, then waits to be read.
+    let script = format!(
+        "ip netns exec {vm} {bin} -c {config} --log-dir {log}; echo \"exit=$?\"; stty -a | grep -o -- '-\\?icanon'; sleep 60",
+        vm = vm.vm,
+        bin = bin.display(),
+        config = config.display(),
+        log = log.display()
+    );
+    let tmux = Tmux::start("tui-e2e", 120, 40, &script);
+
+    // Both NICs, and the IPv6 flag. (Every check is in the predicate: a
+    // capture can catch a frame half drawn.)
+    tmux.wait_for(
+        "both NICs, the IPv6 flag, the first command selected",
+        WAIT,
+        |s| {
+            s.contains("IPv4: default via 10.0.250.1 dev eth0")
+                && s.contains("IPv6: no default route")
+                && s.contains("eth0         UP")
+                && s.contains("eth1         UP")
+                && s.contains("2001:db8:69f5::10/64")
+                && s.contains("▶ ipv6-default-route")
+        },
+    );
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "1",
+        "the dashboard uses the alternate screen"
+    );
+
+    // Enter asks, showing the exact command and its guard; y runs it.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation", WAIT, |s| {
+        s.contains("run ipv6-default-route?")
+            && s.contains(FIX)
+            && s.contains("ip -6 route show default | grep -q default")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_for("the new route and the flag cleared", WAIT, |s| {
+        s.contains("IPv6: default via 2001:db8:69f5::1 dev eth1")
+            && s.contains("default via 2001:db8:69f5::1 dev eth1 metric 1024")
+            && !s.contains("no default route")
+            && s.contains("··· ok in")
+    });
+    assert!(
+        vm.ip("-6 route show default")
+            .contains("default via 2001:db8:69f5::1 dev eth1"),
+        "the route is really in the VM's namespace"
+    );
+    // Logged like an errand run.
+    let events = std::fs::read_to_string(log.join("inject-run.jsonl")).unwrap();
+    assert!(events.contains("\"event\":\"run_started\""), "{events}");
+    assert!(
+        events.contains("\"name\":\"ipv6-default-route\""),
+        "{events}"
+    );
+    assert!(events.contains("\"result\":\"ok\""), "{events}");
+
+    // A route added by someone else appears without a key press. The delay
+    // (netlink → re-read → redraw → tmux → capture) is printed, not asserted.
+    let mut delays = Vec::new();
+    for i in 0..5 {
+        let prefix = format!("198.51.100.{}/32", i + 1);
+        let start = Instant::now();
+        vm.ip(&format!("route add {prefix} via 10.0.250.1 dev eth0"));
+        tmux.wait_for("a route added outside the dashboard", WAIT, |s| {
+            s.contains(&format!(
+                "{} via 10.0.250.1 dev eth0",
+                prefix.trim_end_matches("/32")
+            ))
+        });
+        delays.push(start.elapsed());
+    }
+    delays.sort();
+    eprintln!(
+        "route change to screen (5 routes, via tmux capture-pane polled every 10 ms): min {:?}, median {:?}, max {:?}",
+        delays[0], delays[2], delays[4]
+    );
+
+    // Too small says so; back to full size redraws everything.
+    tmux.resize(30, 8);
+    tmux.wait_for("the too-small message", WAIT, |s| {
+        s.contains("window too small")
+    });
+    tmux.resize(120, 40);
+    tmux.wait_for("the full dashboard again", WAIT, |s| {
+        s.contains("eth1") && s.contains("IPv6: default via 2001:db8:69f5::1 dev eth1")
+    });
+
+    // q quits with 0 and gives the terminal back: main screen, cooked mode.
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("the dashboard to exit", WAIT, |s| s.contains("exit="));
+    assert!(screen.contains("exit=0"), "{screen}");
+    tmux.wait_for("stty's report", WAIT, |s| s.contains("icanon"));
+    let screen = tmux.screen();
+    assert!(!screen.contains("-icanon"), "raw mode left on:\n{screen}");
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "alternate screen left on"
+    );
+    assert_eq!(tmux.display("#{cursor_flag}"), "1", "cursor left hidden");
+}
+
+#[test]
+fn dashboard_without_a_config_shows_the_network_and_says_so() {
+    if !can_run("dashboard_without_a_config_shows_the_network_and_says_so") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = inject_tui(dir.path());
+    let missing = dir.path().join("none.yml");
+    let script = format!(
+        "ip netns exec {} {} -c {}; echo \"exit=$?\"; sleep 60",
+        vm.vm,
+        bin.display(),
+        missing.display()
+    );
+    let tmux = Tmux::start("tui-noconf", 80, 24, &script);
+    tmux.wait_for("the network and the note", WAIT, |s| {
+        s.contains("eth1")
+            && s.contains("IPv6: no default route")
+            && s.contains("no commands are configured")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the refusal", WAIT, |s| {
+        s.contains("no commands are configured  ")
+    });
+    tmux.keys(&["C-c"]);
+    let screen = tmux.wait_for("the dashboard to exit", WAIT, |s| s.contains("exit="));
+    assert!(screen.contains("exit=0"), "{screen}");
+}
+
+#[test]
+fn not_a_terminal_prints_the_status_text_and_exits_0() {
+    if !can_run("not_a_terminal_prints_the_status_text_and_exits_0") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = inject_tui(dir.path());
+    let out = vm
+        .command(bin.to_str().unwrap())
+        .args(["-c", "/nonexistent/commands.yml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("IPv6: no default route"), "{stdout}");
+    assert!(
+        stdout.contains("default via 10.0.250.1 dev eth0"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains('\x1b'),
+        "no escape codes into a pipe:\n{stdout}"
+    );
+    assert!(stderr.contains("stdout is not a terminal"), "{stderr}");
+}
+
+#[test]
+fn a_broken_config_is_an_error_before_the_screen_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = inject_tui(dir.path());
+    let config = dir.path().join("commands.yml");
+    std::fs::write(
+        &config,
+        "commands:\n  - name: x\n    run: true\n    colour: red\n",
+    )
+    .unwrap();
+    let out = Command::new(&bin).arg("-c").arg(&config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:4:", config.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("colour"), "{stderr}");
+}
+
+#[test]
+fn not_root_shows_everything_and_says_how_to_run() {
+    if !can_run("not_root_shows_everything_and_says_how_to_run") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    // `nobody` must be able to read the config.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let config = write_config(dir.path());
+    let script = format!(
+        "ip netns exec {} setpriv --reuid=65534 --regid=65534 --clear-groups -- {} tui -c {}; echo \"exit=$?\"; sleep 60",
+        vm.vm,
+        env!("CARGO_BIN_EXE_inject"),
+        config.display()
+    );
+    let tmux = Tmux::start("tui-nonroot", 100, 30, &script);
+    tmux.wait_for("the network and the command", WAIT, |s| {
+        s.contains("IPv6: no default route") && s.contains("▶ ipv6-default-route")
+    });
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the refusal", WAIT, |s| {
+        s.contains("needs root: run sudo inject-tui")
+    });
+    assert!(!screen.contains("run ipv6-default-route?"), "{screen}");
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("the dashboard to exit", WAIT, |s| s.contains("exit="));
+    assert!(screen.contains("exit=0"), "{screen}");
+    assert!(
+        !vm.ip("-6 route show default").contains("default"),
+        "nothing ran"
+    );
+}

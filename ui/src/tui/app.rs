@@ -1,0 +1,410 @@
+//! The dashboard's state, one plain struct, and `update`: the only place
+//! that changes it. `update` is pure — it returns the effects (read a
+//! snapshot, run a command, quit) for the event loop to carry out.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+
+use super::event::{Event, RunMsg};
+use super::layout::{areas, inner_rows};
+use super::model::{CmdState, CommandRow, NetView, OutLine, OutStream};
+
+/// The panel that PgUp/PgDn scroll.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Interfaces,
+    Routes,
+    Commands,
+    Output,
+}
+
+impl Focus {
+    const ORDER: [Focus; 4] = [
+        Focus::Interfaces,
+        Focus::Routes,
+        Focus::Commands,
+        Focus::Output,
+    ];
+
+    fn step(self, by: isize) -> Focus {
+        let i = Focus::ORDER.iter().position(|f| *f == self).unwrap_or(0) as isize;
+        Focus::ORDER[(i + by).rem_euclid(Focus::ORDER.len() as isize) as usize]
+    }
+}
+
+/// A window drawn over the panels; it takes the keys while open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    /// "Run this?" for the command at this index.
+    Confirm(usize),
+    /// The dry-run plan of the command at this index, scrolled by `scroll` lines.
+    Plan {
+        index: usize,
+        scroll: usize,
+    },
+}
+
+/// What the event loop must do after an update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Re-read the network snapshot; the result comes back as `Event::Snapshot`.
+    ReadSnapshot,
+    /// Start the command at this index through the errand runner.
+    Run(usize),
+    /// Leave: stop a running command, restore the terminal.
+    Quit,
+}
+
+/// Lines scrolled in each scrollable panel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scroll {
+    pub interfaces: usize,
+    pub routes: usize,
+    /// Lines back from the end of the output; 0 follows new output.
+    pub output_back: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct App {
+    pub net: NetView,
+    /// Why the last snapshot read failed, if it did (the previous view stays).
+    pub net_error: Option<String>,
+    pub commands: Vec<CommandRow>,
+    /// Said in the commands panel: where the config came from, or why there
+    /// are no commands.
+    pub config_note: String,
+    pub selected: usize,
+    pub focus: Focus,
+    pub overlay: Option<Overlay>,
+    pub scroll: Scroll,
+    /// The command running now; one at a time.
+    pub running: Option<usize>,
+    /// One line of news for the footer (refusals, the last run's result).
+    pub message: Option<String>,
+    pub is_root: bool,
+    /// Terminal size in columns and rows (for page sizes).
+    pub size: (u16, u16),
+    /// A snapshot read is in flight.
+    pub reading: bool,
+    /// The network changed while a read was in flight: read again after it.
+    pub stale: bool,
+    pub quit: bool,
+}
+
+pub const NEEDS_ROOT: &str = "needs root: run sudo inject-tui";
+
+impl App {
+    pub fn new(net: NetView, commands: Vec<CommandRow>, config_note: impl Into<String>) -> App {
+        App {
+            net,
+            net_error: None,
+            commands,
+            config_note: config_note.into(),
+            selected: 0,
+            focus: Focus::Commands,
+            overlay: None,
+            scroll: Scroll::default(),
+            running: None,
+            message: None,
+            is_root: true,
+            size: (120, 40),
+            reading: false,
+            stale: false,
+            quit: false,
+        }
+    }
+
+    /// Lines the banner needs: the findings, plus a failed read's error.
+    pub fn banner_lines(&self) -> usize {
+        self.net.banner.len() + usize::from(self.net_error.is_some())
+    }
+
+    /// Rows the banner needs at this width, its long lines wrapped.
+    pub fn banner_rows(&self, width: u16) -> usize {
+        let inner = width.saturating_sub(2).max(1) as usize;
+        // Each line starts with a two-column mark (`✓ `).
+        let rows = |text: &str| (text.chars().count() + 2).div_ceil(inner).max(1);
+        let error = self.net_error.as_deref().map_or(0, |e| rows(e) + 1);
+        error + self.net.banner.iter().map(|b| rows(&b.text)).sum::<usize>()
+    }
+
+    pub fn selected_command(&self) -> Option<&CommandRow> {
+        self.commands.get(self.selected)
+    }
+
+    /// Ask for a snapshot, coalescing bursts: the first change reads at once;
+    /// changes during that read cause exactly one more read after it.
+    fn request_read(&mut self) -> Vec<Effect> {
+        if self.reading {
+            self.stale = true;
+            Vec::new()
+        } else {
+            self.reading = true;
+            vec![Effect::ReadSnapshot]
+        }
+    }
+
+    fn panels(&self) -> Option<super::layout::Areas> {
+        areas(
+            Rect::new(0, 0, self.size.0, self.size.1),
+            self.banner_rows(self.size.0),
+        )
+    }
+
+    /// Rows one PgUp/PgDn moves in the focused panel.
+    fn page(&self) -> usize {
+        let rows = self.panels().map_or(1, |a| match self.focus {
+            Focus::Interfaces => inner_rows(a.interfaces, true),
+            Focus::Routes => inner_rows(a.routes, false),
+            Focus::Commands => inner_rows(a.commands, true),
+            Focus::Output => inner_rows(a.output, false),
+        });
+        rows.max(1)
+    }
+
+    fn select(&mut self, index: usize) {
+        if self.commands.is_empty() {
+            return;
+        }
+        let index = index.min(self.commands.len() - 1);
+        if index != self.selected {
+            self.selected = index;
+            self.scroll.output_back = 0;
+        }
+    }
+
+    fn scroll_focused(&mut self, down: bool) {
+        let page = self.page();
+        let move_by = |v: usize, max: usize| {
+            if down {
+                (v + page).min(max)
+            } else {
+                v.saturating_sub(page)
+            }
+        };
+        match self.focus {
+            Focus::Interfaces => {
+                // The last page stays full, as the view draws it.
+                let max = self.net.interfaces.len().saturating_sub(page);
+                self.scroll.interfaces = move_by(self.scroll.interfaces, max);
+            }
+            Focus::Routes => {
+                let max = self.net.routes.len().saturating_sub(page);
+                self.scroll.routes = move_by(self.scroll.routes, max);
+            }
+            Focus::Commands => {
+                let target = if down {
+                    self.selected + page
+                } else {
+                    self.selected.saturating_sub(page)
+                };
+                self.select(target);
+            }
+            Focus::Output => {
+                let len = self.selected_command().map_or(0, |c| c.output.len());
+                let max = len.saturating_sub(page);
+                // Up goes back in time: the offset counts from the end.
+                self.scroll.output_back = if down {
+                    self.scroll.output_back.saturating_sub(page)
+                } else {
+                    (self.scroll.output_back + page).min(max)
+                };
+            }
+        }
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        self.quit = true;
+        vec![Effect::Quit]
+    }
+
+    /// Enter on the selected command: confirmation, or why not.
+    fn ask_to_run(&mut self) {
+        let Some(cmd) = self.commands.get(self.selected) else {
+            self.message = Some("no commands are configured".into());
+            return;
+        };
+        if let Some(r) = self.running {
+            self.message = Some(format!(
+                "{} is running: one command at a time",
+                self.commands[r].name
+            ));
+        } else if !self.is_root {
+            self.message = Some(NEEDS_ROOT.into());
+        } else {
+            let _ = cmd;
+            self.overlay = Some(Overlay::Confirm(self.selected));
+        }
+    }
+
+    fn start(&mut self, index: usize) -> Vec<Effect> {
+        self.overlay = None;
+        if self.running.is_some() {
+            return Vec::new();
+        }
+        let Some(cmd) = self.commands.get_mut(index) else {
+            return Vec::new();
+        };
+        cmd.state = CmdState::Running;
+        cmd.output.clear();
+        self.running = Some(index);
+        self.scroll.output_back = 0;
+        self.message = Some(format!("running {}", cmd.name));
+        vec![Effect::Run(index)]
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && matches!(key.code, KeyCode::Char('c')) {
+            return self.quit();
+        }
+        match self.overlay {
+            Some(Overlay::Help) => {
+                if matches!(
+                    key.code,
+                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
+                ) {
+                    self.overlay = None;
+                }
+                Vec::new()
+            }
+            Some(Overlay::Confirm(index)) => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => self.start(index),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
+                    self.overlay = None;
+                    self.message = Some("cancelled: nothing was run".into());
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            },
+            Some(Overlay::Plan { index, scroll }) => {
+                let len = self.commands.get(index).map_or(0, |c| c.plan.len());
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('p') | KeyCode::Char('q') | KeyCode::Enter => {
+                        self.overlay = None
+                    }
+                    KeyCode::PageDown | KeyCode::Down | KeyCode::Char('j') => {
+                        let by = if key.code == KeyCode::PageDown { 10 } else { 1 };
+                        self.overlay = Some(Overlay::Plan {
+                            index,
+                            scroll: (scroll + by).min(len.saturating_sub(1)),
+                        });
+                    }
+                    KeyCode::PageUp | KeyCode::Up | KeyCode::Char('k') => {
+                        let by = if key.code == KeyCode::PageUp { 10 } else { 1 };
+                        self.overlay = Some(Overlay::Plan {
+                            index,
+                            scroll: scroll.saturating_sub(by),
+                        });
+                    }
+                    _ => {}
+                }
+                Vec::new()
+            }
+            None => self.on_key_main(key),
+        }
+    }
+
+    fn on_key_main(&mut self, key: KeyEvent) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Char('q') | KeyCode::Esc => return self.quit(),
+            KeyCode::Up | KeyCode::Char('k') => self.select(self.selected.saturating_sub(1)),
+            KeyCode::Down | KeyCode::Char('j') => self.select(self.selected + 1),
+            KeyCode::Enter => self.ask_to_run(),
+            KeyCode::Char('p') => match self.commands.get(self.selected) {
+                Some(_) => {
+                    self.overlay = Some(Overlay::Plan {
+                        index: self.selected,
+                        scroll: 0,
+                    })
+                }
+                None => self.message = Some("no commands are configured".into()),
+            },
+            KeyCode::Tab => self.focus = self.focus.step(1),
+            KeyCode::BackTab => self.focus = self.focus.step(-1),
+            KeyCode::PageDown => self.scroll_focused(true),
+            KeyCode::PageUp => self.scroll_focused(false),
+            KeyCode::Char('r') => {
+                self.message = Some("refreshing".into());
+                return self.request_read();
+            }
+            KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn on_run(&mut self, index: usize, msg: RunMsg) -> Vec<Effect> {
+        let Some(cmd) = self.commands.get_mut(index) else {
+            return Vec::new();
+        };
+        match msg {
+            RunMsg::Line { stream, text } => {
+                cmd.output.push(OutLine { stream, text });
+                // Keep a reader who scrolled back at the same lines.
+                if self.scroll.output_back > 0 && index == self.selected {
+                    self.scroll.output_back += 1;
+                }
+                Vec::new()
+            }
+            RunMsg::Finished { state, duration } => {
+                cmd.state = state;
+                cmd.last_duration = Some(duration);
+                cmd.output.push(OutLine {
+                    stream: OutStream::Info,
+                    text: format!(
+                        "{} in {}",
+                        state.label(),
+                        super::model::format_duration(duration)
+                    ),
+                });
+                self.message = Some(format!(
+                    "{}: {} in {}",
+                    cmd.name,
+                    state.label(),
+                    super::model::format_duration(duration)
+                ));
+                if self.running == Some(index) {
+                    self.running = None;
+                }
+                // The command may have changed the network in ways netlink
+                // does not announce (sysctls); one read settles it.
+                self.request_read()
+            }
+        }
+    }
+}
+
+/// Apply one event to the state and say what the loop must do next.
+pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
+    match event {
+        Event::Key(key) => app.on_key(key),
+        Event::Resize(w, h) => {
+            app.size = (w, h);
+            Vec::new()
+        }
+        Event::NetChanged => app.request_read(),
+        Event::Snapshot(result) => {
+            app.reading = false;
+            match result {
+                Ok(net) => {
+                    app.net = net;
+                    app.net_error = None;
+                    if app.message.as_deref() == Some("refreshing") {
+                        app.message = None;
+                    }
+                }
+                Err(e) => app.net_error = Some(e),
+            }
+            if app.stale {
+                app.stale = false;
+                app.request_read()
+            } else {
+                Vec::new()
+            }
+        }
+        Event::Run { index, msg } => app.on_run(index, msg),
+        Event::Terminate => app.quit(),
+    }
+}

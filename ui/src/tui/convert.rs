@@ -1,0 +1,221 @@
+//! From the engines' data to what the dashboard shows: a network snapshot
+//! becomes banner lines, interface rows and route lines; the config becomes
+//! command rows. Done once per snapshot or load, never per frame.
+
+use std::net::IpAddr;
+
+use inject_errands::config::{CommandSpec, Config};
+
+use super::model::{BannerLine, CommandRow, Health, InterfaceRow, NetView, RouteRow};
+use crate::net::{
+    family_status, findings_with, route_line, Code, Family, FamilyState, Finding, Severity,
+    Snapshot,
+};
+
+/// What shows instead of a sensitive command's text (as in the dry run).
+pub use inject_errands::runner::REDACTED;
+
+/// The dashboard's view of `snapshot`. `gateways` (from the config's
+/// `networks:`) complete the hint's command when one fits an interface.
+pub fn net_view(snapshot: &Snapshot, gateways: &[IpAddr]) -> NetView {
+    let findings = findings_with(snapshot, gateways);
+    NetView {
+        banner: banner(snapshot, &findings),
+        interfaces: interfaces(snapshot),
+        routes: routes(snapshot),
+    }
+}
+
+fn finding_lines(f: &Finding, out: &mut Vec<BannerLine>) {
+    let health = match f.severity {
+        Severity::Error => Health::Error,
+        Severity::Warning => Health::Warn,
+        Severity::Info => Health::Info,
+    };
+    out.push(BannerLine {
+        health,
+        text: f.message.clone(),
+    });
+    if let Some(hint) = &f.hint {
+        out.push(BannerLine {
+            health: Health::Hint,
+            text: format!("hint: {hint}"),
+        });
+    }
+}
+
+/// One line per family (with the missing-route finding and its hint in
+/// place of the bare status), then every other finding.
+fn banner(snapshot: &Snapshot, findings: &[Finding]) -> Vec<BannerLine> {
+    let mut out = Vec::new();
+    for family in Family::BOTH {
+        let status = family_status(snapshot, family);
+        let missing = findings
+            .iter()
+            .find(|f| f.code == Code::MissingDefaultRoute && f.family == Some(family));
+        match (status.state, missing) {
+            (FamilyState::Ok, _) => out.push(BannerLine {
+                health: Health::Ok,
+                text: status.text,
+            }),
+            (FamilyState::Missing, Some(f)) => finding_lines(f, &mut out),
+            (FamilyState::Missing, None) => out.push(BannerLine {
+                health: Health::Error,
+                text: status.text,
+            }),
+            (FamilyState::Unconfigured, _) => out.push(BannerLine {
+                health: Health::Info,
+                text: status.text,
+            }),
+        }
+    }
+    for f in findings {
+        if f.code != Code::MissingDefaultRoute {
+            finding_lines(f, &mut out);
+        }
+    }
+    out
+}
+
+fn interfaces(snapshot: &Snapshot) -> Vec<InterfaceRow> {
+    snapshot
+        .links
+        .iter()
+        .map(|link| {
+            let mut addrs: Vec<_> = snapshot.addresses_of(link.index).collect();
+            // IPv4 first, then IPv6, each in the kernel's order (stable sort).
+            addrs.sort_by_key(|a| a.family == Family::Ipv6);
+            InterfaceRow {
+                name: link.name.clone(),
+                state: link.state.as_str().to_string(),
+                mtu: link.mtu.map_or_else(|| "-".to_string(), |m| m.to_string()),
+                addresses: addrs
+                    .iter()
+                    .map(|a| format!("{}/{}", a.address, a.prefix_len))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Default routes first (IPv4, then IPv6), then the rest per family, each
+/// in the kernel's dump order, which is iproute2's.
+fn routes(snapshot: &Snapshot) -> Vec<RouteRow> {
+    let mut out = Vec::with_capacity(snapshot.routes.len());
+    for defaults in [true, false] {
+        for family in Family::BOTH {
+            for r in snapshot
+                .routes_of(family)
+                .filter(|r| r.is_default() == defaults)
+            {
+                out.push(RouteRow {
+                    family: match family {
+                        Family::Ipv4 => "4",
+                        Family::Ipv6 => "6",
+                    },
+                    line: route_line(r, snapshot),
+                    default: defaults,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The gateways named in the config's `networks:`, for the hints.
+pub fn config_gateways(config: &Config) -> Vec<IpAddr> {
+    config
+        .networks
+        .values()
+        .filter_map(|n| n.gateway.as_deref()?.parse().ok())
+        .collect()
+}
+
+/// A command as the dashboard lists it; `plan` is its dry-run description.
+pub fn command_row(config: &Config, spec: &CommandSpec, plan: Vec<String>) -> CommandRow {
+    let hide = |text: &str| {
+        if spec.sensitive {
+            REDACTED.to_string()
+        } else {
+            text.to_string()
+        }
+    };
+    let mut row = CommandRow::new(spec.name.clone(), hide(&spec.run));
+    row.unless = spec.unless.as_deref().map(hide);
+    row.only_if = spec.only_if.as_deref().map(hide);
+    row.timeout = Some(config.timeout_of(spec));
+    row.sensitive = spec.sensitive;
+    if !spec.sensitive {
+        let texts = [Some(&spec.run), spec.unless.as_ref(), spec.only_if.as_ref()];
+        row.vars = config
+            .network_env()
+            .into_iter()
+            .filter(|(k, _)| texts.iter().flatten().any(|t| t.contains(k.as_str())))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+    }
+    row.plan = plan;
+    row
+}
+
+/// A runner event as the dashboard shows it: output lines, the runner's own
+/// notes, and the end. Run-level events (start, summary) say nothing here.
+pub fn run_msgs(event: inject_errands::event::Event) -> Vec<super::event::RunMsg> {
+    use super::event::RunMsg;
+    use super::model::{CmdState, OutStream};
+    use inject_errands::event::{format_duration, Event as E, Outcome, Stream};
+    let info = |text: String| RunMsg::Line {
+        stream: OutStream::Info,
+        text,
+    };
+    match event {
+        E::Started { attempt, .. } if attempt > 1 => vec![info(format!("attempt {attempt}"))],
+        E::Output { stream, line, .. } => vec![RunMsg::Line {
+            stream: match stream {
+                Stream::Stdout => OutStream::Stdout,
+                Stream::Stderr => OutStream::Stderr,
+            },
+            text: line,
+        }],
+        E::OutputCut {
+            cut_bytes,
+            full_log,
+            ..
+        } => vec![info(match full_log {
+            Some(p) => format!(
+                "{cut_bytes} more bytes not shown; all of it is in {}",
+                p.display()
+            ),
+            None => format!("{cut_bytes} more bytes not shown (output limit)"),
+        })],
+        E::Retrying {
+            attempt,
+            outcome,
+            delay,
+            ..
+        } => vec![info(format!(
+            "attempt {attempt}: {outcome}; trying again in {}",
+            format_duration(delay)
+        ))],
+        E::Notice { message } => vec![info(message)],
+        E::Finished {
+            outcome, duration, ..
+        } => {
+            let state = match &outcome {
+                Outcome::Ok => CmdState::Ok,
+                Outcome::Skipped { .. } => CmdState::Skipped,
+                Outcome::Failed { .. } => CmdState::Failed,
+                Outcome::TimedOut { .. } => CmdState::TimedOut,
+                Outcome::NotRun | Outcome::Interrupted => CmdState::Cancelled,
+            };
+            let mut out = Vec::new();
+            // The state word alone hides why: say the reason or exit status.
+            if !matches!(outcome, Outcome::Ok) {
+                out.push(info(outcome.to_string()));
+            }
+            out.push(RunMsg::Finished { state, duration });
+            out
+        }
+        E::Started { .. } | E::RunStarted { .. } | E::RunFinished { .. } => Vec::new(),
+    }
+}

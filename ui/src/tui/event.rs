@@ -1,0 +1,55 @@
+//! The one event type the dashboard reacts to. The event loop turns terminal
+//! input, netlink changes and runner progress into these; `update` is the
+//! only place that interprets them.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::model::{CmdState, NetView, OutStream};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A key press (releases and repeats of other kinds are dropped earlier).
+    Key(KeyEvent),
+    /// The terminal is now this many columns and rows.
+    Resize(u16, u16),
+    /// Netlink said links, addresses or routes changed.
+    NetChanged,
+    /// A snapshot read finished (the text is the error when it failed).
+    Snapshot(Result<NetView, String>),
+    /// Progress of the command at this index.
+    Run { index: usize, msg: RunMsg },
+    /// SIGTERM or SIGHUP (an ssh session closing): leave cleanly.
+    Terminate,
+}
+
+/// What the runner reports about one command, in dashboard terms.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunMsg {
+    Line { stream: OutStream, text: String },
+    Finished { state: CmdState, duration: Duration },
+}
+
+impl Event {
+    /// A plain key press, for tests and for mapping terminal input.
+    pub fn key(code: KeyCode) -> Event {
+        Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    pub fn ctrl(c: char) -> Event {
+        Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+    }
+
+    /// The dashboard's view of a terminal event; `None` for what it ignores
+    /// (mouse, focus, paste, key releases).
+    pub fn from_terminal(ev: crossterm::event::Event) -> Option<Event> {
+        match ev {
+            crossterm::event::Event::Key(k) if k.kind != KeyEventKind::Release => {
+                Some(Event::Key(k))
+            }
+            crossterm::event::Event::Resize(w, h) => Some(Event::Resize(w, h)),
+            _ => None,
+        }
+    }
+}

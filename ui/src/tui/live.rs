@@ -1,0 +1,237 @@
+//! The dashboard wired to the real world: the config and its commands, the
+//! errand runner and run log, netlink snapshots and changes, and the
+//! terminal (restored on every way out, panics included).
+
+use std::io::IsTerminal;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::{self, BoxStream};
+use futures_util::StreamExt;
+use inject_errands::config::{self, Config, Phase};
+use inject_errands::event::{Event as RunEvent, Summary};
+use inject_errands::runlog::{self, RunLog};
+use inject_errands::runner::{run_command, Slot};
+use inject_errands::{plan, CancellationToken};
+
+use super::app::App;
+use super::convert::{command_row, config_gateways, net_view, run_msgs};
+use super::event::RunMsg;
+use super::model::{CmdState, NetView, OutStream};
+use super::run::{run, terminal_events, Io, RunSink};
+use super::theme::Theme;
+use crate::net;
+
+/// What `inject tui` / `inject-tui` was asked for.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `-c PATH`; else `$INJECT_CONFIG`, else the BOSH job's path (as `inject run`).
+    pub config: Option<PathBuf>,
+    /// `--log-dir`; else as `inject run` resolves it.
+    pub log_dir: Option<PathBuf>,
+}
+
+/// The phase a dashboard run is logged under: the command's own first phase.
+fn phase_of(spec: &config::CommandSpec) -> Phase {
+    spec.phases.first().copied().unwrap_or(Phase::Errand)
+}
+
+/// Open the dashboard; returns the process's exit code. A config that
+/// exists but is invalid is an error before the screen opens (exit 2); a
+/// missing one leaves the network view with no commands.
+pub fn main(opts: Options) -> ExitCode {
+    let path = config::resolve_path(opts.config.clone());
+    let config = if path.exists() {
+        match config::load(&path) {
+            Ok(c) => Some(Arc::new(c)),
+            Err(e) => {
+                eprintln!("inject-tui: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("inject-tui: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !std::io::stdout().is_terminal() {
+        return runtime.block_on(print_status(config.as_deref()));
+    }
+    runtime.block_on(dashboard(config, path, opts.log_dir))
+}
+
+/// stdout is a pipe or file: no screen to draw on, so print what
+/// `inject status` prints, and say why.
+async fn print_status(config: Option<&Config>) -> ExitCode {
+    let gateways = config.map(config_gateways).unwrap_or_default();
+    match net::read_snapshot().await {
+        Ok(s) => {
+            let findings = net::findings_with(&s, &gateways);
+            print!("{}", net::text::render(&s, &findings, false));
+            eprintln!(
+                "inject-tui: stdout is not a terminal, so this is `inject status`; run inject-tui in a terminal for the dashboard"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("inject-tui: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dashboard(
+    config: Option<Arc<Config>>,
+    path: PathBuf,
+    log_dir: Option<PathBuf>,
+) -> ExitCode {
+    let gateways = config.as_deref().map(config_gateways).unwrap_or_default();
+    let (commands, note) = match config.as_deref() {
+        Some(c) => {
+            let total = c.commands.len();
+            let rows = c
+                .commands
+                .iter()
+                .enumerate()
+                .map(|(i, spec)| {
+                    let lines = plan::describe(c, spec, phase_of(spec), i + 1, total);
+                    command_row(c, spec, lines)
+                })
+                .collect();
+            (rows, format!("config: {}", path.display()))
+        }
+        None => (Vec::new(), format!("no config at {}", path.display())),
+    };
+    let mut app = App::new(NetView::default(), commands, note);
+    app.is_root = nix::unistd::geteuid().is_root();
+    match net::read_snapshot().await {
+        Ok(s) => app.net = net_view(&s, &gateways),
+        Err(e) => app.net_error = Some(e.to_string()),
+    }
+    // Follow netlink; without it the view still works, refreshed by `r`.
+    let changes: BoxStream<'static, ()> = match net::watch().await {
+        Ok(s) => s.map(|_| ()).boxed(),
+        Err(e) => {
+            app.message = Some(format!("live updates off ({e}); r re-reads"));
+            stream::pending().boxed()
+        }
+    };
+    let io = Arc::new(LiveIo {
+        config,
+        gateways,
+        log_dir: runlog::resolve_dir(log_dir),
+    });
+
+    // ratatui's init enters raw mode and the alternate screen and installs
+    // a panic hook that restores the terminal before the panic is printed.
+    // Mouse capture stays off so text can be selected over ssh.
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            eprintln!("inject-tui: cannot set up the terminal: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let theme = Theme::from_env();
+    let result = run(
+        &mut terminal,
+        &mut app,
+        &theme,
+        terminal_events(),
+        changes,
+        io,
+    )
+    .await;
+    ratatui::restore();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("inject-tui: terminal error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The real side effects: netlink reads and errand runs.
+struct LiveIo {
+    config: Option<Arc<Config>>,
+    gateways: Vec<IpAddr>,
+    log_dir: Option<PathBuf>,
+}
+
+impl Io for LiveIo {
+    fn read_snapshot(&self) -> BoxFuture<'static, Result<NetView, String>> {
+        let gateways = self.gateways.clone();
+        Box::pin(async move {
+            net::read_snapshot()
+                .await
+                .map(|s| net_view(&s, &gateways))
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn run_command(
+        &self,
+        index: usize,
+        sink: RunSink,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, ()> {
+        let config = self.config.clone();
+        let log_dir = self.log_dir.clone();
+        Box::pin(async move {
+            let Some(spec) = config.as_ref().and_then(|c| c.commands.get(index)) else {
+                return;
+            };
+            let config = config.as_deref().expect("checked above");
+            let phase = phase_of(spec);
+            // The same log an errand run writes, under the same lock: a
+            // dashboard run and `inject run` never interleave.
+            let mut log = match log_dir.as_deref().map(|d| RunLog::open(d, phase)) {
+                None => None,
+                Some(Ok(log)) => Some(log),
+                Some(Err(held)) => {
+                    sink.send(RunMsg::Line {
+                        stream: OutStream::Info,
+                        text: held.to_string(),
+                    });
+                    sink.send(RunMsg::Finished {
+                        state: CmdState::Cancelled,
+                        duration: Default::default(),
+                    });
+                    return;
+                }
+            };
+            if let Some(log) = log.as_mut() {
+                log.record(&RunEvent::RunStarted { phase, total: 1 });
+            }
+            let mut forward = |event: RunEvent| {
+                for msg in run_msgs(event) {
+                    sink.send(msg);
+                }
+            };
+            let slot = Slot { index: 1, total: 1 };
+            let report = run_command(config, spec, slot, log.as_mut(), &cancel, &mut forward).await;
+            if let Some(log) = log.as_mut() {
+                let mut summary = Summary {
+                    total: 1,
+                    duration: report.duration,
+                    ..Summary::default()
+                };
+                summary.count(&report.outcome);
+                log.record(&RunEvent::RunFinished { summary });
+            }
+        })
+    }
+}

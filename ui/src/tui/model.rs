@@ -1,0 +1,148 @@
+//! What the dashboard shows, already in display form: the network as
+//! banner lines, interface rows and iproute2 route lines, and the configured
+//! commands with their state and output. Built once per snapshot (or per
+//! config load), so drawing a frame only slices what is visible.
+
+use std::time::Duration;
+
+/// How a banner line reads: fine, worth a look, or broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// Nothing wrong, nothing to see (a family that is not configured).
+    Info,
+    /// What to do about the line above.
+    Hint,
+    Warn,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BannerLine {
+    pub health: Health,
+    pub text: String,
+}
+
+/// One row of the interfaces table, as `ip -br addr` would show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceRow {
+    pub name: String,
+    pub state: String,
+    pub mtu: String,
+    /// Addresses of both families, `addr/prefix`, IPv4 first.
+    pub addresses: Vec<String>,
+}
+
+/// One route, in iproute2's words (`default via GW dev IF proto P metric M`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteRow {
+    /// "4" or "6".
+    pub family: &'static str,
+    pub line: String,
+    pub default: bool,
+}
+
+/// The network side of the screen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetView {
+    pub banner: Vec<BannerLine>,
+    pub interfaces: Vec<InterfaceRow>,
+    /// Default routes first, then the others; IPv4 before IPv6 in each group.
+    pub routes: Vec<RouteRow>,
+}
+
+/// Where a command's run stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmdState {
+    Pending,
+    Running,
+    Ok,
+    Skipped,
+    Failed,
+    TimedOut,
+    Cancelled,
+}
+
+impl CmdState {
+    pub fn label(self) -> &'static str {
+        match self {
+            CmdState::Pending => "pending",
+            CmdState::Running => "running",
+            CmdState::Ok => "ok",
+            CmdState::Skipped => "skipped",
+            CmdState::Failed => "failed",
+            CmdState::TimedOut => "timed out",
+            CmdState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Which stream an output line came from; `Info` is the runner's own word
+/// (guard result, exit status, retries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutStream {
+    Stdout,
+    Stderr,
+    Info,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutLine {
+    pub stream: OutStream,
+    pub text: String,
+}
+
+/// A configured command as the dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandRow {
+    pub name: String,
+    /// The exact command, or a redaction when the command is sensitive.
+    pub run: String,
+    pub unless: Option<String>,
+    pub only_if: Option<String>,
+    pub timeout: Option<Duration>,
+    pub sensitive: bool,
+    /// `NAME=value` of the network variables the command text uses, so the
+    /// confirmation shows what `$INJECT_NET_…` will be.
+    pub vars: Vec<String>,
+    /// The dry-run description (`inject run --dry-run` lines for this command).
+    pub plan: Vec<String>,
+    pub state: CmdState,
+    pub last_duration: Option<Duration>,
+    pub output: Vec<OutLine>,
+}
+
+impl CommandRow {
+    /// A pending command with no output yet.
+    pub fn new(name: impl Into<String>, run: impl Into<String>) -> CommandRow {
+        CommandRow {
+            name: name.into(),
+            run: run.into(),
+            unless: None,
+            only_if: None,
+            timeout: None,
+            sensitive: false,
+            vars: Vec::new(),
+            plan: Vec::new(),
+            state: CmdState::Pending,
+            last_duration: None,
+            output: Vec::new(),
+        }
+    }
+}
+
+/// `250ms`, `1.2s`, `30s`, `2m 3s`: as the errand runner says durations.
+pub use inject_errands::event::format_duration;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_short() {
+        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(format_duration(Duration::from_millis(1234)), "1.2s");
+        assert_eq!(format_duration(Duration::from_secs(30)), "30s");
+        assert_eq!(format_duration(Duration::from_secs(123)), "2m 3s");
+    }
+}

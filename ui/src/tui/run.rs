@@ -1,0 +1,162 @@
+//! The event loop: the one place where terminal input, netlink changes and
+//! runner progress meet. It is generic over the ratatui backend and takes its
+//! event sources and its side effects (`Io`) as arguments, so tests drive it
+//! with a `TestBackend`, scripted keys and fixture snapshots.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::{Stream, StreamExt};
+use inject_errands::CancellationToken;
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::app::{update, App, Effect};
+use super::event::{Event, RunMsg};
+use super::model::NetView;
+use super::theme::Theme;
+use super::views;
+
+/// Where a running command's progress goes: into the loop, tagged with the
+/// command's index.
+#[derive(Clone)]
+pub struct RunSink {
+    index: usize,
+    tx: mpsc::UnboundedSender<Event>,
+}
+
+impl RunSink {
+    pub fn send(&self, msg: RunMsg) {
+        // The loop has gone only when quitting; nothing to tell then.
+        let _ = self.tx.send(Event::Run {
+            index: self.index,
+            msg,
+        });
+    }
+}
+
+/// The side effects the loop performs for `update`'s effects.
+pub trait Io: Send + Sync + 'static {
+    /// Read the network now.
+    fn read_snapshot(&self) -> BoxFuture<'static, Result<NetView, String>>;
+    /// Run the command at `index` to its end (or until `cancel`), reporting
+    /// lines and the outcome through `sink`. Must send `RunMsg::Finished`.
+    fn run_command(
+        &self,
+        index: usize,
+        sink: RunSink,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, ()>;
+}
+
+/// How long quitting waits for a cancelled command to be stopped and logged.
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
+/// Draw, then handle events until `q`. `terminal_events` and `net_changes`
+/// end only when their sources do; the loop keeps going without them.
+pub async fn run<B, T, N, I>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    theme: &Theme,
+    terminal_events: T,
+    net_changes: N,
+    io: Arc<I>,
+) -> Result<(), B::Error>
+where
+    B: Backend,
+    T: Stream<Item = Event> + Unpin,
+    N: Stream<Item = ()> + Unpin,
+    I: Io,
+{
+    let mut terminal_events = terminal_events.fuse();
+    let mut net_changes = net_changes.fuse();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let cancel = CancellationToken::new();
+    let mut running: Option<JoinHandle<()>> = None;
+
+    let size = terminal.size()?;
+    app.size = (size.width, size.height);
+    terminal.draw(|f| views::render(f, app, theme))?;
+
+    loop {
+        let event = tokio::select! {
+            Some(ev) = terminal_events.next() => ev,
+            Some(()) = net_changes.next() => Event::NetChanged,
+            Some(ev) = rx.recv() => ev,
+        };
+        let mut pending = vec![event];
+        // Take whatever else is already queued (a burst of output lines)
+        // before drawing once.
+        while pending.len() < 256 {
+            match rx.try_recv() {
+                Ok(ev) => pending.push(ev),
+                Err(_) => break,
+            }
+        }
+        for event in pending {
+            for effect in update(app, event) {
+                match effect {
+                    Effect::ReadSnapshot => {
+                        let read = io.read_snapshot();
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            let _ = tx.send(Event::Snapshot(read.await));
+                        });
+                    }
+                    Effect::Run(index) => {
+                        let sink = RunSink {
+                            index,
+                            tx: tx.clone(),
+                        };
+                        running = Some(tokio::spawn(io.run_command(
+                            index,
+                            sink,
+                            cancel.child_token(),
+                        )));
+                    }
+                    Effect::Quit => {}
+                }
+            }
+            if app.quit {
+                break;
+            }
+        }
+        if app.quit {
+            break;
+        }
+        terminal.draw(|f| views::render(f, app, theme))?;
+    }
+
+    // Leave nothing running behind us: cancel the command (the runner
+    // terminates it and writes its log), and wait for that, within reason.
+    cancel.cancel();
+    if let Some(task) = running.take() {
+        if app.running.is_some() {
+            app.message = Some("stopping the running command…".into());
+            terminal.draw(|f| views::render(f, app, theme))?;
+        }
+        let _ = tokio::time::timeout(STOP_GRACE, task).await;
+    }
+    Ok(())
+}
+
+/// Terminal events from crossterm as dashboard events (mouse, focus and
+/// key releases dropped; read errors end the stream), with SIGTERM and
+/// SIGHUP as `Terminate` so the terminal is restored on those too.
+pub fn terminal_events() -> impl Stream<Item = Event> + Unpin {
+    use tokio::signal::unix::{signal, SignalKind};
+    let keys = crossterm::event::EventStream::new()
+        .take_while(|r| std::future::ready(r.is_ok()))
+        .filter_map(|r| std::future::ready(r.ok().and_then(Event::from_terminal)));
+    let mut signals = Vec::new();
+    for kind in [SignalKind::terminate(), SignalKind::hangup()] {
+        if let Ok(mut s) = signal(kind) {
+            signals.push(futures_util::stream::poll_fn(move |cx| s.poll_recv(cx)).boxed());
+        }
+    }
+    let terminate = futures_util::stream::select_all(signals).map(|()| Event::Terminate);
+    futures_util::stream::select(keys, terminate)
+}

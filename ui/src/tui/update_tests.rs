@@ -1,0 +1,371 @@
+//! `update` for every key binding and for net and runner events.
+
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+
+use super::app::{update, App, Effect, Focus, Overlay, NEEDS_ROOT};
+use super::convert::net_view;
+use super::event::{Event, RunMsg};
+use super::fixtures::{big_app, seed_vm_app};
+use super::model::{CmdState, OutStream};
+use crate::net::fixtures;
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    update(app, Event::key(code))
+}
+
+fn ch(app: &mut App, c: char) -> Vec<Effect> {
+    key(app, KeyCode::Char(c))
+}
+
+#[test]
+fn first_command_is_selected_at_start() {
+    let app = seed_vm_app();
+    assert_eq!(app.selected, 0);
+    assert_eq!(app.selected_command().unwrap().name, "ipv6-default-route");
+}
+
+#[test]
+fn arrows_and_jk_move_the_selection_within_bounds() {
+    let mut app = seed_vm_app();
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.selected, 0, "up at the top stays");
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.selected, 1);
+    ch(&mut app, 'j');
+    assert_eq!(app.selected, 2);
+    ch(&mut app, 'j');
+    assert_eq!(app.selected, 2, "down at the bottom stays");
+    ch(&mut app, 'k');
+    assert_eq!(app.selected, 1);
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.selected, 0);
+}
+
+#[test]
+fn enter_asks_then_y_runs_the_selected_command() {
+    let mut app = seed_vm_app();
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.overlay, Some(Overlay::Confirm(0)));
+    // Other keys do nothing while asking.
+    assert!(ch(&mut app, 'j').is_empty());
+    assert_eq!(app.selected, 0);
+    assert_eq!(ch(&mut app, 'y'), vec![Effect::Run(0)]);
+    assert_eq!(app.overlay, None);
+    assert_eq!(app.running, Some(0));
+    assert_eq!(app.commands[0].state, CmdState::Running);
+}
+
+#[test]
+fn n_and_esc_cancel_the_confirmation_without_running() {
+    for cancel in [KeyCode::Char('n'), KeyCode::Esc] {
+        let mut app = seed_vm_app();
+        key(&mut app, KeyCode::Enter);
+        assert!(key(&mut app, cancel).is_empty());
+        assert_eq!(app.overlay, None);
+        assert!(!app.quit, "Esc in a window closes it, not the dashboard");
+        assert_eq!(app.running, None);
+        assert_eq!(app.commands[0].state, CmdState::Pending);
+    }
+}
+
+#[test]
+fn enter_while_a_command_runs_says_one_at_a_time() {
+    let mut app = seed_vm_app();
+    key(&mut app, KeyCode::Enter);
+    ch(&mut app, 'y');
+    ch(&mut app, 'j');
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.overlay, None);
+    assert_eq!(
+        app.message.as_deref(),
+        Some("ipv6-default-route is running: one command at a time")
+    );
+}
+
+#[test]
+fn enter_without_root_says_how_to_get_it() {
+    let mut app = seed_vm_app();
+    app.is_root = false;
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.overlay, None);
+    assert_eq!(app.message.as_deref(), Some(NEEDS_ROOT));
+    assert_eq!(NEEDS_ROOT, "needs root: run sudo inject-tui");
+}
+
+#[test]
+fn enter_and_p_with_no_commands_say_none_are_configured() {
+    let mut app = App::new(net_view(&fixtures::seed_vm(), &[]), vec![], "no config");
+    for k in [KeyCode::Enter, KeyCode::Char('p')] {
+        app.message = None;
+        assert!(key(&mut app, k).is_empty());
+        assert_eq!(app.overlay, None);
+        assert_eq!(app.message.as_deref(), Some("no commands are configured"));
+    }
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.selected, 0);
+}
+
+#[test]
+fn p_shows_the_plan_and_closes_again() {
+    let mut app = seed_vm_app();
+    ch(&mut app, 'p');
+    assert_eq!(
+        app.overlay,
+        Some(Overlay::Plan {
+            index: 0,
+            scroll: 0
+        })
+    );
+    ch(&mut app, 'j');
+    assert_eq!(
+        app.overlay,
+        Some(Overlay::Plan {
+            index: 0,
+            scroll: 1
+        })
+    );
+    key(&mut app, KeyCode::PageUp);
+    assert_eq!(
+        app.overlay,
+        Some(Overlay::Plan {
+            index: 0,
+            scroll: 0
+        })
+    );
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
+    assert!(!app.quit);
+    ch(&mut app, 'p');
+    ch(&mut app, 'p');
+    assert_eq!(app.overlay, None);
+}
+
+#[test]
+fn tab_cycles_focus_both_ways() {
+    let mut app = seed_vm_app();
+    assert_eq!(app.focus, Focus::Commands);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Output);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Interfaces);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Routes);
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, Focus::Interfaces);
+}
+
+#[test]
+fn page_keys_scroll_the_focused_panel_only() {
+    let mut app = big_app(100, 10_000);
+    app.size = (120, 40);
+    app.focus = Focus::Routes;
+    key(&mut app, KeyCode::PageDown);
+    let page = app.scroll.routes;
+    assert!(page > 5, "a page is the panel's height, got {page}");
+    assert_eq!(app.scroll.interfaces, 0);
+    key(&mut app, KeyCode::PageDown);
+    assert_eq!(app.scroll.routes, 2 * page);
+    key(&mut app, KeyCode::PageUp);
+    assert_eq!(app.scroll.routes, page);
+    app.focus = Focus::Interfaces;
+    key(&mut app, KeyCode::PageDown);
+    let if_page = app.scroll.interfaces;
+    assert!(if_page > 0);
+    assert_eq!(app.scroll.routes, page);
+    for _ in 0..100 {
+        key(&mut app, KeyCode::PageDown);
+    }
+    assert_eq!(
+        app.scroll.interfaces,
+        app.net.interfaces.len() - if_page,
+        "stops with the last page full"
+    );
+}
+
+#[test]
+fn page_up_in_output_goes_back_and_new_lines_keep_the_place() {
+    let mut app = seed_vm_app();
+    app.focus = Focus::Output;
+    for i in 0..100 {
+        let msg = RunMsg::Line {
+            stream: OutStream::Stdout,
+            text: format!("line {i}"),
+        };
+        update(&mut app, Event::Run { index: 0, msg });
+    }
+    key(&mut app, KeyCode::PageUp);
+    let back = app.scroll.output_back;
+    assert!(back > 0);
+    let msg = RunMsg::Line {
+        stream: OutStream::Stderr,
+        text: "more".into(),
+    };
+    update(&mut app, Event::Run { index: 0, msg });
+    assert_eq!(app.scroll.output_back, back + 1);
+    key(&mut app, KeyCode::PageDown);
+    key(&mut app, KeyCode::PageDown);
+    assert_eq!(app.scroll.output_back, 0, "back to following the output");
+}
+
+#[test]
+fn r_rereads_the_network() {
+    let mut app = seed_vm_app();
+    assert_eq!(ch(&mut app, 'r'), vec![Effect::ReadSnapshot]);
+    assert!(app.reading);
+}
+
+#[test]
+fn question_mark_toggles_help_and_keys_do_nothing_under_it() {
+    let mut app = seed_vm_app();
+    ch(&mut app, '?');
+    assert_eq!(app.overlay, Some(Overlay::Help));
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.overlay, None, "Enter closes help, runs nothing");
+    ch(&mut app, '?');
+    ch(&mut app, 'q');
+    assert_eq!(app.overlay, None);
+    assert!(!app.quit, "q closes help first");
+    ch(&mut app, '?');
+    ch(&mut app, '?');
+    assert_eq!(app.overlay, None);
+}
+
+#[test]
+fn q_esc_and_ctrl_c_quit() {
+    for ev in [
+        Event::key(KeyCode::Char('q')),
+        Event::key(KeyCode::Esc),
+        Event::ctrl('c'),
+        Event::Terminate,
+    ] {
+        let mut app = seed_vm_app();
+        assert_eq!(update(&mut app, ev), vec![Effect::Quit]);
+        assert!(app.quit);
+    }
+    // Ctrl-C quits even from a window.
+    let mut app = seed_vm_app();
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(update(&mut app, Event::ctrl('c')), vec![Effect::Quit]);
+}
+
+#[test]
+fn resize_is_remembered_for_page_sizes() {
+    let mut app = seed_vm_app();
+    update(&mut app, Event::Resize(30, 8));
+    assert_eq!(app.size, (30, 8));
+}
+
+#[test]
+fn net_changes_read_at_once_and_coalesce_a_burst_into_one_more_read() {
+    let mut app = seed_vm_app();
+    assert_eq!(
+        update(&mut app, Event::NetChanged),
+        vec![Effect::ReadSnapshot]
+    );
+    for _ in 0..50 {
+        assert!(update(&mut app, Event::NetChanged).is_empty());
+    }
+    let fixed = net_view(&fixtures::seed_vm_fixed(), &[]);
+    assert_eq!(
+        update(&mut app, Event::Snapshot(Ok(fixed.clone()))),
+        vec![Effect::ReadSnapshot],
+        "changes during the read cause exactly one more"
+    );
+    assert_eq!(update(&mut app, Event::Snapshot(Ok(fixed.clone()))), vec![]);
+    assert!(!app.reading);
+    assert_eq!(app.net, fixed);
+}
+
+#[test]
+fn a_snapshot_replaces_the_view_and_clears_the_ipv6_flag() {
+    let mut app = seed_vm_app();
+    assert!(app
+        .net
+        .banner
+        .iter()
+        .any(|b| b.text.starts_with("IPv6: no default route")));
+    update(&mut app, Event::NetChanged);
+    update(
+        &mut app,
+        Event::Snapshot(Ok(net_view(&fixtures::seed_vm_fixed(), &[]))),
+    );
+    assert!(app
+        .net
+        .banner
+        .iter()
+        .any(|b| b.text == "IPv6: default via 2001:db8:69f5::1 dev eth1"));
+    assert!(!app
+        .net
+        .banner
+        .iter()
+        .any(|b| b.text.contains("no default route")));
+}
+
+#[test]
+fn a_failed_read_keeps_the_last_view_and_says_why() {
+    let mut app = seed_vm_app();
+    let before = app.net.clone();
+    update(&mut app, Event::NetChanged);
+    update(
+        &mut app,
+        Event::Snapshot(Err("netlink: permission denied".into())),
+    );
+    assert_eq!(app.net, before);
+    assert_eq!(app.net_error.as_deref(), Some("netlink: permission denied"));
+    assert_eq!(app.banner_lines(), before.banner.len() + 1);
+}
+
+#[test]
+fn runner_lines_and_finish_update_the_command() {
+    let mut app = seed_vm_app();
+    key(&mut app, KeyCode::Enter);
+    ch(&mut app, 'y');
+    let line = |stream, text: &str| Event::Run {
+        index: 0,
+        msg: RunMsg::Line {
+            stream,
+            text: text.into(),
+        },
+    };
+    update(&mut app, line(OutStream::Stdout, "hello"));
+    update(&mut app, line(OutStream::Stderr, "oops"));
+    let effects = update(
+        &mut app,
+        Event::Run {
+            index: 0,
+            msg: RunMsg::Finished {
+                state: CmdState::Failed,
+                duration: Duration::from_millis(1500),
+            },
+        },
+    );
+    assert_eq!(effects, vec![Effect::ReadSnapshot], "re-read after a run");
+    let c = &app.commands[0];
+    assert_eq!(c.state, CmdState::Failed);
+    assert_eq!(c.last_duration, Some(Duration::from_millis(1500)));
+    assert_eq!(c.output[0].text, "hello");
+    assert_eq!(c.output[1].stream, OutStream::Stderr);
+    assert_eq!(c.output[2].text, "failed in 1.5s");
+    assert_eq!(app.running, None);
+    assert_eq!(
+        app.message.as_deref(),
+        Some("ipv6-default-route: failed in 1.5s")
+    );
+    // And the next run may start.
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(ch(&mut app, 'y'), vec![Effect::Run(0)]);
+    assert!(
+        app.commands[0].output.is_empty(),
+        "a new run starts a clean pane"
+    );
+}
+
+#[test]
+fn moving_the_selection_resets_the_output_scroll() {
+    let mut app = seed_vm_app();
+    app.scroll.output_back = 5;
+    ch(&mut app, 'j');
+    assert_eq!(app.scroll.output_back, 0);
+}

@@ -1,0 +1,188 @@
+//! Whole screens drawn with ratatui's TestBackend from fixture snapshots,
+//! compared with reviewed insta snapshots (in `snapshots/`).
+
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+use ratatui::Terminal;
+
+use super::app::{App, Focus, Overlay};
+use super::fixtures::{big_app, seed_vm_app, seed_vm_fixed_app};
+use super::theme::Theme;
+use super::views::render;
+
+fn draw(app: &App, theme: &Theme, w: u16, h: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| render(f, app, theme)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The screen as text, one line per row, trailing blanks kept so widths show.
+fn text(buf: &Buffer) -> String {
+    let w = buf.area.width as usize;
+    buf.content()
+        .chunks(w)
+        .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    text(&draw(app, &Theme::color(), w, h))
+}
+
+#[test]
+fn seed_vm_before_fix_120x40() {
+    let s = screen(&seed_vm_app(), 120, 40);
+    assert!(s.contains("IPv4: default via 10.0.250.1 dev eth0"));
+    assert!(s.contains("IPv6: no default route"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn seed_vm_after_fix_120x40() {
+    let s = screen(&seed_vm_fixed_app(), 120, 40);
+    assert!(s.contains("IPv6: default via 2001:db8:69f5::1 dev eth1"));
+    assert!(s.contains("default via 2001:db8:69f5::1 dev eth1 proto static metric 1024"));
+    assert!(!s.contains("no default route"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn seed_vm_before_fix_80x24() {
+    let s = screen(&seed_vm_app(), 80, 24);
+    assert!(s.contains("IPv6: no default route"));
+    assert!(s.contains("eth1"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn seed_vm_after_fix_80x24() {
+    insta::assert_snapshot!(screen(&seed_vm_fixed_app(), 80, 24));
+}
+
+#[test]
+fn too_small_says_so() {
+    let s = screen(&seed_vm_app(), 30, 8);
+    assert!(s.contains("window too small"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn help_overlay_lists_every_binding() {
+    let mut app = seed_vm_app();
+    app.overlay = Some(Overlay::Help);
+    let s = screen(&app, 120, 40);
+    for (keys, what) in super::views::help::BINDINGS {
+        assert!(s.contains(keys) && s.contains(what), "help lacks {keys}");
+    }
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn confirmation_shows_the_exact_command_and_guard() {
+    let mut app = seed_vm_app();
+    app.overlay = Some(Overlay::Confirm(0));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains(r#"ip -6 route add default via "$INJECT_NET_IPV6_NET_GATEWAY" dev eth1"#));
+    assert!(s.contains("ip -6 route show default | grep -q default"));
+    assert!(
+        s.contains("INJECT_NET_IPV6_NET_GATEWAY=2001:db8:69f5::1"),
+        "{s}"
+    );
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn confirmation_of_a_sensitive_command_is_redacted() {
+    let mut app = seed_vm_app();
+    app.overlay = Some(Overlay::Confirm(2));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains(super::convert::REDACTED));
+    assert!(s.contains("sensitive"));
+    assert!(!s.contains("s3cr3t"), "{s}");
+}
+
+#[test]
+fn plan_overlay_shows_the_dry_run() {
+    let mut app = seed_vm_app();
+    app.overlay = Some(Overlay::Plan {
+        index: 0,
+        scroll: 0,
+    });
+    let s = screen(&app, 120, 40);
+    for line in &app.commands[0].plan {
+        assert!(s.contains(line.trim()), "plan lacks {line}");
+    }
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn output_marks_stdout_stderr_and_the_runners_notes() {
+    use super::model::{OutLine, OutStream};
+    let mut app = seed_vm_app();
+    app.commands[0].output = vec![
+        OutLine {
+            stream: OutStream::Stdout,
+            text: "to stdout".into(),
+        },
+        OutLine {
+            stream: OutStream::Stderr,
+            text: "to stderr".into(),
+        },
+        OutLine {
+            stream: OutStream::Info,
+            text: "failed in 1.0s".into(),
+        },
+    ];
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("out│to stdout"), "{s}");
+    assert!(s.contains("err│to stderr"));
+    assert!(s.contains("··· failed in 1.0s"));
+}
+
+#[test]
+fn no_config_still_shows_the_network() {
+    let mut app = seed_vm_app();
+    app.commands.clear();
+    app.config_note = "no config at /nonexistent.yml".into();
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("no commands are configured"));
+    assert!(s.contains("eth0") && s.contains("IPv6: no default route"));
+}
+
+#[test]
+fn focused_panel_is_drawn_heavier() {
+    let mut app = seed_vm_app();
+    app.focus = Focus::Routes;
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("┏ routes"), "{s}");
+    assert!(s.contains("┌ commands"));
+}
+
+#[test]
+fn no_color_uses_modifiers_only() {
+    let mut app = seed_vm_fixed_app();
+    app.overlay = None;
+    let buf = draw(&app, &Theme::no_color(), 120, 40);
+    for cell in buf.content() {
+        assert_eq!(cell.fg, Color::Reset, "colour at {:?}", cell.symbol());
+        assert_eq!(cell.bg, Color::Reset);
+    }
+    // Meaning survives without colour: the selected command is reversed.
+    let marker = buf.content().iter().find(|c| c.symbol() == "▶").unwrap();
+    assert!(marker.modifier.contains(ratatui::style::Modifier::REVERSED));
+    insta::assert_debug_snapshot!(buf);
+}
+
+#[test]
+fn ten_thousand_routes_draw_only_what_fits() {
+    let mut app = big_app(100, 10_000);
+    app.focus = Focus::Routes;
+    app.scroll.routes = 5_000;
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("routes 5001-"), "{s}");
+    let total = format!("/{}", app.net.routes.len());
+    assert!(app.net.routes.len() > 10_000);
+    assert!(s.contains(&total), "{s}");
+}

@@ -1,0 +1,48 @@
+//! The `?` overlay: every key binding.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+use super::popup;
+use crate::tui::theme::Theme;
+
+/// Every binding the dashboard knows, as the help overlay lists them.
+pub const BINDINGS: &[(&str, &str)] = &[
+    ("↑ ↓  j k", "select a command"),
+    ("Enter", "run the selected command (asks first)"),
+    ("y / n Esc", "in the confirmation: run / cancel"),
+    ("p", "show what the selected command would do (dry run)"),
+    ("Tab Shift-Tab", "move focus between panels"),
+    ("PgUp PgDn", "scroll the focused panel"),
+    ("r", "re-read interfaces and routes"),
+    ("?", "show or hide this help"),
+    ("Esc", "close a window"),
+    ("q Esc Ctrl-C", "quit"),
+];
+
+pub fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let mut lines: Vec<Line> = BINDINGS
+        .iter()
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(format!("{keys:>14}  "), theme.key),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "The view follows netlink: routes added by anyone appear at once.",
+        theme.dim,
+    )));
+    let rect = popup(frame, area, 72, lines.len() as u16 + 2);
+    let block = Block::bordered()
+        .border_style(theme.border_focused)
+        .title(Line::from(Span::styled(
+            " help · ? or Esc closes ",
+            theme.title,
+        )));
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}

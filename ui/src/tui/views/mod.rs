@@ -1,0 +1,82 @@
+//! Views: pure functions from state to a frame, one file per panel. None of
+//! them does work per row beyond the rows that fit on screen.
+
+mod banner;
+mod commands;
+mod confirm;
+mod footer;
+pub mod help;
+mod interfaces;
+mod output;
+mod plan;
+mod routes;
+mod too_small;
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear};
+use ratatui::Frame;
+
+use super::app::{App, Focus, Overlay};
+use super::layout::areas;
+use super::theme::Theme;
+
+/// Draw the whole screen for `app`.
+pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    let Some(a) = areas(area, app.banner_rows(area.width)) else {
+        too_small::render(frame, area, theme);
+        return;
+    };
+    banner::render(frame, a.banner, app, theme);
+    interfaces::render(frame, a.interfaces, app, theme);
+    routes::render(frame, a.routes, app, theme);
+    commands::render(frame, a.commands, app, theme);
+    output::render(frame, a.output, app, theme);
+    footer::render(frame, a.footer, app, theme);
+    match app.overlay {
+        None => {}
+        Some(Overlay::Help) => help::render(frame, area, theme),
+        Some(Overlay::Confirm(i)) => {
+            if let Some(cmd) = app.commands.get(i) {
+                confirm::render(frame, area, cmd, theme)
+            }
+        }
+        Some(Overlay::Plan { index, scroll }) => {
+            if let Some(cmd) = app.commands.get(index) {
+                plan::render(frame, area, cmd, scroll, theme)
+            }
+        }
+    }
+}
+
+/// A bordered panel; the focused one has a heavier border and says so.
+fn panel<'a>(title: &'a str, focus: Focus, app: &App, theme: &Theme) -> Block<'a> {
+    let focused = app.focus == focus && app.overlay.is_none();
+    let (style, kind) = if focused {
+        (theme.border_focused, BorderType::Thick)
+    } else {
+        (theme.border, BorderType::Plain)
+    };
+    Block::bordered()
+        .border_type(kind)
+        .border_style(style)
+        .title(Line::from(Span::styled(format!(" {title} "), theme.title)))
+}
+
+/// An overlay window in the middle of the screen, cleared underneath.
+fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width.saturating_sub(2)).max(1);
+    let h = height.min(area.height.saturating_sub(2)).max(1);
+    let rect = area.centered(Constraint::Length(w), Constraint::Length(h));
+    frame.render_widget(Clear, rect);
+    rect
+}
+
+/// The first `rows` items from `offset`, with the offset pulled back so the
+/// last page stays full. Returns the clamped offset and the visible slice.
+fn visible<T>(items: &[T], offset: usize, rows: usize) -> (usize, &[T]) {
+    let offset = offset.min(items.len().saturating_sub(rows));
+    let end = (offset + rows).min(items.len());
+    (offset, &items[offset..end])
+}

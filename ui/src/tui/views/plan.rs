@@ -1,0 +1,34 @@
+//! `p`: what the selected command would do, as `inject run --dry-run` says it.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::popup;
+use crate::tui::model::CommandRow;
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, cmd: &CommandRow, scroll: usize, theme: &Theme) {
+    let lines: Vec<Line> = cmd
+        .plan
+        .iter()
+        .skip(scroll)
+        .map(|l| Line::from(l.as_str()))
+        .collect();
+    let width = area.width.saturating_sub(8).clamp(20, 100);
+    let height = (cmd.plan.len() as u16 + 2).min(area.height.saturating_sub(4));
+    let rect = popup(frame, area, width, height.max(5));
+    let block = Block::bordered()
+        .border_style(theme.border_focused)
+        .title(Line::from(Span::styled(
+            format!(" plan: {} (dry run) · Esc closes ", cmd.name),
+            theme.title,
+        )));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        rect,
+    );
+}
