@@ -20,6 +20,53 @@ ensure_debian_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# The bosh CLI, pinned, built from its Go module into a cache dir once and put
+# on PATH. The module is built in place (`go mod download` + `go build`)
+# rather than with `go install pkg@version`, which also asks the proxy for the
+# module's version list, and some proxies refuse that.
+# Under CI=true the CLI is required unless INJECT_BOSH_CLI=optional; elsewhere
+# its absence is reported and the tests that need it skip.
+BOSH_CLI_MODULE=github.com/cloudfoundry/bosh-cli/v7
+BOSH_CLI_VERSION=v7.8.6
+ensure_bosh_cli() {
+    local bin_dir="${XDG_CACHE_HOME:-$HOME/.cache}/inject/bin"
+    case ":$PATH:" in
+        *":$bin_dir:"*) ;;
+        *) export PATH="$bin_dir:$PATH" ;;
+    esac
+    command -v bosh >/dev/null 2>&1 && return 0
+    local required=false
+    if [ "${CI:-}" = true ] && [ "${INJECT_BOSH_CLI:-required}" != optional ]; then
+        required=true
+    fi
+    if ! command -v go >/dev/null 2>&1; then
+        echo "tools: no bosh CLI and no go to build it; tests that need bosh will skip" >&2
+        [ "$required" = false ]
+        return
+    fi
+    echo "tools: building bosh CLI $BOSH_CLI_VERSION from $BOSH_CLI_MODULE into $bin_dir" >&2
+    local log dir
+    log="$(mktemp)"
+    mkdir -p "$bin_dir"
+    if dir="$(go mod download -json "$BOSH_CLI_MODULE@$BOSH_CLI_VERSION" 2>>"$log" |
+                sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" && [ -n "$dir" ] &&
+        (cd "$dir" && GOFLAGS=-mod=readonly go build -trimpath \
+            -ldflags "-X $BOSH_CLI_MODULE/cmd.VersionLabel=${BOSH_CLI_VERSION#v}" \
+            -o "$bin_dir/bosh.tmp" .) >>"$log" 2>&1; then
+        mv "$bin_dir/bosh.tmp" "$bin_dir/bosh"
+        rm -f "$log"
+        return 0
+    fi
+    rm -f "$bin_dir/bosh.tmp"
+    echo "tools: could not build the bosh CLI (tests that need it will skip$([ "$required" = true ] && echo '; required under CI')):" >&2
+    # One line per module the proxy refused, else the build's last lines.
+    { sed -n 's/.*: \([^ ]*@v[^:]*\): reading .*: \([0-9][0-9][0-9] .*\)$/\1: \2/p' "$log" | sort -u | grep . ||
+        tail -n 8 "$log"; } | sed 's/^/tools:   /' >&2
+    rm -f "$log"
+    [ "$required" = false ]
+}
+
 ensure_test_tools() {
     ensure_debian_packages
+    ensure_bosh_cli
 }
