@@ -1,6 +1,7 @@
 //! `inject check`: validate the config and print one line per command;
 //! exit 0, or 2 with the error (file:line:column: field: what).
 
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -42,6 +43,7 @@ pub fn main(args: CheckArgs) -> ExitCode {
         .map(|c| phases_of(c).len())
         .max()
         .unwrap_or(0);
+    let mut lines = Vec::new();
     for command in &config.commands {
         let guard = match (&command.unless, &command.only_if) {
             (Some(_), Some(_)) => "unless+only_if",
@@ -49,19 +51,32 @@ pub fn main(args: CheckArgs) -> ExitCode {
             (None, Some(_)) => "only_if",
             (None, None) => "no guard",
         };
-        println!(
+        lines.push(format!(
             "{:<width$}  phases: {:<phases_width$}  guard: {:<14}  timeout: {}",
             command.name,
             phases_of(command),
             guard,
             format_duration(config.timeout_of(command)),
-        );
+        ));
     }
     let n = config.commands.len();
-    println!(
+    lines.push(format!(
         "{}: ok, {n} command{}",
         path.display(),
         if n == 1 { "" } else { "s" }
-    );
-    ExitCode::SUCCESS
+    ));
+    let mut out = io::stdout().lock();
+    let written = lines
+        .iter()
+        .try_for_each(|line| writeln!(out, "{line}"))
+        .and_then(|_| out.flush());
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader stopped early (`| head -1`): the check itself passed.
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("inject: cannot write the output: {err}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -1,16 +1,68 @@
 //! How `inject run` prints events: readable text (colours only on a TTY and
-//! without NO_COLOR) or one JSON line each. Write errors (a closed pipe) are
-//! ignored: the run itself must go on.
+//! without NO_COLOR) or one JSON line each. Once stdout is gone (a closed
+//! pipe, `| head -1`) the printer goes quiet: the run itself, and its log,
+//! must go on.
 
-use std::io::{IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
 
 use inject_errands::config::format_size;
 use inject_errands::event::{format_duration, Event, Outcome, Stream};
+use inject_errands::runner::RUN_OUTPUT_BUDGET;
 
 /// Colours when stdout is a terminal and NO_COLOR is unset or empty.
 pub fn use_color() -> bool {
     std::io::stdout().is_terminal()
         && !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty())
+}
+
+/// The exit of a printout (dry run) that may have lost its reader: a
+/// reader that stopped early (`| head -1`) is a normal end, not an error.
+pub fn ended(result: io::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("inject: cannot write the output: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Writes to `out` until a write fails; after that, nothing (the reader
+/// has gone, and retrying every line would only fail again).
+struct Quiet<W: Write> {
+    out: W,
+    gone: bool,
+}
+
+impl<W: Write> Quiet<W> {
+    fn line(&mut self, text: &str) {
+        if !self.gone && writeln!(self.out, "{text}").is_err() {
+            self.gone = true;
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.gone && self.out.flush().is_err() {
+            self.gone = true;
+        }
+    }
+}
+
+/// The run's printer, text or JSON.
+pub enum Printer<W: Write, E: Write> {
+    Text(TextPrinter<W, E>),
+    Json(JsonPrinter<W>),
+}
+
+impl<W: Write, E: Write> Printer<W, E> {
+    pub fn print(&mut self, event: &Event) {
+        match self {
+            Printer::Text(p) => p.print(event),
+            Printer::Json(p) => p.print(event),
+        }
+    }
 }
 
 const BOLD: &str = "\x1b[1m";
@@ -21,7 +73,7 @@ const RESET: &str = "\x1b[0m";
 
 /// Prints events as text for people (and BOSH's errand output).
 pub struct TextPrinter<W: Write, E: Write> {
-    out: W,
+    out: Quiet<W>,
     err: E,
     color: bool,
     total: usize,
@@ -30,7 +82,7 @@ pub struct TextPrinter<W: Write, E: Write> {
 impl<W: Write, E: Write> TextPrinter<W, E> {
     pub fn new(out: W, err: E, color: bool) -> Self {
         TextPrinter {
-            out,
+            out: Quiet { out, gone: false },
             err,
             color,
             total: 0,
@@ -47,7 +99,7 @@ impl<W: Write, E: Write> TextPrinter<W, E> {
 
     fn header(&mut self, index: usize, name: &str) {
         let line = self.paint(BOLD, &format!("[{index}/{}] {name}", self.total));
-        let _ = writeln!(self.out, "{line}");
+        self.out.line(&line);
     }
 
     pub fn print(&mut self, event: &Event) {
@@ -69,7 +121,7 @@ impl<W: Write, E: Write> TextPrinter<W, E> {
                 line,
                 ..
             } => {
-                let _ = writeln!(self.out, "  {line}");
+                self.out.line(&format!("  {line}"));
             }
             Event::Output {
                 stream: Stream::Stderr,
@@ -77,7 +129,7 @@ impl<W: Write, E: Write> TextPrinter<W, E> {
                 ..
             } => {
                 let mark = self.paint(RED, "!");
-                let _ = writeln!(self.out, "{mark} {line}");
+                self.out.line(&format!("{mark} {line}"));
             }
             Event::OutputCut {
                 cut_bytes,
@@ -89,11 +141,12 @@ impl<W: Write, E: Write> TextPrinter<W, E> {
                     None => "no run log kept it (--log-dir DIR keeps all output)".to_string(),
                 };
                 let line = format!(
-                    "  … {} more output not shown (output_limit); {place}",
-                    format_size(*cut_bytes)
+                    "  … {} more output not shown (output_limit, or {} for the whole run); {place}",
+                    format_size(*cut_bytes),
+                    format_size(RUN_OUTPUT_BUDGET)
                 );
                 let line = self.paint(YELLOW, &line);
-                let _ = writeln!(self.out, "{line}");
+                self.out.line(&line);
             }
             Event::Retrying {
                 attempt,
@@ -107,7 +160,7 @@ impl<W: Write, E: Write> TextPrinter<W, E> {
                     attempt + 1
                 );
                 let line = self.paint(YELLOW, &text);
-                let _ = writeln!(self.out, "{line}");
+                self.out.line(&line);
             }
             Event::Finished {
                 index,
@@ -130,7 +183,7 @@ impl<W: Write, E: Write> TextPrinter<W, E> {
                     (_, n) => format!(" ({n} attempts, {})", format_duration(*duration)),
                 };
                 let line = self.paint(color, &format!("  => {outcome}{took}"));
-                let _ = writeln!(self.out, "{line}");
+                self.out.line(&line);
             }
             Event::Notice { message } => {
                 let _ = writeln!(self.err, "inject: {message}");
@@ -143,32 +196,34 @@ impl<W: Write, E: Write> TextPrinter<W, E> {
                 };
                 let text = format!("{summary} in {}", format_duration(summary.duration));
                 let line = self.paint(color, &text);
-                let _ = writeln!(self.out, "\n{line}");
+                self.out.line(&format!("\n{line}"));
             }
         }
-        let _ = self.out.flush();
+        self.out.flush();
     }
 
     /// A line of the CLI's own (not an event), e.g. where the log is.
     pub fn note(&mut self, text: &str) {
-        let _ = writeln!(self.out, "{text}");
-        let _ = self.out.flush();
+        self.out.line(text);
+        self.out.flush();
     }
 }
 
 /// Prints each event as one JSON line.
 pub struct JsonPrinter<W: Write> {
-    out: W,
+    out: Quiet<W>,
 }
 
 impl<W: Write> JsonPrinter<W> {
     pub fn new(out: W) -> Self {
-        JsonPrinter { out }
+        JsonPrinter {
+            out: Quiet { out, gone: false },
+        }
     }
 
     pub fn print(&mut self, event: &Event) {
-        let _ = writeln!(self.out, "{}", event.to_json());
-        let _ = self.out.flush();
+        self.out.line(&event.to_json());
+        self.out.flush();
     }
 }
 

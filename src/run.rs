@@ -58,9 +58,17 @@ pub fn main(args: RunArgs) -> ExitCode {
         }
     };
     if args.dry_run {
-        print_plan(&config, args.phase, &selected, args.json);
-        return ExitCode::SUCCESS;
+        return output::ended(print_plan(&config, args.phase, &selected, args.json));
     }
+    // Every user and cwd before the first command: a typo in the last one
+    // must not leave the first ones applied.
+    let prepared = match runner::prepare(&config, &selected) {
+        Ok(prepared) => prepared,
+        Err(err) => {
+            eprintln!("inject: {}: {err}; nothing was run", path.display());
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -71,10 +79,10 @@ pub fn main(args: RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(run(&config, &selected, &args))
+    runtime.block_on(run(&config, &prepared, &args))
 }
 
-async fn run(config: &Config, selected: &[&config::CommandSpec], args: &RunArgs) -> ExitCode {
+async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs) -> ExitCode {
     // Handlers first: from here on SIGTERM/SIGINT end the run cleanly.
     let (mut term, mut int) = match (
         signal(SignalKind::terminate()),
@@ -96,10 +104,17 @@ async fn run(config: &Config, selected: &[&config::CommandSpec], args: &RunArgs)
         },
         None => None,
     };
-    let mut text =
-        output::TextPrinter::new(std::io::stdout(), std::io::stderr(), output::use_color());
-    let mut json = output::JsonPrinter::new(std::io::stdout());
     let as_json = args.json;
+    // Stdout, not its lock: the sink must be Send. Each line takes the lock.
+    let mut printer = if as_json {
+        output::Printer::Json(output::JsonPrinter::new(std::io::stdout()))
+    } else {
+        output::Printer::Text(output::TextPrinter::new(
+            std::io::stdout(),
+            std::io::stderr(),
+            output::use_color(),
+        ))
+    };
     if let Some(notice) = log.as_mut().and_then(RunLog::take_notice) {
         eprintln!("inject: {notice}");
     }
@@ -112,13 +127,7 @@ async fn run(config: &Config, selected: &[&config::CommandSpec], args: &RunArgs)
     });
 
     let cancel = CancellationToken::new();
-    let mut sink = |event: Event| {
-        if as_json {
-            json.print(&event);
-        } else {
-            text.print(&event);
-        }
-    };
+    let mut sink = |event: Event| printer.print(&event);
     let mut signalled: Option<u8> = None;
     let summary = {
         let run = runner::run_plan(
@@ -144,7 +153,7 @@ async fn run(config: &Config, selected: &[&config::CommandSpec], args: &RunArgs)
             }
         }
     };
-    if let (Some(note), false) = (log_note, as_json) {
+    if let (Some(note), output::Printer::Text(text)) = (log_note, &mut printer) {
         text.note(&note);
     }
     if let Some(code) = signalled {
@@ -157,43 +166,28 @@ async fn run(config: &Config, selected: &[&config::CommandSpec], args: &RunArgs)
     }
 }
 
-fn print_plan(config: &Config, phase: Phase, selected: &[&config::CommandSpec], json: bool) {
+/// The dry run's plan on stdout; an error when stdout is gone.
+fn print_plan(
+    config: &Config,
+    phase: Phase,
+    selected: &[&config::CommandSpec],
+    json: bool,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
     let total = selected.len();
-    if json {
-        for (i, command) in selected.iter().enumerate() {
-            let shown = |t: &str| {
-                if command.sensitive {
-                    runner::REDACTED.to_string()
-                } else {
-                    t.to_string()
-                }
-            };
-            let mut env: Vec<String> = config.network_env().into_iter().map(|(k, _)| k).collect();
-            env.extend(command.env.keys().cloned());
-            env.sort();
-            env.dedup();
-            let line = serde_json::json!({
-                "event": "planned",
-                "index": i + 1,
-                "total": total,
-                "name": command.name,
-                "phase": phase.as_str(),
-                "shell": config.shell,
-                "run": shown(&command.run),
-                "unless": command.unless.as_deref().map(shown),
-                "only_if": command.only_if.as_deref().map(shown),
-                "timeout": config.timeout_of(command).as_secs_f64(),
-                "retries": command.retries,
-                "env": env,
-            });
-            println!("{line}");
-        }
-        return;
+    if !json {
+        writeln!(out, "{}", plan::headline(config, phase, total))?;
     }
-    println!("{}", plan::headline(config, phase, total));
     for (i, command) in selected.iter().enumerate() {
-        for line in plan::describe(config, command, phase, i + 1, total) {
-            println!("{line}");
+        if json {
+            let planned = plan::describe_json(config, command, phase, i + 1, total);
+            writeln!(out, "{planned}")?;
+        } else {
+            for line in plan::describe(config, command, phase, i + 1, total) {
+                writeln!(out, "{line}")?;
+            }
         }
     }
+    out.flush()
 }

@@ -1,7 +1,8 @@
 //! `inject check` on the real binary: one line per command and exit 0, or
 //! the error naming file:line:column and field, and exit 2.
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Stdio};
 
 const INJECT: &str = env!("CARGO_BIN_EXE_inject");
 
@@ -78,4 +79,47 @@ fn a_missing_config_exits_2_naming_the_path() {
         stderr.starts_with("inject: /nonexistent/x.yml: cannot read the config: No such file"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_timeout_too_long_for_the_clock_is_a_config_error() {
+    // It used to pass check, then panic `inject run` (exit 101).
+    let (code, stdout, stderr) = check(
+        "commands:\n  - {name: a, run: 'true', timeout: 500000000000y}\n",
+        false,
+    );
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert_eq!(
+        stderr,
+        "inject: PATH:2:37: commands[0].timeout: `500000000000y` is too long; at most 365 days\n"
+    );
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_check_quietly() {
+    // `inject check | head -1`: far more lines than a pipe holds, so the
+    // writes meet the closed pipe.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("commands.yml");
+    let mut config = String::from("commands:\n");
+    for i in 0..3000 {
+        config.push_str(&format!("  - {{name: command-{i}, run: 'true'}}\n"));
+    }
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(INJECT)
+        .arg("check")
+        .arg("-c")
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -2,8 +2,11 @@
 //! signals. Each test writes its config into a temp dir and reads what a user
 //! would see: stdout, stderr, the exit code, files the commands made.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const INJECT: &str = env!("CARGO_BIN_EXE_inject");
@@ -97,6 +100,53 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
         assert!(start.elapsed() < timeout, "gave up waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Far more than any of these runs needs: only a guard against a hang, so a
+/// broken run fails as "hung" instead of blocking the suite. Not a timing
+/// assertion: the tests prove their behaviour with processes and files.
+const HANG: Duration = Duration::from_secs(60);
+
+/// Waits for `child` and its output; kills it and fails as hung past [`HANG`].
+fn wait_or_hang(child: Child) -> Run {
+    let pid = child.id();
+    let done = Arc::new(AtomicBool::new(false));
+    let hung = Arc::new(AtomicBool::new(false));
+    let watchdog = {
+        let (done, hung) = (done.clone(), hung.clone());
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while !done.load(Ordering::SeqCst) {
+                if start.elapsed() > HANG {
+                    hung.store(true, Ordering::SeqCst);
+                    let _ = Command::new("kill")
+                        .arg("-KILL")
+                        .arg(pid.to_string())
+                        .status();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let out = child.wait_with_output().unwrap();
+    done.store(true, Ordering::SeqCst);
+    let _ = watchdog.join();
+    assert!(
+        !hung.load(Ordering::SeqCst),
+        "hung: inject did not end within {HANG:?}"
+    );
+    Run::from(out)
+}
+
+/// Runs `cmd` to its end, or fails as hung.
+fn run_or_hang(mut cmd: Command) -> Run {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_or_hang(child)
 }
 
 fn read_pid(path: &Path) -> Option<u32> {
@@ -293,16 +343,11 @@ fn a_timeout_kills_the_command_and_everything_it_started() {
     run: touch $DIR/next
 ",
     );
-    let start = Instant::now();
-    let run = case.run(&[]);
-    let took = start.elapsed();
+    // The run must not wait for the child's 300s sleep: no hang.
+    let run = run_or_hang(case.command(&[]));
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.contains("  => TIMED OUT after 1s ("), "{run:?}");
     assert!(run.stdout.contains("[2/2] next\n  => not run"), "{run:?}");
-    assert!(
-        took < Duration::from_secs(60),
-        "the run must not wait for the child's sleep"
-    );
     let child = read_pid(&case.path("child.pid")).expect("child pid");
     let leader = read_pid(&case.path("leader.pid")).expect("leader pid");
     assert!(
@@ -473,12 +518,8 @@ fn a_second_run_on_the_same_log_dir_fails_at_once_naming_the_holder() {
     let logs = case.path("logs");
     let (mut first, _) =
         spawn_and_wait_for_pid(&case, &["--log-dir", logs.to_str().unwrap()], "started");
-    let start = Instant::now();
-    let second = case.run(&["--log-dir", logs.to_str().unwrap()]);
-    assert!(
-        start.elapsed() < Duration::from_secs(5),
-        "the second run must not wait"
-    );
+    // The first sleeps 300s: a second that waited for the lock would hang.
+    let second = run_or_hang(case.command(&["--log-dir", logs.to_str().unwrap()]));
     assert_eq!(second.code, 1, "{second:?}");
     assert!(
         second.stderr.contains(&format!(
@@ -540,20 +581,96 @@ fn a_command_runs_as_its_user() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("  nobody\n"), "{run:?}");
     let run = case.run(&["--only", "ghost"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.code, 2, "{run:?}");
     assert!(
-        run.stdout
-            .contains("! inject: cannot start the command: no user `no-such-user-here`"),
+        run.stderr.contains(
+            "commands.yml: commands[1].user: no user `no-such-user-here` on this machine; nothing was run"
+        ),
         "{run:?}"
     );
-    assert!(run.stdout.contains("  => FAILED to start"), "{run:?}");
     let run = case.run(&["--only", "nowhere"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.code, 2, "{run:?}");
     assert!(
-        run.stdout
-            .contains("! inject: cannot start the command: cwd /no/such/dir is not a directory"),
+        run.stderr.contains(
+            "commands.yml: commands[2].cwd: cwd /no/such/dir is not a directory; nothing was run"
+        ),
         "{run:?}"
     );
+}
+
+#[test]
+fn a_bad_user_or_cwd_later_in_the_plan_stops_it_before_anything_runs() {
+    // "Nothing half-applied": the first command must not change the VM when
+    // the third cannot even start.
+    let case = Case::new(
+        "commands:
+  - {name: first, run: touch $DIR/first-ran}
+  - {name: second, run: 'true', cwd: $DIR}
+  - {name: third, run: 'true', user: no-such-user-here}
+  - {name: fourth, run: 'true', cwd: $DIR/missing}
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "commands[2].user: no user `no-such-user-here` on this machine; nothing was run"
+        ),
+        "{run:?}"
+    );
+    assert!(!case.path("first-ran").exists(), "the first command ran");
+    let run = case.run(&["--only", "first", "--only", "fourth"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("commands[3].cwd: cwd "), "{run:?}");
+    assert!(!case.path("first-ran").exists(), "the first command ran");
+}
+
+#[test]
+fn a_command_run_as_a_user_keeps_that_users_supplementary_groups() {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    if !is_root {
+        eprintln!("skipping: switching users needs root");
+        return;
+    }
+    // A user this machine already has in a supplementary group (no user is
+    // made: tests do not change the host).
+    let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let user = groups
+        .lines()
+        .filter_map(|l| l.split(':').nth(3))
+        .flat_map(|members| members.split(','))
+        .find(|u| !u.is_empty());
+    let Some(user) = user else {
+        eprintln!("skipping: no user on this machine has a supplementary group");
+        return;
+    };
+    let expected = Command::new("id").arg("-G").arg(user).output().unwrap();
+    let expected = String::from_utf8_lossy(&expected.stdout).trim().to_string();
+    assert!(
+        expected.contains(' '),
+        "{user} has more than one group: {expected}"
+    );
+    let case = Case::new(&format!(
+        "commands:\n  - {{name: groups, run: 'id -G', user: {user}}}\n"
+    ));
+    let run = case.run(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut shown: Vec<&str> = run
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let mut wanted: Vec<&str> = expected.split_whitespace().collect();
+    shown.sort();
+    wanted.sort();
+    assert_eq!(shown, wanted, "{user}'s groups under inject: {run:?}");
 }
 
 #[test]
@@ -822,9 +939,9 @@ fn a_background_child_holding_stdout_does_not_hold_up_the_run() {
     run: echo next
 ",
     );
-    let start = Instant::now();
-    let run = case.run(&[]);
-    let took = start.elapsed();
+    // The daemon sleeps 120s: a run that waited for it would hang, and
+    // the daemon being alive afterwards shows the run did not end it.
+    let run = run_or_hang(case.command(&[]));
     let daemon = read_pid(&case.path("daemon.pid")).expect("daemon pid");
     let still_there = alive(daemon);
     let _ = Command::new("kill").arg(daemon.to_string()).status();
@@ -832,11 +949,100 @@ fn a_background_child_holding_stdout_does_not_hold_up_the_run() {
     assert!(run.stdout.contains("  started\n  => ok ("), "{run:?}");
     assert!(run.stdout.contains("  next\n"), "{run:?}");
     assert!(
-        took < Duration::from_secs(30),
-        "waited {took:?} for a child that outlives its command"
-    );
-    assert!(
         still_there,
         "a command's deliberate background child is left running"
+    );
+}
+
+/// Spawns `cmd`, reads one byte of its stdout, then closes the pipe, as
+/// `| head -c1` does; returns how it ended.
+fn with_stdout_closed_early(mut cmd: Command) -> Run {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    wait_or_hang(child)
+}
+
+#[test]
+fn a_dry_run_whose_reader_stops_early_ends_quietly() {
+    // Far more plan than a pipe holds, so the writes meet the closed pipe.
+    let mut config = String::from("commands:\n");
+    for i in 0..3000 {
+        config.push_str(&format!("  - {{name: c{i}, run: 'echo {i}'}}\n"));
+    }
+    let case = Case::new(&config);
+    for args in [&["--dry-run"][..], &["--dry-run", "--json"]] {
+        let run = with_stdout_closed_early(case.command(args));
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {run:?}");
+    }
+}
+
+#[test]
+fn a_run_whose_reader_stops_early_still_runs_and_logs_everything() {
+    let mut config = String::from("commands:\n");
+    for i in 0..20 {
+        config.push_str(&format!("  - {{name: c{i}, run: 'seq 1 20000'}}\n"));
+    }
+    config.push_str("  - {name: last, run: 'touch $DIR/last-ran; echo bye'}\n");
+    let case = Case::new(&config);
+    let logs = case.path("logs");
+    let run = with_stdout_closed_early(case.command(&["--log-dir", logs.to_str().unwrap()]));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    assert!(
+        case.path("last-ran").exists(),
+        "the run stopped with its reader"
+    );
+    let events = std::fs::read_to_string(logs.join("inject-run.jsonl")).unwrap();
+    assert!(events.contains("\"event\":\"run_finished\""), "{events}");
+}
+
+#[test]
+fn shown_output_of_a_whole_run_stays_under_a_megabyte_and_the_log_keeps_all() {
+    // BOSH fails an errand past 1 MB of output: 17 commands of ~70 kB each
+    // under the default 64 KiB per-command cap made 1.14 MB.
+    let mut config = String::from("commands:\n");
+    for i in 0..17 {
+        config.push_str(&format!(
+            "  - {{name: big{i}, run: \"head -c 70000 /dev/zero | tr '\\\\0' x | fold -w 99\"}}\n"
+        ));
+    }
+    let case = Case::new(&config);
+    let logs = case.path("logs");
+    let run = case.run(&["--log-dir", logs.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.len() < 1_000_000,
+        "{} bytes of output for BOSH",
+        run.stdout.len()
+    );
+    assert!(
+        run.stdout.contains("17 commands: 17 ok"),
+        "{}",
+        &run.stdout[run.stdout.len() - 300..]
+    );
+    // The last command's output was cut by the run's budget: its cut line
+    // names a log that has all of it.
+    let last = &run.stdout[run.stdout.find("[17/17] big16").expect("last header")..];
+    let cut = last
+        .lines()
+        .find(|l| l.contains("more output not shown"))
+        .expect("a cut line for the last command");
+    let full = cut
+        .split("full output: ")
+        .nth(1)
+        .expect("names the full log");
+    let kept = std::fs::read_to_string(full).unwrap();
+    assert_eq!(
+        kept.len(),
+        70000 + 70000_usize.div_ceil(99),
+        "the log keeps all"
     );
 }

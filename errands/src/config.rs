@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -30,6 +31,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(2);
 /// BOSH fails an errand whose output passes 1 MB; 64 KiB per command leaves room.
 pub const DEFAULT_OUTPUT_LIMIT: u64 = 64 * 1024;
+/// The longest timeout or retry delay: far past any errand's life, and far
+/// from the overflow of a clock deadline (`now + 500000000000y` panics).
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// A loaded, validated config.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,15 +75,17 @@ pub enum Phase {
     Ensure,
 }
 
-/// One of BOSH's `spec.networks`, as rendered by the job.
+/// One of BOSH's `spec.networks`, as rendered by the job. The fields stay
+/// text (as written, which is what commands see) but are checked at load:
+/// `ip` and `gateway` are addresses, `netmask` an address-form mask.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "address")]
     pub ip: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "address")]
     pub gateway: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "netmask")]
     pub netmask: Option<String>,
 }
 
@@ -151,7 +157,30 @@ impl CommandSpec {
     pub fn in_phase(&self, phase: Phase) -> bool {
         self.phases.contains(&phase)
     }
+
+    /// `text` (the command or one of its guards) as it may be shown in
+    /// output, log and plan: [`REDACTED`] when the command is sensitive.
+    pub fn shown<'a>(&self, text: &'a str) -> &'a str {
+        if self.sensitive {
+            REDACTED
+        } else {
+            text
+        }
+    }
+
+    /// The names (never the values) of the variables this command gets:
+    /// the networks' and its own `env`, sorted, each once.
+    pub fn env_names(&self, config: &Config) -> Vec<String> {
+        let mut names: Vec<String> = config.network_env().into_iter().map(|(k, _)| k).collect();
+        names.extend(self.env.keys().cloned());
+        names.sort();
+        names.dedup();
+        names
+    }
 }
+
+/// What guards and commands show when `sensitive: true`.
+pub const REDACTED: &str = "<redacted>";
 
 /// A network name as it appears in an environment variable: upper-cased,
 /// every other character than A-Z and 0-9 turned into `_`.
@@ -278,7 +307,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         stop_on_error: raw.stop_on_error,
         output_limit: raw.output_limit.0,
         commands: raw.commands.0,
-        networks: raw.networks,
+        networks: raw.networks.0,
     })
 }
 
@@ -318,7 +347,7 @@ struct ConfigFile {
     output_limit: ByteSize,
     commands: Commands,
     #[serde(default)]
-    networks: BTreeMap<String, Network>,
+    networks: Networks,
 }
 
 fn default_timeout() -> PositiveDuration {
@@ -349,9 +378,9 @@ struct RawCommand {
     #[serde(default)]
     continue_on_error: bool,
     #[serde(default)]
-    env: BTreeMap<String, EnvValue>,
+    env: BTreeMap<EnvKey, EnvValue>,
     #[serde(default)]
-    cwd: Option<PathBuf>,
+    cwd: Option<NonEmpty>,
     #[serde(default)]
     user: Option<NonEmpty>,
     #[serde(default)]
@@ -430,8 +459,8 @@ impl<'de> Visitor<'de> for CommandSeed<'_> {
             retries: raw.retries,
             retry_delay: raw.retry_delay.map_or(DEFAULT_RETRY_DELAY, |d| d.0),
             continue_on_error: raw.continue_on_error,
-            env: raw.env.into_iter().map(|(k, v)| (k, v.0)).collect(),
-            cwd: raw.cwd,
+            env: raw.env.into_iter().map(|(k, v)| (k.0, v.0)).collect(),
+            cwd: raw.cwd.map(|c| PathBuf::from(c.0)),
             user: raw.user.map(|u| u.0),
             sensitive: raw.sensitive,
         })
@@ -452,6 +481,10 @@ impl<'de> Deserialize<'de> for NonEmpty {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<NonEmpty, E> {
                 if v.trim().is_empty() {
                     Err(E::custom("must not be empty"))
+                } else if v.contains('\0') {
+                    // A NUL cannot pass into an argument or a path: the
+                    // exec would fail mid-run and seem to blame the shell.
+                    Err(E::custom("must not hold a NUL character (\\0)"))
                 } else {
                     Ok(NonEmpty(v.to_string()))
                 }
@@ -501,6 +534,158 @@ impl<'de> Deserialize<'de> for EnvValue {
     }
 }
 
+/// A string checked by `check` while its scalar is read, so that an error
+/// carries the scalar's own line and column.
+fn checked_str<'de, D: Deserializer<'de>>(
+    d: D,
+    expecting: &'static str,
+    check: fn(&str) -> Result<(), String>,
+) -> Result<String, D::Error> {
+    struct V(&'static str, fn(&str) -> Result<(), String>);
+    impl Visitor<'_> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            (self.1)(v).map_err(E::custom)?;
+            Ok(v.to_string())
+        }
+    }
+    d.deserialize_str(V(expecting, check))
+}
+
+/// An environment variable's name: what goes before the `=`.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct EnvKey(String);
+
+impl<'de> Deserialize<'de> for EnvKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked_str(d, "an environment name", |key| {
+            if key.is_empty() {
+                return Err("an environment name must not be empty".into());
+            }
+            if key.contains('=') || key.contains('\0') {
+                // `A=B: x` would set A to `B=x`: never what was meant.
+                return Err(format!(
+                    "`{}` is no environment name: it must not hold `=` or a NUL character",
+                    key.escape_debug()
+                ));
+            }
+            Ok(())
+        })
+        .map(EnvKey)
+    }
+}
+
+/// `networks:`; two names that become the same variable names
+/// (`ipv6-net`, `ipv6_net`) would silently overwrite each other.
+#[derive(Default)]
+struct Networks(BTreeMap<String, Network>);
+
+impl<'de> Deserialize<'de> for Networks {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Networks;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of network names to {ip, gateway, netmask}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Networks, A::Error> {
+                let mut networks = BTreeMap::new();
+                let mut by_var: HashMap<String, String> = HashMap::new();
+                while let Some(NetworkName(name)) = map.next_key_seed(NetworkName::seed(&by_var))? {
+                    by_var.insert(env_name(&name), name.clone());
+                    let network = map.next_value::<Network>()?;
+                    networks.insert(name, network);
+                }
+                Ok(Networks(networks))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Networks, E> {
+                Ok(Networks::default())
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A network's name, checked against those before it while its scalar is
+/// read (so the error points at the second name).
+struct NetworkName(String);
+
+struct NetworkNameSeed<'a>(&'a HashMap<String, String>);
+
+impl NetworkName {
+    fn seed(seen: &HashMap<String, String>) -> NetworkNameSeed<'_> {
+        NetworkNameSeed(seen)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for NetworkNameSeed<'_> {
+    type Value = NetworkName;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<NetworkName, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for NetworkNameSeed<'_> {
+    type Value = NetworkName;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a network name")
+    }
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<NetworkName, E> {
+        if name.trim().is_empty() {
+            return Err(E::custom("a network name must not be empty"));
+        }
+        let var = env_name(name);
+        if let Some(other) = self.0.get(&var) {
+            return Err(E::custom(format_args!(
+                "networks `{other}` and `{name}` both become INJECT_NET_{var}_*; rename one"
+            )));
+        }
+        Ok(NetworkName(name.to_string()))
+    }
+}
+
+fn address<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    checked_str(d, "an IP address", |text| {
+        match text.trim().parse::<IpAddr>() {
+            Ok(_) => Ok(()),
+            Err(_) => Err(format!(
+                "`{text}` is not an IP address (like 10.0.0.1 or 2001:db8::1)"
+            )),
+        }
+    })
+    .map(Some)
+}
+
+/// A netmask as BOSH renders it: an address whose bits are ones, then
+/// zeros (`255.255.255.0`, `ffff:ffff:ffff:ffff::`). A prefix length is
+/// refused: commands would get `64` where they expect a mask.
+fn netmask<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    checked_str(d, "a netmask address", |text| {
+        // The mask's bits, left-aligned in 128, so one test serves both families.
+        let bits = match text.trim().parse::<IpAddr>() {
+            Ok(IpAddr::V4(a)) => u128::from(u32::from(a)) << 96,
+            Ok(IpAddr::V6(a)) => u128::from(a),
+            Err(_) => {
+                return Err(format!(
+                "`{text}` is not a netmask address (like 255.255.255.0 or ffff:ffff:ffff:ffff::)"
+            ))
+            }
+        };
+        // Ones then zeros: the inverse is 0…01…1, so adding 1 clears all of it.
+        let inverse = !bits;
+        if inverse & inverse.wrapping_add(1) != 0 {
+            return Err(format!(
+                "`{text}` is not a netmask: its one bits must come first, like 255.255.255.0"
+            ));
+        }
+        Ok(())
+    })
+    .map(Some)
+}
+
 /// The shell argv; the command text is appended as its last argument.
 struct Shell(Vec<String>);
 
@@ -521,6 +706,11 @@ impl<'de> Deserialize<'de> for Shell {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shell, A::Error> {
                 let mut argv = Vec::new();
                 while let Some(arg) = seq.next_element::<String>()? {
+                    if arg.contains('\0') {
+                        return Err(de::Error::custom(
+                            "an argument must not hold a NUL character (\\0)",
+                        ));
+                    }
                     argv.push(arg);
                 }
                 if argv.is_empty() || argv[0].trim().is_empty() {
@@ -590,6 +780,11 @@ fn deserialize_duration<'de, D: Deserializer<'de>>(
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
             let d = parse_duration(v).map_err(E::custom)?;
+            if d > MAX_DURATION {
+                return Err(E::custom(format_args!(
+                    "`{v}` is too long; at most 365 days"
+                )));
+            }
             if self.0 && d.is_zero() {
                 return Err(E::custom(format_args!(
                     "`{v}` is no time at all; a timeout must be more than 0"

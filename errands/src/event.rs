@@ -34,6 +34,10 @@ pub enum Outcome {
     TimedOut {
         #[serde(serialize_with = "seconds")]
         after: Duration,
+        /// When a guard, not the command, ran out of time: which guard, as
+        /// shown (`unless guard (test -e /x)`), so the operator looks there.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        guard: Option<String>,
     },
     /// Not run because an earlier command failed or the run was interrupted.
     NotRun,
@@ -68,7 +72,13 @@ impl fmt::Display for Outcome {
                 signal: Some(sig), ..
             } => write!(f, "FAILED killed by {}", signal_name(*sig)),
             Outcome::Failed { .. } => f.write_str("FAILED to start"),
-            Outcome::TimedOut { after } => write!(f, "TIMED OUT after {}", format_duration(*after)),
+            Outcome::TimedOut { after, guard } => {
+                write!(f, "TIMED OUT after {}", format_duration(*after))?;
+                match guard {
+                    Some(guard) => write!(f, " in the {guard}"),
+                    None => Ok(()),
+                }
+            }
             Outcome::NotRun => f.write_str("not run"),
             Outcome::Interrupted => f.write_str("interrupted"),
         }

@@ -5,7 +5,6 @@ use std::fmt;
 
 use crate::config::{CommandSpec, Config, Phase};
 use crate::event::format_duration;
-use crate::runner::REDACTED;
 
 /// A selection that cannot be made (a usage error: exit 2, nothing runs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,13 +68,7 @@ pub fn describe(
     total: usize,
 ) -> Vec<String> {
     let mut lines = vec![format!("[{index}/{total}] {}", command.name)];
-    let text = |t: &str| {
-        if command.sensitive {
-            REDACTED.to_string()
-        } else {
-            t.to_string()
-        }
-    };
+    let text = |t: &str| command.shown(t).to_string();
     let mut field = |label: &str, value: String| {
         let mut parts = value.lines();
         lines.push(format!("    {label:<9} {}", parts.next().unwrap_or("")));
@@ -111,10 +104,7 @@ pub fn describe(
         limits.push_str(", continue on error");
     }
     field("limits:", limits);
-    let mut env: Vec<String> = config.network_env().into_iter().map(|(k, _)| k).collect();
-    env.extend(command.env.keys().cloned());
-    env.sort();
-    env.dedup();
+    let env = command.env_names(config);
     if !env.is_empty() {
         field("env:", env.join(" "));
     }
@@ -125,6 +115,31 @@ pub fn describe(
         field("user:", user.clone());
     }
     lines
+}
+
+/// The dry-run's description of command `index` of `total` for `--json`:
+/// one `planned` event with the same facts as [`describe`].
+pub fn describe_json(
+    config: &Config,
+    command: &CommandSpec,
+    phase: Phase,
+    index: usize,
+    total: usize,
+) -> serde_json::Value {
+    serde_json::json!({
+        "event": "planned",
+        "index": index,
+        "total": total,
+        "name": command.name,
+        "phase": phase.as_str(),
+        "shell": config.shell,
+        "run": command.shown(&command.run),
+        "unless": command.unless.as_deref().map(|g| command.shown(g)),
+        "only_if": command.only_if.as_deref().map(|g| command.shown(g)),
+        "timeout": config.timeout_of(command).as_secs_f64(),
+        "retries": command.retries,
+        "env": command.env_names(config),
+    })
 }
 
 /// The dry-run's first line: what would run, under which shell.
@@ -249,5 +264,21 @@ networks:
             "{text}"
         );
         assert!(text.contains("timeout 10m, no retries"), "{text}");
+    }
+
+    #[test]
+    fn describe_json_redacts_and_lists_env_names() {
+        let c = config();
+        let planned = describe_json(&c, &c.commands[1], Phase::Errand, 2, 3);
+        assert_eq!(
+            planned,
+            serde_json::json!({
+                "event": "planned", "index": 2, "total": 3, "name": "secret",
+                "phase": "errand", "shell": crate::config::DEFAULT_SHELL,
+                "run": "<redacted>", "unless": "<redacted>", "only_if": null,
+                "timeout": 600.0, "retries": 0,
+                "env": ["A", "INJECT_NET_IPV6_NET_GATEWAY", "TOKEN"],
+            })
+        );
     }
 }

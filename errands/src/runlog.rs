@@ -24,6 +24,8 @@ pub const EVENTS_FILE: &str = "inject-run.jsonl";
 pub const LOCK_FILE: &str = "inject.lock";
 /// Run output directories kept; older ones are removed when a run starts.
 pub const KEEP_RUNS: usize = 20;
+/// How often a held lock's PID is read before it is reported unknown.
+const PID_READS: usize = 100;
 
 /// `--log-dir`, else `$INJECT_LOG_DIR`, else the BOSH job's log dir when this
 /// is a BOSH VM; elsewhere no log unless asked.
@@ -141,12 +143,17 @@ impl RunLog {
                 Ok(lock)
             }
             Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
-                let mut pid = read_pid(&mut file);
-                if pid.is_none() {
-                    // The holder may have locked and not yet written its PID.
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                    pid = read_pid(&mut file);
-                }
+                // The holder may have locked and not yet written its PID
+                // (a few system calls away): read again a few times, but
+                // never sleep, since the dashboard calls this on its only
+                // runtime thread. Still none: the message says unknown.
+                let pid = (0..PID_READS).find_map(|_| {
+                    let pid = read_pid(&mut file);
+                    if pid.is_none() {
+                        std::thread::yield_now();
+                    }
+                    pid
+                });
                 Err(LockFailure::Held(LockError { path, pid }))
             }
             Err((_, errno)) => Err(LockFailure::Io(errno.into())),

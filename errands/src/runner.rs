@@ -13,6 +13,9 @@
 //! - Output is read through a fixed buffer and cut into lines of at most
 //!   [`LINE_LIMIT`] bytes, so neither lots of output nor one endless line
 //!   grows memory.
+//! - A command's user is looked up, and its cwd checked, once: by
+//!   [`prepare`] for a whole plan before anything runs, so a typo in the
+//!   tenth command's user does not leave the first nine applied.
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
@@ -21,7 +24,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use nix::unistd::{Gid, Pid, Uid};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
@@ -36,8 +39,12 @@ pub const LINE_LIMIT: usize = 64 * 1024;
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
 /// How long output is still read after the command's leader process exited.
 pub const DRAIN: Duration = Duration::from_secs(1);
-/// What guards and commands see when `sensitive: true`.
-pub const REDACTED: &str = "<redacted>";
+/// Shown output, all commands of one [`run_plan`] together: BOSH fails an
+/// errand whose output passes 1 MB, and `output_limit` is per command. The
+/// rest of the megabyte is left for headers, results and the summary.
+pub const RUN_OUTPUT_BUDGET: u64 = 768 * 1024;
+
+pub use crate::config::REDACTED;
 
 /// A command's place in its run (1-based `index` of `total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +90,9 @@ impl<S: FnMut(Event) + Send> Emitter<'_, S> {
 /// Runs one command to its end: guards, attempts, retries. Streams events to
 /// `sink` (and to `log`); stops early, terminating the command's process
 /// group, when `cancel` is cancelled (outcome `Interrupted`).
+///
+/// The user and cwd are checked here, when the command starts; a problem
+/// fails it to start. [`prepare`] checks a whole plan before it starts.
 pub async fn run_command<S: FnMut(Event) + Send>(
     config: &Config,
     command: &CommandSpec,
@@ -91,7 +101,71 @@ pub async fn run_command<S: FnMut(Event) + Send>(
     cancel: &CancellationToken,
     sink: &mut S,
 ) -> CommandReport {
+    let setup = Setup::new(config, command);
+    let setup = setup.as_ref().map_err(|e| e.message.as_str());
+    // One command alone: only its own output_limit applies.
+    let mut budget = u64::MAX;
     let mut out = Emitter { sink, log };
+    run_one(config, command, setup, slot, &mut out, cancel, &mut budget).await
+}
+
+/// A selected command whose user is looked up and cwd checked: ready to run.
+pub struct Prepared<'a> {
+    pub command: &'a CommandSpec,
+    setup: Setup,
+}
+
+/// Why a plan cannot start: `field` is the config path (`commands[2].user`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrepareError {
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for PrepareError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for PrepareError {}
+
+/// Looks up every command's user and checks its cwd, before any of them
+/// runs: a plan that cannot finish must not start ("nothing half-applied").
+pub fn prepare<'a>(
+    config: &Config,
+    commands: &[&'a CommandSpec],
+) -> Result<Vec<Prepared<'a>>, PrepareError> {
+    commands
+        .iter()
+        .map(|&command| match Setup::new(config, command) {
+            Ok(setup) => Ok(Prepared { command, setup }),
+            Err(err) => {
+                let at = config
+                    .commands
+                    .iter()
+                    .position(|c| std::ptr::eq(c, command) || c.name == command.name)
+                    .map_or_else(|| command.name.clone(), |i| format!("commands[{i}]"));
+                Err(PrepareError {
+                    field: format!("{at}.{}", err.field),
+                    message: err.message,
+                })
+            }
+        })
+        .collect()
+}
+
+/// One command, its setup done (or failed: it then fails to start). Shown
+/// output takes from `budget`, shared by the commands of a run.
+async fn run_one<S: FnMut(Event) + Send>(
+    config: &Config,
+    command: &CommandSpec,
+    setup: Result<&Setup, &str>,
+    slot: Slot,
+    out: &mut Emitter<'_, S>,
+    cancel: &CancellationToken,
+    budget: &mut u64,
+) -> CommandReport {
     let started = Instant::now();
     let index = slot.index;
     let name = command.name.clone();
@@ -101,16 +175,29 @@ pub async fn run_command<S: FnMut(Event) + Send>(
         name: name.clone(),
         attempt: 1,
     });
-    let setup = Setup::new(config, command);
     let timeout = config.timeout_of(command);
 
-    let guarded = check_guards(command, &setup, timeout, cancel, &mut out, index).await;
+    // A setup that failed, or a guard that says no, is the outcome; else
+    // the command runs with its setup.
+    let ready = match setup {
+        Ok(setup) => match check_guards(command, setup, timeout, cancel, out, index).await {
+            Some(outcome) => Err(outcome),
+            None => Ok(setup),
+        },
+        Err(why) => Err(outcome_of(
+            Ran::NotStarted(why.to_string()),
+            timeout,
+            None,
+            out,
+            index,
+        )),
+    };
     let mut attempts = 0;
     let mut shown: u64 = 0;
     let mut cut: u64 = 0;
-    let outcome = match guarded {
-        Some(outcome) => outcome,
-        None => loop {
+    let outcome = match ready {
+        Err(outcome) => outcome,
+        Ok(setup) => loop {
             attempts += 1;
             if attempts > 1 {
                 out.emit(Event::Started {
@@ -128,8 +215,9 @@ pub async fn run_command<S: FnMut(Event) + Send>(
                 let size = piece.len() as u64 + u64::from(complete);
                 // Once something is cut, everything after is too: the shown
                 // output stays a prefix of the real one.
-                if cut == 0 && shown + size <= limit {
+                if cut == 0 && shown + size <= limit && size <= *budget {
                     shown += size;
+                    *budget -= size;
                     let line = String::from_utf8_lossy(piece).into_owned();
                     (out.sink)(Event::Output {
                         index,
@@ -141,9 +229,9 @@ pub async fn run_command<S: FnMut(Event) + Send>(
                 }
             };
             let result =
-                run_process(&setup, &command.run, timeout, true, cancel, &mut on_piece).await;
+                run_process(setup, &command.run, timeout, true, cancel, &mut on_piece).await;
             out.notice();
-            let outcome = outcome_of(result, timeout, &mut out, index);
+            let outcome = outcome_of(result, timeout, None, out, index);
             if outcome.is_failure() && attempts <= command.retries {
                 out.emit(Event::Retrying {
                     index,
@@ -186,9 +274,10 @@ pub async fn run_command<S: FnMut(Event) + Send>(
 /// Runs `commands` (a plan, in order) and returns the summary. After a
 /// failure the rest are `not run` when `stop_on_error` holds, unless the
 /// failed command has `continue_on_error`; after a cancel, always.
+/// `commands` come from [`prepare`], which checked their users and cwds.
 pub async fn run_plan<S: FnMut(Event) + Send>(
     config: &Config,
-    commands: &[&CommandSpec],
+    commands: &[Prepared<'_>],
     phase: Phase,
     mut log: Option<&mut RunLog>,
     cancel: &CancellationToken,
@@ -206,7 +295,9 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
     }
     .emit(Event::RunStarted { phase, total });
     let mut stopped = false;
-    for (i, command) in commands.iter().enumerate() {
+    let mut budget = RUN_OUTPUT_BUDGET;
+    for (i, prepared) in commands.iter().enumerate() {
+        let command = prepared.command;
         let slot = Slot {
             index: i + 1,
             total,
@@ -227,7 +318,12 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
             summary.count(&Outcome::NotRun);
             continue;
         }
-        let report = run_command(config, command, slot, log.as_deref_mut(), cancel, sink).await;
+        let setup = Ok(&prepared.setup);
+        let mut out = Emitter {
+            sink: &mut *sink,
+            log: log.as_deref_mut(),
+        };
+        let report = run_one(config, command, setup, slot, &mut out, cancel, &mut budget).await;
         summary.count(&report.outcome);
         let stops =
             report.outcome.is_failure() && config.stop_on_error && !command.continue_on_error;
@@ -260,11 +356,7 @@ async fn check_guards<S: FnMut(Event) + Send>(
         let Some(guard) = guard else { continue };
         // Guards' output is not shown: they are questions, not work.
         let result = run_process(setup, guard, timeout, false, cancel, &mut |_, _, _| {}).await;
-        let shown = if command.sensitive {
-            REDACTED.to_string()
-        } else {
-            one_line(guard)
-        };
+        let shown = one_line(command.shown(guard));
         match result {
             Ran::Exited(status) => {
                 let zero = status.success();
@@ -280,8 +372,8 @@ async fn check_guards<S: FnMut(Event) + Send>(
                 }
             }
             other => {
-                let outcome = outcome_of(other, timeout, out, index);
-                return Some(outcome);
+                let which = format!("{kind} guard ({shown})");
+                return Some(outcome_of(other, timeout, Some(which), out, index));
             }
         }
     }
@@ -298,9 +390,12 @@ fn one_line(text: &str) -> String {
     short
 }
 
+/// `guard`: which guard ran, when it was one (its timeout is reported as
+/// the guard's, not the command's).
 fn outcome_of<S: FnMut(Event) + Send>(
     result: Ran,
     timeout: Duration,
+    guard: Option<String>,
     out: &mut Emitter<'_, S>,
     index: usize,
 ) -> Outcome {
@@ -310,7 +405,10 @@ fn outcome_of<S: FnMut(Event) + Send>(
             exit_code: status.code(),
             signal: status.signal(),
         },
-        Ran::TimedOut => Outcome::TimedOut { after: timeout },
+        Ran::TimedOut => Outcome::TimedOut {
+            after: timeout,
+            guard,
+        },
         Ran::Cancelled => Outcome::Interrupted,
         Ran::NotStarted(why) => {
             let line = format!("inject: cannot start the command: {why}");
@@ -335,22 +433,55 @@ struct Setup {
     shell: Vec<String>,
     env: BTreeMap<String, String>,
     cwd: Option<PathBuf>,
-    user: Option<String>,
+    user: Option<Identity>,
+}
+
+/// A user, looked up once per command (not per guard or attempt).
+struct Identity {
+    name: String,
+    uid: Uid,
+    gid: Gid,
+    /// Primary and supplementary groups, as `initgroups` would set them.
+    groups: Vec<Gid>,
+    home: PathBuf,
+}
+
+/// A setup that cannot be made: the field (`user`, `cwd`) and why.
+struct SetupError {
+    field: &'static str,
+    message: String,
 }
 
 impl Setup {
-    fn new(config: &Config, command: &CommandSpec) -> Setup {
+    fn new(config: &Config, command: &CommandSpec) -> Result<Setup, SetupError> {
         let mut env: BTreeMap<String, String> = config.network_env().into_iter().collect();
         env.extend(command.env.clone());
-        Setup {
+        if let Some(cwd) = &command.cwd {
+            // Checked here: a failed chdir would otherwise be reported as
+            // the shell missing.
+            if !cwd.is_dir() {
+                return Err(SetupError {
+                    field: "cwd",
+                    message: format!("cwd {} is not a directory", cwd.display()),
+                });
+            }
+        }
+        let user = match &command.user {
+            Some(name) => Some(Identity::look_up(name).map_err(|message| SetupError {
+                field: "user",
+                message,
+            })?),
+            None => None,
+        };
+        Ok(Setup {
             shell: config.shell.clone(),
             env,
             cwd: command.cwd.clone(),
-            user: command.user.clone(),
-        }
+            user,
+        })
     }
 
-    fn command(&self, text: &str, capture: bool) -> Result<tokio::process::Command, String> {
+    fn command(&self, text: &str, capture: bool) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.shell[0]);
         cmd.args(&self.shell[1..])
             .arg(text)
@@ -367,25 +498,51 @@ impl Setup {
         };
         cmd.stdout(pipe()).stderr(pipe());
         if let Some(cwd) = &self.cwd {
-            // Checked here: a failed chdir would otherwise be reported as
-            // the shell missing.
-            if !cwd.is_dir() {
-                return Err(format!("cwd {} is not a directory", cwd.display()));
-            }
             cmd.current_dir(cwd);
         }
-        if let Some(name) = &self.user {
-            let user = match nix::unistd::User::from_name(name) {
-                Ok(Some(user)) => user,
-                Ok(None) => return Err(format!("no user `{name}` on this machine")),
-                Err(err) => return Err(format!("cannot look up user `{name}`: {err}")),
-            };
-            cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());
-            cmd.env("HOME", &user.dir)
-                .env("USER", name)
-                .env("LOGNAME", name);
+        if let Some(user) = &self.user {
+            // Not std's uid()/gid(): from root, std drops every
+            // supplementary group (setgroups(0)) and runs pre_exec only
+            // after setuid, too late to set them. So all three here, groups
+            // first while still root. The list was read before the fork:
+            // between fork and exec only plain system calls are safe.
+            let (uid, gid, groups) = (user.uid, user.gid, user.groups.clone());
+            // SAFETY: the closure only makes system calls (setgroups,
+            // setgid, setuid) and allocates nothing.
+            unsafe {
+                cmd.pre_exec(move || {
+                    nix::unistd::setgroups(&groups)?;
+                    nix::unistd::setgid(gid)?;
+                    nix::unistd::setuid(uid)?;
+                    Ok(())
+                });
+            }
+            cmd.env("HOME", &user.home)
+                .env("USER", &user.name)
+                .env("LOGNAME", &user.name);
         }
-        Ok(cmd)
+        cmd
+    }
+}
+
+impl Identity {
+    fn look_up(name: &str) -> Result<Identity, String> {
+        let user = match nix::unistd::User::from_name(name) {
+            Ok(Some(user)) => user,
+            Ok(None) => return Err(format!("no user `{name}` on this machine")),
+            Err(err) => return Err(format!("cannot look up user `{name}`: {err}")),
+        };
+        let c_name = std::ffi::CString::new(name)
+            .map_err(|_| format!("user `{}` holds a NUL character", name.escape_debug()))?;
+        let groups = nix::unistd::getgrouplist(&c_name, user.gid)
+            .map_err(|err| format!("cannot read the groups of user `{name}`: {err}"))?;
+        Ok(Identity {
+            name: name.to_string(),
+            uid: user.uid,
+            gid: user.gid,
+            groups,
+            home: user.dir,
+        })
     }
 }
 
@@ -435,10 +592,7 @@ async fn run_process(
     if cancel.is_cancelled() {
         return Ran::Cancelled;
     }
-    let mut cmd = match setup.command(text, capture) {
-        Ok(cmd) => cmd,
-        Err(why) => return Ran::NotStarted(why),
-    };
+    let mut cmd = setup.command(text, capture);
     let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(err) => return Ran::NotStarted(format!("{}: {err}", setup.shell[0])),
@@ -452,8 +606,9 @@ async fn run_process(
     let mut stdout = child.stdout.take().map(|r| Lines::new(r, Stream::Stdout));
     let mut stderr = child.stderr.take().map(|r| Lines::new(r, Stream::Stderr));
 
-    let far = Instant::now() + Duration::from_secs(86400 * 365);
-    let deadline = Instant::now() + timeout;
+    let far = far_future();
+    // checked: a timeout near Duration::MAX must not overflow the clock.
+    let deadline = Instant::now().checked_add(timeout).unwrap_or(far);
     let mut status: Option<ExitStatus> = None;
     let mut stop: Option<Stop> = None;
     let mut term_at: Option<Instant> = None;
@@ -467,12 +622,15 @@ async fn run_process(
         }
         tokio::select! {
             biased;
-            _ = cancel.cancelled(), if stop.is_none() => {
+            // Once the leader has exited its status is the result: a cancel
+            // or the deadline while its output drains must neither change
+            // that nor signal a background child it left on purpose.
+            _ = cancel.cancelled(), if stop.is_none() && status.is_none() => {
                 stop = Some(Stop::Cancel);
                 let _ = killpg(pgid, Signal::SIGTERM);
                 term_at = Some(Instant::now());
             }
-            _ = sleep_until(deadline), if stop.is_none() => {
+            _ = sleep_until(deadline), if stop.is_none() && status.is_none() => {
                 stop = Some(Stop::Timeout);
                 let _ = killpg(pgid, Signal::SIGTERM);
                 term_at = Some(Instant::now());
@@ -534,6 +692,13 @@ async fn run_process(
             }
         }
     }
+}
+
+/// A time that never comes (for a select! branch that is switched off).
+fn far_future() -> Instant {
+    let now = Instant::now();
+    now.checked_add(Duration::from_secs(86400 * 365 * 30))
+        .unwrap_or(now)
 }
 
 /// Reads one pipe in pieces of at most [`LINE_LIMIT`] bytes.

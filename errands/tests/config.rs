@@ -141,8 +141,8 @@ fn unknown_key() {
     assert!(err("timout: 5m\ncommands: []\n")
         .starts_with("commands.yml:1:1: unknown field `timout`, expected one of"));
     assert_eq!(
-        err("commands: []\nnetworks:\n  n: {ip: x, gw: y}\n"),
-        "commands.yml:3:14: networks.n: unknown field `gw`, expected one of `ip`, `gateway`, `netmask`"
+        err("commands: []\nnetworks:\n  n: {ip: 10.0.0.1, gw: y}\n"),
+        "commands.yml:3:21: networks.n: unknown field `gw`, expected one of `ip`, `gateway`, `netmask`"
     );
 }
 
@@ -370,4 +370,91 @@ fn config_path_comes_from_the_flag_then_the_environment_then_the_bosh_job() {
 fn network_names_become_environment_names() {
     assert_eq!(config::env_name("ipv6-net.eu"), "IPV6_NET_EU");
     assert_eq!(config::env_name("Default"), "DEFAULT");
+}
+
+#[test]
+fn durations_past_a_year_are_refused_where_written() {
+    // `Instant::now() + 500000000000y` overflows the clock: refused at load.
+    assert_eq!(
+        err("timeout: 500000000000y\ncommands: []\n"),
+        "commands.yml:1:10: timeout: `500000000000y` is too long; at most 365 days"
+    );
+    assert_eq!(
+        err("commands:\n  - {name: a, run: x, timeout: 400d}\n"),
+        "commands.yml:2:32: commands[0].timeout: `400d` is too long; at most 365 days"
+    );
+    assert_eq!(
+        err("commands:\n  - {name: a, run: x, retries: 1, retry_delay: 2y}\n"),
+        "commands.yml:2:48: commands[0].retry_delay: `2y` is too long; at most 365 days"
+    );
+    let c = parse("commands:\n  - {name: a, run: x, timeout: 365d}\n", "c").unwrap();
+    assert_eq!(c.commands[0].timeout, Some(config::MAX_DURATION));
+}
+
+#[test]
+fn network_addresses_and_masks_are_checked_where_written() {
+    let net = |body: &str| err(&format!("commands: []\nnetworks:\n  n: {body}\n"));
+    assert_eq!(
+        net("{ip: not-an-ip}"),
+        "commands.yml:3:11: networks.n.ip: `not-an-ip` is not an IP address (like 10.0.0.1 or 2001:db8::1)"
+    );
+    assert_eq!(
+        net("{gateway: '2001:db8::zz'}"),
+        "commands.yml:3:16: networks.n.gateway: `2001:db8::zz` is not an IP address (like 10.0.0.1 or 2001:db8::1)"
+    );
+    assert_eq!(
+        net("{netmask: 64}"),
+        "commands.yml:3:16: networks.n.netmask: `64` is not a netmask address (like 255.255.255.0 or ffff:ffff:ffff:ffff::)"
+    );
+    assert_eq!(
+        net("{netmask: 255.0.255.0}"),
+        "commands.yml:3:16: networks.n.netmask: `255.0.255.0` is not a netmask: its one bits must come first, like 255.255.255.0"
+    );
+    // Good ones of both families pass, kept as written.
+    let c = parse(
+        "commands: []\nnetworks:\n  a: {ip: 10.0.0.5, gateway: 10.0.0.1, netmask: 255.255.255.0}\n  \
+         b: {ip: '2001:db8::10', gateway: '2001:db8::1', netmask: 'ffff:ffff:ffff:ffff::'}\n",
+        "c",
+    )
+    .unwrap();
+    assert_eq!(
+        c.networks["b"].netmask.as_deref(),
+        Some("ffff:ffff:ffff:ffff::")
+    );
+    assert_eq!(c.networks["a"].gateway.as_deref(), Some("10.0.0.1"));
+}
+
+#[test]
+fn network_names_that_become_the_same_variables_are_refused() {
+    assert_eq!(
+        err("commands: []\nnetworks:\n  ipv6-net: {ip: '::1'}\n  ipv6_net: {ip: '::2'}\n"),
+        "commands.yml:4:3: networks: networks `ipv6-net` and `ipv6_net` both become \
+         INJECT_NET_IPV6_NET_*; rename one"
+    );
+}
+
+#[test]
+fn env_names_and_nul_characters_are_refused_where_written() {
+    assert_eq!(
+        err("commands:\n  - {name: a, run: x, env: {\"A=B\": x}}\n"),
+        "commands.yml:2:29: commands[0].env: `A=B` is no environment name: it must not hold `=` or a NUL character"
+    );
+    assert_eq!(
+        err("commands:\n  - {name: a, run: x, env: {\"\": x}}\n"),
+        "commands.yml:2:29: commands[0].env: an environment name must not be empty"
+    );
+    // A NUL can only come in through a YAML escape; exec would refuse it
+    // mid-run, blaming the shell.
+    for field in ["run", "unless", "only_if", "user", "cwd"] {
+        let text = format!("commands:\n  - {{name: a, run: x, {field}: \"a\\0b\"}}\n");
+        let text = text.replacen("run: x, run:", "run:", 1);
+        let message = err(&text);
+        assert!(
+            message.ends_with(&format!(
+                "commands[0].{field}: must not hold a NUL character (\\0)"
+            )),
+            "{field}: {message}"
+        );
+        assert!(message.starts_with("commands.yml:2:"), "{message}");
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use inject_errands::config::parse;
 use inject_errands::event::{Event, Outcome, Stream};
-use inject_errands::runner::{run_command, Slot};
+use inject_errands::runner::{prepare, run_command, Slot};
 use inject_errands::CancellationToken;
 
 fn alive(pid: u32) -> bool {
@@ -173,4 +173,112 @@ fn the_run_future_can_be_sent_to_another_thread() {
         &mut sink,
     );
     assert_send(&run);
+}
+
+async fn run_alone(
+    config: &inject_errands::config::Config,
+) -> (inject_errands::runner::CommandReport, Vec<Event>) {
+    let mut events = Vec::new();
+    let mut sink = |e: Event| events.push(e);
+    let report = run_command(
+        config,
+        &config.commands[0],
+        Slot { index: 1, total: 1 },
+        None,
+        &CancellationToken::new(),
+        &mut sink,
+    )
+    .await;
+    (report, events)
+}
+
+#[tokio::test]
+async fn a_timeout_too_large_for_the_clock_does_not_panic() {
+    // The config refuses more than a year; a library caller may still
+    // build a Config by hand.
+    let mut config = parse("commands:\n  - {name: a, run: 'echo fine'}\n", "t").unwrap();
+    config.timeout = Duration::MAX;
+    let (report, _) = run_alone(&config).await;
+    assert_eq!(report.outcome, Outcome::Ok);
+}
+
+#[tokio::test]
+async fn the_deadline_does_not_fire_while_output_drains_after_the_leader_exited() {
+    // The leader is done at 0.6s; its background child holds stdout, so the
+    // output drains for up to a second more, past the 1s timeout. The
+    // command succeeded, and the child it left must be left alone.
+    let dir = tempfile::tempdir().unwrap();
+    let config = parse(
+        &format!(
+            "commands:\n  - name: a\n    run: '(sleep 30 & echo $! > {}/pid); sleep 0.6; echo done'\n    timeout: 1s\n",
+            dir.path().display()
+        ),
+        "t",
+    )
+    .unwrap();
+    let (report, events) = run_alone(&config).await;
+    let child = pid_in(&dir.path().join("pid")).await;
+    let survived = alive(child);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert_eq!(report.outcome, Outcome::Ok, "{events:?}");
+    assert!(survived, "the background child {child} was signalled");
+}
+
+#[tokio::test]
+async fn a_guard_that_times_out_is_reported_as_the_guard() {
+    let config = parse(
+        "commands:\n  - {name: a, run: 'echo ran', unless: 'sleep 30', timeout: 1s}\n",
+        "t",
+    )
+    .unwrap();
+    let (report, events) = run_alone(&config).await;
+    assert_eq!(
+        report.outcome,
+        Outcome::TimedOut {
+            after: Duration::from_secs(1),
+            guard: Some("unless guard (sleep 30)".into()),
+        }
+    );
+    assert_eq!(
+        report.outcome.to_string(),
+        "TIMED OUT after 1s in the unless guard (sleep 30)"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Output { .. })),
+        "the command never ran: {events:?}"
+    );
+}
+
+#[test]
+fn prepare_names_the_first_command_whose_user_or_cwd_is_wrong() {
+    let config = parse(
+        "commands:
+  - {name: fine, run: 'true'}
+  - {name: ghost, run: 'true', user: no-such-user-here}
+  - {name: nowhere, run: 'true', cwd: /no/such/dir}
+",
+        "t",
+    )
+    .unwrap();
+    let all: Vec<_> = config.commands.iter().collect();
+    let err = match prepare(&config, &all) {
+        Err(err) => err,
+        Ok(_) => panic!("must be refused"),
+    };
+    assert_eq!(
+        err.to_string(),
+        "commands[1].user: no user `no-such-user-here` on this machine"
+    );
+    let err = match prepare(&config, &[&config.commands[0], &config.commands[2]]) {
+        Err(err) => err,
+        Ok(_) => panic!("must be refused"),
+    };
+    assert_eq!(
+        err.to_string(),
+        "commands[2].cwd: cwd /no/such/dir is not a directory"
+    );
+    assert!(prepare(&config, &[&config.commands[0]]).is_ok());
 }
