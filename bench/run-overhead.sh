@@ -65,3 +65,5 @@ awk -v i="$inject_s" -v b="$bash_s" -v n="$N" 'BEGIN {
     printf "bash loop,  %d commands: %.3f s (%.2f ms per command)\n", n, b, 1000 * b / n
     printf "ratio inject/bash: %.2f\n", i / b
 }'
+# For bench/all.sh: mean seconds of inject, then of the bash loop.
+echo "RESULT run $inject_s $bash_s"

@@ -7,7 +7,7 @@
 #   INJECT=path/to/inject RUNS=7 sudo -E bench/status-100k.sh
 #
 # Prints the median wall time and the peak RSS (largest process) of each,
-# and the ratios. Goal: time ratio <= 1.0 and inject's peak RSS <= 64 MB.
+# and the ratios (and a `RESULT` line that bench/all.sh reads). Goal: time ratio <= 1.0 and inject's peak RSS <= 64 MB.
 # Needs root (to make the namespace), iproute2 and GNU time. Touches no
 # host interface or route: everything lives in its own namespace.
 set -euo pipefail
@@ -87,3 +87,5 @@ awk -v is="$inject_s" -v ik="$inject_kb" -v ib="$inject_bytes" \
     printf "ratio inject/iproute2: time %.2f, peak RSS %.2f (median time of %d runs; RSS: largest process)\n", is / ps, ik / pk, runs
     printf "goal (time ratio <= 1.0, inject peak RSS <= 64 MB): %s\n", (is <= ps && ik <= 65536) ? "met" : "NOT met"
 }'
+# For bench/all.sh: seconds and peak KB of inject, then of iproute2.
+echo "RESULT status $inject_s $ip_s $inject_kb $ip_kb"

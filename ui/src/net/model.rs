@@ -374,7 +374,13 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn link(&self, index: u32) -> Option<&Link> {
-        self.links.iter().find(|l| l.index == index)
+        // Called once per route line: the kernel dumps links in index
+        // order, so a binary search finds them; a miss (an unsorted
+        // fixture, or a gone link) falls back to the plain scan.
+        match self.links.binary_search_by_key(&index, |l| l.index) {
+            Ok(i) => Some(&self.links[i]),
+            Err(_) => self.links.iter().find(|l| l.index == index),
+        }
     }
 
     pub fn link_by_name(&self, name: &str) -> Option<&Link> {
@@ -395,5 +401,30 @@ impl Snapshot {
 
     pub fn routes_of(&self, family: Family) -> impl Iterator<Item = &Route> {
         self.routes.iter().filter(move |r| r.family == family)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::net::fixtures::ethernet;
+
+    use super::Snapshot;
+
+    #[test]
+    fn links_are_found_by_index_in_any_order_and_gone_ones_named_by_number() {
+        for order in [[2, 5, 9], [9, 2, 5]] {
+            let snapshot = Snapshot {
+                links: order
+                    .iter()
+                    .map(|&i| ethernet(i, &format!("eth{i}")))
+                    .collect(),
+                ..Snapshot::default()
+            };
+            for i in order {
+                assert_eq!(snapshot.link_name(i), format!("eth{i}"), "order {order:?}");
+            }
+            assert!(snapshot.link(7).is_none());
+            assert_eq!(snapshot.link_name(7), "if7");
+        }
     }
 }

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# A simulated fleet: N copies of the seed's VM (each a network namespace with
+# eth0 10.0.250.10/24 + IPv4 default via 10.0.250.1, eth1
+# 2001:db8:69f5::10/64 with no IPv6 default and accept_ra=0; its gateways in
+# a peer namespace of its own), and the errand run in all of them at once, as
+# `bosh run-errand inject-commands` does across a colocated instance group.
+#
+#   sudo bench/fleet.sh            # N=50
+#   sudo N=10 INJECT=path/to/inject bench/fleet.sh
+#
+# What runs on each VM is the BOSH job's own `bin/run`, rendered by
+# bosh-release/test/render.rb from the ops file's properties
+# (manifests/colocate-inject-commands.yml) and the VM's networks, with the
+# package installed by its `packaging` script into a per-VM /var/vcap
+# (bind-mounted in a private mount namespace), run as the agent runs it:
+# root, only PATH=/usr/sbin:/usr/bin:/sbin:/bin. Without ruby, `inject run -c`
+# with the same config and a per-VM --log-dir instead.
+#
+# Reports N, the wall time of the N runs against a single run (median of 5 on
+# a VM of its own), failures; checks every VM ends with exactly one IPv6
+# default, `default via 2001:db8:69f5::1 dev eth1`, and its own log of the
+# run; then runs the errand everywhere again, which must skip. Exit 1 when
+# any check fails. All namespaces are removed on exit (traps included).
+set -euo pipefail
+
+N=${N:-50}
+here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+release=$here/bosh-release
+agent_path=PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+if [[ $(id -u) != 0 ]]; then
+    echo "fleet: needs root to build network namespaces (sudo bench/fleet.sh)" >&2
+    exit 2
+fi
+if [[ -z ${INJECT:-} ]]; then
+    (cd "$here" && cargo build --release --quiet --bin inject)
+    INJECT=${CARGO_TARGET_DIR:-$here/target}/release/inject
+fi
+
+prefix=injf-$$-
+work=$(mktemp -d)
+namespaces=()
+cleanup() {
+    local ns
+    # Our own background runs, if a signal came mid-fleet.
+    kill $(jobs -p) 2>/dev/null || true
+    wait 2>/dev/null || true
+    for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+if command -v ruby >/dev/null; then mode=bosh; else mode=inject; fi
+
+# The job rendered once (every VM is a copy of the seed's, networks alike),
+# the package installed once by its own packaging script.
+cat >"$work/input.yml" <<EOF
+properties: $(ruby "$release/test/render.rb" job-properties "$release/manifests/colocate-inject-commands.yml" inject-commands 2>/dev/null ||
+    echo '{"commands":[{"name":"ipv6-default-route","run":"ip -6 route add default via \"$INJECT_NET_IPV6_GATEWAY\"","unless":"ip -6 route show default | grep -q default","phases":["errand","pre-start"],"timeout":"30s"}]}')
+networks:
+  default: {ip: 10.0.250.10, gateway: 10.0.250.1, netmask: 255.255.255.0}
+  ipv6: {ip: "2001:db8:69f5::10", gateway: "2001:db8:69f5::1", netmask: "ffff:ffff:ffff:ffff::"}
+EOF
+if [[ $mode == bosh ]]; then
+    mkdir -p "$work/compile/inject" /var/vcap # the mount point (empty unless on a BOSH VM)
+    cp "$INJECT" "$work/compile/inject/inject-linux-amd64"
+    (cd "$work/compile" && env -i $agent_path BOSH_COMPILE_TARGET="$work/compile" \
+        BOSH_INSTALL_TARGET="$work/package" bash "$release/packages/inject/packaging")
+    ruby "$release/test/render.rb" render "$release/jobs/inject-commands" "$work/input.yml" "$work/job"
+else
+    # The config the job would render: the same properties and networks.
+    python3 - "$work/input.yml" >"$work/commands.yml" <<'PY'
+import json, sys, yaml
+i = yaml.safe_load(open(sys.argv[1]))
+print(json.dumps({**i["properties"], "networks": i["networks"]}))
+PY
+fi
+
+# vm_dir I: VM I's own /var/vcap (package hard-linked, job copied).
+make_vm() {
+    local i=$1 vm=${prefix}vm$1 peer=${prefix}gw$1
+    namespaces+=("$vm" "$peer")
+    seed_vm "$vm" "$peer"
+    mkdir -p "$work/vm$i/vcap/packages" "$work/vm$i/vcap/jobs" "$work/vm$i/log"
+    if [[ $mode == bosh ]]; then
+        cp -al "$work/package" "$work/vm$i/vcap/packages/inject"
+        cp -a "$work/job" "$work/vm$i/vcap/jobs/inject-commands"
+    fi
+}
+
+# errand I: the errand on VM I; output, exit code and milliseconds in $work/vmI.*
+errand() {
+    local i=$1 vm=${prefix}vm$1 start=$EPOCHREALTIME rc=0
+    if [[ $mode == bosh ]]; then
+        unshare --mount --propagation private sh -c \
+            'mount --bind "$1" /var/vcap && exec ip netns exec "$2" env -i "$3" /var/vcap/jobs/inject-commands/bin/run' \
+            sh "$work/vm$i/vcap" "$vm" "$agent_path" >"$work/vm$i.out" 2>&1 || rc=$?
+    else
+        ip netns exec "$vm" env -i "$agent_path" "$INJECT" run -c "$work/commands.yml" \
+            --phase errand --log-dir "$work/vm$i/log" >"$work/vm$i.out" 2>&1 || rc=$?
+    fi
+    echo "$rc" >"$work/vm$i.rc"
+    awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (e - s) * 1000 }' >"$work/vm$i.ms"
+}
+
+# fleet: the errand on VMs 1..N at once; prints the wall time in ms.
+fleet() {
+    local i start=$EPOCHREALTIME
+    for ((i = 1; i <= N; i++)); do errand "$i" & done
+    wait
+    awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (e - s) * 1000 }'
+}
+
+log_of() { # log_of I: VM I's run logs, concatenated
+    if [[ $mode == bosh ]]; then
+        cat "$work/vm$1/vcap/sys/log/inject-commands/"* 2>/dev/null || true
+    else
+        cat "$work/vm$1/log/"* 2>/dev/null || true
+    fi
+}
+
+echo "fleet: making $N VMs (+1 for the single run), $mode mode" >&2
+for ((i = 0; i <= N; i++)); do make_vm "$i"; done
+
+# A single run, on VM 0: median of 5, the route removed between runs.
+singles=()
+for _ in 1 2 3 4 5; do
+    errand 0
+    [[ $(cat "$work/vm0.rc") == 0 ]] || { cat "$work/vm0.out" >&2; exit 1; }
+    singles+=("$(cat "$work/vm0.ms")")
+    ip -n "${prefix}vm0" -6 route del default
+done
+single=$(printf '%s\n' "${singles[@]}" | sort -n | sed -n 3p)
+
+wall=$(fleet)
+failures=0
+for ((i = 1; i <= N; i++)); do
+    problem=
+    routes=$(ip -n "${prefix}vm$i" -6 route show default)
+    if [[ $(cat "$work/vm$i.rc") != 0 ]]; then
+        problem="errand exited $(cat "$work/vm$i.rc")"
+    elif [[ $routes != "default via 2001:db8:69f5::1 dev eth1 "* || $(wc -l <<<"$routes") != 1 ]]; then
+        problem="IPv6 default routes: ${routes:-none}"
+    elif [[ $(log_of "$i" | grep -c ipv6-default-route) == 0 ]]; then
+        problem="no run log of its own"
+    fi
+    if [[ -n $problem ]]; then
+        failures=$((failures + 1))
+        echo "vm$i: $problem" >&2
+        sed 's/^/    /' "$work/vm$i.out" >&2
+    fi
+done
+per_vm=$(cat "$work"/vm[1-9]*.ms | sort -n | awk '{ t[NR] = $1 } END { printf "median %.0f ms, max %.0f ms", t[int((NR + 1) / 2)], t[NR] }')
+
+# Again, everywhere at once: converged VMs must skip and keep their route.
+again=$(fleet)
+not_skipped=0
+for ((i = 1; i <= N; i++)); do
+    if [[ $(cat "$work/vm$i.rc") != 0 ]] || ! grep -q skipped "$work/vm$i.out" ||
+        [[ $(ip -n "${prefix}vm$i" -6 route show default | wc -l) != 1 ]]; then
+        not_skipped=$((not_skipped + 1))
+        echo "vm$i: second errand did not skip cleanly" >&2
+        sed 's/^/    /' "$work/vm$i.out" >&2
+    fi
+done
+
+cores=$(nproc)
+awk -v n="$N" -v single="$single" -v wall="$wall" -v again="$again" -v cores="$cores" \
+    -v failures="$failures" -v skipped=$((N - not_skipped)) -v per_vm="$per_vm" -v mode="$mode" 'BEGIN {
+    printf "fleet: %d VMs (%s), %d cores\n", n, mode == "bosh" ? "the job'\''s rendered bin/run" : "inject run -c", cores
+    printf "single run (median of 5): %.0f ms\n", single
+    printf "all %d at once: wall %.0f ms = %.1f x a single run (per VM: %s)\n", n, wall, wall / single, per_vm
+    printf "  CPU-bound floor on %d cores, %d runs x single / cores: %.0f ms; wall / floor = %.2f\n", cores, n, n * single / cores, wall / (n * single / cores)
+    printf "failures: %d of %d (each VM: exit 0, one IPv6 default via 2001:db8:69f5::1 dev eth1, its own log)\n", failures, n
+    printf "second errand, all at once: %.0f ms, %d of %d skipped with the route kept\n", again, skipped, n
+}'
+echo "RESULT fleet $N $single $wall $failures $again $((N - not_skipped))"
+((failures == 0 && not_skipped == 0))
