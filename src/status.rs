@@ -5,11 +5,10 @@ use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use inject_errands::config;
-use inject_ui::net::{self, Finding, Severity};
+use inject_ui::net::text::use_color;
+use inject_ui::net::{self, follow, Severity};
 
 #[derive(clap::Args)]
 pub struct StatusArgs {
@@ -24,7 +23,8 @@ pub struct StatusArgs {
     #[arg(long)]
     watch: bool,
     /// Config whose `networks:` gateways complete the hints' commands
-    /// [default: $INJECT_CONFIG, else the BOSH job's; ignored if absent].
+    /// [default: $INJECT_CONFIG, else the BOSH job's, ignored if absent;
+    /// a PATH given here must exist].
     #[arg(short = 'c', long = "config", value_name = "PATH")]
     config: Option<PathBuf>,
 }
@@ -52,15 +52,7 @@ fn known_gateways(cli: Option<PathBuf>) -> Result<Vec<IpAddr>, String> {
         return Ok(Vec::new());
     }
     let cfg = config::load(&path).map_err(|e| e.to_string())?;
-    Ok(cfg
-        .networks
-        .values()
-        .filter_map(|n| n.gateway.as_deref()?.parse().ok())
-        .collect())
-}
-
-fn use_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    Ok(net::findings::config_gateways(&cfg))
 }
 
 async fn run(args: StatusArgs) -> ExitCode {
@@ -110,51 +102,9 @@ async fn run(args: StatusArgs) -> ExitCode {
     }
 }
 
-fn print_findings(findings: &[Finding], color: bool) {
-    if findings.is_empty() {
-        println!("findings: no problems found");
-    } else {
-        println!("findings:");
-        for f in findings {
-            println!("{}", net::text::finding_lines(f, color));
-        }
-    }
-}
-
-/// Changes arrive in bursts (a link going down takes its routes along):
-/// re-read the snapshot once the burst has been quiet this long…
-const QUIET: Duration = Duration::from_millis(150);
-/// …or, in an endless stream of changes, this long after the first.
-const MOST: Duration = Duration::from_secs(1);
-
+/// `--watch` until SIGINT/SIGTERM (exit 0) or a closed pipe (exit 0);
+/// following itself lives in `net::follow`.
 async fn watch(gateways: &[IpAddr]) -> ExitCode {
-    let color = use_color();
-    // Subscribe before the first read, so nothing between the two is lost.
-    let mut changes = match net::watch().await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("inject status: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let read = || async {
-        net::read_snapshot()
-            .await
-            .map(|s| net::findings_with(&s, gateways))
-            .map_err(|e| e.to_string())
-    };
-    let snapshot = match net::read_snapshot().await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("inject status: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut findings = net::findings_with(&snapshot, gateways);
-    print!("{}", net::text::render(&snapshot, &findings, color));
-    drop(snapshot);
-    println!("\nwatching for changes (Ctrl-C to stop)");
-
     use tokio::signal::unix::{signal, SignalKind};
     let (mut int, mut term) = match (
         signal(SignalKind::interrupt()),
@@ -166,35 +116,16 @@ async fn watch(gateways: &[IpAddr]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // When to re-read: (first unread change, last change).
-    let mut pending: Option<(Instant, Instant)> = None;
-    loop {
-        let due = pending.map(|(first, last)| (last + QUIET).min(first + MOST));
-        tokio::select! {
-            change = changes.next() => match change {
-                Some(change) => {
-                    println!("{change}");
-                    let now = Instant::now();
-                    pending = Some((pending.map_or(now, |(first, _)| first), now));
-                }
-                None => {
-                    eprintln!("inject status: the netlink subscription ended");
-                    return ExitCode::from(2);
-                }
-            },
-            _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now).into()), if due.is_some() => {
-                pending = None;
-                match read().await {
-                    Ok(now) if now != findings => {
-                        print_findings(&now, color);
-                        findings = now;
-                    }
-                    Ok(_) => {}
-                    Err(e) => eprintln!("inject status: {e}"),
-                }
+    let out = std::io::stdout().lock();
+    tokio::select! {
+        end = follow::print_watch(out, std::io::stderr(), gateways, use_color()) => match end {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("inject status: {e}");
+                ExitCode::from(2)
             }
-            _ = int.recv() => return ExitCode::SUCCESS,
-            _ = term.recv() => return ExitCode::SUCCESS,
-        }
+        },
+        _ = int.recv() => ExitCode::SUCCESS,
+        _ = term.recv() => ExitCode::SUCCESS,
     }
 }

@@ -7,7 +7,8 @@ use clap::Parser;
 
 #[derive(clap::Args, Debug, Default)]
 pub struct TuiArgs {
-    /// Config file [default: $INJECT_CONFIG, else the BOSH job's commands.yml].
+    /// Config file, which must exist [default: $INJECT_CONFIG, else the BOSH
+    /// job's commands.yml; when that is absent no commands are configured].
     #[arg(short, long, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Where runs are logged [default: $INJECT_LOG_DIR, else

@@ -207,6 +207,31 @@ fn strict_fails_until_inject_run_adds_the_ipv6_default() {
     );
 }
 
+/// A child killed (and reaped) when the test ends, passed or failed: a
+/// watcher left behind in a deleted namespace would wait forever, holding
+/// the test's output open.
+struct Reaped(std::process::Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Lines of a child's stdout, read on a thread so the test can time out.
 fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
@@ -246,13 +271,14 @@ fn watch_prints_the_route_change_and_the_new_findings() {
     let seed = SeedVm::new();
     // So the only finding that changes is the one the route fixes.
     seed.wait_for_dad();
-    let mut child = seed
-        .command(BIN)
-        .args(["status", "--watch"])
-        .env_remove("INJECT_CONFIG")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        seed.command(BIN)
+            .args(["status", "--watch"])
+            .env_remove("INJECT_CONFIG")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let rx = lines_of(&mut child);
     wait_for(&rx, |l| l.starts_with("watching for changes")).expect("watch starts");
 
@@ -314,4 +340,111 @@ fn status_needs_no_root() {
     let missing = missing_defaults(&v);
     assert_eq!(missing.len(), 1, "{}", v["findings"]);
     assert!(missing[0]["hint"].as_str().unwrap().contains("accept_ra=0"));
+}
+
+/// Wait (a hang guard, not a timing) for a child that must end by itself.
+fn wait_ended(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running with its output closed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn watch_into_a_closed_pipe_ends_quietly_with_exit_0() {
+    if !can_run("watch_into_a_closed_pipe_ends_quietly_with_exit_0") {
+        return;
+    }
+    let seed = SeedVm::new();
+    let mut child = Reaped(
+        seed.command(BIN)
+            .args(["status", "--watch"])
+            .env_remove("INJECT_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // `| head -0`: the reader is gone before the report is written.
+    drop(child.stdout.take());
+    let status = wait_ended(&mut child);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn watch_says_when_changes_were_lost_and_reads_the_state_again() {
+    if !can_run("watch_says_when_changes_were_lost_and_reads_the_state_again") {
+        return;
+    }
+    let seed = SeedVm::new();
+    seed.wait_for_dad();
+    let mut child = Reaped(
+        seed.command(BIN)
+            .args(["status", "--watch"])
+            .env_remove("INJECT_CONFIG")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Read up to "watching", then stop reading until told: the watcher then
+    // blocks writing to the full pipe, netlink's socket buffer overflows
+    // under the burst below, and the kernel drops changes (ENOBUFS).
+    let (tx, rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut waited = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let watching = line.starts_with("watching for changes");
+            if tx.send(line).is_err() {
+                break;
+            }
+            if watching && !waited {
+                waited = true;
+                let _ = go_rx.recv();
+            }
+        }
+    });
+    wait_for(&rx, |l| l.starts_with("watching for changes")).expect("watch starts");
+
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("routes");
+    let lines: String = (0..20_000u32)
+        .map(|i| {
+            format!(
+                "route add 10.{}.{}.0/24 via 10.0.250.1\n",
+                100 + i / 256,
+                i % 256
+            )
+        })
+        .collect();
+    std::fs::write(&batch, lines).unwrap();
+    seed.ip(&format!("-batch {}", batch.display()));
+    // The change that matters comes last, when its event is surely dropped.
+    seed.ip("-6 route add default via 2001:db8:69f5::1 dev eth1 metric 1024");
+    go_tx.send(()).unwrap();
+
+    // Both, in either order: a read started mid-burst may already see the
+    // final state before the overrun is reported.
+    const LOST: &str = "changes were lost; re-reading";
+    const FIXED: &str = "findings: no problems found";
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        match wait_for(&rx, |l| {
+            (l == LOST || l == FIXED) && !seen.iter().any(|s| s == l)
+        }) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("saw only {seen:?} of {LOST:?} and {FIXED:?}"),
+        }
+    }
 }

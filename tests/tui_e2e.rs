@@ -255,8 +255,10 @@ fn dashboard_without_a_config_shows_the_network_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let bin = inject_tui(dir.path());
     let missing = dir.path().join("none.yml");
+    // Not `-c`: a config named on the command line must exist; the default
+    // path (here from INJECT_CONFIG) may be missing.
     let script = format!(
-        "ip netns exec {} {} -c {}; echo \"exit=$?\"; sleep 60",
+        "INJECT_CONFIG={2} ip netns exec {0} {1}; echo \"exit=$?\"; sleep 60",
         vm.vm,
         bin.display(),
         missing.display()
@@ -286,7 +288,7 @@ fn not_a_terminal_prints_the_status_text_and_exits_0() {
     let bin = inject_tui(dir.path());
     let out = vm
         .command(bin.to_str().unwrap())
-        .args(["-c", "/nonexistent/commands.yml"])
+        .env("INJECT_CONFIG", "/nonexistent/commands.yml")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -360,4 +362,42 @@ fn not_root_shows_everything_and_says_how_to_run() {
         !vm.ip("-6 route show default").contains("default"),
         "nothing ran"
     );
+}
+
+#[test]
+fn an_explicit_config_that_does_not_exist_is_an_error_before_the_screen_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = inject_tui(dir.path());
+    let missing = dir.path().join("missing.yml");
+    let out = Command::new(&bin).arg("-c").arg(&missing).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&missing.display().to_string()) && stderr.contains("cannot read"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing shown before the error");
+}
+
+#[test]
+fn not_a_terminal_into_a_closed_pipe_exits_0_without_a_panic() {
+    if !can_run("not_a_terminal_into_a_closed_pipe_exits_0_without_a_panic") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = inject_tui(dir.path());
+    let mut child = vm
+        .command(bin.to_str().unwrap())
+        .env_remove("INJECT_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the report is written (`| head -c0`).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
 }

@@ -82,6 +82,16 @@ pub struct Finding {
     pub hint: Option<String>,
 }
 
+/// The gateways named in the config's `networks:` (rendered from the BOSH
+/// manifest), for [`findings_with`]; ones that do not parse are left out.
+pub fn config_gateways(config: &inject_errands::config::Config) -> Vec<IpAddr> {
+    config
+        .networks
+        .values()
+        .filter_map(|n| n.gateway.as_deref()?.parse().ok())
+        .collect()
+}
+
 /// [`findings_with`] without known gateways.
 pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
     findings_with(snapshot, &[])
@@ -432,8 +442,11 @@ fn address_states(snapshot: &Snapshot, out: &mut Vec<Finding>) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FamilyState {
-    /// A default route in the main table.
+    /// A default route in the main table through an up interface.
     Ok,
+    /// Default routes, but every one goes out a down interface: the family
+    /// is cut off (the `default_route_via_down_interface` finding says how).
+    Down,
     /// Global addresses but no default route.
     Missing,
     /// No global address on an up interface: nothing to route.
@@ -456,13 +469,34 @@ impl fmt::Display for FamilyStatus {
 
 /// The summary of one family for the dashboard's banner.
 pub fn family_status(snapshot: &Snapshot, family: Family) -> FamilyStatus {
-    // The route the kernel prefers: the lowest metric.
-    let best = main_defaults(snapshot, family).min_by_key(|r| r.metric.unwrap_or(0));
-    if let Some(route) = best {
+    // The route the kernel prefers: the lowest metric among those that can
+    // carry traffic (a path through an up link); a default through a down
+    // link only counts as "down", never as fine.
+    let up = |r: &&Route| {
+        r.paths().any(|(_, oif, _)| {
+            oif.and_then(|i| snapshot.link(i))
+                .is_some_and(|l| l.is_up())
+        })
+    };
+    let metric = |r: &&Route| r.metric.unwrap_or(0);
+    if let Some(route) = main_defaults(snapshot, family)
+        .filter(up)
+        .min_by_key(metric)
+    {
         return FamilyStatus {
             family,
             state: FamilyState::Ok,
             text: format!("{family}: default {}", path_text(route, snapshot)),
+        };
+    }
+    if let Some(route) = main_defaults(snapshot, family).min_by_key(metric) {
+        return FamilyStatus {
+            family,
+            state: FamilyState::Down,
+            text: format!(
+                "{family}: no usable default route (default {} is down)",
+                path_text(route, snapshot)
+            ),
         };
     }
     let globals = global_addresses(snapshot, family);

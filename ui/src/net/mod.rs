@@ -6,6 +6,7 @@
 
 mod convert;
 pub mod findings;
+pub mod follow;
 pub mod fixtures;
 pub mod json;
 pub mod model;

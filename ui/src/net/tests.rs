@@ -140,6 +140,13 @@ fn a_default_through_a_down_interface_is_an_error() {
     );
     // eth0 is up with a global address and there is a default: nothing missing.
     assert!(found.iter().all(|f| f.code != Code::MissingDefaultRoute));
+    // …but the family's one-line status must not call it fine.
+    let status = family_status(&fixtures::down_interface(), Family::Ipv4);
+    assert_eq!(status.state, FamilyState::Down);
+    assert_eq!(
+        status.text,
+        "IPv4: no usable default route (default via 10.0.251.1 dev eth1 is down)"
+    );
 }
 
 #[test]
@@ -155,6 +162,12 @@ fn a_down_default_beside_a_working_one_is_a_warning() {
     let f = only(&found, Code::DefaultRouteViaDownInterface);
     assert_eq!(f.severity, Severity::Warning);
     assert_eq!(f.interface.as_deref(), Some("eth1"));
+    // The status names the default that works, though the down one's metric
+    // (none, i.e. 0) is lower.
+    assert_eq!(
+        family_status(&s, Family::Ipv4).to_string(),
+        "IPv4: default via 10.0.250.1 dev eth0"
+    );
 }
 
 #[test]
@@ -376,4 +389,20 @@ fn many_routes_generates_what_it_says() {
     dests.sort();
     dests.dedup();
     assert_eq!(dests.len(), s.routes.len(), "destinations are distinct");
+}
+
+#[test]
+fn report_and_watch_say_no_problems_the_same_way() {
+    use super::text::{findings_text, NO_PROBLEMS};
+    let s = fixtures::seed_vm_fixed();
+    let text = render(&s, &findings(&s), false);
+    assert_eq!(text.lines().next(), Some("findings: no problems found"));
+    assert_eq!(findings_text(&[], true), format!("{NO_PROBLEMS}\n"));
+    // Colour is plain SGR: bold red for an error, reset after.
+    let s = fixtures::seed_vm();
+    let coloured = findings_text(&findings(&s), true);
+    assert!(
+        coloured.starts_with("\x1b[1;31merror\x1b[0m: IPv6: no default route"),
+        "{coloured:?}"
+    );
 }

@@ -2,8 +2,7 @@
 //! interface lines, and the whole `inject status` report.
 
 use std::fmt::Write as _;
-
-use crossterm::style::Stylize;
+use std::io::IsTerminal;
 
 use super::findings::{family_status, Finding, Severity};
 use super::model::{Family, Link, Protocol, Route, RouteKind, Scope, Snapshot, MAIN_TABLE};
@@ -18,19 +17,38 @@ pub fn destination_text(route: &Route) -> String {
     }
 }
 
-/// The destination as iproute2 prints it: host routes without their `/32`
-/// or `/128`.
-fn destination_ip_style(route: &Route) -> String {
+/// The destination as iproute2 prints it (host routes without their `/32`
+/// or `/128`), written in place: route_line runs once per route, so it
+/// allocates only its own string.
+fn write_destination(s: &mut String, route: &Route) {
     let host_len = match route.family {
         Family::Ipv4 => 32,
         Family::Ipv6 => 128,
     };
     if route.is_default() {
-        "default".to_string()
+        s.push_str("default");
     } else if route.destination.prefix() == host_len {
-        route.destination.ip().to_string()
+        let _ = write!(s, "{}", route.destination.ip());
     } else {
-        destination_text(route)
+        let _ = write!(
+            s,
+            "{}/{}",
+            route.destination.ip(),
+            route.destination.prefix()
+        );
+    }
+}
+
+/// `dev NAME` for a route line, without a copy of the name.
+fn write_dev(s: &mut String, snapshot: &Snapshot, oif: u32) {
+    match snapshot.link(oif) {
+        Some(l) => {
+            s.push_str(" dev ");
+            s.push_str(&l.name);
+        }
+        None => {
+            let _ = write!(s, " dev if{oif}");
+        }
     }
 }
 
@@ -71,12 +89,12 @@ pub fn route_line(route: &Route, snapshot: &Snapshot) -> String {
     if route.kind != RouteKind::UNICAST {
         let _ = write!(s, "{} ", route.kind);
     }
-    s.push_str(&destination_ip_style(route));
+    write_destination(&mut s, route);
     if let Some(gw) = route.gateway {
         let _ = write!(s, " via {gw}");
     }
     if let Some(oif) = route.oif {
-        let _ = write!(s, " dev {}", snapshot.link_name(oif));
+        write_dev(&mut s, snapshot, oif);
     }
     if route.table != MAIN_TABLE {
         let _ = write!(s, " table {}", route.table);
@@ -103,7 +121,7 @@ pub fn route_line(route: &Route, snapshot: &Snapshot) -> String {
             let _ = write!(s, " via {gw}");
         }
         if let Some(oif) = hop.oif {
-            let _ = write!(s, " dev {}", snapshot.link_name(oif));
+            write_dev(&mut s, snapshot, oif);
         }
         let _ = write!(s, " weight {}", hop.weight);
         if hop.onlink {
@@ -129,23 +147,56 @@ pub fn interface_line(link: &Link, snapshot: &Snapshot) -> String {
     .to_string()
 }
 
-fn paint(text: &str, severity: Severity, color: bool) -> String {
-    if !color {
-        return text.to_string();
-    }
-    match severity {
-        Severity::Error => text.red().bold().to_string(),
-        Severity::Warning => text.yellow().bold().to_string(),
-        Severity::Info => text.cyan().to_string(),
-    }
+/// ANSI SGR sequences, written by hand: these views are text, and `net`
+/// knows nothing of terminal libraries.
+const RED_BOLD: &str = "\x1b[1;31m";
+const YELLOW_BOLD: &str = "\x1b[1;33m";
+const CYAN: &str = "\x1b[36m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+/// Colours when stdout is a terminal and `NO_COLOR` is unset or empty: the
+/// one rule for every text command (`inject status`, `inject run`).
+pub fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-fn heading(text: &str, color: bool) -> String {
+fn sgr(text: &str, code: &str, color: bool) -> String {
     if color {
-        text.bold().to_string()
+        format!("{code}{text}{RESET}")
     } else {
         text.to_string()
     }
+}
+
+fn paint(text: &str, severity: Severity, color: bool) -> String {
+    let code = match severity {
+        Severity::Error => RED_BOLD,
+        Severity::Warning => YELLOW_BOLD,
+        Severity::Info => CYAN,
+    };
+    sgr(text, code, color)
+}
+
+fn heading(text: &str, color: bool) -> String {
+    sgr(text, BOLD, color)
+}
+
+/// What the report and `--watch` say when nothing is wrong.
+pub const NO_PROBLEMS: &str = "findings: no problems found";
+
+/// The findings, one or two lines each, or [`NO_PROBLEMS`]: how the report
+/// starts, and what `--watch` prints whenever the findings change.
+pub fn findings_text(findings: &[Finding], color: bool) -> String {
+    if findings.is_empty() {
+        return format!("{NO_PROBLEMS}\n");
+    }
+    let mut out = String::new();
+    for f in findings {
+        out.push_str(&finding_lines(f, color));
+        out.push('\n');
+    }
+    out
 }
 
 /// One finding as two lines: `error: <message>` and an indented hint.
@@ -165,14 +216,7 @@ pub fn finding_lines(finding: &Finding, color: bool) -> String {
 /// family's default route, interfaces (`ip -br` style), and routes per
 /// family. `color` adds ANSI colours (the caller decides: TTY, `NO_COLOR`).
 pub fn render(snapshot: &Snapshot, findings: &[Finding], color: bool) -> String {
-    let mut out = String::new();
-    if findings.is_empty() {
-        out.push_str("No problems found.\n");
-    }
-    for f in findings {
-        out.push_str(&finding_lines(f, color));
-        out.push('\n');
-    }
+    let mut out = findings_text(findings, color);
     out.push('\n');
     for family in Family::BOTH {
         let _ = writeln!(out, "{}", family_status(snapshot, family));
@@ -193,4 +237,30 @@ pub fn render(snapshot: &Snapshot, findings: &[Finding], color: bool) -> String 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::net::fixtures::{default_route, seed_vm};
+    use crate::net::{Family, Protocol};
+
+    use super::route_line;
+
+    #[test]
+    fn host_routes_drop_their_prefix_length_and_gone_devices_show_their_number() {
+        let snapshot = seed_vm();
+        let mut v4 = default_route("10.0.250.1", 2, Protocol::STATIC, None);
+        v4.destination = "192.0.2.7/32".parse().unwrap();
+        assert_eq!(
+            route_line(&v4, &snapshot),
+            "192.0.2.7 via 10.0.250.1 dev eth0 proto static"
+        );
+        let mut v6 = default_route("2001:db8:69f5::1", 42, Protocol::STATIC, Some(1024));
+        v6.family = Family::Ipv6;
+        v6.destination = "2001:db8:1::5/128".parse().unwrap();
+        assert_eq!(
+            route_line(&v6, &snapshot),
+            "2001:db8:1::5 via 2001:db8:69f5::1 dev if42 proto static metric 1024"
+        );
+    }
 }

@@ -55,6 +55,11 @@ pub enum Change {
         /// The route in iproute2's words (`route_line`).
         line: String,
     },
+    /// The kernel dropped changes: after a burst (a 100 000-route table
+    /// swapped) the socket's buffer overflowed (ENOBUFS). What was lost is
+    /// unknown, so whoever follows must re-read the whole state; the
+    /// interface names this stream uses have been re-read already.
+    Overrun,
 }
 
 impl fmt::Display for Change {
@@ -83,6 +88,7 @@ impl fmt::Display for Change {
                 address.address, address.prefix_len, address.scope
             ),
             Change::Route { action, line, .. } => write!(f, "route {action}: {line}"),
+            Change::Overrun => f.write_str("changes were lost; re-reading"),
         }
     }
 }
@@ -100,14 +106,48 @@ const GROUPS: [MulticastGroup; 5] = [
 /// address lines name their device even after a rename.
 struct Names {
     names: HashMap<u32, String>,
+    /// For re-reading the names after an overrun.
+    handle: rtnetlink::Handle,
     _task: TaskGuard,
 }
 
+/// Every interface's index and name, dumped.
+async fn dump_names(handle: &rtnetlink::Handle) -> Result<HashMap<u32, String>, NetError> {
+    handle
+        .link()
+        .get()
+        .execute()
+        .map_ok(|m| {
+            let l = convert::link(&m);
+            (l.index, l.name)
+        })
+        .try_collect::<HashMap<_, _>>()
+        .await
+        .map_err(|source| NetError::Dump {
+            what: "interfaces",
+            source,
+        })
+}
+
 impl Names {
-    fn change(&mut self, msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<Change> {
-        let NetlinkPayload::InnerMessage(msg) = msg.payload else {
-            return None;
-        };
+    async fn next(&mut self, msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<Change> {
+        match msg.payload {
+            NetlinkPayload::Overrun(_) => {
+                // Renames and new links may be among the lost: without a
+                // fresh map later lines would name the wrong devices. If the
+                // dump fails too, the old names are the best there is, and
+                // the caller's re-read shows the truth either way.
+                if let Ok(names) = dump_names(&self.handle).await {
+                    self.names = names;
+                }
+                Some(Change::Overrun)
+            }
+            NetlinkPayload::InnerMessage(msg) => self.change(msg),
+            _ => None,
+        }
+    }
+
+    fn change(&mut self, msg: RouteNetlinkMessage) -> Option<Change> {
         match msg {
             RouteNetlinkMessage::NewLink(m) => {
                 let link = convert::link(&m);
@@ -185,32 +225,24 @@ impl Names {
 }
 
 /// Subscribe to link, address and route changes of both families. The
-/// stream ends only if the netlink socket fails. Must be called inside a
+/// stream ends only if the netlink socket fails; when the kernel drops
+/// changes it yields [`Change::Overrun`]. Must be called inside a
 /// tokio runtime; dropping the stream closes the socket.
 pub async fn watch() -> Result<impl Stream<Item = Change> + Send + Unpin, NetError> {
     let (connection, handle, messages) =
         rtnetlink::new_multicast_connection(&GROUPS).map_err(NetError::Open)?;
     let task = TaskGuard(tokio::spawn(connection));
     // Names are dumped after joining the groups, so no rename in between is lost.
-    let names = handle
-        .link()
-        .get()
-        .execute()
-        .map_ok(|m| {
-            let l = convert::link(&m);
-            (l.index, l.name)
-        })
-        .try_collect::<HashMap<_, _>>()
-        .await
-        .map_err(|source| NetError::Dump {
-            what: "interfaces",
-            source,
-        })?;
-    let state = Names { names, _task: task };
+    let names = dump_names(&handle).await?;
+    let state = Names {
+        names,
+        handle,
+        _task: task,
+    };
     let changes = stream::unfold((messages, state), |(mut messages, mut state)| async move {
         loop {
             let (msg, _) = messages.next().await?;
-            if let Some(change) = state.change(msg) {
+            if let Some(change) = state.next(msg).await {
                 return Some((change, (messages, state)));
             }
         }

@@ -1,6 +1,7 @@
 //! The dashboard's state, one plain struct, and `update`: the only place
 //! that changes it. `update` is pure — it returns the effects (read a
-//! snapshot, run a command, quit) for the event loop to carry out.
+//! snapshot, run a command) for the event loop to carry out; quitting is
+//! `app.quit`, which the loop checks after every event.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
@@ -8,6 +9,7 @@ use ratatui::layout::Rect;
 use super::event::{Event, RunMsg};
 use super::layout::{areas, inner_rows};
 use super::model::{CmdState, CommandRow, NetView, OutLine, OutStream};
+use crate::net::follow::Reads;
 
 /// The panel that PgUp/PgDn scroll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +45,8 @@ pub enum Overlay {
         index: usize,
         scroll: usize,
     },
+    /// "A command is running: quit and stop it?"
+    ConfirmQuit,
 }
 
 /// What the event loop must do after an update.
@@ -52,9 +56,30 @@ pub enum Effect {
     ReadSnapshot,
     /// Start the command at this index through the errand runner.
     Run(usize),
-    /// Leave: stop a running command, restore the terminal.
-    Quit,
 }
+
+/// How the footer shows a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// News: what is running, what finished well.
+    Info,
+    /// Something degraded that the user may want to act on.
+    Warn,
+    /// A refusal or a failure.
+    Error,
+}
+
+/// One line of news for the footer, with how it should read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub level: Level,
+    pub text: String,
+}
+
+/// Said when the netlink subscription ends (the view no longer follows).
+pub const LIVE_STOPPED: &str = "live updates stopped; r re-reads";
+/// The question `q` asks while a command runs.
+pub const QUIT_WHILE_RUNNING: &str = "a command is running: quit and stop it? y/n";
 
 /// Lines scrolled in each scrollable panel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -81,14 +106,16 @@ pub struct App {
     /// The command running now; one at a time.
     pub running: Option<usize>,
     /// One line of news for the footer (refusals, the last run's result).
-    pub message: Option<String>,
+    pub message: Option<Message>,
     pub is_root: bool,
     /// Terminal size in columns and rows (for page sizes).
     pub size: (u16, u16),
-    /// A snapshot read is in flight.
-    pub reading: bool,
-    /// The network changed while a read was in flight: read again after it.
-    pub stale: bool,
+    /// Snapshot reads in flight and owed, coalesced as `inject status
+    /// --watch` does.
+    pub reads: Reads,
+    /// The view follows netlink changes; false once the subscription has
+    /// ended (or could not start), so only `r` updates it.
+    pub live: bool,
     pub quit: bool,
 }
 
@@ -109,8 +136,8 @@ impl App {
             message: None,
             is_root: true,
             size: (120, 40),
-            reading: false,
-            stale: false,
+            reads: Reads::default(),
+            live: true,
             quit: false,
         }
     }
@@ -129,19 +156,30 @@ impl App {
         error + self.net.banner.iter().map(|b| rows(&b.text)).sum::<usize>()
     }
 
+    /// Put a message in the footer.
+    pub fn say(&mut self, level: Level, text: impl Into<String>) {
+        self.message = Some(Message {
+            level,
+            text: text.into(),
+        });
+    }
+
+    /// The footer's message text, if any.
+    pub fn message_text(&self) -> Option<&str> {
+        self.message.as_ref().map(|m| m.text.as_str())
+    }
+
     pub fn selected_command(&self) -> Option<&CommandRow> {
         self.commands.get(self.selected)
     }
 
-    /// Ask for a snapshot, coalescing bursts: the first change reads at once;
-    /// changes during that read cause exactly one more read after it.
+    /// Ask for a snapshot, coalescing bursts ([`Reads`]): the first change
+    /// reads at once; changes during that read cause exactly one more.
     fn request_read(&mut self) -> Vec<Effect> {
-        if self.reading {
-            self.stale = true;
-            Vec::new()
-        } else {
-            self.reading = true;
+        if self.reads.changed() {
             vec![Effect::ReadSnapshot]
+        } else {
+            Vec::new()
         }
     }
 
@@ -216,24 +254,33 @@ impl App {
 
     fn quit(&mut self) -> Vec<Effect> {
         self.quit = true;
-        vec![Effect::Quit]
+        Vec::new()
+    }
+
+    /// `q` or Ctrl-C: quit, but ask first while a command runs (quitting
+    /// stops it).
+    fn ask_to_quit(&mut self) -> Vec<Effect> {
+        if self.running.is_some() {
+            self.overlay = Some(Overlay::ConfirmQuit);
+            Vec::new()
+        } else {
+            self.quit()
+        }
     }
 
     /// Enter on the selected command: confirmation, or why not.
     fn ask_to_run(&mut self) {
-        let Some(cmd) = self.commands.get(self.selected) else {
-            self.message = Some("no commands are configured".into());
-            return;
-        };
-        if let Some(r) = self.running {
-            self.message = Some(format!(
+        if self.commands.get(self.selected).is_none() {
+            self.say(Level::Warn, "no commands are configured");
+        } else if let Some(r) = self.running {
+            let text = format!(
                 "{} is running: one command at a time",
                 self.commands[r].name
-            ));
+            );
+            self.say(Level::Error, text);
         } else if !self.is_root {
-            self.message = Some(NEEDS_ROOT.into());
+            self.say(Level::Error, NEEDS_ROOT);
         } else {
-            let _ = cmd;
             self.overlay = Some(Overlay::Confirm(self.selected));
         }
     }
@@ -248,18 +295,32 @@ impl App {
         };
         cmd.state = CmdState::Running;
         cmd.output.clear();
+        let text = format!("running {}", cmd.name);
         self.running = Some(index);
         self.scroll.output_back = 0;
-        self.message = Some(format!("running {}", cmd.name));
+        self.say(Level::Info, text);
         vec![Effect::Run(index)]
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && matches!(key.code, KeyCode::Char('c')) {
-            return self.quit();
+            // A second Ctrl-C at the question means it.
+            return if self.overlay == Some(Overlay::ConfirmQuit) {
+                self.quit()
+            } else {
+                self.ask_to_quit()
+            };
         }
         match self.overlay {
+            Some(Overlay::ConfirmQuit) => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => self.quit(),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
+                    self.overlay = None;
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            },
             Some(Overlay::Help) => {
                 if matches!(
                     key.code,
@@ -273,7 +334,7 @@ impl App {
                 KeyCode::Char('y') | KeyCode::Char('Y') => self.start(index),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
                     self.overlay = None;
-                    self.message = Some("cancelled: nothing was run".into());
+                    self.say(Level::Info, "cancelled: nothing was run");
                     Vec::new()
                 }
                 _ => Vec::new(),
@@ -308,7 +369,9 @@ impl App {
 
     fn on_key_main(&mut self, key: KeyEvent) -> Vec<Effect> {
         match key.code {
-            KeyCode::Char('q') | KeyCode::Esc => return self.quit(),
+            // Esc only ever closes windows: pressed once too often it must
+            // not leave (and stop a running command).
+            KeyCode::Char('q') => return self.ask_to_quit(),
             KeyCode::Up | KeyCode::Char('k') => self.select(self.selected.saturating_sub(1)),
             KeyCode::Down | KeyCode::Char('j') => self.select(self.selected + 1),
             KeyCode::Enter => self.ask_to_run(),
@@ -319,14 +382,14 @@ impl App {
                         scroll: 0,
                     })
                 }
-                None => self.message = Some("no commands are configured".into()),
+                None => self.say(Level::Warn, "no commands are configured"),
             },
             KeyCode::Tab => self.focus = self.focus.step(1),
             KeyCode::BackTab => self.focus = self.focus.step(-1),
             KeyCode::PageDown => self.scroll_focused(true),
             KeyCode::PageUp => self.scroll_focused(false),
             KeyCode::Char('r') => {
-                self.message = Some("refreshing".into());
+                self.say(Level::Info, "refreshing");
                 return self.request_read();
             }
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
@@ -359,12 +422,17 @@ impl App {
                         super::model::format_duration(duration)
                     ),
                 });
-                self.message = Some(format!(
+                let text = format!(
                     "{}: {} in {}",
                     cmd.name,
                     state.label(),
                     super::model::format_duration(duration)
-                ));
+                );
+                let level = match state {
+                    CmdState::Ok | CmdState::Skipped => Level::Info,
+                    _ => Level::Error,
+                };
+                self.say(level, text);
                 if self.running == Some(index) {
                     self.running = None;
                 }
@@ -385,21 +453,28 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::NetChanged => app.request_read(),
+        Event::NetEnded => {
+            app.live = false;
+            app.say(Level::Warn, LIVE_STOPPED);
+            Vec::new()
+        }
         Event::Snapshot(result) => {
-            app.reading = false;
             match result {
                 Ok(net) => {
                     app.net = net;
                     app.net_error = None;
-                    if app.message.as_deref() == Some("refreshing") {
+                    if app.message_text() == Some("refreshing") {
                         app.message = None;
+                        // Still true after the refresh: keep saying it.
+                        if !app.live {
+                            app.say(Level::Warn, LIVE_STOPPED);
+                        }
                     }
                 }
                 Err(e) => app.net_error = Some(e),
             }
-            if app.stale {
-                app.stale = false;
-                app.request_read()
+            if app.reads.done() {
+                vec![Effect::ReadSnapshot]
             } else {
                 Vec::new()
             }

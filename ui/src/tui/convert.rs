@@ -63,6 +63,11 @@ fn banner(snapshot: &Snapshot, findings: &[Finding]) -> Vec<BannerLine> {
                 health: Health::Error,
                 text: status.text,
             }),
+            // The default-via-down-interface finding below says why.
+            (FamilyState::Down, _) => out.push(BannerLine {
+                health: Health::Error,
+                text: status.text,
+            }),
             (FamilyState::Unconfigured, _) => out.push(BannerLine {
                 health: Health::Info,
                 text: status.text,
@@ -120,15 +125,6 @@ fn routes(snapshot: &Snapshot) -> Vec<RouteRow> {
         }
     }
     out
-}
-
-/// The gateways named in the config's `networks:`, for the hints.
-pub fn config_gateways(config: &Config) -> Vec<IpAddr> {
-    config
-        .networks
-        .values()
-        .filter_map(|n| n.gateway.as_deref()?.parse().ok())
-        .collect()
 }
 
 /// A command as the dashboard lists it; `plan` is its dry-run description.

@@ -14,13 +14,17 @@ pub enum Event {
     Key(KeyEvent),
     /// The terminal is now this many columns and rows.
     Resize(u16, u16),
-    /// Netlink said links, addresses or routes changed.
+    /// Netlink said links, addresses or routes changed (or that changes
+    /// were lost: either way, re-read).
     NetChanged,
+    /// The netlink subscription ended: the view no longer follows changes.
+    NetEnded,
     /// A snapshot read finished (the text is the error when it failed).
     Snapshot(Result<NetView, String>),
     /// Progress of the command at this index.
     Run { index: usize, msg: RunMsg },
-    /// SIGTERM or SIGHUP (an ssh session closing): leave cleanly.
+    /// SIGTERM or SIGHUP (an ssh session closing), or the terminal's input
+    /// ended: leave cleanly.
     Terminate,
 }
 

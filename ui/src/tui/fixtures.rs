@@ -7,8 +7,9 @@ use super::app::App;
 use inject_errands::config::{self, Phase};
 use inject_errands::plan::describe;
 
-use super::convert::{command_row, config_gateways, net_view};
+use super::convert::{command_row, net_view};
 use super::model::{CmdState, CommandRow, OutLine, OutStream};
+use crate::net::findings::config_gateways;
 use crate::net::fixtures;
 
 /// The config the fixtures list: the seed's fix, a harmless look, and a
@@ -67,7 +68,7 @@ pub fn seed_vm_fixed_app() -> App {
         stream: OutStream::Info,
         text: "ok in 12ms".into(),
     }];
-    app.message = Some("ipv6-default-route: ok in 12ms".into());
+    app.say(super::app::Level::Info, "ipv6-default-route: ok in 12ms");
     app
 }
 

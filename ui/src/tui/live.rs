@@ -2,7 +2,7 @@
 //! errand runner and run log, netlink snapshots and changes, and the
 //! terminal (restored on every way out, panics included).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,13 +17,14 @@ use inject_errands::runlog::{self, RunLog};
 use inject_errands::runner::{run_command, Slot};
 use inject_errands::{plan, CancellationToken};
 
-use super::app::App;
-use super::convert::{command_row, config_gateways, net_view, run_msgs};
+use super::app::{App, Level};
+use super::convert::{command_row, net_view, run_msgs};
 use super::event::RunMsg;
 use super::model::{CmdState, NetView, OutStream};
 use super::run::{run, terminal_events, Io, RunSink};
 use super::theme::Theme;
 use crate::net;
+use crate::net::findings::config_gateways;
 
 /// What `inject tui` / `inject-tui` was asked for.
 #[derive(Clone, Debug, Default)]
@@ -39,12 +40,14 @@ fn phase_of(spec: &config::CommandSpec) -> Phase {
     spec.phases.first().copied().unwrap_or(Phase::Errand)
 }
 
-/// Open the dashboard; returns the process's exit code. A config that
-/// exists but is invalid is an error before the screen opens (exit 2); a
-/// missing one leaves the network view with no commands.
+/// Open the dashboard; returns the process's exit code. A config that is
+/// invalid, or named with `-c` and missing, is an error before the screen
+/// opens (exit 2), as in `inject status`; a missing default config leaves
+/// the network view with no commands. Every failure to get going (runtime,
+/// netlink, terminal) is exit 2.
 pub fn main(opts: Options) -> ExitCode {
     let path = config::resolve_path(opts.config.clone());
-    let config = if path.exists() {
+    let config = if opts.config.is_some() || path.exists() {
         match config::load(&path) {
             Ok(c) => Some(Arc::new(c)),
             Err(e) => {
@@ -62,7 +65,7 @@ pub fn main(opts: Options) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("inject-tui: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         }
     };
     if !std::io::stdout().is_terminal() {
@@ -72,21 +75,32 @@ pub fn main(opts: Options) -> ExitCode {
 }
 
 /// stdout is a pipe or file: no screen to draw on, so print what
-/// `inject status` prints, and say why.
+/// `inject status` prints, and say why. Exit codes as `inject status`:
+/// netlink failing is 2; a closed pipe (`| head`) is the reader's choice.
 async fn print_status(config: Option<&Config>) -> ExitCode {
     let gateways = config.map(config_gateways).unwrap_or_default();
-    match net::read_snapshot().await {
-        Ok(s) => {
-            let findings = net::findings_with(&s, &gateways);
-            print!("{}", net::text::render(&s, &findings, false));
+    let s = match net::read_snapshot().await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("inject-tui: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let findings = net::findings_with(&s, &gateways);
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_all(net::text::render(&s, &findings, false).as_bytes())
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("inject-tui: writing the report: {e}");
+            ExitCode::from(2)
+        }
+        _ => {
             eprintln!(
                 "inject-tui: stdout is not a terminal, so this is `inject status`; run inject-tui in a terminal for the dashboard"
             );
             ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("inject-tui: {e}");
-            ExitCode::FAILURE
         }
     }
 }
@@ -123,7 +137,8 @@ async fn dashboard(
     let changes: BoxStream<'static, ()> = match net::watch().await {
         Ok(s) => s.map(|_| ()).boxed(),
         Err(e) => {
-            app.message = Some(format!("live updates off ({e}); r re-reads"));
+            app.live = false;
+            app.say(Level::Warn, format!("live updates off ({e}); r re-reads"));
             stream::pending().boxed()
         }
     };
@@ -141,7 +156,7 @@ async fn dashboard(
         Err(e) => {
             ratatui::restore();
             eprintln!("inject-tui: cannot set up the terminal: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         }
     };
     let theme = Theme::from_env();
@@ -159,7 +174,7 @@ async fn dashboard(
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("inject-tui: terminal error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }

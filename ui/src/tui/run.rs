@@ -14,7 +14,7 @@ use ratatui::Terminal;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::app::{update, App, Effect};
+use super::app::{update, App, Effect, Level};
 use super::event::{Event, RunMsg};
 use super::model::NetView;
 use super::theme::Theme;
@@ -55,8 +55,9 @@ pub trait Io: Send + Sync + 'static {
 /// How long quitting waits for a cancelled command to be stopped and logged.
 const STOP_GRACE: Duration = Duration::from_secs(15);
 
-/// Draw, then handle events until `q`. `terminal_events` and `net_changes`
-/// end only when their sources do; the loop keeps going without them.
+/// Draw, then handle events until the app quits (`q`, or the terminal's
+/// events end: nobody could press `q` any more). When `net_changes` ends
+/// the loop goes on and says that live updates stopped.
 pub async fn run<B, T, N, I>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -76,6 +77,7 @@ where
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let cancel = CancellationToken::new();
     let mut running: Option<JoinHandle<()>> = None;
+    let mut net_live = true;
 
     let size = terminal.size()?;
     app.size = (size.width, size.height);
@@ -83,8 +85,15 @@ where
 
     loop {
         let event = tokio::select! {
-            Some(ev) = terminal_events.next() => ev,
-            Some(()) = net_changes.next() => Event::NetChanged,
+            ev = terminal_events.next() => ev.unwrap_or(Event::Terminate),
+            change = net_changes.next(), if net_live => match change {
+                Some(()) => Event::NetChanged,
+                None => {
+                    net_live = false;
+                    Event::NetEnded
+                }
+            },
+            // Never None: `tx` lives as long as the loop.
             Some(ev) = rx.recv() => ev,
         };
         let mut pending = vec![event];
@@ -117,7 +126,6 @@ where
                             cancel.child_token(),
                         )));
                     }
-                    Effect::Quit => {}
                 }
             }
             if app.quit {
@@ -135,7 +143,7 @@ where
     cancel.cancel();
     if let Some(task) = running.take() {
         if app.running.is_some() {
-            app.message = Some("stopping the running command…".into());
+            app.say(Level::Info, "stopping the running command…");
             terminal.draw(|f| views::render(f, app, theme))?;
         }
         let _ = tokio::time::timeout(STOP_GRACE, task).await;

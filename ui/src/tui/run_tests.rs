@@ -21,6 +21,9 @@ use super::theme::Theme;
 use crate::net::fixtures;
 
 /// Snapshot reads return the fixed VM; the run prints a line and succeeds.
+/// `read` is notified as a read completes: the loop's task sends the result
+/// on in the same poll, so once a waiter wakes, the snapshot is queued for
+/// the loop ahead of anything the waiter sends next.
 struct FakeIo {
     ran: Arc<Notify>,
     read: Arc<Notify>,
@@ -30,8 +33,9 @@ impl Io for FakeIo {
     fn read_snapshot(&self) -> BoxFuture<'static, Result<NetView, String>> {
         let read = self.read.clone();
         Box::pin(async move {
+            let view = net_view(&fixtures::seed_vm_fixed(), &[]);
             read.notify_one();
-            Ok(net_view(&fixtures::seed_vm_fixed(), &[]))
+            Ok(view)
         })
     }
 
@@ -85,9 +89,9 @@ async fn keys_run_a_command_and_a_net_change_redraws_the_fixed_network() {
         read.notified().await;
         net_tx.send(()).unwrap();
         read.notified().await;
-        // Let the loop take the snapshot before the keys that end it (the
-        // loop picks among ready sources at random).
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The snapshot is queued now (see FakeIo). The loop takes at most one
+        // terminal event per turn and every queued runner/snapshot event with
+        // it, so it is applied before `q`, whichever source the loop picks.
         keys_tx.send(Event::Resize(120, 40)).unwrap();
         keys_tx.send(Event::key(KeyCode::Char('q'))).unwrap();
         (keys_tx, net_tx)
@@ -108,14 +112,106 @@ async fn keys_run_a_command_and_a_net_change_redraws_the_fixed_network() {
     assert!(app.quit);
     assert_eq!(app.commands[0].state, CmdState::Ok);
     assert_eq!(app.commands[0].output[0].text, "route added");
-    let screen: String = terminal
+    let screen = screen_of(&terminal);
+    assert!(screen.contains("IPv6: default via 2001:db8:69f5::1 dev eth1"));
+    assert!(screen.contains("out│route added"));
+    assert!(screen.contains("ok in 5ms"));
+}
+
+fn screen_of(terminal: &Terminal<TestBackend>) -> String {
+    terminal
         .backend()
         .buffer()
         .content()
         .iter()
         .map(|c| c.symbol())
-        .collect();
-    assert!(screen.contains("IPv6: default via 2001:db8:69f5::1 dev eth1"));
-    assert!(screen.contains("out│route added"));
-    assert!(screen.contains("ok in 5ms"));
+        .collect()
+}
+
+fn fake_io() -> Arc<FakeIo> {
+    Arc::new(FakeIo {
+        ran: Arc::new(Notify::new()),
+        read: Arc::new(Notify::new()),
+    })
+}
+
+/// A hang guard, not a timing: the loop must end on its own.
+const HANG: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn the_loop_quits_when_terminal_events_end() {
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut app = seed_vm_app();
+    let theme = Theme::color();
+    let ended = tokio::time::timeout(
+        HANG,
+        run(
+            &mut terminal,
+            &mut app,
+            &theme,
+            futures_util::stream::empty(),
+            futures_util::stream::pending(),
+            fake_io(),
+        ),
+    )
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the loop kept running with no terminal to read keys from"
+    );
+    assert!(app.quit);
+}
+
+/// A stream that ends at once and says when it has been seen to end.
+fn ending(seen: Arc<Notify>) -> impl futures_util::Stream<Item = ()> + Unpin {
+    futures_util::stream::poll_fn(move |_| {
+        seen.notify_one();
+        std::task::Poll::Ready(None)
+    })
+}
+
+#[tokio::test]
+async fn the_end_of_net_changes_is_shown_and_the_loop_goes_on() {
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut app = seed_vm_app();
+    let (keys_tx, keys_rx) = mpsc::unbounded_channel();
+    let io = fake_io();
+    let read = io.read.clone();
+    let seen = Arc::new(Notify::new());
+    let driver = {
+        let seen = seen.clone();
+        async move {
+            // Once the loop has seen the end it handles it in the same turn.
+            seen.notified().await;
+            // Still alive: `r` reads.
+            keys_tx.send(Event::key(KeyCode::Char('r'))).unwrap();
+            read.notified().await;
+            keys_tx.send(Event::key(KeyCode::Char('q'))).unwrap();
+            keys_tx
+        }
+    };
+    let theme = Theme::color();
+    let (result, _) = tokio::time::timeout(HANG, async {
+        tokio::join!(
+            run(
+                &mut terminal,
+                &mut app,
+                &theme,
+                receiver_stream(keys_rx),
+                ending(seen),
+                io
+            ),
+            driver
+        )
+    })
+    .await
+    .expect("the loop ends on q");
+    result.unwrap();
+    assert!(app.quit);
+    assert!(screen_of(&terminal).contains("IPv6: default via 2001:db8:69f5::1 dev eth1"));
+    let screen = screen_of(&terminal);
+    assert!(
+        screen.contains("live updates stopped; r re-reads"),
+        "{screen}"
+    );
 }

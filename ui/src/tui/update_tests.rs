@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 
-use super::app::{update, App, Effect, Focus, Overlay, NEEDS_ROOT};
+use super::app::{
+    update, App, Effect, Focus, Level, Overlay, LIVE_STOPPED, NEEDS_ROOT, QUIT_WHILE_RUNNING,
+};
 use super::convert::net_view;
 use super::event::{Event, RunMsg};
 use super::fixtures::{big_app, seed_vm_app};
@@ -79,7 +81,7 @@ fn enter_while_a_command_runs_says_one_at_a_time() {
     assert!(key(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(app.overlay, None);
     assert_eq!(
-        app.message.as_deref(),
+        app.message_text(),
         Some("ipv6-default-route is running: one command at a time")
     );
 }
@@ -90,7 +92,7 @@ fn enter_without_root_says_how_to_get_it() {
     app.is_root = false;
     assert!(key(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(app.overlay, None);
-    assert_eq!(app.message.as_deref(), Some(NEEDS_ROOT));
+    assert_eq!(app.message_text(), Some(NEEDS_ROOT));
     assert_eq!(NEEDS_ROOT, "needs root: run sudo inject-tui");
 }
 
@@ -101,7 +103,7 @@ fn enter_and_p_with_no_commands_say_none_are_configured() {
         app.message = None;
         assert!(key(&mut app, k).is_empty());
         assert_eq!(app.overlay, None);
-        assert_eq!(app.message.as_deref(), Some("no commands are configured"));
+        assert_eq!(app.message_text(), Some("no commands are configured"));
     }
     key(&mut app, KeyCode::Down);
     assert_eq!(app.selected, 0);
@@ -213,7 +215,7 @@ fn page_up_in_output_goes_back_and_new_lines_keep_the_place() {
 fn r_rereads_the_network() {
     let mut app = seed_vm_app();
     assert_eq!(ch(&mut app, 'r'), vec![Effect::ReadSnapshot]);
-    assert!(app.reading);
+    assert!(app.reads.reading());
 }
 
 #[test]
@@ -233,21 +235,95 @@ fn question_mark_toggles_help_and_keys_do_nothing_under_it() {
 }
 
 #[test]
-fn q_esc_and_ctrl_c_quit() {
+fn q_ctrl_c_and_sigterm_quit() {
     for ev in [
         Event::key(KeyCode::Char('q')),
-        Event::key(KeyCode::Esc),
         Event::ctrl('c'),
         Event::Terminate,
     ] {
         let mut app = seed_vm_app();
-        assert_eq!(update(&mut app, ev), vec![Effect::Quit]);
+        assert_eq!(update(&mut app, ev), vec![]);
         assert!(app.quit);
     }
     // Ctrl-C quits even from a window.
     let mut app = seed_vm_app();
     key(&mut app, KeyCode::Enter);
-    assert_eq!(update(&mut app, Event::ctrl('c')), vec![Effect::Quit]);
+    update(&mut app, Event::ctrl('c'));
+    assert!(app.quit);
+}
+
+#[test]
+fn esc_only_closes_windows_and_never_quits() {
+    let mut app = seed_vm_app();
+    assert!(key(&mut app, KeyCode::Esc).is_empty());
+    assert!(!app.quit, "Esc in the main view does nothing");
+    // Two Esc with a command running: still running, still here.
+    key(&mut app, KeyCode::Enter);
+    ch(&mut app, 'y');
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.quit);
+    assert_eq!(app.running, Some(0));
+}
+
+#[test]
+fn q_while_a_command_runs_asks_before_quitting() {
+    let mut app = seed_vm_app();
+    key(&mut app, KeyCode::Enter);
+    ch(&mut app, 'y');
+    ch(&mut app, 'q');
+    assert!(!app.quit, "q asks first while a command runs");
+    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit));
+    for keep in [KeyCode::Char('n'), KeyCode::Esc] {
+        key(&mut app, keep);
+        assert_eq!(app.overlay, None);
+        assert!(!app.quit);
+        ch(&mut app, 'q');
+    }
+    ch(&mut app, 'y');
+    assert!(app.quit);
+    // Ctrl-C asks too, and a second Ctrl-C means it.
+    let mut app = seed_vm_app();
+    key(&mut app, KeyCode::Enter);
+    ch(&mut app, 'y');
+    update(&mut app, Event::ctrl('c'));
+    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit));
+    update(&mut app, Event::ctrl('c'));
+    assert!(app.quit);
+    // SIGTERM never asks.
+    let mut app = seed_vm_app();
+    key(&mut app, KeyCode::Enter);
+    ch(&mut app, 'y');
+    update(&mut app, Event::Terminate);
+    assert!(app.quit);
+    assert_eq!(
+        QUIT_WHILE_RUNNING,
+        "a command is running: quit and stop it? y/n"
+    );
+}
+
+#[test]
+fn the_end_of_live_updates_is_said_as_a_warning() {
+    let mut app = seed_vm_app();
+    assert!(update(&mut app, Event::NetEnded).is_empty());
+    let msg = app.message.clone().unwrap();
+    assert_eq!(msg.text, LIVE_STOPPED);
+    assert_eq!(msg.level, Level::Warn);
+    assert_eq!(LIVE_STOPPED, "live updates stopped; r re-reads");
+    // `r` still reads.
+    assert_eq!(ch(&mut app, 'r'), vec![Effect::ReadSnapshot]);
+}
+
+#[test]
+fn messages_carry_their_level() {
+    let mut app = seed_vm_app();
+    app.is_root = false;
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.message.as_ref().unwrap().level, Level::Error);
+    let mut app = seed_vm_app();
+    key(&mut app, KeyCode::Enter);
+    ch(&mut app, 'n');
+    assert_eq!(app.message.as_ref().unwrap().level, Level::Info);
 }
 
 #[test]
@@ -274,7 +350,7 @@ fn net_changes_read_at_once_and_coalesce_a_burst_into_one_more_read() {
         "changes during the read cause exactly one more"
     );
     assert_eq!(update(&mut app, Event::Snapshot(Ok(fixed.clone()))), vec![]);
-    assert!(!app.reading);
+    assert!(!app.reads.reading());
     assert_eq!(app.net, fixed);
 }
 
@@ -350,9 +426,10 @@ fn runner_lines_and_finish_update_the_command() {
     assert_eq!(c.output[2].text, "failed in 1.5s");
     assert_eq!(app.running, None);
     assert_eq!(
-        app.message.as_deref(),
+        app.message_text(),
         Some("ipv6-default-route: failed in 1.5s")
     );
+    assert_eq!(app.message.as_ref().unwrap().level, Level::Error);
     // And the next run may start.
     key(&mut app, KeyCode::Enter);
     assert_eq!(ch(&mut app, 'y'), vec![Effect::Run(0)]);

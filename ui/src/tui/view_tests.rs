@@ -186,3 +186,59 @@ fn ten_thousand_routes_draw_only_what_fits() {
     assert!(app.net.routes.len() > 10_000);
     assert!(s.contains(&total), "{s}");
 }
+
+#[test]
+fn a_default_only_through_a_down_link_is_not_shown_as_fine() {
+    let mut app = seed_vm_app();
+    app.net = super::convert::net_view(&crate::net::fixtures::down_interface(), &[]);
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("✗ IPv4: no usable default route (default via 10.0.251.1 dev eth1 is down)"),
+        "{s}"
+    );
+    assert!(!s.contains("✓ IPv4"), "one family, ✓ and ✗ at once: {s}");
+}
+
+#[test]
+fn huge_plans_and_commands_open_windows_without_overflow() {
+    let mut app = seed_vm_app();
+    // 65_534 lines + 2 borders overflowed a u16 (a panic in debug builds).
+    app.commands[0].plan = (0..65_534).map(|i| format!("step {i}")).collect();
+    app.overlay = Some(Overlay::Plan {
+        index: 0,
+        scroll: 0,
+    });
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("step 0"), "{s}");
+    app.commands[0].vars = (0..65_534).map(|i| format!("V{i}=x")).collect();
+    app.overlay = Some(Overlay::Confirm(0));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("V0=x"), "{s}");
+}
+
+#[test]
+fn quitting_while_a_command_runs_asks_first() {
+    let mut app = seed_vm_app();
+    app.overlay = Some(Overlay::ConfirmQuit);
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("a command is running: quit and stop it? y/n"),
+        "{s}"
+    );
+}
+
+#[test]
+fn the_footer_colours_a_message_by_its_level_not_its_words() {
+    use super::app::Level;
+    let theme = Theme::color();
+    let colour_of = |level: Level| {
+        let mut app = seed_vm_app();
+        app.say(level, "netlink said no");
+        let buf = draw(&app, &theme, 120, 40);
+        let row = buf.area.height - 1;
+        buf[(0, row)].fg
+    };
+    assert_eq!(colour_of(Level::Error), theme.error.fg.unwrap());
+    assert_eq!(colour_of(Level::Warn), theme.warn.fg.unwrap());
+    assert_eq!(colour_of(Level::Info), theme.info.fg.unwrap());
+}

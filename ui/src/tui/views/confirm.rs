@@ -5,7 +5,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::popup;
+use super::{popup, rows_with_border};
+use crate::tui::app::QUIT_WHILE_RUNNING;
 use crate::tui::model::{format_duration, CommandRow};
 use crate::tui::theme::Theme;
 
@@ -54,13 +55,39 @@ pub fn render(frame: &mut Frame, area: Rect, cmd: &CommandRow, theme: &Theme) {
     let inner = width.saturating_sub(2).max(1) as usize;
     // Wrapped height, so long commands stay whole on narrow screens.
     let height: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
-    let rect = popup(frame, area, width, height as u16 + 2);
+    let rect = popup(frame, area, width, rows_with_border(height));
     let block = Block::bordered()
         .border_style(theme.border_focused)
         .title(Line::from(Span::styled(
             format!(" run {}? ", cmd.name),
             theme.title,
         )));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        rect,
+    );
+}
+
+/// "Quit and stop it?": `q` while a command runs.
+pub fn render_quit(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let lines = vec![
+        Line::from(Span::styled(QUIT_WHILE_RUNNING, theme.title)),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("y", theme.key),
+            Span::raw(" quit and stop it    "),
+            Span::styled("n", theme.key),
+            Span::raw(" / "),
+            Span::styled("Esc", theme.key),
+            Span::raw(" keep going"),
+        ]),
+    ];
+    let rect = popup(frame, area, 50, rows_with_border(lines.len()));
+    let block = Block::bordered()
+        .border_style(theme.border_focused)
+        .title(Line::from(Span::styled(" quit? ", theme.title)));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

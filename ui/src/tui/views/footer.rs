@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::tui::app::{App, NEEDS_ROOT};
+use crate::tui::app::{App, Level};
 use crate::tui::theme::Theme;
 
 const KEYS: [(&str, &str); 7] = [
@@ -21,12 +21,12 @@ const KEYS: [(&str, &str); 7] = [
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut spans = Vec::new();
     if let Some(msg) = &app.message {
-        let style = if msg == NEEDS_ROOT || msg.contains("one command at a time") {
-            theme.error
-        } else {
-            theme.info
+        let style = match msg.level {
+            Level::Info => theme.info,
+            Level::Warn => theme.warn,
+            Level::Error => theme.error,
         };
-        spans.push(Span::styled(msg.as_str(), style));
+        spans.push(Span::styled(msg.text.as_str(), style));
         spans.push(Span::raw("  "));
     }
     for (key, what) in KEYS {

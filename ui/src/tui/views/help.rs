@@ -18,8 +18,8 @@ pub const BINDINGS: &[(&str, &str)] = &[
     ("PgUp PgDn", "scroll the focused panel"),
     ("r", "re-read interfaces and routes"),
     ("?", "show or hide this help"),
-    ("Esc", "close a window"),
-    ("q Esc Ctrl-C", "quit"),
+    ("Esc", "close a window (never quits)"),
+    ("q Ctrl-C", "quit (asks first while a command runs)"),
 ];
 
 pub fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -37,7 +37,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
         "The view follows netlink: routes added by anyone appear at once.",
         theme.dim,
     )));
-    let rect = popup(frame, area, 72, lines.len() as u16 + 2);
+    let rect = popup(frame, area, 72, super::rows_with_border(lines.len()));
     let block = Block::bordered()
         .border_style(theme.border_focused)
         .title(Line::from(Span::styled(

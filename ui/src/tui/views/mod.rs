@@ -47,7 +47,15 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
                 plan::render(frame, area, cmd, scroll, theme)
             }
         }
+        Some(Overlay::ConfirmQuit) => confirm::render_quit(frame, area, theme),
     }
+}
+
+/// Rows a bordered window needs for `lines` lines of text: saturating, as
+/// a plan or command may have more lines than a u16 holds (the popup is
+/// clamped to the screen anyway).
+fn rows_with_border(lines: usize) -> u16 {
+    u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(2)
 }
 
 /// A bordered panel; the focused one has a heavier border and says so.
@@ -79,4 +87,15 @@ fn visible<T>(items: &[T], offset: usize, rows: usize) -> (usize, &[T]) {
     let offset = offset.min(items.len().saturating_sub(rows));
     let end = (offset + rows).min(items.len());
     (offset, &items[offset..end])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn window_heights_saturate_instead_of_wrapping() {
+        assert_eq!(super::rows_with_border(3), 5);
+        // `as u16 + 2` made 65_534 + 2 overflow and 70_000 wrap to 4_466.
+        assert_eq!(super::rows_with_border(65_534), u16::MAX);
+        assert_eq!(super::rows_with_border(70_000), u16::MAX);
+    }
 }

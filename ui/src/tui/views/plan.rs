@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::popup;
+use super::{popup, rows_with_border};
 use crate::tui::model::CommandRow;
 use crate::tui::theme::Theme;
 
@@ -17,7 +17,7 @@ pub fn render(frame: &mut Frame, area: Rect, cmd: &CommandRow, scroll: usize, th
         .map(|l| Line::from(l.as_str()))
         .collect();
     let width = area.width.saturating_sub(8).clamp(20, 100);
-    let height = (cmd.plan.len() as u16 + 2).min(area.height.saturating_sub(4));
+    let height = rows_with_border(cmd.plan.len()).min(area.height.saturating_sub(4));
     let rect = popup(frame, area, width, height.max(5));
     let block = Block::bordered()
         .border_style(theme.border_focused)
