@@ -3,18 +3,15 @@
 //! pipe, `| head -1`) the printer goes quiet: the run itself, and its log,
 //! must go on.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use inject_errands::config::format_size;
 use inject_errands::event::{format_duration, Event, Outcome, Stream};
 use inject_errands::runner::RUN_OUTPUT_BUDGET;
 
-/// Colours when stdout is a terminal and NO_COLOR is unset or empty.
-pub fn use_color() -> bool {
-    std::io::stdout().is_terminal()
-        && !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty())
-}
+/// One colour rule for every subcommand: a terminal, and no NO_COLOR.
+pub use inject_ui::net::text::use_color;
 
 /// The exit of a printout (dry run) that may have lost its reader: a
 /// reader that stopped early (`| head -1`) is a normal end, not an error.
