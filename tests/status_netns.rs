@@ -448,3 +448,99 @@ fn watch_says_when_changes_were_lost_and_reads_the_state_again() {
         }
     }
 }
+
+/// What the dashboard and `status --watch` keep: the snapshot read once,
+/// then each change applied in place (no re-read), compared with a fresh
+/// dump after routes and addresses of both families came and went.
+#[test]
+fn changes_applied_in_place_give_the_snapshot_a_fresh_read_gives() {
+    use futures_util::StreamExt;
+    use inject_ui::net::apply::sorted;
+    use inject_ui::net::follow::{on_change, Next, Reads};
+    use inject_ui::net::{self, Action, Change};
+
+    if !can_run("changes_applied_in_place_give_the_snapshot_a_fresh_read_gives") {
+        return;
+    }
+    let seed = SeedVm::new();
+    seed.wait_for_dad();
+    // The last change: once it arrives, every change before it has.
+    const LAST: &str = "198.51.100.0/24";
+    let vm = seed.vm.clone();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    // A netlink socket belongs to the namespace of the thread opening it.
+    let inside = std::thread::spawn(move || {
+        let ns = std::fs::File::open(format!("/var/run/netns/{vm}")).expect("netns file");
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut changes = net::watch().await.expect("watch");
+            let mut kept = Some(net::read_snapshot().await.expect("read"));
+            let mut reads = Reads::default();
+            ready_tx.send(()).unwrap();
+            let (mut applied, mut needed_reads) = (Vec::new(), Vec::new());
+            loop {
+                let change = tokio::time::timeout(Duration::from_secs(10), changes.next())
+                    .await
+                    .expect("the changes arrive")
+                    .expect("the subscription lasts");
+                let last = matches!(&change, Change::Route { action: Action::Added, route, .. }
+                    if route.destination.to_string() == LAST);
+                match on_change(&mut kept, &mut reads, &change) {
+                    Next::Applied(_) => applied.push(change.to_string()),
+                    Next::Read => {
+                        needed_reads.push(change.to_string());
+                        kept = Some(net::read_snapshot().await.expect("read"));
+                        reads.done();
+                    }
+                    Next::Nothing => {}
+                }
+                if last {
+                    break;
+                }
+            }
+            let fresh = net::read_snapshot().await.expect("read");
+            (
+                sorted(&kept.unwrap()),
+                sorted(&fresh),
+                applied,
+                needed_reads,
+            )
+        })
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the follower starts");
+    for args in [
+        "-6 route add default via 2001:db8:69f5::1 dev eth1 metric 1024",
+        "route add 192.0.2.0/24 via 10.0.250.1 dev eth0",
+        "-6 route add 2001:db8:aa::/64 via 2001:db8:69f5::1 dev eth1 proto static",
+        "route add 203.0.113.7 dev eth0 scope link metric 5",
+        "-6 route add 2001:db8:bb::/48 dev eth1 metric 7",
+        "route del 192.0.2.0/24 via 10.0.250.1 dev eth0",
+        "-6 route del 2001:db8:aa::/64",
+        "-6 addr add 2001:db8:77::10/64 dev eth1 nodad",
+        "addr add 192.0.2.10/24 dev eth0",
+        &format!("route add {LAST} via 10.0.250.1 dev eth0"),
+    ] {
+        seed.ip(args);
+    }
+    let (kept, fresh, applied, needed_reads) = inside.join().expect("the follower");
+    assert_eq!(needed_reads, Vec::<String>::new(), "applied: {applied:#?}");
+    assert!(
+        applied
+            .iter()
+            .any(|c| c.starts_with("route deleted: 192.0.2.0/24")),
+        "{applied:#?}"
+    );
+    assert!(
+        kept.routes
+            .iter()
+            .any(|r| r.destination.to_string() == "2001:db8:77::/64"),
+        "the new address's prefix route"
+    );
+    assert_eq!(kept, fresh);
+}

@@ -401,3 +401,82 @@ fn not_a_terminal_into_a_closed_pipe_exits_0_without_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+/// Ends the process on drop (SIGTERM, then reaped), on every way out.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn commands_kept_by_a_running_ensure_say_so_until_it_stops() {
+    if !can_run("commands_kept_by_a_running_ensure_say_so_until_it_stops") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = inject_tui(dir.path());
+    let config = dir.path().join("commands.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "commands:\n  - name: ipv6-default-route\n    run: {FIX}\n    unless: ip -6 route show default | grep -q default\n    phases: [ensure]\n  - name: show-routes\n    run: ip -6 route show\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("log");
+    std::fs::create_dir(&log).unwrap();
+    // The real ensure loop, in the VM's namespace (`ip netns exec` execs,
+    // so the pid is ensure's own).
+    let mut ensure = Killed(
+        vm.command(env!("CARGO_BIN_EXE_inject"))
+            .arg("ensure")
+            .arg("-c")
+            .arg(&config)
+            .arg("--log-dir")
+            .arg(&log)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Its first check adds the route and writes the state file.
+    let deadline = Instant::now() + WAIT;
+    while !vm.ip("-6 route show default").contains("default via") {
+        assert!(Instant::now() < deadline, "ensure did not add the route");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let script = format!(
+        "ip netns exec {vm} {bin} -c {config} --log-dir {log}; sleep 60",
+        vm = vm.vm,
+        bin = bin.display(),
+        config = config.display(),
+        log = log.display()
+    );
+    let tmux = Tmux::start("tui-ensure", 120, 40, &script);
+    let screen = tmux.wait_for("the kept command marked", WAIT, |s| {
+        s.contains("▶ ipv6-default-route") && s.contains("↳ kept by ensure           acted")
+    });
+    // Acted seconds ago (it added the route at start); the other command
+    // is not kept, so only one mark.
+    assert!(screen.contains("s ago"), "{screen}");
+    assert_eq!(screen.matches("kept by ensure").count(), 1, "{screen}");
+
+    // Stopped (SIGTERM: it writes `stopped`), the mark goes with the next
+    // re-read of its state (every 5 s).
+    let killed = Command::new("kill")
+        .args(["-TERM", &ensure.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert!(ensure.0.wait().unwrap().success(), "ensure stops cleanly");
+    tmux.wait_for("the mark gone", WAIT, |s| {
+        s.contains("▶ ipv6-default-route") && !s.contains("kept by ensure")
+    });
+    tmux.keys(&["q"]);
+}

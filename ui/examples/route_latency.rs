@@ -1,8 +1,9 @@
 //! Benchmark D: how long from a route change in the network namespace to a
 //! dashboard frame that shows it, along the dashboard's real path: the
 //! netlink change stream (`net::watch`), the event loop (`tui::run`, which
-//! coalesces changes and re-reads), `net::read_snapshot` + `net_view` (what
-//! the live dashboard's `Io` does), and the views drawn into a `TestBackend`
+//! applies route changes to the kept snapshot and its rows in place, and
+//! re-reads with `net::read_snapshot` only what it cannot apply), and the
+//! views drawn into a `TestBackend`
 //! whose every flushed frame is inspected. As the reference, `ip -6 monitor
 //! route` runs beside it and is timed on the same changes: the kernel's
 //! notification floor.
@@ -24,10 +25,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
-use futures_util::StreamExt;
 use inject_errands::CancellationToken;
 use inject_ui::net;
-use inject_ui::tui::convert::net_view;
 use inject_ui::tui::model::NetView;
 use inject_ui::tui::{run, App, Event, Io, RunSink, Theme};
 use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
@@ -100,13 +99,8 @@ impl Backend for Watched {
 struct NetOnly;
 
 impl Io for NetOnly {
-    fn read_snapshot(&self) -> BoxFuture<'static, Result<NetView, String>> {
-        Box::pin(async {
-            net::read_snapshot()
-                .await
-                .map(|s| net_view(&s, &[]))
-                .map_err(|e| e.to_string())
-        })
+    fn read_snapshot(&self) -> BoxFuture<'static, Result<net::Snapshot, String>> {
+        Box::pin(async { net::read_snapshot().await.map_err(|e| e.to_string()) })
     }
 
     fn run_command(&self, _: usize, _: RunSink, _: CancellationToken) -> BoxFuture<'static, ()> {
@@ -207,8 +201,9 @@ fn main() {
         };
         let mut terminal = Terminal::new(backend).expect("terminal");
         let mut app = App::new(NetView::default(), Vec::new(), "benchmark");
-        app.net = net_view(&net::read_snapshot().await.expect("snapshot"), &[]);
-        let changes = net::watch().await.expect("netlink watch").map(|_| ());
+        // As the dashboard: subscribe, then read.
+        let changes = net::watch().await.expect("netlink watch");
+        app.set_snapshot(net::read_snapshot().await.expect("snapshot"));
         let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
         run(
             &mut terminal,

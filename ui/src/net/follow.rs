@@ -1,15 +1,13 @@
-//! Following the network: the change stream, and re-reads of the snapshot
-//! coalesced by one rule ([`Reads`]) that `inject status --watch` and the
-//! dashboard share.
+//! Following the network: the change stream applied to a kept snapshot
+//! ([`on_change`]), and re-reads, for what cannot be applied, coalesced by
+//! one rule ([`Reads`]) that `inject status --watch` and the dashboard share.
 
-use std::future::Future;
 use std::io::{self, Write};
 use std::net::IpAddr;
-use std::pin::Pin;
-use std::task::Poll;
 
-use futures_util::{Stream, StreamExt};
+use futures_util::{FutureExt, StreamExt};
 
+use super::apply::Applied;
 use super::findings::findings_with;
 use super::model::Snapshot;
 use super::read::{read_snapshot, NetError};
@@ -51,44 +49,33 @@ impl Reads {
     }
 }
 
-/// What following yields, in order: each change as it arrives, and the
-/// result of each re-read.
-#[derive(Debug)]
-pub enum Followed<S> {
-    Change(Change),
-    Read(S),
+/// What a follower does next after a change ([`on_change`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Nothing: the snapshot already said it, or a read is already owed.
+    Nothing,
+    /// Start a read now.
+    Read,
+    /// The change was applied to the snapshot in place.
+    Applied(Applied),
 }
 
-/// Follow `changes`, re-reading with `read` as [`Reads`] says. Ends when
-/// `changes` ends (a read then in flight is dropped).
-pub fn follow<C, R, F>(changes: C, mut read: R) -> impl Stream<Item = Followed<F::Output>>
-where
-    C: Stream<Item = Change> + Unpin,
-    R: FnMut() -> F,
-    F: Future,
-{
-    let mut changes = changes.fuse();
-    let mut reads = Reads::default();
-    let mut in_flight: Option<Pin<Box<F>>> = None;
-    futures_util::stream::poll_fn(move |cx| {
-        if let Some(f) = in_flight.as_mut() {
-            if let Poll::Ready(result) = f.as_mut().poll(cx) {
-                // A read started here is polled on the caller's next poll.
-                in_flight = reads.done().then(|| Box::pin(read()));
-                return Poll::Ready(Some(Followed::Read(result)));
-            }
-        }
-        match changes.poll_next_unpin(cx) {
-            Poll::Ready(Some(change)) => {
-                if reads.changed() {
-                    in_flight = Some(Box::pin(read()));
-                }
-                Poll::Ready(Some(Followed::Change(change)))
-            }
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
-    })
+/// The rule `inject status --watch` and the dashboard share for a change:
+/// applied to the kept `snapshot` in place when it can be exactly
+/// ([`Snapshot::apply`]); otherwise a read, coalesced by `reads`. While a
+/// read is in flight the change may or may not be in it, so it only makes
+/// sure another read follows; with no snapshot (none read yet, or the last
+/// read failed) every change reads.
+pub fn on_change(snapshot: &mut Option<Snapshot>, reads: &mut Reads, change: &Change) -> Next {
+    let applied = match snapshot.as_mut() {
+        Some(s) if !reads.reading() => s.apply(change),
+        _ => Applied::NeedsRead,
+    };
+    match applied {
+        Applied::NeedsRead if reads.changed() => Next::Read,
+        Applied::NeedsRead | Applied::Unchanged => Next::Nothing,
+        applied => Next::Applied(applied),
+    }
 }
 
 /// Why [`print_watch`] stopped.
@@ -139,32 +126,48 @@ async fn watch_to(
     let snapshot = read_snapshot().await.map_err(WatchEnd::Net)?;
     let mut findings = findings_with(&snapshot, gateways);
     write!(out, "{}", text::render(&snapshot, &findings, color)).map_err(WatchEnd::Write)?;
-    drop(snapshot);
     writeln!(out, "\nwatching for changes (Ctrl-C to stop)").map_err(WatchEnd::Write)?;
     out.flush().map_err(WatchEnd::Write)?;
 
-    let read = || async {
-        read_snapshot()
-            .await
-            .map(|s: Snapshot| findings_with(&s, gateways))
-    };
-    let mut followed = std::pin::pin!(follow(changes, read));
-    while let Some(item) = followed.next().await {
-        match item {
-            Followed::Change(change) => writeln!(out, "{change}"),
-            Followed::Read(Ok(now)) if now != findings => {
-                findings = now;
-                write!(out, "{}", text::findings_text(&findings, color))
+    let mut snapshot = Some(snapshot);
+    let mut reads = Reads::default();
+    let mut changes = changes.fuse();
+    let mut reading = std::pin::pin!(futures_util::future::Fuse::terminated());
+    loop {
+        let mut now = None;
+        tokio::select! {
+            change = changes.next() => {
+                let Some(change) = change else { break };
+                writeln!(out, "{change}").map_err(WatchEnd::Write)?;
+                match on_change(&mut snapshot, &mut reads, &change) {
+                    Next::Read => reading.set(read_snapshot().fuse()),
+                    Next::Applied(_) => now = snapshot.as_ref().map(|s| findings_with(s, gateways)),
+                    Next::Nothing => {}
+                }
             }
-            // Unchanged findings say nothing; another error may follow.
-            Followed::Read(Ok(_)) => Ok(()),
-            Followed::Read(Err(e)) => {
-                let _ = writeln!(errors, "inject status: re-reading: {e}");
-                Ok(())
+            result = &mut reading => {
+                match result {
+                    Ok(s) => {
+                        now = Some(findings_with(&s, gateways));
+                        snapshot = Some(s);
+                    }
+                    Err(e) => {
+                        // Another error may follow; the next change reads.
+                        let _ = writeln!(errors, "inject status: re-reading: {e}");
+                        snapshot = None;
+                    }
+                }
+                if reads.done() {
+                    reading.set(read_snapshot().fuse());
+                }
             }
         }
-        .and_then(|()| out.flush())
-        .map_err(WatchEnd::Write)?;
+        // Unchanged findings say nothing.
+        if let Some(now) = now.filter(|now| *now != findings) {
+            findings = now;
+            write!(out, "{}", text::findings_text(&findings, color)).map_err(WatchEnd::Write)?;
+        }
+        out.flush().map_err(WatchEnd::Write)?;
     }
     Err(WatchEnd::Ended)
 }
@@ -172,8 +175,9 @@ async fn watch_to(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use crate::net::findings::findings;
+    use crate::net::fixtures::{default_route, seed_vm, seed_vm_fixed};
+    use crate::net::{Action, Protocol};
 
     #[test]
     fn the_first_change_reads_at_once_and_a_burst_adds_one_read() {
@@ -188,55 +192,48 @@ mod tests {
         assert!(r.changed());
     }
 
-    fn route_change(n: u8) -> Change {
-        let line = format!("10.9.{n}.0/24 dev eth0");
+    fn route_change(action: Action) -> Change {
         Change::Route {
-            action: super::super::watch::Action::Added,
-            route: super::super::fixtures::default_route(
-                "10.0.250.1",
-                2,
-                super::super::Protocol::BOOT,
-                None,
-            ),
-            line,
+            action,
+            route: default_route("2001:db8:69f5::1", 3, Protocol::STATIC, Some(1024)),
+            line: String::new(),
         }
     }
 
-    #[tokio::test]
-    async fn follow_yields_every_change_and_coalesces_reads() {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let changes = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-        let started = Arc::new(AtomicUsize::new(0));
-        let (gate_tx, gate_rx) = tokio::sync::watch::channel(0usize);
-        let reads = started.clone();
-        // Read n finishes when the gate reaches n, returning n.
-        let read = move || {
-            let n = reads.fetch_add(1, Ordering::SeqCst) + 1;
-            let mut gate = gate_rx.clone();
-            async move {
-                let _ = gate.wait_for(|g| *g >= n).await;
-                n
-            }
-        };
-        let mut f = std::pin::pin!(follow(changes, read));
-        for n in 0..3 {
-            tx.send(route_change(n)).unwrap();
-        }
-        for _ in 0..3 {
-            assert!(matches!(f.next().await, Some(Followed::Change(_))));
-        }
+    #[test]
+    fn a_route_change_applies_in_place_and_what_cannot_reads() {
+        let mut snapshot = Some(seed_vm());
+        let mut reads = Reads::default();
+        let added = route_change(Action::Added);
+        assert!(matches!(
+            on_change(&mut snapshot, &mut reads, &added),
+            Next::Applied(Applied::RouteAdded(_))
+        ));
         assert_eq!(
-            started.load(Ordering::SeqCst),
-            1,
-            "one read for the burst so far"
+            findings(snapshot.as_ref().unwrap()),
+            findings(&seed_vm_fixed())
         );
-        gate_tx.send(1).unwrap();
-        assert!(matches!(f.next().await, Some(Followed::Read(1))));
-        // Changes came during read 1: exactly one more read, after it.
-        gate_tx.send(2).unwrap();
-        assert!(matches!(f.next().await, Some(Followed::Read(2))));
-        assert_eq!(started.load(Ordering::SeqCst), 2);
-        drop(tx);
-        assert!(f.next().await.is_none(), "ends with the changes");
+        assert_eq!(on_change(&mut snapshot, &mut reads, &added), Next::Nothing);
+        assert_eq!(
+            on_change(&mut snapshot, &mut reads, &Change::Overrun),
+            Next::Read
+        );
+        let kept = snapshot.clone();
+        // During the read: nothing applied, one more read owed.
+        let deleted = route_change(Action::Deleted);
+        assert_eq!(
+            on_change(&mut snapshot, &mut reads, &deleted),
+            Next::Nothing
+        );
+        assert_eq!(snapshot, kept);
+        assert!(reads.done(), "the change during the read reads again");
+    }
+
+    #[test]
+    fn with_no_snapshot_every_change_reads() {
+        let mut reads = Reads::default();
+        let added = route_change(Action::Added);
+        assert_eq!(on_change(&mut None, &mut reads, &added), Next::Read);
+        assert_eq!(on_change(&mut None, &mut reads, &added), Next::Nothing);
     }
 }

@@ -4,10 +4,11 @@
 //! to the kernel (plus `sysctl` for `accept_ra`); `findings`, `text` and
 //! `json` are pure functions of a [`Snapshot`].
 
+pub mod apply;
 mod convert;
 pub mod findings;
-pub mod follow;
 pub mod fixtures;
+pub mod follow;
 pub mod json;
 pub mod model;
 pub mod read;
@@ -17,6 +18,7 @@ mod tests;
 pub mod text;
 pub mod watch;
 
+pub use apply::Applied;
 pub use findings::{
     family_status, findings, findings_with, Code, FamilyState, FamilyStatus, Finding, Severity,
 };

@@ -3,13 +3,17 @@
 //! snapshot, run a command) for the event loop to carry out; quitting is
 //! `app.quit`, which the loop checks after every event.
 
+use std::net::IpAddr;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
+use super::convert::{apply_to_view, kept, net_view};
 use super::event::{Event, RunMsg};
 use super::layout::{areas, inner_rows};
 use super::model::{CmdState, CommandRow, NetView, OutLine, OutStream};
-use crate::net::follow::Reads;
+use crate::net::follow::{on_change, Next, Reads};
+use crate::net::{Change, Snapshot};
 
 /// The panel that PgUp/PgDn scroll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +97,12 @@ pub struct Scroll {
 #[derive(Clone, Debug, PartialEq)]
 pub struct App {
     pub net: NetView,
+    /// The network state `net` shows, kept current from netlink changes
+    /// ([`Snapshot::apply`]); none until a read succeeds (or after one
+    /// failed), and then every change reads.
+    pub snapshot: Option<Snapshot>,
+    /// The config's gateways, for the findings' hints.
+    pub gateways: Vec<IpAddr>,
     /// Why the last snapshot read failed, if it did (the previous view stays).
     pub net_error: Option<String>,
     pub commands: Vec<CommandRow>,
@@ -125,6 +135,8 @@ impl App {
     pub fn new(net: NetView, commands: Vec<CommandRow>, config_note: impl Into<String>) -> App {
         App {
             net,
+            snapshot: None,
+            gateways: Vec::new(),
             net_error: None,
             commands,
             config_note: config_note.into(),
@@ -139,6 +151,27 @@ impl App {
             reads: Reads::default(),
             live: true,
             quit: false,
+        }
+    }
+
+    /// Show this snapshot (a full read) and keep it for the changes to come.
+    pub fn set_snapshot(&mut self, snapshot: Snapshot) {
+        self.net = net_view(&snapshot, &self.gateways);
+        self.snapshot = Some(snapshot);
+    }
+
+    /// A netlink change: applied to the snapshot and the rows in place
+    /// when it can be exactly, else a read ([`on_change`]).
+    fn on_net_change(&mut self, change: &Change) -> Vec<Effect> {
+        match on_change(&mut self.snapshot, &mut self.reads, change) {
+            Next::Read => vec![Effect::ReadSnapshot],
+            Next::Nothing => Vec::new(),
+            Next::Applied(applied) => {
+                if let Some(s) = &self.snapshot {
+                    apply_to_view(&mut self.net, s, &self.gateways, change, applied);
+                }
+                Vec::new()
+            }
         }
     }
 
@@ -452,7 +485,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             app.size = (w, h);
             Vec::new()
         }
-        Event::NetChanged => app.request_read(),
+        Event::Net(change) => app.on_net_change(&change),
         Event::NetEnded => {
             app.live = false;
             app.say(Level::Warn, LIVE_STOPPED);
@@ -460,8 +493,8 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
         }
         Event::Snapshot(result) => {
             match result {
-                Ok(net) => {
-                    app.net = net;
+                Ok(snapshot) => {
+                    app.set_snapshot(snapshot);
                     app.net_error = None;
                     if app.message_text() == Some("refreshing") {
                         app.message = None;
@@ -471,13 +504,27 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                         }
                     }
                 }
-                Err(e) => app.net_error = Some(e),
+                Err(e) => {
+                    // What changed since the last good read is unknown.
+                    app.snapshot = None;
+                    app.net_error = Some(e);
+                }
             }
             if app.reads.done() {
                 vec![Effect::ReadSnapshot]
             } else {
                 Vec::new()
             }
+        }
+        Event::Ensure { state, now } => {
+            // Matched by name: ensure keeps the commands of the same config.
+            for row in &mut app.commands {
+                row.kept = state
+                    .as_ref()
+                    .and_then(|s| s.command(&row.name))
+                    .map(|c| kept(c, now));
+            }
+            Vec::new()
         }
         Event::Run { index, msg } => app.on_run(index, msg),
         Event::Terminate => app.quit(),

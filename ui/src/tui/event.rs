@@ -2,11 +2,14 @@
 //! input, netlink changes and runner progress into these; `update` is the
 //! only place that interprets them.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use inject_errands::ensure::EnsureState;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::model::{CmdState, NetView, OutStream};
+use super::model::{CmdState, OutStream};
+use crate::net::{Change, Snapshot};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -14,13 +17,19 @@ pub enum Event {
     Key(KeyEvent),
     /// The terminal is now this many columns and rows.
     Resize(u16, u16),
-    /// Netlink said links, addresses or routes changed (or that changes
-    /// were lost: either way, re-read).
-    NetChanged,
+    /// Netlink said a link, address or route changed (or that changes
+    /// were lost).
+    Net(Change),
     /// The netlink subscription ended: the view no longer follows changes.
     NetEnded,
     /// A snapshot read finished (the text is the error when it failed).
-    Snapshot(Result<NetView, String>),
+    Snapshot(Result<Snapshot, String>),
+    /// What a running `inject ensure` keeps, read from its state file at
+    /// `now` (none when no ensure process runs for this log dir).
+    Ensure {
+        state: Option<EnsureState>,
+        now: SystemTime,
+    },
     /// Progress of the command at this index.
     Run { index: usize, msg: RunMsg },
     /// SIGTERM or SIGHUP (an ssh session closing), or the terminal's input

@@ -1,14 +1,15 @@
 //! Dashboards built from the net fixtures, for snapshot tests, unit tests
 //! and benchmarks: the seed's VM before and after its fix, and big tables.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::app::App;
 use inject_errands::config::{self, Phase};
+use inject_errands::ensure::{CommandState, EnsureState};
 use inject_errands::plan::describe;
 
 use super::convert::{command_row, net_view};
-use super::model::{CmdState, CommandRow, OutLine, OutStream};
+use super::model::{CmdState, CommandRow, NetView, OutLine, OutStream};
 use crate::net::findings::config_gateways;
 use crate::net::fixtures;
 
@@ -50,17 +51,16 @@ pub fn commands() -> Vec<CommandRow> {
 
 /// The seed's VM as first seen: IPv6 flagged, the fix pending.
 pub fn seed_vm_app() -> App {
-    App::new(
-        net_view(&fixtures::seed_vm(), &config_gateways(&config())),
-        commands(),
-        "config: commands.yml",
-    )
+    let mut app = App::new(NetView::default(), commands(), "config: commands.yml");
+    app.gateways = config_gateways(&config());
+    app.set_snapshot(fixtures::seed_vm());
+    app
 }
 
 /// The seed's VM after the fix ran from the dashboard.
 pub fn seed_vm_fixed_app() -> App {
     let mut app = seed_vm_app();
-    app.net = net_view(&fixtures::seed_vm_fixed(), &config_gateways(&config()));
+    app.set_snapshot(fixtures::seed_vm_fixed());
     let c = &mut app.commands[0];
     c.state = CmdState::Ok;
     c.last_duration = Some(Duration::from_millis(12));
@@ -79,4 +79,52 @@ pub fn big_app(links: u32, routes: u32) -> App {
         commands(),
         "config: commands.yml",
     )
+}
+
+/// When the fixtures' ensure state was read.
+pub fn ensure_now() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000)
+}
+
+/// A running `inject ensure` keeping two of [`CONFIG`]'s commands: the
+/// IPv6 default route, restored 3 minutes before [`ensure_now`], and the
+/// vault registration, failing twice in a row; it keeps one command the
+/// config no longer has.
+pub fn ensure_state() -> EnsureState {
+    let now = ensure_now();
+    let ago = |s| Some(now - Duration::from_secs(s));
+    let command = |name: &str, acted: Option<SystemTime>, failures| CommandState {
+        name: name.into(),
+        verdict: None,
+        last_check: ago(5),
+        last_action: acted,
+        last_outcome: None,
+        failures,
+        next_check: None,
+    };
+    EnsureState {
+        pid: 4242,
+        started: now - Duration::from_secs(3600),
+        updated: now - Duration::from_secs(5),
+        stopped: None,
+        interval_secs: 60.0,
+        commands: vec![
+            command("ipv6-default-route", ago(185), 0),
+            command("register-with-vault", ago(20), 2),
+            command("gone-from-config", None, 0),
+        ],
+    }
+}
+
+/// The seed's VM while ensure keeps its commands ([`ensure_state`]).
+pub fn seed_vm_kept_app() -> App {
+    let mut app = seed_vm_app();
+    super::app::update(
+        &mut app,
+        super::event::Event::Ensure {
+            state: Some(ensure_state()),
+            now: ensure_now(),
+        },
+    );
+    app
 }

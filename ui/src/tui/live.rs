@@ -3,28 +3,30 @@
 //! terminal (restored on every way out, panics included).
 
 use std::io::{IsTerminal, Write};
-use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream};
 use futures_util::StreamExt;
 use inject_errands::config::{self, Config, Phase};
+use inject_errands::ensure::{read_state, EnsureState};
 use inject_errands::event::{Event as RunEvent, Summary};
 use inject_errands::runlog::{self, RunLog};
 use inject_errands::runner::{run_command, Slot};
 use inject_errands::{plan, CancellationToken};
 
 use super::app::{App, Level};
-use super::convert::{command_row, net_view, run_msgs};
-use super::event::RunMsg;
+use super::convert::{command_row, run_msgs};
+use super::event::{Event, RunMsg};
 use super::model::{CmdState, NetView, OutStream};
 use super::run::{run, terminal_events, Io, RunSink};
 use super::theme::Theme;
 use crate::net;
 use crate::net::findings::config_gateways;
+use crate::net::Change;
 
 /// What `inject tui` / `inject-tui` was asked for.
 #[derive(Clone, Debug, Default)]
@@ -129,24 +131,28 @@ async fn dashboard(
     };
     let mut app = App::new(NetView::default(), commands, note);
     app.is_root = nix::unistd::geteuid().is_root();
-    match net::read_snapshot().await {
-        Ok(s) => app.net = net_view(&s, &gateways),
-        Err(e) => app.net_error = Some(e.to_string()),
-    }
+    app.gateways = gateways;
     // Follow netlink; without it the view still works, refreshed by `r`.
-    let changes: BoxStream<'static, ()> = match net::watch().await {
-        Ok(s) => s.map(|_| ()).boxed(),
+    // Subscribed before the first read, so no change between is lost (one
+    // the read already holds applies as a no-op, or reads again).
+    let changes: BoxStream<'static, Change> = match net::watch().await {
+        Ok(s) => s.boxed(),
         Err(e) => {
             app.live = false;
             app.say(Level::Warn, format!("live updates off ({e}); r re-reads"));
             stream::pending().boxed()
         }
     };
-    let io = Arc::new(LiveIo {
-        config,
-        gateways,
-        log_dir: runlog::resolve_dir(log_dir),
-    });
+    match net::read_snapshot().await {
+        Ok(s) => app.set_snapshot(s),
+        Err(e) => app.net_error = Some(e.to_string()),
+    }
+    let log_dir = runlog::resolve_dir(log_dir);
+    let events = stream::select(
+        terminal_events(),
+        ensure_events(log_dir.clone(), ENSURE_EVERY),
+    );
+    let io = Arc::new(LiveIo { config, log_dir });
 
     // ratatui's init enters raw mode and the alternate screen and installs
     // a panic hook that restores the terminal before the panic is printed.
@@ -160,15 +166,7 @@ async fn dashboard(
         }
     };
     let theme = Theme::from_env();
-    let result = run(
-        &mut terminal,
-        &mut app,
-        &theme,
-        terminal_events(),
-        changes,
-        io,
-    )
-    .await;
+    let result = run(&mut terminal, &mut app, &theme, events, changes, io).await;
     ratatui::restore();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -179,22 +177,48 @@ async fn dashboard(
     }
 }
 
+/// How often the dashboard re-reads `inject ensure`'s state file. Ensure
+/// writes a file (no netlink event to follow), and what the panel shows
+/// changes with time alone: whether the process still lives (a crash
+/// leaves the file behind) and how long ago it acted. So a light re-read
+/// of one small file while the dashboard is open; inotify would add a
+/// crate and still need the clock.
+const ENSURE_EVERY: Duration = Duration::from_secs(5);
+
+/// What a running `inject ensure` keeps, every `every` from now on (the
+/// first at once); nothing without a log dir.
+fn ensure_events(log_dir: Option<PathBuf>, every: Duration) -> BoxStream<'static, Event> {
+    let Some(dir) = log_dir else {
+        return stream::pending().boxed();
+    };
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    stream::poll_fn(move |cx| ticks.poll_tick(cx).map(Some))
+        .map(move |_| Event::Ensure {
+            state: running_ensure(&dir),
+            now: SystemTime::now(),
+        })
+        .boxed()
+}
+
+/// Ensure's state, if its process runs; an unreadable file shows nothing
+/// (ensure itself reports its own trouble, in its log).
+fn running_ensure(dir: &Path) -> Option<EnsureState> {
+    read_state(dir)
+        .ok()
+        .flatten()
+        .filter(EnsureState::is_running)
+}
+
 /// The real side effects: netlink reads and errand runs.
 struct LiveIo {
     config: Option<Arc<Config>>,
-    gateways: Vec<IpAddr>,
     log_dir: Option<PathBuf>,
 }
 
 impl Io for LiveIo {
-    fn read_snapshot(&self) -> BoxFuture<'static, Result<NetView, String>> {
-        let gateways = self.gateways.clone();
-        Box::pin(async move {
-            net::read_snapshot()
-                .await
-                .map(|s| net_view(&s, &gateways))
-                .map_err(|e| e.to_string())
-        })
+    fn read_snapshot(&self) -> BoxFuture<'static, Result<net::Snapshot, String>> {
+        Box::pin(async { net::read_snapshot().await.map_err(|e| e.to_string()) })
     }
 
     fn run_command(

@@ -110,6 +110,42 @@ pub struct CommandRow {
     pub state: CmdState,
     pub last_duration: Option<Duration>,
     pub output: Vec<OutLine>,
+    /// Kept true by a running `inject ensure`, as its state file says.
+    pub kept: Option<Kept>,
+}
+
+/// How a running `inject ensure` keeps a command (from its state file,
+/// re-read every few seconds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kept {
+    /// How long ago ensure last ran the command; none if it never needed to.
+    pub acted_ago: Option<Duration>,
+    /// Failures in a row (ensure backs off meanwhile).
+    pub failures: u32,
+}
+
+impl Kept {
+    /// The word the commands panel shows under the command's own state.
+    pub fn label(&self) -> &'static str {
+        if self.failures > 0 {
+            "failing"
+        } else if self.acted_ago.is_some() {
+            "acted"
+        } else {
+            "watching"
+        }
+    }
+}
+
+/// `5s ago`, `3m ago`, `2h ago`, `4d ago`: how long ago, roughly.
+pub fn format_ago(ago: Duration) -> String {
+    let s = ago.as_secs();
+    match s {
+        0..60 => format!("{s}s ago"),
+        60..3600 => format!("{}m ago", s / 60),
+        3600..86400 => format!("{}h ago", s / 3600),
+        _ => format!("{}d ago", s / 86400),
+    }
 }
 
 impl CommandRow {
@@ -127,6 +163,7 @@ impl CommandRow {
             state: CmdState::Pending,
             last_duration: None,
             output: Vec::new(),
+            kept: None,
         }
     }
 }
@@ -144,5 +181,15 @@ mod tests {
         assert_eq!(format_duration(Duration::from_millis(1234)), "1.2s");
         assert_eq!(format_duration(Duration::from_secs(30)), "30s");
         assert_eq!(format_duration(Duration::from_secs(123)), "2m 3s");
+    }
+
+    #[test]
+    fn ages_read_in_their_largest_unit() {
+        let ago = |s| format_ago(Duration::from_secs(s));
+        assert_eq!(ago(0), "0s ago");
+        assert_eq!(ago(59), "59s ago");
+        assert_eq!(ago(200), "3m ago");
+        assert_eq!(ago(7300), "2h ago");
+        assert_eq!(ago(4 * 86400 + 5), "4d ago");
     }
 }

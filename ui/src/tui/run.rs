@@ -16,9 +16,9 @@ use tokio::task::JoinHandle;
 
 use super::app::{update, App, Effect, Level};
 use super::event::{Event, RunMsg};
-use super::model::NetView;
 use super::theme::Theme;
 use super::views;
+use crate::net::{Change, Snapshot};
 
 /// Where a running command's progress goes: into the loop, tagged with the
 /// command's index.
@@ -41,7 +41,7 @@ impl RunSink {
 /// The side effects the loop performs for `update`'s effects.
 pub trait Io: Send + Sync + 'static {
     /// Read the network now.
-    fn read_snapshot(&self) -> BoxFuture<'static, Result<NetView, String>>;
+    fn read_snapshot(&self) -> BoxFuture<'static, Result<Snapshot, String>>;
     /// Run the command at `index` to its end (or until `cancel`), reporting
     /// lines and the outcome through `sink`. Must send `RunMsg::Finished`.
     fn run_command(
@@ -69,7 +69,7 @@ pub async fn run<B, T, N, I>(
 where
     B: Backend,
     T: Stream<Item = Event> + Unpin,
-    N: Stream<Item = ()> + Unpin,
+    N: Stream<Item = Change> + Unpin,
     I: Io,
 {
     let mut terminal_events = terminal_events.fuse();
@@ -87,7 +87,7 @@ where
         let event = tokio::select! {
             ev = terminal_events.next() => ev.unwrap_or(Event::Terminate),
             change = net_changes.next(), if net_live => match change {
-                Some(()) => Event::NetChanged,
+                Some(change) => Event::Net(change),
                 None => {
                     net_live = false;
                     Event::NetEnded

@@ -12,13 +12,12 @@ use ratatui::Terminal;
 use tokio::sync::{mpsc, Notify};
 use tokio_stream_shim::receiver_stream;
 
-use super::convert::net_view;
 use super::event::{Event, RunMsg};
 use super::fixtures::seed_vm_app;
-use super::model::{CmdState, NetView, OutStream};
+use super::model::{CmdState, OutStream};
 use super::run::{run, Io, RunSink};
 use super::theme::Theme;
-use crate::net::fixtures;
+use crate::net::{fixtures, Change, Snapshot};
 
 /// Snapshot reads return the fixed VM; the run prints a line and succeeds.
 /// `read` is notified as a read completes: the loop's task sends the result
@@ -30,12 +29,11 @@ struct FakeIo {
 }
 
 impl Io for FakeIo {
-    fn read_snapshot(&self) -> BoxFuture<'static, Result<NetView, String>> {
+    fn read_snapshot(&self) -> BoxFuture<'static, Result<Snapshot, String>> {
         let read = self.read.clone();
         Box::pin(async move {
-            let view = net_view(&fixtures::seed_vm_fixed(), &[]);
             read.notify_one();
-            Ok(view)
+            Ok(fixtures::seed_vm_fixed())
         })
     }
 
@@ -85,9 +83,9 @@ async fn keys_run_a_command_and_a_net_change_redraws_the_fixed_network() {
         keys_tx.send(Event::key(KeyCode::Enter)).unwrap();
         keys_tx.send(Event::key(KeyCode::Char('y'))).unwrap();
         ran.notified().await;
-        // The run's end asks for one read; the netlink change for another.
+        // The run's end asks for one read; lost netlink changes for another.
         read.notified().await;
-        net_tx.send(()).unwrap();
+        net_tx.send(Change::Overrun).unwrap();
         read.notified().await;
         // The snapshot is queued now (see FakeIo). The loop takes at most one
         // terminal event per turn and every queued runner/snapshot event with
@@ -163,7 +161,7 @@ async fn the_loop_quits_when_terminal_events_end() {
 }
 
 /// A stream that ends at once and says when it has been seen to end.
-fn ending(seen: Arc<Notify>) -> impl futures_util::Stream<Item = ()> + Unpin {
+fn ending(seen: Arc<Notify>) -> impl futures_util::Stream<Item = Change> + Unpin {
     futures_util::stream::poll_fn(move |_| {
         seen.notify_one();
         std::task::Poll::Ready(None)

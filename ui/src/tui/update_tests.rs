@@ -9,9 +9,9 @@ use super::app::{
 };
 use super::convert::net_view;
 use super::event::{Event, RunMsg};
-use super::fixtures::{big_app, seed_vm_app};
-use super::model::{CmdState, OutStream};
-use crate::net::fixtures;
+use super::fixtures::{big_app, ensure_now, ensure_state, seed_vm_app, seed_vm_kept_app};
+use super::model::{CmdState, Kept, OutStream};
+use crate::net::{fixtures, Action, Change, Protocol, Route};
 
 fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
     update(app, Event::key(code))
@@ -334,24 +334,121 @@ fn resize_is_remembered_for_page_sizes() {
 }
 
 #[test]
-fn net_changes_read_at_once_and_coalesce_a_burst_into_one_more_read() {
+fn changes_that_need_a_read_read_at_once_and_coalesce_a_burst_into_one_more_read() {
     let mut app = seed_vm_app();
     assert_eq!(
-        update(&mut app, Event::NetChanged),
+        update(&mut app, Event::Net(Change::Overrun)),
         vec![Effect::ReadSnapshot]
     );
     for _ in 0..50 {
-        assert!(update(&mut app, Event::NetChanged).is_empty());
+        // Even a change that could be applied: the read in flight may or
+        // may not hold it.
+        assert!(update(&mut app, route_change(Action::Added, v6_default())).is_empty());
     }
-    let fixed = net_view(&fixtures::seed_vm_fixed(), &[]);
     assert_eq!(
-        update(&mut app, Event::Snapshot(Ok(fixed.clone()))),
+        update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm_fixed()))),
         vec![Effect::ReadSnapshot],
         "changes during the read cause exactly one more"
     );
-    assert_eq!(update(&mut app, Event::Snapshot(Ok(fixed.clone()))), vec![]);
+    assert_eq!(
+        update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm_fixed()))),
+        vec![]
+    );
     assert!(!app.reads.reading());
+    assert_eq!(app.net, net_view(&fixtures::seed_vm_fixed(), &app.gateways));
+}
+
+fn v6_default() -> Route {
+    fixtures::default_route("2001:db8:69f5::1", 3, Protocol::STATIC, Some(1024))
+}
+
+fn route_change(action: Action, route: Route) -> Event {
+    Event::Net(Change::Route {
+        action,
+        line: String::new(),
+        route,
+    })
+}
+
+#[test]
+fn a_route_change_updates_the_view_in_place_as_a_fresh_read_would_show_it() {
+    let mut app = seed_vm_app();
+    let before = app.net.clone();
+    assert_eq!(
+        update(&mut app, route_change(Action::Added, v6_default())),
+        vec![],
+        "applied without a read"
+    );
+    let fixed = net_view(&fixtures::seed_vm_fixed(), &app.gateways);
     assert_eq!(app.net, fixed);
+    assert!(app
+        .net
+        .banner
+        .iter()
+        .any(|b| b.text == "IPv6: default via 2001:db8:69f5::1 dev eth1"));
+    assert!(app
+        .net
+        .routes
+        .iter()
+        .any(|r| r.default
+            && r.line == "default via 2001:db8:69f5::1 dev eth1 proto static metric 1024"));
+    assert_eq!(
+        update(&mut app, route_change(Action::Deleted, v6_default())),
+        vec![]
+    );
+    assert_eq!(app.net, before);
+}
+
+#[test]
+fn route_rows_stay_in_the_panels_order_through_adds_and_deletes() {
+    // Each change in place gives the rows a full conversion of the same
+    // snapshot gives: defaults first, IPv4 before IPv6, then dump order.
+    let mut app = seed_vm_app();
+    let big = fixtures::many_routes(2, 40);
+    // Its defaults would share the seed's IPv4 default's key (a read).
+    let mut added: Vec<Route> = big.routes.into_iter().filter(|r| !r.is_default()).collect();
+    added.insert(added.len() / 2, v6_default());
+    let mut changes: Vec<Event> = added
+        .iter()
+        .map(|r| route_change(Action::Added, r.clone()))
+        .collect();
+    changes.extend(
+        added
+            .iter()
+            .step_by(3)
+            .map(|r| route_change(Action::Deleted, r.clone())),
+    );
+    for change in changes {
+        update(&mut app, change.clone());
+        assert!(!app.reads.reading(), "{change:?} needed no read");
+        let snapshot = app.snapshot.as_ref().unwrap();
+        assert_eq!(
+            app.net,
+            net_view(snapshot, &app.gateways),
+            "after {change:?}"
+        );
+    }
+}
+
+#[test]
+fn changes_before_any_good_read_and_link_changes_read() {
+    let mut app = seed_vm_app();
+    app.snapshot = None;
+    assert_eq!(
+        update(&mut app, route_change(Action::Added, v6_default())),
+        vec![Effect::ReadSnapshot]
+    );
+    let mut app = seed_vm_app();
+    assert_eq!(
+        update(
+            &mut app,
+            Event::Net(Change::Link {
+                action: Action::Changed,
+                link: fixtures::ethernet_down(3, "eth1"),
+            })
+        ),
+        vec![Effect::ReadSnapshot]
+    );
 }
 
 #[test]
@@ -362,11 +459,8 @@ fn a_snapshot_replaces_the_view_and_clears_the_ipv6_flag() {
         .banner
         .iter()
         .any(|b| b.text.starts_with("IPv6: no default route")));
-    update(&mut app, Event::NetChanged);
-    update(
-        &mut app,
-        Event::Snapshot(Ok(net_view(&fixtures::seed_vm_fixed(), &[]))),
-    );
+    update(&mut app, Event::Net(Change::Overrun));
+    update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm_fixed())));
     assert!(app
         .net
         .banner
@@ -383,7 +477,7 @@ fn a_snapshot_replaces_the_view_and_clears_the_ipv6_flag() {
 fn a_failed_read_keeps_the_last_view_and_says_why() {
     let mut app = seed_vm_app();
     let before = app.net.clone();
-    update(&mut app, Event::NetChanged);
+    update(&mut app, Event::Net(Change::Overrun));
     update(
         &mut app,
         Event::Snapshot(Err("netlink: permission denied".into())),
@@ -391,6 +485,11 @@ fn a_failed_read_keeps_the_last_view_and_says_why() {
     assert_eq!(app.net, before);
     assert_eq!(app.net_error.as_deref(), Some("netlink: permission denied"));
     assert_eq!(app.banner_lines(), before.banner.len() + 1);
+    // What changed since is unknown: the next change reads.
+    assert_eq!(
+        update(&mut app, route_change(Action::Added, v6_default())),
+        vec![Effect::ReadSnapshot]
+    );
 }
 
 #[test]
@@ -445,4 +544,48 @@ fn moving_the_selection_resets_the_output_scroll() {
     app.scroll.output_back = 5;
     ch(&mut app, 'j');
     assert_eq!(app.scroll.output_back, 0);
+}
+
+#[test]
+fn a_running_ensure_marks_the_commands_it_keeps_and_when_it_acted() {
+    let mut app = seed_vm_kept_app();
+    let kept: Vec<_> = app.commands.iter().map(|c| c.kept.clone()).collect();
+    assert_eq!(
+        kept,
+        vec![
+            Some(Kept {
+                acted_ago: Some(Duration::from_secs(185)),
+                failures: 0
+            }),
+            None,
+            Some(Kept {
+                acted_ago: Some(Duration::from_secs(20)),
+                failures: 2
+            }),
+        ]
+    );
+    assert_eq!(kept[0].as_ref().unwrap().label(), "acted");
+    assert_eq!(kept[2].as_ref().unwrap().label(), "failing");
+    // A later read moves the age on; ensure gone clears every mark.
+    let later = ensure_now() + Duration::from_secs(60);
+    assert!(update(
+        &mut app,
+        Event::Ensure {
+            state: Some(ensure_state()),
+            now: later
+        }
+    )
+    .is_empty());
+    assert_eq!(
+        app.commands[0].kept.as_ref().unwrap().acted_ago,
+        Some(Duration::from_secs(245))
+    );
+    update(
+        &mut app,
+        Event::Ensure {
+            state: None,
+            now: later,
+        },
+    );
+    assert!(app.commands.iter().all(|c| c.kept.is_none()));
 }

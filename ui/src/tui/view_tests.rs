@@ -3,11 +3,12 @@
 
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::Terminal;
 
 use super::app::{App, Focus, Overlay};
-use super::fixtures::{big_app, seed_vm_app, seed_vm_fixed_app};
+use super::fixtures::{big_app, seed_vm_app, seed_vm_fixed_app, seed_vm_kept_app};
 use super::theme::Theme;
 use super::views::render;
 
@@ -241,4 +242,48 @@ fn the_footer_colours_a_message_by_its_level_not_its_words() {
     assert_eq!(colour_of(Level::Error), theme.error.fg.unwrap());
     assert_eq!(colour_of(Level::Warn), theme.warn.fg.unwrap());
     assert_eq!(colour_of(Level::Info), theme.info.fg.unwrap());
+}
+
+/// The commands panel alone, cut from a 120x40 screen.
+fn commands_panel(app: &App) -> String {
+    let (w, h) = (120, 40);
+    let buf = draw(app, &Theme::color(), w, h);
+    let area = super::layout::areas(Rect::new(0, 0, w, h), app.banner_rows(w))
+        .unwrap()
+        .commands;
+    (area.y..area.bottom())
+        .map(|y| {
+            (area.x..area.right())
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn commands_kept_by_ensure_say_so_and_when_it_acted() {
+    let app = seed_vm_kept_app();
+    let panel = commands_panel(&app);
+    assert!(panel.contains("↳ kept by ensure"), "{panel}");
+    insta::assert_snapshot!(panel);
+}
+
+#[test]
+fn kept_commands_scroll_with_both_lines_in_view() {
+    let mut app = seed_vm_kept_app();
+    let (w, h) = (120, 20);
+    app.size = (w, h);
+    let area = super::layout::areas(Rect::new(0, 0, w, h), app.banner_rows(w))
+        .unwrap()
+        .commands;
+    assert_eq!(super::layout::inner_rows(area, true), 3, "room for 3 lines");
+    // The last command is selected: both its lines show, with the one
+    // above it; the first (two lines) scrolls off.
+    app.selected = 2;
+    let s = screen(&app, w, h);
+    assert!(s.contains("  show-ipv6-routes"), "{s}");
+    assert!(s.contains("▶ register-with-vault"), "{s}");
+    assert!(s.contains("failing   20s ago"), "{s}");
+    assert!(!s.contains("ipv6-default-route  "), "{s}");
 }

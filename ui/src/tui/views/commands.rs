@@ -1,15 +1,17 @@
 //! The configured commands: name, state, last duration; the selected one
-//! is highlighted and is what Enter and `p` act on.
+//! is highlighted and is what Enter and `p` act on. A command a running
+//! `inject ensure` keeps gets a second line: that, and when ensure last
+//! ran it (`acted 3m ago`) or that it keeps failing.
 
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, Wrap};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::panel;
 use crate::tui::app::{App, Focus};
 use crate::tui::layout::inner_rows;
-use crate::tui::model::{format_duration, CmdState};
+use crate::tui::model::{format_ago, format_duration, CmdState};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -25,9 +27,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let rows_fit = inner_rows(area, true).max(1);
-    // Scroll just enough to keep the selection in view.
-    let offset = app.selected.saturating_sub(rows_fit - 1);
-    let end = (offset + rows_fit).min(app.commands.len());
+    // A kept command takes a second line (`↳ kept by ensure  acted  3m ago`).
+    let height = |i: usize| 1 + usize::from(app.commands[i].kept.is_some());
+    // Scroll just enough to keep the selection (both its lines) in view.
+    let mut offset = app.selected;
+    let mut used = height(offset);
+    while offset > 0 && used + height(offset - 1) <= rows_fit {
+        offset -= 1;
+        used += height(offset);
+    }
+    let mut end = offset;
+    let mut filled = 0;
+    while end < app.commands.len() && filled < rows_fit {
+        filled += height(end);
+        end += 1;
+    }
     let rows = app.commands[offset..end].iter().enumerate().map(|(i, c)| {
         let state_style = match c.state {
             CmdState::Pending => theme.dim,
@@ -39,11 +53,30 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         };
         let selected = offset + i == app.selected;
         let marker = if selected { "▶ " } else { "  " };
+        let mut name = vec![Line::from(format!("{marker}{}", c.name))];
+        let mut state = vec![Line::from(Span::styled(c.state.label(), state_style))];
+        let mut last = vec![Line::from(
+            c.last_duration.map(format_duration).unwrap_or_default(),
+        )];
+        if let Some(kept) = &c.kept {
+            let style = if kept.failures > 0 {
+                theme.error
+            } else {
+                theme.dim
+            };
+            name.push(Line::from(Span::styled("  ↳ kept by ensure", theme.dim)));
+            state.push(Line::from(Span::styled(kept.label(), style)));
+            last.push(Line::from(Span::styled(
+                kept.acted_ago.map(format_ago).unwrap_or_default(),
+                theme.dim,
+            )));
+        }
         let row = Row::new(vec![
-            Line::from(format!("{marker}{}", c.name)),
-            Line::from(Span::styled(c.state.label(), state_style)),
-            Line::from(c.last_duration.map(format_duration).unwrap_or_default()),
-        ]);
+            Cell::from(Text::from(name)),
+            Cell::from(Text::from(state)),
+            Cell::from(Text::from(last)),
+        ])
+        .height(1 + u16::from(c.kept.is_some()));
         if selected {
             row.style(theme.selected)
         } else {
