@@ -1,11 +1,162 @@
-//! `inject ensure` (not built yet).
+//! `inject ensure`: keep the commands tagged `ensure` true, for as long as
+//! it runs (under monit on a BOSH VM). Wires the netlink change stream into
+//! the loop's trigger channel and SIGTERM/SIGINT into its stop.
+//!
+//! Exit codes: 0 after SIGTERM/SIGINT, or at once when no command is tagged
+//! `ensure` (nothing to keep; the BOSH job declares no monit process then);
+//! 1 when another ensure holds the log dir or the loop cannot start; 2 on a
+//! usage or config error (monit restarts it, and the log says why).
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use inject_errands::config::{self, Phase};
+use inject_errands::ensure::{self, state, Ensure, Policy, Trigger};
+use inject_errands::{plan, runlog, CancellationToken};
+use inject_ui::net;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
 
 #[derive(clap::Args)]
-pub struct EnsureArgs {}
+pub struct EnsureArgs {
+    /// Config file [default: $INJECT_CONFIG, else /var/vcap/jobs/inject-commands/config/commands.yml]
+    #[arg(short, long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Re-check every command this often, for what netlink cannot see (`60s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_interval)]
+    interval: Duration,
+    /// Longest wait between re-checks of a command that keeps failing (it
+    /// doubles from the interval); a network change re-checks at once.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_interval)]
+    max_backoff: Duration,
+    /// Keep the run log and ensure-state.json here [default: $INJECT_LOG_DIR, else /var/vcap/sys/log/inject-commands on a BOSH VM, else none]
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
+}
 
-pub fn main(_args: EnsureArgs) -> ExitCode {
-    eprintln!("inject ensure: not built yet");
-    ExitCode::from(2)
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    match config::parse_duration(text)? {
+        d if d.is_zero() => Err("must be more than 0".to_string()),
+        d => Ok(d),
+    }
+}
+
+pub fn main(args: EnsureArgs) -> ExitCode {
+    let path = config::resolve_path(args.config.clone());
+    let config = match config::load(&path) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("inject ensure: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let commands = match plan::select(&config, Phase::Ensure, &[]) {
+        Ok(commands) => commands,
+        Err(err) => {
+            eprintln!("inject ensure: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if commands.is_empty() {
+        // Exit 0: nothing is wrong, there is just nothing to keep. (Monit
+        // never starts it then: the job declares the process only when a
+        // command is tagged ensure.)
+        say(&format!(
+            "inject ensure: no command in {} has `ensure` in its phases: nothing to keep, exiting",
+            path.display()
+        ));
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("inject ensure: cannot start: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    let policy = Policy {
+        interval: args.interval,
+        max_backoff: args.max_backoff,
+    };
+    runtime.block_on(async {
+        // Handlers first: from here on a SIGTERM stops the loop cleanly.
+        let (mut term, mut int) = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(term), Ok(int)) => (term, int),
+            (Err(err), _) | (_, Err(err)) => {
+                eprintln!("inject ensure: cannot handle signals: {err}");
+                return ExitCode::from(1);
+            }
+        };
+        let log_dir = runlog::resolve_dir(args.log_dir.clone());
+        let _lock = match log_dir.as_deref().map(state::lock).transpose() {
+            Ok(lock) => lock,
+            Err(err) => {
+                eprintln!("inject ensure: {err}");
+                return ExitCode::from(1);
+            }
+        };
+        let triggers = watch_network().await;
+        let cancel = CancellationToken::new();
+        let mut ensure = Ensure::new(&config, &commands, policy, log_dir.as_deref(), say);
+        let run = ensure.run(triggers, &cancel);
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                _ = &mut run => break,
+                _ = term.recv(), if !cancel.is_cancelled() => {
+                    say(&ensure::stamped("stopping on SIGTERM"));
+                    cancel.cancel();
+                }
+                _ = int.recv(), if !cancel.is_cancelled() => {
+                    say(&ensure::stamped("stopping on SIGINT"));
+                    cancel.cancel();
+                }
+            }
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+/// Subscribes to link, address and route changes (before the first check,
+/// so none in between is missed) and forwards each as a trigger. Without
+/// netlink the channel closes and the loop relies on its re-check.
+async fn watch_network() -> mpsc::Receiver<Trigger> {
+    // Small: a full channel already means "check everything", so extra
+    // changes can be dropped.
+    let (tx, rx) = mpsc::channel(64);
+    match net::watch().await {
+        Ok(mut changes) => {
+            tokio::spawn(async move {
+                while let Some(change) = changes.next().await {
+                    let trigger = Trigger {
+                        reason: change.to_string(),
+                    };
+                    if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(trigger) {
+                        break;
+                    }
+                }
+            });
+        }
+        Err(err) => say(&ensure::stamped(&format!(
+            "cannot watch network changes: {err}"
+        ))),
+    }
+    rx
+}
+
+/// One line to stdout (monit's ensure.stdout.log on a BOSH VM); a closed
+/// stdout must not end the loop.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }

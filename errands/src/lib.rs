@@ -2,6 +2,7 @@
 //! runner and run log. Knows nothing of terminals or netlink.
 
 pub mod config;
+pub mod ensure;
 pub mod event;
 pub mod plan;
 pub mod runlog;

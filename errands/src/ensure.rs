@@ -1,0 +1,473 @@
+//! The ensure loop: keeps every command tagged `ensure` true. Each is
+//! checked (its guard, then the command where needed, through the runner)
+//! at start, after every burst of network changes, and on a periodic
+//! re-check that backs off while a command keeps failing.
+//!
+//! Knows nothing of netlink or signals: the caller feeds [`Trigger`]s into a
+//! channel and cancels a token to stop. What happens goes to a line sink
+//! (stdout, for monit's log), to the run log (`inject-run.jsonl`, phase
+//! `ensure`) and to the state file (see [`state`]).
+
+mod decide;
+pub mod state;
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::mpsc;
+use tokio::time::{sleep, sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+
+pub use decide::{backoff, Cause, Policy, Verdict};
+pub use state::{read_state, CommandState, EnsureState};
+
+use crate::config::{CommandSpec, Config};
+use crate::event::{format_duration, Event, Outcome};
+use crate::runlog::EVENTS_FILE;
+use crate::runner::{self, Slot};
+
+/// A burst of changes (a link going down drops its addresses and routes,
+/// one message each) is checked once: when no change came for this long…
+pub const DEBOUNCE_QUIET: Duration = Duration::from_millis(50);
+/// …or this long after the burst's first change, whichever comes first.
+pub const DEBOUNCE_MAX: Duration = Duration::from_millis(200);
+/// After a stop, how long a running command has to end on SIGTERM before
+/// it is dropped, which SIGKILLs its process group: the loop stops within
+/// a second.
+pub const STOP_GRACE: Duration = Duration::from_millis(700);
+/// Lines of a failed command's output repeated on stdout.
+const OUTPUT_TAIL: usize = 8;
+
+/// Something changed that may have undone a command's work; the text says
+/// what (`route deleted: default via … dev eth1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    pub reason: String,
+}
+
+/// One kept command as the loop tracks it.
+struct Kept<'a> {
+    spec: &'a CommandSpec,
+    track: decide::Track,
+    due: Instant,
+    state: CommandState,
+}
+
+/// The loop over the `ensure` commands of one config.
+pub struct Ensure<'a, O> {
+    config: &'a Config,
+    kept: Vec<Kept<'a>>,
+    policy: Policy,
+    journal: Journal,
+    state: EnsureState,
+    out: O,
+}
+
+impl<'a, O: FnMut(&str)> Ensure<'a, O> {
+    /// A loop over `commands` (the config's `ensure` commands, in order),
+    /// logging to `log_dir` when given, and saying each decision to `out`
+    /// (one line, time-stamped, no newline).
+    pub fn new(
+        config: &'a Config,
+        commands: &[&'a CommandSpec],
+        policy: Policy,
+        log_dir: Option<&Path>,
+        out: O,
+    ) -> Self {
+        let now = Instant::now();
+        let started = SystemTime::now();
+        let kept = commands
+            .iter()
+            .map(|spec| Kept {
+                spec,
+                track: decide::Track::default(),
+                due: now,
+                state: CommandState {
+                    name: spec.name.clone(),
+                    verdict: None,
+                    last_check: None,
+                    last_action: None,
+                    last_outcome: None,
+                    failures: 0,
+                    next_check: None,
+                },
+            })
+            .collect::<Vec<_>>();
+        let state = EnsureState {
+            pid: std::process::id(),
+            started,
+            updated: started,
+            stopped: None,
+            interval_secs: policy.interval.as_secs_f64(),
+            commands: kept.iter().map(|k| k.state.clone()).collect(),
+        };
+        Ensure {
+            config,
+            kept,
+            policy,
+            journal: Journal::open(log_dir, started),
+            state,
+            out,
+        }
+    }
+
+    /// Runs until `cancel` is cancelled: a first check of every command,
+    /// then a check of every command after each burst of `triggers`, and of
+    /// each command when its periodic re-check is due. A closed trigger
+    /// channel leaves the periodic re-check.
+    pub async fn run(&mut self, mut triggers: mpsc::Receiver<Trigger>, cancel: &CancellationToken) {
+        let names: Vec<&str> = self.kept.iter().map(|k| k.spec.name.as_str()).collect();
+        let log = match &self.journal.dir {
+            Some(dir) => format!("run log and state in {}", dir.display()),
+            None => "no log dir (give --log-dir): no run log, no state file".to_string(),
+        };
+        self.say(
+            "start",
+            &format!(
+                "keeping {} command{} true: {}; re-check every {}, at once on network changes; pid {}; {log}",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", "),
+                format_duration(self.policy.interval),
+                std::process::id()
+            ),
+        );
+        self.write_state();
+        let all: Vec<usize> = (0..self.kept.len()).collect();
+        self.pass(&all, Cause::Start, cancel).await;
+        let mut listening = true;
+        while !cancel.is_cancelled() {
+            let due = self
+                .kept
+                .iter()
+                .map(|k| k.due)
+                .min()
+                .unwrap_or_else(|| Instant::now() + self.policy.interval);
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break,
+                trigger = triggers.recv(), if listening => match trigger {
+                    Some(first) => {
+                        let cause = burst(first, &mut triggers, cancel).await;
+                        self.pass(&all, cause, cancel).await;
+                    }
+                    None => {
+                        listening = false;
+                        let line = format!(
+                            "no more network change notifications: relying on the re-check every {}",
+                            format_duration(self.policy.interval)
+                        );
+                        self.say("notice", &line);
+                    }
+                },
+                _ = sleep_until(due) => {
+                    let now = Instant::now();
+                    let due: Vec<usize> = (0..self.kept.len()).filter(|&i| self.kept[i].due <= now).collect();
+                    self.pass(&due, Cause::Periodic, cancel).await;
+                }
+            }
+        }
+        self.state.stopped = Some(SystemTime::now());
+        self.write_state();
+        self.say("stop", "stopped");
+    }
+
+    /// Checks the commands at `which`, in config order. After a stop, a
+    /// command still running gets [`STOP_GRACE`] to end on SIGTERM before
+    /// it is dropped (which SIGKILLs its process group).
+    async fn pass(&mut self, which: &[usize], cause: Cause, cancel: &CancellationToken) {
+        let stop_late = async {
+            cancel.cancelled().await;
+            sleep(STOP_GRACE).await;
+        };
+        let finished = tokio::select! {
+            _ = self.checks(which, &cause, cancel) => true,
+            _ = stop_late => false,
+        };
+        if !finished {
+            let line = format!(
+                "the running command's process group was not gone {} after SIGTERM: killed it",
+                format_duration(STOP_GRACE)
+            );
+            self.say("stop", &line);
+        }
+    }
+
+    async fn checks(&mut self, which: &[usize], cause: &Cause, cancel: &CancellationToken) {
+        for &i in which {
+            if cancel.is_cancelled() {
+                return;
+            }
+            self.check(i, cause, cancel).await;
+        }
+    }
+
+    /// One check of command `i`: guard, the command where needed, decision.
+    async fn check(&mut self, i: usize, cause: &Cause, cancel: &CancellationToken) {
+        let spec = self.kept[i].spec;
+        let slot = Slot {
+            index: i + 1,
+            total: self.kept.len(),
+        };
+        let mut tail: VecDeque<String> = VecDeque::new();
+        let mut sink = |event: Event| {
+            if let Event::Output { line, .. } = event {
+                if tail.len() == OUTPUT_TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+        };
+        let report = runner::run_command(self.config, spec, slot, None, cancel, &mut sink).await;
+        let now = SystemTime::now();
+        let kept = &mut self.kept[i];
+        let decision = decide::decide(
+            &mut kept.track,
+            self.policy,
+            &spec.name,
+            &report.outcome,
+            report.duration,
+            cause,
+        );
+        kept.due = Instant::now() + decision.next;
+        kept.state.verdict = Some(decision.verdict);
+        kept.state.last_check = Some(now);
+        if decision.verdict.acted() {
+            kept.state.last_action = Some(now);
+        }
+        kept.state.last_outcome = Some(report.outcome.to_string());
+        kept.state.failures = kept.track.failures;
+        kept.state.next_check = Some(now + decision.next);
+        let output: Vec<String> = if spec.sensitive {
+            Vec::new()
+        } else {
+            tail.into_iter().collect()
+        };
+        if decision.say || decision.verdict.acted() {
+            self.journal.record(
+                &spec.name,
+                decision.verdict,
+                cause,
+                &report.outcome,
+                report.duration,
+                &decision.line,
+                &output,
+            );
+        }
+        if decision.say {
+            self.line(&decision.line);
+            if decision.verdict == Verdict::Failed {
+                for line in &output {
+                    self.line(&format!("    | {line}"));
+                }
+                if spec.sensitive {
+                    self.line("    | (output not shown: the command is sensitive)");
+                }
+            }
+        }
+        self.write_state();
+    }
+
+    /// A line about the loop itself (not one command), to stdout and the run log.
+    fn say(&mut self, kind: &str, text: &str) {
+        self.line(text);
+        self.journal.note(kind, text);
+    }
+
+    fn line(&mut self, text: &str) {
+        (self.out)(&stamped(text));
+        if let Some(notice) = self.journal.take_notice() {
+            (self.out)(&stamped(&notice));
+        }
+    }
+
+    fn write_state(&mut self) {
+        self.state.updated = SystemTime::now();
+        self.state.commands = self.kept.iter().map(|k| k.state.clone()).collect();
+        self.journal.state(&self.state);
+    }
+}
+
+/// `text` after the time (UTC, to the second): how every line the loop
+/// says begins, since monit's log file adds no time of its own.
+pub fn stamped(text: &str) -> String {
+    format!(
+        "{} {text}",
+        humantime::format_rfc3339_seconds(SystemTime::now())
+    )
+}
+
+/// Gathers the rest of a burst of changes that began with `first`: until
+/// none came for [`DEBOUNCE_QUIET`], at most [`DEBOUNCE_MAX`] after `first`.
+async fn burst(
+    first: Trigger,
+    triggers: &mut mpsc::Receiver<Trigger>,
+    cancel: &CancellationToken,
+) -> Cause {
+    let end = Instant::now() + DEBOUNCE_MAX;
+    let mut more = 0;
+    loop {
+        let quiet = (Instant::now() + DEBOUNCE_QUIET).min(end);
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break,
+            next = triggers.recv() => match next {
+                Some(_) => more += 1,
+                None => break,
+            },
+            _ = sleep_until(quiet) => break,
+        }
+    }
+    Cause::Change {
+        first: first.reason,
+        more,
+    }
+}
+
+/// The run log and state file of the loop, in the log dir. Like the errand's
+/// run log, it must never stop the loop: the first failure becomes one
+/// notice on stdout and the log goes quiet.
+struct Journal {
+    dir: Option<PathBuf>,
+    events: Option<File>,
+    run: String,
+    failed: bool,
+    notice: Option<String>,
+}
+
+impl Journal {
+    fn open(dir: Option<&Path>, started: SystemTime) -> Journal {
+        let run = format!(
+            "{}-{}",
+            humantime::format_rfc3339_seconds(started),
+            std::process::id()
+        );
+        let mut journal = Journal {
+            dir: dir.map(Path::to_path_buf),
+            events: None,
+            run,
+            failed: false,
+            notice: None,
+        };
+        if let Some(dir) = dir {
+            // The events file is shared with `inject run`: appends of one
+            // whole line each keep both writers' lines intact.
+            let opened = std::fs::create_dir_all(dir).and_then(|_| {
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join(EVENTS_FILE))
+            });
+            match opened {
+                Ok(file) => journal.events = Some(file),
+                Err(err) => journal.fail(&err),
+            }
+        }
+        journal
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        command: &str,
+        verdict: Verdict,
+        cause: &Cause,
+        outcome: &Outcome,
+        took: Duration,
+        message: &str,
+        output: &[String],
+    ) {
+        let mut fields = serde_json::Map::new();
+        fields.insert("verdict".into(), verdict.as_str().into());
+        fields.insert("cause".into(), cause.to_string().into());
+        if let Ok(serde_json::Value::Object(outcome)) = serde_json::to_value(outcome) {
+            fields.extend(outcome);
+        }
+        fields.insert(
+            "duration".into(),
+            ((took.as_secs_f64() * 1000.0).round() / 1000.0).into(),
+        );
+        fields.insert("message".into(), message.into());
+        if !output.is_empty() {
+            fields.insert("output".into(), output.to_vec().into());
+        }
+        self.write(Some(command), "ensure", fields);
+    }
+
+    fn note(&mut self, kind: &str, message: &str) {
+        let mut fields = serde_json::Map::new();
+        fields.insert("kind".into(), kind.into());
+        fields.insert("message".into(), message.into());
+        self.write(None, "ensure_notice", fields);
+    }
+
+    /// One JSON line in the shape of the errand's run log: time, run, phase,
+    /// command, event, then the fields.
+    fn write(
+        &mut self,
+        command: Option<&str>,
+        event: &str,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) {
+        if self.failed {
+            return;
+        }
+        let Some(events) = self.events.as_mut() else {
+            return;
+        };
+        let mut line = serde_json::Map::new();
+        line.insert(
+            "time".into(),
+            humantime::format_rfc3339_millis(SystemTime::now())
+                .to_string()
+                .into(),
+        );
+        line.insert("run".into(), self.run.clone().into());
+        line.insert("phase".into(), "ensure".into());
+        if let Some(command) = command {
+            line.insert("command".into(), command.into());
+        }
+        line.insert("event".into(), event.into());
+        line.extend(fields);
+        let mut text = serde_json::Value::Object(line).to_string();
+        text.push('\n');
+        if let Err(err) = events.write_all(text.as_bytes()) {
+            self.fail(&err);
+        }
+    }
+
+    fn state(&mut self, state: &EnsureState) {
+        if self.failed {
+            return;
+        }
+        if let Some(dir) = self.dir.clone() {
+            if let Err(err) = state::write_state(&dir, state) {
+                self.fail(&err);
+            }
+        }
+    }
+
+    fn fail(&mut self, err: &std::io::Error) {
+        if !self.failed {
+            self.failed = true;
+            self.events = None;
+            let dir = self
+                .dir
+                .as_deref()
+                .map_or_else(String::new, |d| d.display().to_string());
+            self.notice = Some(format!(
+                "cannot write the run log or state in {dir}: {err}; going on without them"
+            ));
+        }
+    }
+
+    fn take_notice(&mut self) -> Option<String> {
+        self.notice.take()
+    }
+}
+
+#[cfg(test)]
+mod tests;

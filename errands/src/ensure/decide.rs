@@ -1,0 +1,442 @@
+//! What the ensure loop concludes after each check of a command, whether an
+//! operator needs to read about it, and when the command is looked at next.
+//! Pure functions of what happened, so the policy is tested without
+//! processes or clocks.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{format_duration, Outcome};
+
+/// Why a command was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    /// The first check after the loop started (a boot, a monit restart).
+    Start,
+    /// The periodic re-check, for what netlink cannot see.
+    Periodic,
+    /// A burst of network changes: the first one, and how many followed it.
+    Change { first: String, more: usize },
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Start => f.write_str("at start"),
+            Cause::Periodic => f.write_str("on the periodic re-check"),
+            Cause::Change { first, more: 0 } => write!(f, "after {first}"),
+            Cause::Change { first, more: 1 } => write!(f, "after {first} (+1 more change)"),
+            Cause::Change { first, more } => write!(f, "after {first} (+{more} more changes)"),
+        }
+    }
+}
+
+/// What a check came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The guard held: nothing to do.
+    Holds,
+    /// The guard holds again after failures, without the command having
+    /// succeeded (somebody else fixed it, or the cause went away).
+    Recovered,
+    /// The guard did not hold; the command ran and succeeded.
+    Repaired,
+    /// The command (or its guard) failed or timed out.
+    Failed,
+    /// Stopped by a shutdown while it ran.
+    Interrupted,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Recovered => "recovered",
+            Verdict::Repaired => "repaired",
+            Verdict::Failed => "failed",
+            Verdict::Interrupted => "interrupted",
+        }
+    }
+
+    /// Whether the command itself ran (as far as the loop can tell).
+    pub fn acted(self) -> bool {
+        matches!(self, Verdict::Repaired | Verdict::Failed)
+    }
+}
+
+/// What the loop remembers of a command between checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Track {
+    /// The last verdict; `None` before the first check.
+    pub last: Option<Verdict>,
+    /// Failures in a row; drives the back-off of the periodic re-check.
+    pub failures: u32,
+    /// Successful runs in a row with no check between them finding the
+    /// guard held: a command that does not make its own guard hold. Backs
+    /// off like failures.
+    pub repairs: u32,
+    /// The last failure's result words (`FAILED exit 2`), to tell a new
+    /// failure from the same one again.
+    pub last_failure: Option<String>,
+    /// Repeats of the same failure after network changes that were not
+    /// written to stdout since the last line that was.
+    pub unlogged: u32,
+}
+
+/// The loop's settings that shape decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// The periodic re-check of a command whose guard holds.
+    pub interval: Duration,
+    /// The longest wait between periodic re-checks of a failing command.
+    pub max_backoff: Duration,
+}
+
+impl Default for Policy {
+    /// A minute between re-checks; a failing command's back-off stops
+    /// doubling at half an hour.
+    fn default() -> Policy {
+        Policy {
+            interval: Duration::from_secs(60),
+            max_backoff: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// The conclusion of one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    /// Whether stdout gets a line (the run log records every action anyway).
+    pub say: bool,
+    /// Until the next periodic re-check (a network change comes sooner).
+    pub next: Duration,
+    /// What the operator reads, without the time stamp.
+    pub line: String,
+}
+
+/// The wait before the next periodic re-check after `streak` checks in a
+/// row that failed (or did not make the guard hold): the interval, doubled for each such check
+/// after the first, capped at `max_backoff` (never below the interval).
+pub fn backoff(policy: Policy, streak: u32) -> Duration {
+    let cap = policy.max_backoff.max(policy.interval);
+    let doublings = streak.saturating_sub(1).min(31);
+    policy
+        .interval
+        .checked_mul(1u32 << doublings)
+        .map_or(cap, |d| d.min(cap))
+}
+
+/// Decides what the check of command `name` that ended with `outcome`
+/// (after `took`) means, updating `track`.
+pub fn decide(
+    track: &mut Track,
+    policy: Policy,
+    name: &str,
+    outcome: &Outcome,
+    took: Duration,
+    cause: &Cause,
+) -> Decision {
+    let before = track.last;
+    let (verdict, line) = match outcome {
+        Outcome::Skipped { reason } => {
+            let was_failing = before == Some(Verdict::Failed);
+            let failures = track.failures;
+            track.failures = 0;
+            track.repairs = 0;
+            track.last_failure = None;
+            track.unlogged = 0;
+            if was_failing {
+                let line = format!(
+                    "{name}: holds again ({reason}) {cause}, after {failures} failure{}",
+                    plural(failures)
+                );
+                (Verdict::Recovered, line)
+            } else {
+                (
+                    Verdict::Holds,
+                    format!("{name}: holds ({reason}) {cause}, nothing to do"),
+                )
+            }
+        }
+        Outcome::Ok => {
+            track.repairs += 1;
+            track.failures = 0;
+            track.last_failure = None;
+            track.unlogged = 0;
+            let mut line = format!(
+                "{name}: repaired {cause}: the guard did not hold, the command ran ok in {}",
+                format_duration(took)
+            );
+            if track.repairs > 1 {
+                line.push_str(&format!(
+                    "; its guard still did not hold after the last {} successful run{}: check that the guard tests what the command does",
+                    track.repairs - 1,
+                    plural(track.repairs - 1)
+                ));
+            }
+            (Verdict::Repaired, line)
+        }
+        Outcome::Interrupted | Outcome::NotRun => (
+            Verdict::Interrupted,
+            format!("{name}: interrupted by the shutdown, its process group terminated"),
+        ),
+        Outcome::Failed { .. } | Outcome::TimedOut { .. } => {
+            track.failures += 1;
+            track.repairs = 0;
+            let words = outcome.to_string();
+            let same = track.last_failure.as_deref() == Some(words.as_str());
+            track.last_failure = Some(words.clone());
+            let next = backoff(policy, track.failures);
+            // A network change re-checks a failing command at once; when it
+            // fails the same way again, only the run log hears of it, or a
+            // flapping link would flood stdout.
+            if same && matches!(cause, Cause::Change { .. }) {
+                track.unlogged += 1;
+                track.last = Some(Verdict::Failed);
+                return Decision {
+                    verdict: Verdict::Failed,
+                    say: false,
+                    next,
+                    line: format!("{name}: {words} {cause}"),
+                };
+            }
+            let mut line = format!(
+                "{name}: {words} {cause}, in {}; failure {} in a row",
+                format_duration(took),
+                track.failures
+            );
+            if track.unlogged > 0 {
+                line.push_str(&format!(
+                    " ({} alike after network changes not shown)",
+                    track.unlogged
+                ));
+                track.unlogged = 0;
+            }
+            line.push_str(&format!(
+                "; next re-check in {}, or at once on a network change",
+                format_duration(next)
+            ));
+            (Verdict::Failed, line)
+        }
+    };
+    track.last = Some(verdict);
+    let say = match verdict {
+        // Quiet when nothing changed; the first check says where things stand.
+        Verdict::Holds => before.is_none() || before == Some(Verdict::Interrupted),
+        _ => true,
+    };
+    let next = match verdict {
+        Verdict::Holds | Verdict::Recovered | Verdict::Interrupted => policy.interval,
+        Verdict::Repaired => backoff(policy, track.repairs),
+        Verdict::Failed => backoff(policy, track.failures),
+    };
+    Decision {
+        verdict,
+        say,
+        next,
+        line,
+    }
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: Policy = Policy {
+        interval: Duration::from_secs(60),
+        max_backoff: Duration::from_secs(1800),
+    };
+    const MS: Duration = Duration::from_millis(12);
+
+    fn held() -> Outcome {
+        Outcome::Skipped {
+            reason: "unless guard exited 0 (ip -6 route show default | grep -q default)".into(),
+        }
+    }
+
+    fn failed(code: i32) -> Outcome {
+        Outcome::Failed {
+            exit_code: Some(code),
+            signal: None,
+        }
+    }
+
+    fn change() -> Cause {
+        Cause::Change {
+            first: "route deleted: default via 2001:db8:69f5::1 dev eth1".into(),
+            more: 2,
+        }
+    }
+
+    #[test]
+    fn the_default_policy_is_a_minute_capped_at_half_an_hour() {
+        assert_eq!(Policy::default(), POLICY);
+    }
+
+    #[test]
+    fn backoff_doubles_from_the_interval_and_is_capped() {
+        let waits: Vec<u64> = (0..9).map(|s| backoff(POLICY, s).as_secs()).collect();
+        assert_eq!(waits, vec![60, 60, 120, 240, 480, 960, 1800, 1800, 1800]);
+        assert_eq!(backoff(POLICY, u32::MAX), Duration::from_secs(1800));
+        let tiny = Policy {
+            interval: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(1),
+        };
+        assert_eq!(
+            backoff(tiny, 5),
+            Duration::from_secs(10),
+            "the cap never undercuts the interval"
+        );
+    }
+
+    #[test]
+    fn a_guard_that_holds_is_said_once_then_kept_quiet() {
+        let mut track = Track::default();
+        let first = decide(&mut track, POLICY, "v6", &held(), MS, &Cause::Start);
+        assert_eq!(first.verdict, Verdict::Holds);
+        assert!(first.say);
+        assert_eq!(
+            first.line,
+            "v6: holds (unless guard exited 0 (ip -6 route show default | grep -q default)) at start, nothing to do"
+        );
+        for cause in [Cause::Periodic, change()] {
+            let again = decide(&mut track, POLICY, "v6", &held(), MS, &cause);
+            assert!(
+                !again.say,
+                "{cause}: a guard that keeps holding is not news"
+            );
+            assert_eq!(again.next, POLICY.interval);
+        }
+    }
+
+    #[test]
+    fn a_repair_is_always_said_with_its_cause() {
+        let mut track = Track::default();
+        decide(&mut track, POLICY, "v6", &held(), MS, &Cause::Start);
+        let d = decide(&mut track, POLICY, "v6", &Outcome::Ok, MS, &change());
+        assert_eq!(d.verdict, Verdict::Repaired);
+        assert!(d.say);
+        assert_eq!(
+            d.line,
+            "v6: repaired after route deleted: default via 2001:db8:69f5::1 dev eth1 (+2 more changes): \
+             the guard did not hold, the command ran ok in 12ms"
+        );
+        assert_eq!(d.next, POLICY.interval);
+        // The repair's own netlink change brings a check that finds it held: quiet.
+        assert!(!decide(&mut track, POLICY, "v6", &held(), MS, &change()).say);
+    }
+
+    #[test]
+    fn a_repair_that_never_makes_the_guard_hold_backs_off_and_says_why() {
+        let mut track = Track::default();
+        decide(&mut track, POLICY, "v6", &Outcome::Ok, MS, &Cause::Start);
+        let second = decide(&mut track, POLICY, "v6", &Outcome::Ok, MS, &Cause::Periodic);
+        assert!(
+            second
+                .line
+                .contains("its guard still did not hold after the last 1 successful run"),
+            "{}",
+            second.line
+        );
+        assert_eq!(second.next, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn a_repair_after_failures_is_not_taken_for_a_guard_that_never_holds() {
+        let mut track = Track::default();
+        decide(&mut track, POLICY, "v6", &failed(2), MS, &change());
+        decide(&mut track, POLICY, "v6", &failed(2), MS, &change());
+        let d = decide(&mut track, POLICY, "v6", &Outcome::Ok, MS, &change());
+        assert!(!d.line.contains("still did not hold"), "{}", d.line);
+        assert_eq!(d.next, POLICY.interval, "a repair ends the back-off");
+    }
+
+    #[test]
+    fn failures_back_off_and_repeats_after_changes_stay_off_stdout() {
+        let mut track = Track::default();
+        let first = decide(&mut track, POLICY, "v6", &failed(2), MS, &Cause::Start);
+        assert!(first.say);
+        assert_eq!(
+            first.line,
+            "v6: FAILED exit 2 at start, in 12ms; failure 1 in a row; next re-check in 1m, or at once on a network change"
+        );
+        let again = decide(&mut track, POLICY, "v6", &failed(2), MS, &change());
+        assert!(
+            !again.say,
+            "the same failure after a network change is not repeated on stdout"
+        );
+        assert_eq!(again.verdict, Verdict::Failed);
+        let other = decide(&mut track, POLICY, "v6", &failed(3), MS, &change());
+        assert!(other.say, "a different failure is news");
+        let periodic = decide(&mut track, POLICY, "v6", &failed(3), MS, &Cause::Periodic);
+        assert!(periodic.say);
+        assert_eq!(periodic.next, Duration::from_secs(480));
+        assert!(
+            periodic.line.contains("failure 4 in a row"),
+            "{}",
+            periodic.line
+        );
+        decide(&mut track, POLICY, "v6", &failed(3), MS, &change());
+        let later = decide(&mut track, POLICY, "v6", &failed(3), MS, &Cause::Periodic);
+        assert!(
+            later
+                .line
+                .contains("(1 alike after network changes not shown)"),
+            "{}",
+            later.line
+        );
+    }
+
+    #[test]
+    fn a_guard_holding_again_after_failures_is_said_and_resets_the_backoff() {
+        let mut track = Track::default();
+        for _ in 0..3 {
+            decide(&mut track, POLICY, "v6", &failed(2), MS, &Cause::Periodic);
+        }
+        let d = decide(&mut track, POLICY, "v6", &held(), MS, &change());
+        assert_eq!(d.verdict, Verdict::Recovered);
+        assert!(d.say);
+        assert!(
+            d.line.starts_with("v6: holds again (unless guard exited 0"),
+            "{}",
+            d.line
+        );
+        assert!(d.line.ends_with("after 3 failures"), "{}", d.line);
+        assert_eq!(d.next, POLICY.interval);
+        assert_eq!(track.failures, 0);
+    }
+
+    #[test]
+    fn causes_read_as_an_operator_would_say_them() {
+        assert_eq!(Cause::Start.to_string(), "at start");
+        assert_eq!(Cause::Periodic.to_string(), "on the periodic re-check");
+        assert_eq!(
+            Cause::Change {
+                first: "link changed: eth1".into(),
+                more: 1
+            }
+            .to_string(),
+            "after link changed: eth1 (+1 more change)"
+        );
+        assert_eq!(
+            Cause::Change {
+                first: "x".into(),
+                more: 0
+            }
+            .to_string(),
+            "after x"
+        );
+    }
+}

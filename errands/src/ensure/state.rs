@@ -1,0 +1,341 @@
+//! What the ensure loop leaves in its log dir for others to read: the state
+//! file (`ensure-state.json`, which the dashboard shows as "kept by ensure,
+//! last acted …"), and the lock that keeps to one ensure process per log dir.
+
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+
+use super::decide::Verdict;
+
+pub const STATE_FILE: &str = "ensure-state.json";
+/// Not `inject run`'s lock: an errand may run while the loop keeps watch.
+pub const LOCK_FILE: &str = "ensure.lock";
+
+/// The loop as it last wrote itself down.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnsureState {
+    pub pid: u32,
+    #[serde(with = "rfc3339")]
+    pub started: SystemTime,
+    #[serde(with = "rfc3339")]
+    pub updated: SystemTime,
+    /// Set when the loop stopped cleanly (SIGTERM); a crash leaves it unset,
+    /// hence [`EnsureState::is_running`] also asks whether the PID lives.
+    #[serde(with = "rfc3339_opt", default)]
+    pub stopped: Option<SystemTime>,
+    /// The periodic re-check, in seconds.
+    pub interval_secs: f64,
+    pub commands: Vec<CommandState>,
+}
+
+/// One kept command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandState {
+    pub name: String,
+    /// The last check's verdict; `None` before the first.
+    pub verdict: Option<Verdict>,
+    #[serde(with = "rfc3339_opt", default)]
+    pub last_check: Option<SystemTime>,
+    /// When the command itself last ran (repaired or failed).
+    #[serde(with = "rfc3339_opt", default)]
+    pub last_action: Option<SystemTime>,
+    /// The last check's result words: `ok`, `skipped: …`, `FAILED exit 2`.
+    pub last_outcome: Option<String>,
+    /// Failures in a row.
+    pub failures: u32,
+    /// When the periodic re-check is due (a network change comes sooner).
+    #[serde(with = "rfc3339_opt", default)]
+    pub next_check: Option<SystemTime>,
+}
+
+impl EnsureState {
+    /// Whether the process that wrote this still runs: not stopped, and its
+    /// PID is an `inject … ensure` (a PID reused by another program is not).
+    pub fn is_running(&self) -> bool {
+        if self.stopped.is_some() {
+            return false;
+        }
+        match std::fs::read(format!("/proc/{}/cmdline", self.pid)) {
+            Ok(cmdline) => is_inject_ensure(&cmdline),
+            Err(_) => false,
+        }
+    }
+
+    pub fn command(&self, name: &str) -> Option<&CommandState> {
+        self.commands.iter().find(|c| c.name == name)
+    }
+}
+
+/// Whether a NUL-separated command line is `…/inject [options] ensure …`.
+fn is_inject_ensure(cmdline: &[u8]) -> bool {
+    let mut args = cmdline.split(|&b| b == 0);
+    let program = args.next().unwrap_or_default();
+    let name = program.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    name == b"inject" && args.any(|arg| arg == b"ensure")
+}
+
+/// Reads `<dir>/ensure-state.json`; `Ok(None)` when there is none (ensure
+/// never ran with this log dir).
+pub fn read_state(dir: &Path) -> Result<Option<EnsureState>, String> {
+    let path = dir.join(STATE_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|err| format!("{}: {err}", path.display()))
+}
+
+/// Writes the state so that a reader never sees half a file: a temporary
+/// file in the same dir, then a rename over the old one.
+pub fn write_state(dir: &Path, state: &EnsureState) -> std::io::Result<()> {
+    let path = dir.join(STATE_FILE);
+    let tmp = dir.join(format!(".{STATE_FILE}.{}.tmp", std::process::id()));
+    let mut text = serde_json::to_string_pretty(state).map_err(std::io::Error::other)?;
+    text.push('\n');
+    let written = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Another ensure process holds the log dir.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHeld {
+    pub path: PathBuf,
+    pub pid: Option<u32>,
+}
+
+impl fmt::Display for LockHeld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let holder = self
+            .pid
+            .map_or_else(|| "pid unknown".to_string(), |pid| format!("pid {pid}"));
+        write!(
+            f,
+            "another inject ensure ({holder}) is running and holds {}; one ensure process per log dir: stop that one first (on a BOSH VM: monit stop inject-ensure)",
+            self.path.display()
+        )
+    }
+}
+
+/// Why the lock was not taken.
+#[derive(Debug)]
+pub enum LockError {
+    Held(LockHeld),
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockError::Held(held) => held.fmt(f),
+            LockError::Io { path, error } => {
+                write!(f, "cannot take the lock {}: {error}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for LockError {}
+
+/// The held lock; dropping it (or dying) releases it.
+pub struct EnsureLock {
+    _lock: Flock<File>,
+}
+
+/// Takes `<dir>/ensure.lock` (creating the dir) and writes our PID into it.
+pub fn lock(dir: &Path) -> Result<EnsureLock, LockError> {
+    let path = dir.join(LOCK_FILE);
+    let io = |error: std::io::Error| LockError::Io {
+        path: path.clone(),
+        error,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io)?;
+    // flock, not a PID file: the kernel drops it when the holder dies, so a
+    // crash never leaves a stale lock for monit's restart to trip over.
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(mut lock) => {
+            let pid = format!("{}\n", std::process::id());
+            lock.set_len(0)
+                .and_then(|_| lock.seek(SeekFrom::Start(0)))
+                .and_then(|_| lock.write_all(pid.as_bytes()))
+                .map_err(io)?;
+            Ok(EnsureLock { _lock: lock })
+        }
+        Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
+            let mut pid = read_pid(&mut file);
+            if pid.is_none() {
+                // The holder may have locked and not yet written its PID.
+                std::thread::sleep(Duration::from_millis(50));
+                pid = read_pid(&mut file);
+            }
+            Err(LockError::Held(LockHeld { path, pid }))
+        }
+        Err((_, errno)) => Err(io(errno.into())),
+    }
+}
+
+fn read_pid(file: &mut File) -> Option<u32> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+/// Times as RFC 3339 text (UTC, milliseconds): readable in the file, and
+/// what `jq` and people expect.
+mod rfc3339 {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_rfc3339_millis(*time))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+mod rfc3339_opt {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(time: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(time) => super::rfc3339::serialize(time, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(text) => humantime::parse_rfc3339(&text)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(pid: u32) -> EnsureState {
+        let t = humantime::parse_rfc3339("2026-11-28T21:03:04.250Z").unwrap();
+        EnsureState {
+            pid,
+            started: t,
+            updated: t,
+            stopped: None,
+            interval_secs: 60.0,
+            commands: vec![CommandState {
+                name: "ipv6-default-route".into(),
+                verdict: Some(Verdict::Repaired),
+                last_check: Some(t),
+                last_action: Some(t),
+                last_outcome: Some("ok".into()),
+                failures: 0,
+                next_check: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn the_state_file_round_trips_and_reads_as_json() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            read_state(dir.path()).unwrap(),
+            None,
+            "no file yet: no state, no error"
+        );
+        let state = sample(std::process::id());
+        write_state(dir.path(), &state).unwrap();
+        assert_eq!(read_state(dir.path()).unwrap(), Some(state));
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(STATE_FILE)).unwrap())
+                .unwrap();
+        assert_eq!(
+            json["commands"][0]["last_action"],
+            "2026-11-28T21:03:04.250Z"
+        );
+        assert_eq!(json["commands"][0]["verdict"], "repaired");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            leftovers,
+            vec![std::ffi::OsString::from(STATE_FILE)],
+            "no temporary file is left"
+        );
+    }
+
+    #[test]
+    fn a_broken_state_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(STATE_FILE), "{not json").unwrap();
+        let err = read_state(dir.path()).unwrap_err();
+        assert!(err.contains(STATE_FILE), "{err}");
+    }
+
+    #[test]
+    fn a_state_is_running_only_while_an_ensure_process_has_its_pid() {
+        // This test binary is not `inject ensure`: its PID does not count.
+        assert!(!sample(std::process::id()).is_running());
+        assert!(is_inject_ensure(
+            b"/var/vcap/packages/inject/bin/inject\0ensure\0-c\0x.yml\0"
+        ));
+        assert!(is_inject_ensure(b"inject\0ensure\0"));
+        assert!(!is_inject_ensure(b"/usr/bin/inject-tui\0ensure\0"));
+        assert!(!is_inject_ensure(b"/bin/sleep\0ensure\0"));
+        assert!(!is_inject_ensure(b"/bin/inject\0run\0"));
+        let mut stopped = sample(std::process::id());
+        stopped.stopped = Some(SystemTime::now());
+        assert!(!stopped.is_running());
+    }
+
+    #[test]
+    fn a_second_lock_on_the_same_dir_names_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = lock(dir.path()).unwrap();
+        match lock(dir.path()) {
+            Err(LockError::Held(held)) => {
+                assert_eq!(held.pid, Some(std::process::id()));
+                let text = held.to_string();
+                assert!(
+                    text.contains(&format!("pid {}", std::process::id())),
+                    "{text}"
+                );
+            }
+            Err(other) => panic!("expected a held lock, got {other}"),
+            Ok(_) => panic!("a second lock must fail"),
+        }
+        drop(first);
+        assert!(lock(dir.path()).is_ok(), "released when dropped");
+    }
+}

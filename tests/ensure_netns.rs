@@ -1,0 +1,408 @@
+//! `inject ensure` run for real inside a network namespace that reproduces
+//! the seed's VM: it adds the IPv6 default route at start, puts it back
+//! after `ip -6 route del default` and after the NIC went down and up,
+//! backs off a failing command, stops on SIGTERM, and keeps to one loop
+//! per log dir.
+
+#[path = "common/netns.rs"]
+mod netns;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use netns::{can_run, SeedVm};
+
+const BIN: &str = env!("CARGO_BIN_EXE_inject");
+
+/// The seed's command, kept by ensure.
+fn route_config() -> String {
+    format!(
+        "commands:\n\
+         - name: ipv6-default-route\n\
+         \x20 run: ip -6 route add default via {} dev eth1\n\
+         \x20 unless: ip -6 route show default | grep -q default\n\
+         \x20 phases: [ensure]\n\
+         \x20 timeout: 10s\n",
+        SeedVm::V6_GATEWAY
+    )
+}
+
+/// An `inject ensure` running in the VM's namespace, its stdout in a file;
+/// killed when dropped so a failing test leaves nothing behind.
+struct Ensure {
+    child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Ensure {
+    fn start(seed: &SeedVm, dir: &Path, config: &str, extra: &[&str]) -> Ensure {
+        let cfg = dir.join("commands.yml");
+        std::fs::write(&cfg, config).unwrap();
+        let n = std::fs::read_dir(dir).unwrap().count();
+        let stdout = dir.join(format!("ensure-{n}.stdout"));
+        let stderr = dir.join(format!("ensure-{n}.stderr"));
+        // `ip netns exec` execs the program: the child's PID is inject's.
+        let child = seed
+            .command(BIN)
+            .arg("ensure")
+            .arg("-c")
+            .arg(&cfg)
+            .arg("--log-dir")
+            .arg(dir.join("log"))
+            .args(extra)
+            .env_remove("INJECT_CONFIG")
+            .env_remove("INJECT_LOG_DIR")
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout).unwrap())
+            .stderr(File::create(&stderr).unwrap())
+            .spawn()
+            .expect("start inject ensure");
+        Ensure {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits until stdout has a line containing `needle`.
+    fn wait_for(&mut self, needle: &str) {
+        let what = format!("stdout line with `{needle}`");
+        wait(&what, Duration::from_secs(10), || {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "inject ensure exited ({status}) before {what}:\n{}{}",
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+            self.stdout().contains(needle)
+        });
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args(["-s", name, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// Waits for the exit (at most `limit`) and returns it with the time taken.
+    fn exit(&mut self, limit: Duration) -> (ExitStatus, Duration) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, start.elapsed());
+            }
+            assert!(
+                start.elapsed() < limit,
+                "inject ensure still runs {limit:?} after the signal:\n{}",
+                self.stdout()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Ensure {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    start.elapsed()
+}
+
+fn v6_default(seed: &SeedVm) -> String {
+    seed.ip("-6 route show default")
+}
+
+fn has_v6_default(seed: &SeedVm) -> bool {
+    v6_default(seed).contains(&format!("default via {} dev eth1", SeedVm::V6_GATEWAY))
+}
+
+#[test]
+fn ensure_adds_the_ipv6_default_at_start_and_restores_it_after_a_deletion() {
+    if !can_run("ensure_adds_the_ipv6_default_at_start_and_restores_it_after_a_deletion") {
+        return;
+    }
+    let seed = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        !has_v6_default(&seed),
+        "the seed VM starts without an IPv6 default"
+    );
+    let mut ensure = Ensure::start(&seed, dir.path(), &route_config(), &[]);
+    ensure.wait_for("ipv6-default-route: repaired at start");
+    assert!(has_v6_default(&seed), "after start: {}", v6_default(&seed));
+
+    // Take the route away a few times, each after the last repair's own
+    // route notification has passed.
+    let mut delays = Vec::new();
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(300));
+        seed.ip("-6 route del default");
+        let delay = wait(
+            "the IPv6 default to come back",
+            Duration::from_secs(5),
+            || has_v6_default(&seed),
+        );
+        delays.push(delay);
+    }
+    delays.sort();
+    println!(
+        "restore delay after `ip -6 route del default` (5 deletions, polled every ~2 ms): min {:?}, median {:?}, max {:?}",
+        delays[0], delays[2], delays[4]
+    );
+    ensure.wait_for(
+        "ipv6-default-route: repaired after route deleted: default via 2001:db8:69f5::1 dev eth1",
+    );
+    let v4 = seed.ip("-4 route show default");
+    assert!(
+        v4.contains(&format!("default via {} dev eth0", SeedVm::V4_GATEWAY)),
+        "IPv4 untouched: {v4}"
+    );
+
+    let out = ensure.stdout();
+    assert!(
+        out.contains("keeping 1 command true: ipv6-default-route; re-check every 1m"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("nothing to do"),
+        "the repairs' own route changes are checked quietly:\n{out}"
+    );
+    let repairs = out
+        .lines()
+        .filter(|l| l.contains("repaired after route deleted"))
+        .count();
+    assert_eq!(repairs, 5, "one line per repair:\n{out}");
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("log/ensure-state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["pid"], ensure.child.id());
+    assert_eq!(state["commands"][0]["name"], "ipv6-default-route");
+    assert!(state["commands"][0]["last_action"].is_string(), "{state}");
+}
+
+#[test]
+fn ensure_restores_the_default_after_the_nic_went_down_and_its_address_came_back() {
+    if !can_run("ensure_restores_the_default_after_the_nic_went_down_and_its_address_came_back") {
+        return;
+    }
+    let seed = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ensure = Ensure::start(&seed, dir.path(), &route_config(), &[]);
+    ensure.wait_for("repaired at start");
+
+    seed.ip("link set eth1 down");
+    wait(
+        "routes flushed with the link",
+        Duration::from_secs(5),
+        || !has_v6_default(&seed),
+    );
+    seed.ip("link set eth1 up");
+    // Without its address eth1 has no way to the gateway: the repair fails.
+    ensure.wait_for("ipv6-default-route: FAILED");
+    assert!(!has_v6_default(&seed));
+    seed.ip(&format!(
+        "-6 addr replace {}/64 dev eth1 nodad",
+        SeedVm::V6_ADDRESS
+    ));
+    let delay = wait(
+        "the IPv6 default after the address",
+        Duration::from_secs(5),
+        || has_v6_default(&seed),
+    );
+    println!("restore delay after the address came back: {delay:?}");
+    let out = ensure.stdout();
+    assert!(
+        out.contains("next re-check in 1m, or at once on a network change"),
+        "{out}"
+    );
+    ensure.wait_for("ipv6-default-route: repaired after");
+}
+
+#[test]
+fn a_failing_command_backs_off_without_flooding_the_log() {
+    if !can_run("a_failing_command_backs_off_without_flooding_the_log") {
+        return;
+    }
+    let seed = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let config = format!(
+        "commands:\n- name: broken\n  run: echo >> {}; echo gateway unreachable >&2; exit 3\n  unless: 'false'\n  phases: [ensure]\n",
+        runs.display()
+    );
+    let mut ensure = Ensure::start(&seed, dir.path(), &config, &["--interval", "100ms"]);
+    ensure.wait_for("broken: FAILED exit 3 at start");
+    std::thread::sleep(Duration::from_secs(3));
+    ensure.signal("TERM");
+    let (status, _) = ensure.exit(Duration::from_secs(5));
+    assert!(status.success(), "{status}");
+
+    let ran = std::fs::read_to_string(&runs).unwrap().lines().count();
+    let out = ensure.stdout();
+    let failures = out
+        .lines()
+        .filter(|l| l.contains("broken: FAILED exit 3"))
+        .count();
+    // Every 100 ms would be 30 runs; doubling gives 0, .1, .3, .7, 1.5, 3.1 s.
+    assert!((3..=7).contains(&ran), "{ran} runs in 3 s:\n{out}");
+    assert!(
+        failures <= ran && failures >= 3,
+        "{failures} failure lines for {ran} runs:\n{out}"
+    );
+    assert!(
+        out.contains("failure 3 in a row; next re-check in 400ms"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    | gateway unreachable"),
+        "the command's stderr is shown:\n{out}"
+    );
+    assert!(
+        out.lines().count() <= 2 * ran + 4,
+        "no more than a line and its output per run:\n{out}"
+    );
+}
+
+#[test]
+fn sigterm_stops_ensure_promptly_and_leaves_no_command_behind() {
+    if !can_run("sigterm_stops_ensure_promptly_and_leaves_no_command_behind") {
+        return;
+    }
+    let seed = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("command.pid");
+    let config = format!(
+        "commands:\n- name: slow\n  run: echo $$ > {}; sleep 30; sleep 30\n  unless: 'false'\n  phases: [ensure]\n",
+        pidfile.display()
+    );
+    let mut ensure = Ensure::start(&seed, dir.path(), &config, &[]);
+    wait("the command to start", Duration::from_secs(10), || {
+        std::fs::read_to_string(&pidfile).is_ok_and(|t| t.ends_with('\n'))
+    });
+    let leader: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        !group_members(leader).is_empty(),
+        "the command's process group runs"
+    );
+
+    ensure.signal("TERM");
+    let (status, took) = ensure.exit(Duration::from_secs(3));
+    println!("inject ensure exited {took:?} after SIGTERM");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit 0 after SIGTERM:\n{}",
+        ensure.stdout()
+    );
+    let left = group_members(leader);
+    assert!(
+        left.is_empty(),
+        "processes of the command left running: {left:?}"
+    );
+    let out = ensure.stdout();
+    assert!(out.contains("stopping on SIGTERM"), "{out}");
+    // Ended on SIGTERM, or (when this machine's init reaps the orphaned
+    // `sleep` late, so its group lingers) killed after the grace period.
+    assert!(
+        out.contains("slow: interrupted by the shutdown")
+            || out.contains("process group was not gone 700ms after SIGTERM"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with(" stopped"), "{out}");
+    let state = std::fs::read_to_string(dir.path().join("log/ensure-state.json")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert!(
+        state["stopped"].is_string(),
+        "a clean stop is written down: {state}"
+    );
+}
+
+#[test]
+fn a_second_ensure_on_the_same_log_dir_fails_naming_the_first() {
+    if !can_run("a_second_ensure_on_the_same_log_dir_fails_naming_the_first") {
+        return;
+    }
+    let seed = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Ensure::start(&seed, dir.path(), &route_config(), &[]);
+    first.wait_for("repaired at start");
+    let mut second = Ensure::start(&seed, dir.path(), &route_config(), &[]);
+    let (status, _) = second.exit(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(1));
+    let err = second.stderr();
+    assert!(
+        err.contains(&format!("another inject ensure (pid {})", first.child.id())),
+        "{err}"
+    );
+    assert!(err.contains("ensure.lock"), "{err}");
+    assert!(
+        second.stdout().is_empty(),
+        "the second ran nothing: {}",
+        second.stdout()
+    );
+
+    // An errand run is not an ensure: it takes its own lock and runs.
+    let run = seed
+        .command(BIN)
+        .args(["run", "--phase", "ensure", "-c"])
+        .arg(dir.path().join("commands.yml"))
+        .arg("--log-dir")
+        .arg(dir.path().join("log"))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+/// Live (not zombie) processes whose process group is `pgid`.
+fn group_members(pgid: i32) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid pgrp …; comm may hold spaces, so split after ')'.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string() {
+            found.push(stat.split(')').next().unwrap_or("").to_string() + ")");
+        }
+    }
+    found
+}
