@@ -12,8 +12,6 @@ mod decide;
 pub mod state;
 
 use std::collections::VecDeque;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -24,9 +22,9 @@ use tokio_util::sync::CancellationToken;
 pub use decide::{backoff, Cause, Policy, Verdict};
 pub use state::{read_state, CommandState, EnsureState};
 
-use crate::config::{CommandSpec, Config};
+use crate::config::{CommandSpec, Config, Phase};
 use crate::event::{format_duration, Event, Outcome};
-use crate::runlog::EVENTS_FILE;
+use crate::runlog::RunLog;
 use crate::runner::{self, Slot};
 
 /// A burst of changes (a link going down drops its addresses and routes,
@@ -108,7 +106,7 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
             config,
             kept,
             policy,
-            journal: Journal::open(log_dir, started),
+            journal: Journal::open(log_dir),
             state,
             out,
         }
@@ -328,45 +326,26 @@ async fn burst(
 }
 
 /// The run log and state file of the loop, in the log dir. Like the errand's
-/// run log, it must never stop the loop: the first failure becomes one
-/// notice on stdout and the log goes quiet.
+/// run log, they must never stop the loop: a failure becomes one notice on
+/// stdout and what failed goes quiet (the state too when the log failed:
+/// the notice already says the dir cannot be written).
 struct Journal {
     dir: Option<PathBuf>,
-    events: Option<File>,
-    run: String,
-    failed: bool,
+    /// The errands' run log (phase `ensure`), without their lock: the loop
+    /// holds `ensure.lock` and must not block an errand run.
+    log: Option<RunLog>,
+    state_failed: bool,
     notice: Option<String>,
 }
 
 impl Journal {
-    fn open(dir: Option<&Path>, started: SystemTime) -> Journal {
-        let run = format!(
-            "{}-{}",
-            humantime::format_rfc3339_seconds(started),
-            std::process::id()
-        );
-        let mut journal = Journal {
+    fn open(dir: Option<&Path>) -> Journal {
+        Journal {
             dir: dir.map(Path::to_path_buf),
-            events: None,
-            run,
-            failed: false,
+            log: dir.map(|dir| RunLog::open_unlocked(dir, Phase::Ensure)),
+            state_failed: false,
             notice: None,
-        };
-        if let Some(dir) = dir {
-            // The events file is shared with `inject run`: appends of one
-            // whole line each keep both writers' lines intact.
-            let opened = std::fs::create_dir_all(dir).and_then(|_| {
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(dir.join(EVENTS_FILE))
-            });
-            match opened {
-                Ok(file) => journal.events = Some(file),
-                Err(err) => journal.fail(&err),
-            }
         }
-        journal
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -381,6 +360,7 @@ impl Journal {
         output: &[String],
     ) {
         let mut fields = serde_json::Map::new();
+        fields.insert("event".into(), "ensure".into());
         fields.insert("verdict".into(), verdict.as_str().into());
         fields.insert("cause".into(), cause.to_string().into());
         if let Ok(serde_json::Value::Object(outcome)) = serde_json::to_value(outcome) {
@@ -394,78 +374,42 @@ impl Journal {
         if !output.is_empty() {
             fields.insert("output".into(), output.to_vec().into());
         }
-        self.write(Some(command), "ensure", fields);
+        if let Some(log) = self.log.as_mut() {
+            log.record_fields(Some(command), fields);
+        }
     }
 
     fn note(&mut self, kind: &str, message: &str) {
         let mut fields = serde_json::Map::new();
+        fields.insert("event".into(), "ensure_notice".into());
         fields.insert("kind".into(), kind.into());
         fields.insert("message".into(), message.into());
-        self.write(None, "ensure_notice", fields);
-    }
-
-    /// One JSON line in the shape of the errand's run log: time, run, phase,
-    /// command, event, then the fields.
-    fn write(
-        &mut self,
-        command: Option<&str>,
-        event: &str,
-        fields: serde_json::Map<String, serde_json::Value>,
-    ) {
-        if self.failed {
-            return;
-        }
-        let Some(events) = self.events.as_mut() else {
-            return;
-        };
-        let mut line = serde_json::Map::new();
-        line.insert(
-            "time".into(),
-            humantime::format_rfc3339_millis(SystemTime::now())
-                .to_string()
-                .into(),
-        );
-        line.insert("run".into(), self.run.clone().into());
-        line.insert("phase".into(), "ensure".into());
-        if let Some(command) = command {
-            line.insert("command".into(), command.into());
-        }
-        line.insert("event".into(), event.into());
-        line.extend(fields);
-        let mut text = serde_json::Value::Object(line).to_string();
-        text.push('\n');
-        if let Err(err) = events.write_all(text.as_bytes()) {
-            self.fail(&err);
+        if let Some(log) = self.log.as_mut() {
+            log.record_fields(None, fields);
         }
     }
 
     fn state(&mut self, state: &EnsureState) {
-        if self.failed {
+        let (Some(dir), Some(log)) = (&self.dir, &self.log) else {
+            return;
+        };
+        if self.state_failed || !log.is_writing() {
             return;
         }
-        if let Some(dir) = self.dir.clone() {
-            if let Err(err) = state::write_state(&dir, state) {
-                self.fail(&err);
-            }
-        }
-    }
-
-    fn fail(&mut self, err: &std::io::Error) {
-        if !self.failed {
-            self.failed = true;
-            self.events = None;
-            let dir = self
-                .dir
-                .as_deref()
-                .map_or_else(String::new, |d| d.display().to_string());
+        if let Err(err) = state::write_state(dir, state) {
+            self.state_failed = true;
             self.notice = Some(format!(
-                "cannot write the run log or state in {dir}: {err}; going on without them"
+                "cannot write the state in {}: {err}; going on without it",
+                dir.display()
             ));
         }
     }
 
     fn take_notice(&mut self) -> Option<String> {
-        self.notice.take()
+        self.log
+            .as_mut()
+            .and_then(RunLog::take_notice)
+            .or_else(|| self.notice.take())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The run log: one JSON line per event in `<dir>/inject-run.jsonl`, each
-//! command's full output in `<dir>/runs/<run>/<NN>-<name>.log`, and the lock
-//! that keeps to one `inject run` per log dir.
+//! command's full output in `<dir>/runs/<run>/<NN>-<name>.log`, and the
+//! locks of a log dir ([`DirLock`]): one `inject run` at a time, and (with a
+//! lock of its own) one `inject ensure`.
 //!
 //! A log that cannot be written must not fail the errand: the first failure
 //! becomes one notice (see [`RunLog::take_notice`]) and the log goes quiet.
@@ -42,15 +43,34 @@ pub fn resolve_dir(cli: Option<PathBuf>) -> Option<PathBuf> {
     })
 }
 
-/// Another run holds the log dir's lock.
+/// A lock file in a log dir, and what to tell whoever finds it taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockKind {
+    /// The file's name in the log dir.
+    pub file: &'static str,
+    /// Who holds it, as the message names them (`inject run`).
+    pub holder: &'static str,
+    /// What to do about it, said after the holder.
+    pub advice: &'static str,
+}
+
+/// `inject run`'s lock (the dashboard's runs take it too).
+pub const RUN_LOCK: LockKind = LockKind {
+    file: LOCK_FILE,
+    holder: "inject run",
+    advice: "one run at a time per log dir: wait for it or stop it",
+};
+
+/// Another process holds a log dir's lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockError {
+pub struct LockHeld {
     pub path: PathBuf,
     /// The holder's PID as it wrote it into the lock file, if readable.
     pub pid: Option<u32>,
+    pub kind: LockKind,
 }
 
-impl fmt::Display for LockError {
+impl fmt::Display for LockHeld {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let holder = match self.pid {
             Some(pid) => format!("pid {pid}"),
@@ -58,89 +78,74 @@ impl fmt::Display for LockError {
         };
         write!(
             f,
-            "another inject run ({holder}) is running and holds {}; one run at a time per log dir: wait for it or stop it",
-            self.path.display()
+            "another {} ({holder}) is running and holds {}; {}",
+            self.kind.holder,
+            self.path.display(),
+            self.kind.advice
         )
+    }
+}
+
+impl std::error::Error for LockHeld {}
+
+/// Why a log dir's lock was not taken.
+#[derive(Debug)]
+pub enum LockError {
+    Held(LockHeld),
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockError::Held(held) => held.fmt(f),
+            LockError::Io { path, error } => {
+                write!(f, "cannot take the lock {}: {error}", path.display())
+            }
+        }
     }
 }
 
 impl std::error::Error for LockError {}
 
-/// An open run log (or one that failed and went quiet).
-pub struct RunLog {
-    dir: PathBuf,
-    run_id: String,
-    phase: Phase,
-    events: Option<File>,
-    outputs: HashMap<usize, BufWriter<File>>,
-    names: HashMap<usize, String>,
-    failed: bool,
-    notice: Option<String>,
-    _lock: Option<Flock<File>>,
+/// A held lock on a file in a log dir; dropping it (or dying) releases it.
+#[derive(Debug)]
+pub struct DirLock {
+    _lock: Flock<File>,
 }
 
-impl RunLog {
-    /// Takes the lock in `dir` and opens the log. A held lock is an error;
-    /// any other failure gives a log that only carries a notice.
-    pub fn open(dir: &Path, phase: Phase) -> Result<RunLog, LockError> {
-        let now = SystemTime::now();
-        let run_id = format!(
-            "{}-{}",
-            humantime::format_rfc3339_seconds(now),
-            std::process::id()
-        );
-        let mut log = RunLog {
-            dir: dir.to_path_buf(),
-            run_id,
-            phase,
-            events: None,
-            outputs: HashMap::new(),
-            names: HashMap::new(),
-            failed: false,
-            notice: None,
-            _lock: None,
+impl DirLock {
+    /// Takes `<dir>/<kind.file>` (creating the dir) and writes our PID into
+    /// it, for whoever finds it held. Never waits: a held lock is an error
+    /// naming the holder.
+    pub fn acquire(dir: &Path, kind: LockKind) -> Result<DirLock, LockError> {
+        let path = dir.join(kind.file);
+        let io = |error: std::io::Error| LockError::Io {
+            path: path.clone(),
+            error,
         };
-        match log.lock() {
-            Ok(lock) => log._lock = Some(lock),
-            Err(LockFailure::Held(err)) => return Err(err),
-            Err(LockFailure::Io(err)) => {
-                log.fail(err);
-                return Ok(log);
-            }
-        }
-        let events = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(EVENTS_FILE));
-        match events.and_then(|f| std::fs::create_dir_all(log.run_dir()).map(|_| f)) {
-            Ok(f) => log.events = Some(f),
-            Err(err) => log.fail(err),
-        }
-        log.prune();
-        Ok(log)
-    }
-
-    fn lock(&self) -> Result<Flock<File>, LockFailure> {
-        std::fs::create_dir_all(&self.dir).map_err(LockFailure::Io)?;
-        let path = self.dir.join(LOCK_FILE);
+        std::fs::create_dir_all(dir).map_err(io)?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(LockFailure::Io)?;
-        // flock, not a PID file: the kernel drops the lock when we die, so a
-        // crashed run never leaves a stale lock behind.
+            .map_err(io)?;
+        // flock, not a PID file: the kernel drops the lock when its holder
+        // dies, so a crash never leaves a stale lock behind (for the next
+        // run, or monit's restart of ensure, to trip over).
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(mut lock) => {
                 let pid = format!("{}\n", std::process::id());
-                let written = lock
-                    .set_len(0)
+                lock.set_len(0)
                     .and_then(|_| lock.seek(SeekFrom::Start(0)))
-                    .and_then(|_| lock.write_all(pid.as_bytes()));
-                written.map_err(LockFailure::Io)?;
-                Ok(lock)
+                    .and_then(|_| lock.write_all(pid.as_bytes()))
+                    .map_err(io)?;
+                Ok(DirLock { _lock: lock })
             }
             Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
                 // The holder may have locked and not yet written its PID
@@ -154,9 +159,91 @@ impl RunLog {
                     }
                     pid
                 });
-                Err(LockFailure::Held(LockError { path, pid }))
+                Err(LockError::Held(LockHeld { path, pid, kind }))
             }
-            Err((_, errno)) => Err(LockFailure::Io(errno.into())),
+            Err((_, errno)) => Err(io(errno.into())),
+        }
+    }
+}
+
+/// An open run log (or one that failed and went quiet).
+pub struct RunLog {
+    dir: PathBuf,
+    run_id: String,
+    phase: Phase,
+    events: Option<File>,
+    outputs: HashMap<usize, BufWriter<File>>,
+    names: HashMap<usize, String>,
+    failed: bool,
+    notice: Option<String>,
+    _lock: Option<DirLock>,
+}
+
+impl RunLog {
+    /// Takes `inject run`'s lock in `dir` and opens the log. A held lock is
+    /// an error; any other failure gives a log that only carries a notice.
+    pub fn open(dir: &Path, phase: Phase) -> Result<RunLog, LockHeld> {
+        let mut log = RunLog::new(dir, phase);
+        match DirLock::acquire(dir, RUN_LOCK) {
+            Ok(lock) => log._lock = Some(lock),
+            Err(LockError::Held(held)) => return Err(held),
+            Err(LockError::Io { error, .. }) => {
+                log.fail(error);
+                return Ok(log);
+            }
+        }
+        log.open_events();
+        if !log.failed {
+            if let Err(err) = std::fs::create_dir_all(log.run_dir()) {
+                log.fail(err);
+            }
+        }
+        log.prune();
+        Ok(log)
+    }
+
+    /// The same log without `inject run`'s lock, for a process that holds
+    /// a lock of its own and must not block errand runs (`inject ensure`).
+    /// Its lines go beside the runs' ([`RunLog::record_fields`]); it keeps
+    /// no output files (no run dir) and prunes none of the runs' dirs.
+    pub fn open_unlocked(dir: &Path, phase: Phase) -> RunLog {
+        let mut log = RunLog::new(dir, phase);
+        match std::fs::create_dir_all(dir) {
+            Ok(()) => log.open_events(),
+            Err(err) => log.fail(err),
+        }
+        log
+    }
+
+    fn new(dir: &Path, phase: Phase) -> RunLog {
+        let run_id = format!(
+            "{}-{}",
+            humantime::format_rfc3339_seconds(SystemTime::now()),
+            std::process::id()
+        );
+        RunLog {
+            dir: dir.to_path_buf(),
+            run_id,
+            phase,
+            events: None,
+            outputs: HashMap::new(),
+            names: HashMap::new(),
+            failed: false,
+            notice: None,
+            _lock: None,
+        }
+    }
+
+    /// Opens the events file for appending: writers that take no common
+    /// lock (a run and ensure) each append whole lines, which stay intact.
+    fn open_events(&mut self) {
+        let events = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(EVENTS_FILE));
+        match events {
+            Ok(f) => self.events = Some(f),
+            Err(err) => self.fail(err),
         }
     }
 
@@ -228,6 +315,24 @@ impl RunLog {
             Event::Retrying { name, .. } => Some(name.clone()),
             Event::RunStarted { .. } | Event::RunFinished { .. } => None,
         };
+        let fields = match serde_json::to_value(event) {
+            Ok(serde_json::Value::Object(fields)) => fields,
+            _ => serde_json::Map::new(),
+        };
+        self.record_fields(command.as_deref(), fields);
+    }
+
+    /// Writes one JSON line: time, run, phase, `command` when given, then
+    /// `fields` (which name their `event`). For what is no [`Event`], such
+    /// as ensure's verdicts; [`RunLog::record`] writes events through it.
+    pub fn record_fields(
+        &mut self,
+        command: Option<&str>,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) {
+        if self.failed {
+            return;
+        }
         let mut line = serde_json::Map::new();
         line.insert(
             "time".into(),
@@ -240,9 +345,7 @@ impl RunLog {
         if let Some(command) = command {
             line.insert("command".into(), command.into());
         }
-        if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(event) {
-            line.extend(fields);
-        }
+        line.extend(fields);
         let mut text = serde_json::Value::Object(line).to_string();
         text.push('\n');
         if let Some(events) = self.events.as_mut() {
@@ -324,11 +427,6 @@ impl RunLog {
             let _ = std::fs::remove_dir_all(old);
         }
     }
-}
-
-enum LockFailure {
-    Held(LockError),
-    Io(std::io::Error),
 }
 
 fn read_pid(file: &mut File) -> Option<u32> {

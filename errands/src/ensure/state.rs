@@ -2,20 +2,22 @@
 //! file (`ensure-state.json`, which the dashboard shows as "kept by ensure,
 //! last acted …"), and the lock that keeps to one ensure process per log dir.
 
-use std::fmt;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::path::Path;
+use std::time::SystemTime;
 
-use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use super::decide::Verdict;
+use crate::runlog::{DirLock, LockError, LockKind};
 
 pub const STATE_FILE: &str = "ensure-state.json";
 /// Not `inject run`'s lock: an errand may run while the loop keeps watch.
 pub const LOCK_FILE: &str = "ensure.lock";
+pub const LOCK: LockKind = LockKind {
+    file: LOCK_FILE,
+    holder: "inject ensure",
+    advice: "one ensure process per log dir: stop that one first (on a BOSH VM: monit stop inject-ensure)",
+};
 
 /// The loop as it last wrote itself down.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,98 +110,9 @@ pub fn write_state(dir: &Path, state: &EnsureState) -> std::io::Result<()> {
     written
 }
 
-/// Another ensure process holds the log dir.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockHeld {
-    pub path: PathBuf,
-    pub pid: Option<u32>,
-}
-
-impl fmt::Display for LockHeld {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let holder = self
-            .pid
-            .map_or_else(|| "pid unknown".to_string(), |pid| format!("pid {pid}"));
-        write!(
-            f,
-            "another inject ensure ({holder}) is running and holds {}; one ensure process per log dir: stop that one first (on a BOSH VM: monit stop inject-ensure)",
-            self.path.display()
-        )
-    }
-}
-
-/// Why the lock was not taken.
-#[derive(Debug)]
-pub enum LockError {
-    Held(LockHeld),
-    Io {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-}
-
-impl fmt::Display for LockError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LockError::Held(held) => held.fmt(f),
-            LockError::Io { path, error } => {
-                write!(f, "cannot take the lock {}: {error}", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for LockError {}
-
-/// The held lock; dropping it (or dying) releases it.
-pub struct EnsureLock {
-    _lock: Flock<File>,
-}
-
 /// Takes `<dir>/ensure.lock` (creating the dir) and writes our PID into it.
-pub fn lock(dir: &Path) -> Result<EnsureLock, LockError> {
-    let path = dir.join(LOCK_FILE);
-    let io = |error: std::io::Error| LockError::Io {
-        path: path.clone(),
-        error,
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io)?;
-    // flock, not a PID file: the kernel drops it when the holder dies, so a
-    // crash never leaves a stale lock for monit's restart to trip over.
-    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-        Ok(mut lock) => {
-            let pid = format!("{}\n", std::process::id());
-            lock.set_len(0)
-                .and_then(|_| lock.seek(SeekFrom::Start(0)))
-                .and_then(|_| lock.write_all(pid.as_bytes()))
-                .map_err(io)?;
-            Ok(EnsureLock { _lock: lock })
-        }
-        Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
-            let mut pid = read_pid(&mut file);
-            if pid.is_none() {
-                // The holder may have locked and not yet written its PID.
-                std::thread::sleep(Duration::from_millis(50));
-                pid = read_pid(&mut file);
-            }
-            Err(LockError::Held(LockHeld { path, pid }))
-        }
-        Err((_, errno)) => Err(io(errno.into())),
-    }
-}
-
-fn read_pid(file: &mut File) -> Option<u32> {
-    let mut text = String::new();
-    file.seek(SeekFrom::Start(0)).ok()?;
-    file.read_to_string(&mut text).ok()?;
-    text.trim().parse().ok()
+pub fn lock(dir: &Path) -> Result<DirLock, LockError> {
+    DirLock::acquire(dir, LOCK)
 }
 
 /// Times as RFC 3339 text (UTC, milliseconds): readable in the file, and

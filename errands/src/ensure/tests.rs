@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use super::*;
 use crate::config::{self, Phase};
 use crate::plan;
+use crate::runlog::EVENTS_FILE;
 
 fn config(yaml: &str) -> Config {
     config::parse(yaml, "test.yml").unwrap_or_else(|e| panic!("{e}"))

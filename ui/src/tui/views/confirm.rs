@@ -2,7 +2,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{popup, rows_with_border};
@@ -43,30 +43,18 @@ pub fn render(frame: &mut Frame, area: Rect, cmd: &CommandRow, theme: &Theme) {
         )));
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled("y", theme.key),
-        Span::raw(" run it    "),
-        Span::styled("n", theme.key),
-        Span::raw(" / "),
-        Span::styled("Esc", theme.key),
-        Span::raw(" cancel"),
-    ]));
+    lines.push(answers("run it", "cancel", theme));
     let width = area.width.saturating_sub(8).clamp(20, 100);
     let inner = width.saturating_sub(2).max(1) as usize;
     // Wrapped height, so long commands stay whole on narrow screens.
     let height: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
-    let rect = popup(frame, area, width, rows_with_border(height));
-    let block = Block::bordered()
-        .border_style(theme.border_focused)
-        .title(Line::from(Span::styled(
-            format!(" run {}? ", cmd.name),
-            theme.title,
-        )));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        rect,
+    popup(
+        frame,
+        area,
+        (width, rows_with_border(height)),
+        &format!(" run {}? ", cmd.name),
+        Paragraph::new(lines).wrap(Wrap { trim: false }),
+        theme,
     );
 }
 
@@ -75,23 +63,26 @@ pub fn render_quit(frame: &mut Frame, area: Rect, theme: &Theme) {
     let lines = vec![
         Line::from(Span::styled(QUIT_WHILE_RUNNING, theme.title)),
         Line::from(""),
-        Line::from(vec![
-            Span::styled("y", theme.key),
-            Span::raw(" quit and stop it    "),
-            Span::styled("n", theme.key),
-            Span::raw(" / "),
-            Span::styled("Esc", theme.key),
-            Span::raw(" keep going"),
-        ]),
+        answers("quit and stop it", "keep going", theme),
     ];
-    let rect = popup(frame, area, 50, rows_with_border(lines.len()));
-    let block = Block::bordered()
-        .border_style(theme.border_focused)
-        .title(Line::from(Span::styled(" quit? ", theme.title)));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        rect,
+    popup(
+        frame,
+        area,
+        (50, rows_with_border(lines.len())),
+        " quit? ",
+        Paragraph::new(lines).wrap(Wrap { trim: false }),
+        theme,
     );
+}
+
+/// The keys that answer a question: `y` for `yes`, `n` or `Esc` for `no`.
+fn answers(yes: &'static str, no: &'static str, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled("y", theme.key),
+        Span::raw(format!(" {yes}    ")),
+        Span::styled("n", theme.key),
+        Span::raw(" / "),
+        Span::styled("Esc", theme.key),
+        Span::raw(format!(" {no}")),
+    ])
 }

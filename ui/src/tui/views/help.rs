@@ -2,7 +2,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::popup;
@@ -37,12 +37,12 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
         "The view follows netlink: routes added by anyone appear at once.",
         theme.dim,
     )));
-    let rect = popup(frame, area, 72, super::rows_with_border(lines.len()));
-    let block = Block::bordered()
-        .border_style(theme.border_focused)
-        .title(Line::from(Span::styled(
-            " help · ? or Esc closes ",
-            theme.title,
-        )));
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+    popup(
+        frame,
+        area,
+        (72, super::rows_with_border(lines.len())),
+        " help · ? or Esc closes ",
+        Paragraph::new(lines),
+        theme,
+    );
 }

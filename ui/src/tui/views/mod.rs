@@ -14,7 +14,7 @@ mod too_small;
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::app::{App, Focus, Overlay};
@@ -72,13 +72,25 @@ fn panel<'a>(title: &'a str, focus: Focus, app: &App, theme: &Theme) -> Block<'a
         .title(Line::from(Span::styled(format!(" {title} "), theme.title)))
 }
 
-/// An overlay window in the middle of the screen, cleared underneath.
-fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16) -> Rect {
+/// An overlay window of `width` × `height` (clamped to the screen) in the
+/// middle of `area`, cleared underneath: `text` in a focused border with
+/// `title` on it.
+fn popup(
+    frame: &mut Frame,
+    area: Rect,
+    (width, height): (u16, u16),
+    title: &str,
+    text: Paragraph,
+    theme: &Theme,
+) {
     let w = width.min(area.width.saturating_sub(2)).max(1);
     let h = height.min(area.height.saturating_sub(2)).max(1);
     let rect = area.centered(Constraint::Length(w), Constraint::Length(h));
     frame.render_widget(Clear, rect);
-    rect
+    let block = Block::bordered()
+        .border_style(theme.border_focused)
+        .title(Line::from(Span::styled(title, theme.title)));
+    frame.render_widget(text.block(block), rect);
 }
 
 /// The first `rows` items from `offset`, with the offset pulled back so the

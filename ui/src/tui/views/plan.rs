@@ -1,8 +1,8 @@
 //! `p`: what the selected command would do, as `inject run --dry-run` says it.
 
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{popup, rows_with_border};
@@ -18,17 +18,12 @@ pub fn render(frame: &mut Frame, area: Rect, cmd: &CommandRow, scroll: usize, th
         .collect();
     let width = area.width.saturating_sub(8).clamp(20, 100);
     let height = rows_with_border(cmd.plan.len()).min(area.height.saturating_sub(4));
-    let rect = popup(frame, area, width, height.max(5));
-    let block = Block::bordered()
-        .border_style(theme.border_focused)
-        .title(Line::from(Span::styled(
-            format!(" plan: {} (dry run) · Esc closes ", cmd.name),
-            theme.title,
-        )));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        rect,
+    popup(
+        frame,
+        area,
+        (width, height.max(5)),
+        &format!(" plan: {} (dry run) · Esc closes ", cmd.name),
+        Paragraph::new(lines).wrap(Wrap { trim: false }),
+        theme,
     );
 }
