@@ -449,23 +449,25 @@ fn watch_says_when_changes_were_lost_and_reads_the_state_again() {
     }
 }
 
-/// What the dashboard and `status --watch` keep: the snapshot read once,
-/// then each change applied in place (no re-read), compared with a fresh
-/// dump after routes and addresses of both families came and went.
-#[test]
-fn changes_applied_in_place_give_the_snapshot_a_fresh_read_gives() {
+/// What [`follow`] saw: the snapshot kept by applying changes in place and
+/// a fresh read after them (both sorted), the changes applied, and those
+/// that asked for a read.
+struct Followed {
+    kept: inject_ui::net::Snapshot,
+    fresh: inject_ui::net::Snapshot,
+    applied: Vec<String>,
+    needed_reads: Vec<String>,
+}
+
+/// Read the VM's state once, run `ip -n <vm> <args>` for each of `commands`
+/// while applying each change in place as `status --watch` and the
+/// dashboard do, until the route to `last` arrives; then read afresh.
+fn follow(seed: &SeedVm, commands: &[String], last: &'static str) -> Followed {
     use futures_util::StreamExt;
     use inject_ui::net::apply::sorted;
     use inject_ui::net::follow::{on_change, Next, Reads};
     use inject_ui::net::{self, Action, Change};
 
-    if !can_run("changes_applied_in_place_give_the_snapshot_a_fresh_read_gives") {
-        return;
-    }
-    let seed = SeedVm::new();
-    seed.wait_for_dad();
-    // The last change: once it arrives, every change before it has.
-    const LAST: &str = "198.51.100.0/24";
     let vm = seed.vm.clone();
     let (ready_tx, ready_rx) = mpsc::channel();
     // A netlink socket belongs to the namespace of the thread opening it.
@@ -487,8 +489,8 @@ fn changes_applied_in_place_give_the_snapshot_a_fresh_read_gives() {
                     .await
                     .expect("the changes arrive")
                     .expect("the subscription lasts");
-                let last = matches!(&change, Change::Route { action: Action::Added, route, .. }
-                    if route.destination.to_string() == LAST);
+                let is_last = matches!(&change, Change::Route { action: Action::Added, route, .. }
+                    if route.destination.to_string() == last);
                 match on_change(&mut kept, &mut reads, &change) {
                     Next::Applied(_) => applied.push(change.to_string()),
                     Next::Read => {
@@ -498,23 +500,41 @@ fn changes_applied_in_place_give_the_snapshot_a_fresh_read_gives() {
                     }
                     Next::Nothing => {}
                 }
-                if last {
+                if is_last {
                     break;
                 }
             }
             let fresh = net::read_snapshot().await.expect("read");
-            (
-                sorted(&kept.unwrap()),
-                sorted(&fresh),
+            Followed {
+                kept: sorted(&kept.unwrap()),
+                fresh: sorted(&fresh),
                 applied,
                 needed_reads,
-            )
+            }
         })
     });
     ready_rx
         .recv_timeout(Duration::from_secs(20))
         .expect("the follower starts");
-    for args in [
+    for args in commands {
+        seed.ip(args);
+    }
+    inside.join().expect("the follower")
+}
+
+/// What the dashboard and `status --watch` keep: the snapshot read once,
+/// then each change applied in place (no re-read), compared with a fresh
+/// dump after routes and addresses of both families came and went.
+#[test]
+fn changes_applied_in_place_give_the_snapshot_a_fresh_read_gives() {
+    if !can_run("changes_applied_in_place_give_the_snapshot_a_fresh_read_gives") {
+        return;
+    }
+    let seed = SeedVm::new();
+    seed.wait_for_dad();
+    // The last change: once it arrives, every change before it has.
+    const LAST: &str = "198.51.100.0/24";
+    let commands: Vec<String> = [
         "-6 route add default via 2001:db8:69f5::1 dev eth1 metric 1024",
         "route add 192.0.2.0/24 via 10.0.250.1 dev eth0",
         "-6 route add 2001:db8:aa::/64 via 2001:db8:69f5::1 dev eth1 proto static",
@@ -525,10 +545,15 @@ fn changes_applied_in_place_give_the_snapshot_a_fresh_read_gives() {
         "-6 addr add 2001:db8:77::10/64 dev eth1 nodad",
         "addr add 192.0.2.10/24 dev eth0",
         &format!("route add {LAST} via 10.0.250.1 dev eth0"),
-    ] {
-        seed.ip(args);
-    }
-    let (kept, fresh, applied, needed_reads) = inside.join().expect("the follower");
+    ]
+    .map(String::from)
+    .to_vec();
+    let Followed {
+        kept,
+        fresh,
+        applied,
+        needed_reads,
+    } = follow(&seed, &commands, LAST);
     assert_eq!(needed_reads, Vec::<String>::new(), "applied: {applied:#?}");
     assert!(
         applied
@@ -543,4 +568,119 @@ fn changes_applied_in_place_give_the_snapshot_a_fresh_read_gives() {
         "the new address's prefix route"
     );
     assert_eq!(kept, fresh);
+}
+
+const SOURCE_DEFAULT: &str =
+    "-6 route add default from 2001:db8:69f5::/64 via 2001:db8:69f5::1 dev eth1";
+
+/// Whether the kernel takes a source-specific IPv6 route. It needs
+/// CONFIG_IPV6_SUBTREES, a kernel build option: without it the test skips
+/// with the reason, even under CI (a kernel feature, not our failure).
+fn kernel_has_ipv6_subtrees(seed: &SeedVm, test: &str) -> bool {
+    let probe = "-6 route add 2001:db8:5ce::/48 from 2001:db8:69f5::/64 dev eth1";
+    let out = Command::new("ip")
+        .args(["-n", &seed.vm])
+        .args(probe.split_whitespace())
+        .output()
+        .expect("run ip");
+    if out.status.success() {
+        seed.ip("-6 route del 2001:db8:5ce::/48 from 2001:db8:69f5::/64 dev eth1");
+        return true;
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("IPV6_SUBTREES")
+            || err.contains("not supported")
+            || err.contains("Not supported"),
+        "ip {probe} failed for another reason: {err}"
+    );
+    eprintln!("skipping {test}: the kernel has no CONFIG_IPV6_SUBTREES (source-specific IPv6 routes): {err}");
+    false
+}
+
+#[test]
+fn a_source_specific_default_is_a_second_route_in_json_and_text() {
+    const TEST: &str = "a_source_specific_default_is_a_second_route_in_json_and_text";
+    if !can_run(TEST) {
+        return;
+    }
+    let seed = SeedVm::new();
+    seed.wait_for_dad();
+    if !kernel_has_ipv6_subtrees(&seed, TEST) {
+        return;
+    }
+    seed.ip("-6 route add default via 2001:db8:69f5::1 dev eth1");
+    seed.ip(SOURCE_DEFAULT);
+
+    let v = status_json(&seed);
+    let v6 = default_routes(&v, "ipv6");
+    assert_eq!(v6.len(), 2, "both of the kernel's defaults: {v6:?}");
+    let mut sources: Vec<&Value> = v6.iter().map(|r| &r["source"]).collect();
+    sources.sort_by_key(|s| s.is_null());
+    assert_eq!(sources, [&Value::from("2001:db8:69f5::/64"), &Value::Null]);
+    for r in &v6 {
+        assert_eq!(r["gateway"], SeedVm::V6_GATEWAY);
+        assert_eq!(r["interface"], "eth1");
+        assert_eq!(r["tos"], 0);
+    }
+    assert_eq!(
+        v["findings"],
+        serde_json::json!([]),
+        "neither missing nor duplicate: they serve different sources"
+    );
+    let text = String::from_utf8(status(&seed, &[]).stdout).unwrap();
+    assert!(
+        text.contains(
+            "\ndefault from 2001:db8:69f5::/64 via 2001:db8:69f5::1 dev eth1 metric 1024\n"
+        ),
+        "{text}"
+    );
+
+    // The source-specific default alone still serves eth1's address.
+    seed.ip("-6 route del default via 2001:db8:69f5::1 dev eth1");
+    let v = status_json(&seed);
+    let v6 = default_routes(&v, "ipv6");
+    assert_eq!(v6.len(), 1, "{v6:?}");
+    assert_eq!(v6[0]["source"], "2001:db8:69f5::/64");
+    assert!(missing_defaults(&v).is_empty(), "{}", v["findings"]);
+}
+
+/// The reviewer's case: `default via X` and `default from P via X` were one
+/// route to the kept snapshot, so deleting either lost both.
+#[test]
+fn a_source_specific_default_stays_when_the_plain_one_goes_in_place() {
+    const TEST: &str = "a_source_specific_default_stays_when_the_plain_one_goes_in_place";
+    if !can_run(TEST) {
+        return;
+    }
+    let seed = SeedVm::new();
+    seed.wait_for_dad();
+    if !kernel_has_ipv6_subtrees(&seed, TEST) {
+        return;
+    }
+    const LAST: &str = "198.51.100.0/24";
+    let commands: Vec<String> = [
+        "-6 route add default via 2001:db8:69f5::1 dev eth1",
+        SOURCE_DEFAULT,
+        "-6 route del default via 2001:db8:69f5::1 dev eth1",
+        &format!("route add {LAST} via 10.0.250.1 dev eth0"),
+    ]
+    .map(String::from)
+    .to_vec();
+    let f = follow(&seed, &commands, LAST);
+    assert_eq!(
+        f.needed_reads,
+        Vec::<String>::new(),
+        "applied: {:#?}",
+        f.applied
+    );
+    let v6_defaults: Vec<String> = f
+        .kept
+        .routes
+        .iter()
+        .filter(|r| r.family == inject_ui::net::Family::Ipv6 && r.is_default())
+        .map(|r| r.source.map_or("any".to_string(), |p| p.to_string()))
+        .collect();
+    assert_eq!(v6_defaults, ["2001:db8:69f5::/64"]);
+    assert_eq!(f.kept, f.fresh);
 }

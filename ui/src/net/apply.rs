@@ -31,9 +31,10 @@ impl Snapshot {
     ///   routes along without a message for each, and renames touch names.
     /// - A deleted address needs a read: the kernel then drops IPv4 routes
     ///   (the last address of a device) and IPv6 `src` hints silently.
-    /// - A new route that shares family, table, destination and metric with
-    ///   another (a `replace`, an ECMP `append`) needs a read: the message
-    ///   alone does not say whether it replaced or joined the other.
+    /// - A new route that shares the kernel's identity of a route (family,
+    ///   table, destination, source prefix, TOS and metric) with another (a
+    ///   `replace`, an ECMP `append`) needs a read: the message alone does
+    ///   not say whether it replaced or joined the other.
     /// - A deleted route must match one exactly (one next hop leaving a
     ///   multipath route does not), else a read.
     pub fn apply(&mut self, change: &Change) -> Applied {
@@ -60,10 +61,14 @@ impl Snapshot {
     }
 
     fn add_route(&mut self, route: &Route) -> Applied {
+        // What makes two routes one for the kernel: `default via X` and
+        // `default from P via X` (or `tos 0x10`) are two, and both stay.
         let same_key = |r: &&Route| {
             r.family == route.family
                 && r.table == route.table
                 && r.destination == route.destination
+                && r.source == route.source
+                && r.tos == route.tos
                 && r.metric == route.metric
         };
         match self.routes.iter().find(same_key) {
@@ -149,6 +154,57 @@ mod tests {
             Applied::RouteRemoved(i)
         );
         assert_eq!(sorted(&s), sorted(&seed_vm()));
+    }
+
+    #[test]
+    fn routes_differing_only_by_source_or_tos_stay_two_and_go_one_by_one() {
+        let mut s = seed_vm();
+        let plain = v6_default();
+        let mut from = v6_default();
+        from.source = Some("2001:db8:69f5::/64".parse().unwrap());
+        assert!(matches!(
+            s.apply(&route(Action::Added, plain.clone())),
+            Applied::RouteAdded(_)
+        ));
+        assert!(matches!(
+            s.apply(&route(Action::Added, from.clone())),
+            Applied::RouteAdded(_)
+        ));
+        let defaults = |s: &Snapshot| -> Vec<Route> {
+            s.routes_of(crate::net::Family::Ipv6)
+                .filter(|r| r.is_default())
+                .cloned()
+                .collect()
+        };
+        assert_eq!(defaults(&s), vec![plain.clone(), from.clone()]);
+        assert!(matches!(
+            s.apply(&route(Action::Deleted, plain.clone())),
+            Applied::RouteRemoved(_)
+        ));
+        assert_eq!(defaults(&s), vec![from.clone()], "the source route stays");
+        assert!(matches!(
+            s.apply(&route(Action::Deleted, from)),
+            Applied::RouteRemoved(_)
+        ));
+        assert_eq!(sorted(&s), sorted(&seed_vm()));
+
+        // IPv4: the same for a route with a TOS selector.
+        let v4 = default_route("10.0.250.1", 2, Protocol::STATIC, Some(5));
+        let mut tos = v4.clone();
+        tos.tos = 0x10;
+        assert!(matches!(
+            s.apply(&route(Action::Added, v4.clone())),
+            Applied::RouteAdded(_)
+        ));
+        assert!(matches!(
+            s.apply(&route(Action::Added, tos.clone())),
+            Applied::RouteAdded(_)
+        ));
+        assert!(matches!(
+            s.apply(&route(Action::Deleted, v4.clone())),
+            Applied::RouteRemoved(_)
+        ));
+        assert!(s.routes.contains(&tos) && !s.routes.contains(&v4));
     }
 
     #[test]

@@ -210,6 +210,9 @@ pub(crate) fn route(msg: &RouteMessage) -> Option<Route> {
     let mut route = Route {
         family,
         destination: IpNetwork::new(family.unspecified(), 0).ok()?,
+        source: None,
+        // IPv4 only: the kernel's IPv6 FIB has no TOS selector (always 0).
+        tos: msg.header.tos,
         gateway: None,
         oif: None,
         metric: None,
@@ -227,6 +230,12 @@ pub(crate) fn route(msg: &RouteMessage) -> Option<Route> {
                 let ip = route_ip(d)?;
                 route.destination =
                     IpNetwork::new(ip, msg.header.destination_prefix_length).ok()?;
+            }
+            // A source prefix of length 0 serves every source: no `from`
+            // (iproute2 prints none either).
+            RouteAttribute::Source(p) if msg.header.source_prefix_length > 0 => {
+                let ip = route_ip(p)?;
+                route.source = Some(IpNetwork::new(ip, msg.header.source_prefix_length).ok()?);
             }
             RouteAttribute::Gateway(g) => route.gateway = route_ip(g),
             RouteAttribute::Oif(i) => route.oif = Some(*i),
@@ -323,5 +332,43 @@ mod tests {
             ]
         );
         assert_eq!(r.nexthops[0].weight, 1);
+    }
+
+    #[test]
+    fn the_source_prefix_and_tos_come_from_the_attribute_and_the_header() {
+        // `default from 2001:db8:69f5::/64 via 2001:db8:69f5::1`
+        let mut msg = default_v6(254, Some(254));
+        msg.header.source_prefix_length = 64;
+        msg.attributes
+            .push(RouteAttribute::Source(RouteAddress::Inet6(
+                "2001:db8:69f5::".parse().unwrap(),
+            )));
+        let r = route(&msg).unwrap();
+        assert_eq!(r.source, Some("2001:db8:69f5::/64".parse().unwrap()));
+        assert_eq!(r.tos, 0);
+        assert!(r.is_unicast_default(), "still a default route");
+        msg.attributes
+            .retain(|a| !matches!(a, RouteAttribute::Source(_)));
+        assert_eq!(
+            route(&msg).unwrap().source,
+            None,
+            "no attribute: any source"
+        );
+
+        // `10.9.0.0/16 tos 0x10 via 10.0.0.1`
+        let mut v4 = RouteMessage::default();
+        v4.header.address_family = AddressFamily::Inet;
+        v4.header.table = 254;
+        v4.header.kind = RouteType::Unicast;
+        v4.header.destination_prefix_length = 16;
+        v4.header.tos = 0x10;
+        v4.attributes
+            .push(RouteAttribute::Destination(RouteAddress::Inet(
+                Ipv4Addr::new(10, 9, 0, 0),
+            )));
+        let r = route(&v4).unwrap();
+        assert_eq!(r.tos, 0x10);
+        assert_eq!(r.source, None);
+        assert_eq!(r.destination.to_string(), "10.9.0.0/16");
     }
 }

@@ -136,14 +136,43 @@ fn global_addresses(snapshot: &Snapshot, family: Family) -> Vec<&Address> {
         .collect()
 }
 
+/// Global addresses of `family` that no main-table default route serves.
+/// A source-specific default (`default from P via X`) carries only packets
+/// whose source is in P; for a socket with no source the kernel picks the
+/// source address first and then looks the route up with it
+/// (`ip6_dst_lookup_tail`), so an address in P does reach off-link, as a
+/// dual-homed VM's `default from <eth1's prefix> via <eth1's gateway>`
+/// intends, and an address outside P does not. A TOS-selective default
+/// (`tos 0x10`) carries no ordinary (TOS 0) traffic, so it serves none.
+fn unserved_globals(snapshot: &Snapshot, family: Family) -> Vec<&Address> {
+    let defaults: Vec<&Route> = main_defaults(snapshot, family).collect();
+    global_addresses(snapshot, family)
+        .into_iter()
+        .filter(|a| !defaults.iter().any(|r| r.serves_source(a.address)))
+        .collect()
+}
+
+/// ` from P` and ` tos 0x10` as a route line has them: what limits the
+/// traffic a default route serves; empty for a route that serves all.
+fn selectors(route: &Route) -> String {
+    let mut s = String::new();
+    if let Some(p) = &route.source {
+        s.push_str(&format!(" from {p}"));
+    }
+    if route.tos != 0 {
+        s.push_str(&format!(" tos 0x{:02x}", route.tos));
+    }
+    s
+}
+
 fn missing_default(
     snapshot: &Snapshot,
     family: Family,
     gateways: &[IpAddr],
     out: &mut Vec<Finding>,
 ) {
-    let globals = global_addresses(snapshot, family);
-    if globals.is_empty() || main_defaults(snapshot, family).next().is_some() {
+    let globals = unserved_globals(snapshot, family);
+    if globals.is_empty() {
         return;
     }
     // Prefer the interface whose gateway we know: that is the one the hint
@@ -175,8 +204,24 @@ fn missing_default(
     } else {
         format!("{} have global addresses", names.join(", "))
     };
+    // Defaults that exist but serve other sources (or a TOS) only.
+    let mut limited: Vec<String> = Vec::new();
+    for r in main_defaults(snapshot, family) {
+        let text = format!("default{}", selectors(r));
+        if !limited.contains(&text) {
+            limited.push(text);
+        }
+    }
+    let lack = if limited.is_empty() {
+        format!("the main table has no {family} default route")
+    } else {
+        format!(
+            "the main table's {family} default routes serve other traffic only ({})",
+            limited.join(", ")
+        )
+    };
     let message = format!(
-        "{family}: no default route — {holder}, but the main table has no {family} default route, so only on-link destinations are reachable"
+        "{family}: no default route — {holder}, but {lack}, so only on-link destinations are reachable"
     );
 
     let mut hint = Vec::new();
@@ -223,14 +268,19 @@ fn missing_default(
 }
 
 fn duplicate_defaults(snapshot: &Snapshot, family: Family, out: &mut Vec<Finding>) {
-    let mut by_metric: Vec<(Option<u32>, Vec<&Route>)> = Vec::new();
+    // Same metric and same selectors (source prefix, TOS): the kernel
+    // picks one. `default via X` and `default from P via X` serve
+    // different traffic, so they are no duplicates.
+    type Key = (Option<u32>, Option<IpNetwork>, u8);
+    let mut by_metric: Vec<(Key, Vec<&Route>)> = Vec::new();
     for r in main_defaults(snapshot, family) {
-        match by_metric.iter_mut().find(|(m, _)| *m == r.metric) {
+        let key = (r.metric, r.source, r.tos);
+        match by_metric.iter_mut().find(|(k, _)| *k == key) {
             Some((_, rs)) => rs.push(r),
-            None => by_metric.push((r.metric, vec![r])),
+            None => by_metric.push((key, vec![r])),
         }
     }
-    for (metric, routes) in by_metric.into_iter().filter(|(_, rs)| rs.len() > 1) {
+    for ((metric, _, _), routes) in by_metric.into_iter().filter(|(_, rs)| rs.len() > 1) {
         let paths: Vec<String> = routes.iter().map(|r| path_text(r, snapshot)).collect();
         let metric_text = metric.map_or("no metric".to_string(), |m| format!("metric {m}"));
         out.push(Finding {
@@ -478,30 +528,11 @@ pub fn family_status(snapshot: &Snapshot, family: Family) -> FamilyStatus {
                 .is_some_and(|l| l.is_up())
         })
     };
-    let metric = |r: &&Route| r.metric.unwrap_or(0);
-    if let Some(route) = main_defaults(snapshot, family)
-        .filter(up)
-        .min_by_key(metric)
-    {
+    // An address that no default serves makes the family `Missing` even
+    // beside a source-specific default for another prefix (as the
+    // missing_default_route finding says).
+    if let Some(a) = unserved_globals(snapshot, family).first() {
         return FamilyStatus {
-            family,
-            state: FamilyState::Ok,
-            text: format!("{family}: default {}", path_text(route, snapshot)),
-        };
-    }
-    if let Some(route) = main_defaults(snapshot, family).min_by_key(metric) {
-        return FamilyStatus {
-            family,
-            state: FamilyState::Down,
-            text: format!(
-                "{family}: no usable default route (default {} is down)",
-                path_text(route, snapshot)
-            ),
-        };
-    }
-    let globals = global_addresses(snapshot, family);
-    match globals.first() {
-        Some(a) => FamilyStatus {
             family,
             state: FamilyState::Missing,
             text: format!(
@@ -510,11 +541,36 @@ pub fn family_status(snapshot: &Snapshot, family: Family) -> FamilyStatus {
                 a.address,
                 a.prefix_len
             ),
-        },
-        None => FamilyStatus {
+        };
+    }
+    // A default for every source before a source-specific one.
+    let rank = |r: &&Route| (r.source.is_some() || r.tos != 0, r.metric.unwrap_or(0));
+    if let Some(route) = main_defaults(snapshot, family).filter(up).min_by_key(rank) {
+        return FamilyStatus {
             family,
-            state: FamilyState::Unconfigured,
-            text: format!("{family}: no global address"),
-        },
+            state: FamilyState::Ok,
+            text: format!(
+                "{family}: default{} {}",
+                selectors(route),
+                path_text(route, snapshot)
+            ),
+        };
+    }
+    if let Some(route) = main_defaults(snapshot, family).min_by_key(rank) {
+        return FamilyStatus {
+            family,
+            state: FamilyState::Down,
+            text: format!(
+                "{family}: no usable default route (default{} {} is down)",
+                selectors(route),
+                path_text(route, snapshot)
+            ),
+        };
+    }
+    // No default at all, and no address it would have had to serve.
+    FamilyStatus {
+        family,
+        state: FamilyState::Unconfigured,
+        text: format!("{family}: no global address"),
     }
 }

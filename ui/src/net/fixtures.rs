@@ -74,6 +74,8 @@ pub fn connected(addr: &Address) -> Route {
     Route {
         family: addr.family,
         destination: dest,
+        source: None,
+        tos: 0,
         gateway: None,
         oif: Some(addr.link),
         metric: if v4 { None } else { Some(256) },
@@ -101,6 +103,8 @@ pub fn default_route(gw: &str, oif: u32, protocol: Protocol, metric: Option<u32>
     Route {
         family,
         destination: IpNetwork::new(family.unspecified(), 0).expect("default prefix"),
+        source: None,
+        tos: 0,
         gateway: Some(gateway),
         oif: Some(oif),
         metric,

@@ -4,7 +4,7 @@
 //!
 //! Schema: `{"interfaces":[{"name","index","state","mtu","mac","flags",
 //! "addresses":[{"family","address","prefix_len","scope","flags"}]}],
-//! "routes":[{"family","destination","gateway","interface","metric",
+//! "routes":[{"family","destination","source","tos","gateway","interface","metric",
 //! "protocol","scope","table","nexthops":[{"gateway","interface","weight"}]}],
 //! "findings":[{"code","severity","family","interface","message","hint"}]}`.
 
@@ -210,6 +210,10 @@ impl Serialize for RouteOut<'_, '_> {
         struct Out<'a, 'r> {
             family: Family,
             destination: Destination<'a>,
+            /// The `from` prefix as CIDR text, or null for any source.
+            #[serde(serialize_with = "super::model::serialize_option_display")]
+            source: Option<&'a ipnetwork::IpNetwork>,
+            tos: u8,
             gateway: Option<IpAddr>,
             interface: Option<Cow<'a, str>>,
             metric: Option<u32>,
@@ -222,6 +226,8 @@ impl Serialize for RouteOut<'_, '_> {
         Out {
             family: r.family,
             destination: Destination(r),
+            source: r.source.as_ref(),
+            tos: r.tos,
             gateway: r.gateway,
             interface: self.report.name(r.oif),
             metric: r.metric,

@@ -314,6 +314,15 @@ pub struct Route {
     /// The destination prefix; prefix length 0 is the default route.
     #[serde(serialize_with = "serialize_display")]
     pub destination: IpNetwork,
+    /// The source prefix (`from`, IPv6 source-specific routing): the route
+    /// serves only packets whose source is inside it. `None` serves any
+    /// source. Part of the route's identity: `default via X` and `default
+    /// from P via X` are two routes.
+    #[serde(serialize_with = "serialize_option_display")]
+    pub source: Option<IpNetwork>,
+    /// IPv4 TOS the route matches (`tos 0x10`); 0 matches any. Part of
+    /// the route's identity like `source`. Always 0 for IPv6.
+    pub tos: u8,
     pub gateway: Option<IpAddr>,
     /// Output interface index.
     pub oif: Option<u32>,
@@ -345,6 +354,13 @@ impl Route {
         self.table == MAIN_TABLE
     }
 
+    /// Whether the route serves traffic from `address` with TOS 0, as
+    /// ordinary traffic has: no source prefix or one holding the address,
+    /// and no TOS selector.
+    pub fn serves_source(&self, address: IpAddr) -> bool {
+        self.tos == 0 && self.source.is_none_or(|p| p.contains(address))
+    }
+
     /// Every (gateway, oif, onlink) path of the route: the route's own for a
     /// single-path route, else its next hops. (An iterator: the findings walk
     /// this for every route of a 100 000-route table.)
@@ -360,6 +376,17 @@ impl Route {
 
 fn serialize_display<T: fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(value)
+}
+
+/// `null`, or the value's text (a prefix as CIDR text).
+pub(crate) fn serialize_option_display<T: fmt::Display, S: Serializer>(
+    value: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
 }
 
 /// Everything `inject status` reads at one moment.

@@ -194,6 +194,73 @@ fn duplicate_defaults_with_the_same_metric_are_a_warning() {
     );
 }
 
+/// The seed's VM with `default from <prefix> via 2001:db8:69f5::1 dev eth1`.
+fn seed_vm_with_source_default(prefix: &str) -> Snapshot {
+    let mut s = fixtures::seed_vm();
+    let mut r = fixtures::default_route("2001:db8:69f5::1", 3, super::Protocol::BOOT, Some(1024));
+    r.source = Some(prefix.parse().unwrap());
+    s.routes.push(r);
+    s
+}
+
+#[test]
+fn a_source_default_for_the_nics_own_prefix_counts_as_its_default() {
+    let s = seed_vm_with_source_default("2001:db8:69f5::/64");
+    assert_eq!(
+        findings(&s),
+        vec![],
+        "eth1's address is inside the source prefix"
+    );
+    let status = family_status(&s, Family::Ipv6);
+    assert_eq!(status.state, FamilyState::Ok);
+    assert_eq!(
+        status.text,
+        "IPv6: default from 2001:db8:69f5::/64 via 2001:db8:69f5::1 dev eth1"
+    );
+    // Beside a default for every source with the same metric: two routes
+    // for different traffic, not duplicates; the status names the general one.
+    let mut both = s.clone();
+    both.routes.push(fixtures::default_route(
+        "2001:db8:69f5::1",
+        3,
+        super::Protocol::BOOT,
+        Some(1024),
+    ));
+    assert_eq!(findings(&both), vec![]);
+    assert_eq!(
+        family_status(&both, Family::Ipv6).text,
+        "IPv6: default via 2001:db8:69f5::1 dev eth1"
+    );
+    let mut same = both.clone();
+    same.routes.push(both.routes.last().unwrap().clone());
+    only(&findings(&same), Code::DuplicateDefaultRoutes);
+}
+
+#[test]
+fn a_source_default_for_another_prefix_leaves_the_default_missing() {
+    let s = seed_vm_with_source_default("2001:db8:1::/64");
+    let found = findings(&s);
+    let f = only(&found, Code::MissingDefaultRoute);
+    assert_eq!(f.family, Some(Family::Ipv6));
+    assert_eq!(
+        f.message,
+        "IPv6: no default route — eth1 has global address 2001:db8:69f5::10/64, but the main table's IPv6 default routes serve other traffic only (default from 2001:db8:1::/64), so only on-link destinations are reachable"
+    );
+    assert_eq!(family_status(&s, Family::Ipv6).state, FamilyState::Missing);
+    // An IPv4 default that only serves one TOS serves no ordinary traffic.
+    let mut t = fixtures::seed_vm_fixed();
+    for r in t
+        .routes
+        .iter_mut()
+        .filter(|r| r.family == Family::Ipv4 && r.is_default())
+    {
+        r.tos = 0x10;
+    }
+    let f = only(&findings(&t), Code::MissingDefaultRoute).clone();
+    assert_eq!(f.family, Some(Family::Ipv4));
+    assert!(f.message.contains("(default tos 0x10)"), "{}", f.message);
+}
+
 #[test]
 fn a_gateway_in_no_connected_prefix_is_flagged() {
     let mut s = fixtures::seed_vm_fixed();
@@ -334,7 +401,8 @@ fn json_follows_the_documented_schema() {
         .unwrap();
     assert_eq!(
         *default4,
-        serde_json::json!({"family": "ipv4", "destination": "default", "gateway": "10.0.250.1",
+        serde_json::json!({"family": "ipv4", "destination": "default", "source": null,
+            "tos": 0, "gateway": "10.0.250.1",
             "interface": "eth0", "metric": null, "protocol": "boot", "scope": "global",
             "table": 254, "nexthops": []})
     );

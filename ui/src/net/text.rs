@@ -21,21 +21,23 @@ pub fn destination_text(route: &Route) -> String {
 /// or `/128`), written in place: route_line runs once per route, so it
 /// allocates only its own string.
 fn write_destination(s: &mut String, route: &Route) {
-    let host_len = match route.family {
+    if route.is_default() {
+        s.push_str("default");
+    } else {
+        write_prefix(s, route.family, &route.destination);
+    }
+}
+
+/// A prefix as iproute2 prints one: a host prefix as the bare address.
+fn write_prefix(s: &mut String, family: Family, prefix: &ipnetwork::IpNetwork) {
+    let host_len = match family {
         Family::Ipv4 => 32,
         Family::Ipv6 => 128,
     };
-    if route.is_default() {
-        s.push_str("default");
-    } else if route.destination.prefix() == host_len {
-        let _ = write!(s, "{}", route.destination.ip());
+    if prefix.prefix() == host_len {
+        let _ = write!(s, "{}", prefix.ip());
     } else {
-        let _ = write!(
-            s,
-            "{}/{}",
-            route.destination.ip(),
-            route.destination.prefix()
-        );
+        let _ = write!(s, "{}/{}", prefix.ip(), prefix.prefix());
     }
 }
 
@@ -82,7 +84,9 @@ pub fn path_text(route: &Route, snapshot: &Snapshot) -> String {
 
 /// A route in iproute2's order and spelling:
 /// `default via 10.0.250.1 dev eth0 proto static metric 100`,
-/// `2001:db8::/64 dev eth1 proto kernel metric 256`. Multipath next hops
+/// `2001:db8::/64 dev eth1 proto kernel metric 256`,
+/// `default from 2001:db8:69f5::/64 via 2001:db8:69f5::1 dev eth1 …`,
+/// `10.9.0.0/16 tos 0x10 via 10.0.0.1 dev eth0`. Multipath next hops
 /// follow on the same line (`nexthop via … dev … weight 1`).
 pub fn route_line(route: &Route, snapshot: &Snapshot) -> String {
     let mut s = String::with_capacity(64);
@@ -90,6 +94,16 @@ pub fn route_line(route: &Route, snapshot: &Snapshot) -> String {
         let _ = write!(s, "{} ", route.kind);
     }
     write_destination(&mut s, route);
+    // iproute2 puts the source prefix and TOS right after the destination.
+    if let Some(source) = &route.source {
+        s.push_str(" from ");
+        write_prefix(&mut s, route.family, source);
+    }
+    // In hex, as iproute2 prints a TOS that /etc/iproute2/rt_dsfield does
+    // not name (it names only DSCP classes such as CS1 = 0x20).
+    if route.tos != 0 {
+        let _ = write!(s, " tos 0x{:02x}", route.tos);
+    }
     if let Some(gw) = route.gateway {
         let _ = write!(s, " via {gw}");
     }
@@ -245,6 +259,30 @@ mod tests {
     use crate::net::{Family, Protocol};
 
     use super::route_line;
+
+    #[test]
+    fn the_source_prefix_and_tos_follow_the_destination_as_in_iproute2() {
+        let snapshot = seed_vm();
+        let mut v6 = default_route("2001:db8:69f5::1", 3, Protocol::BOOT, Some(1024));
+        v6.source = Some("2001:db8:69f5::/64".parse().unwrap());
+        // What `ip -6 route` prints for it (without iproute2's `pref medium`).
+        assert_eq!(
+            route_line(&v6, &snapshot),
+            "default from 2001:db8:69f5::/64 via 2001:db8:69f5::1 dev eth1 metric 1024"
+        );
+        v6.source = Some("2001:db8:69f5::10/128".parse().unwrap());
+        assert!(
+            route_line(&v6, &snapshot).starts_with("default from 2001:db8:69f5::10 via"),
+            "a host source without /128"
+        );
+        let mut v4 = default_route("10.0.250.1", 2, Protocol::BOOT, Some(5));
+        v4.destination = "10.9.0.0/16".parse().unwrap();
+        v4.tos = 0x10;
+        assert_eq!(
+            route_line(&v4, &snapshot),
+            "10.9.0.0/16 tos 0x10 via 10.0.250.1 dev eth0 metric 5"
+        );
+    }
 
     #[test]
     fn host_routes_drop_their_prefix_length_and_gone_devices_show_their_number() {
