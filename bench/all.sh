@@ -42,7 +42,8 @@ echo "== building (release)" >&2
 export INJECT=$target/release/inject
 
 work=$(mktemp -d)
-namespaces=()
+namespaces=() # made by this run (seed_vm adds them once made)
+id=$(unique_id)
 cleanup() {
     local ns
     for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
@@ -103,8 +104,7 @@ row "C. snapshot → display rows, 10 000 routes (once per full read)" \
 echo "== D: route change -> dashboard frame" >&2
 rounds=${ROUNDS:-20}
 d_row() { # d_row LABEL EXTRA_ROUTES_PER_FAMILY
-    local vm=injb-$$-vm$2 peer=injb-$$-peer$2
-    namespaces+=("$vm" "$peer")
+    local vm=injb-$id-vm$2 peer=injb-$id-peer$2
     seed_vm "$vm" "$peer"
     if (($2 > 0)); then
         awk -v n="$2" 'BEGIN { for (i = 0; i < n; i++) {

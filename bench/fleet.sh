@@ -39,16 +39,21 @@ if [[ -z ${INJECT:-} ]]; then
     INJECT=${CARGO_TARGET_DIR:-$here/target}/release/inject
 fi
 
-prefix=injf-$$-
+prefix=injf-$(unique_id)-
 work=$(mktemp -d)
-namespaces=()
+namespaces=() # made by this run (seed_vm adds them once made)
+pids=()       # the fleet's errands in flight, each its own process group
+made_vcap=
 cleanup() {
-    local ns
-    # Our own background runs, if a signal came mid-fleet.
-    kill $(jobs -p) 2>/dev/null || true
+    local ns pid
+    # Our own background runs, if a signal came mid-fleet: each errand's
+    # whole process group (the subshell, unshare, inject and its command).
+    for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
     rm -rf "$work"
+    # The mount point, if this run made it (every mount was private).
+    if [[ -n $made_vcap ]]; then rmdir /var/vcap 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -59,13 +64,19 @@ if command -v ruby >/dev/null; then mode=bosh; else mode=inject; fi
 # the package installed once by its own packaging script.
 cat >"$work/input.yml" <<EOF
 properties: $(ruby "$release/test/render.rb" job-properties "$release/manifests/colocate-inject-commands.yml" inject-commands 2>/dev/null ||
-    echo '{"commands":[{"name":"ipv6-default-route","run":"ip -6 route add default via \"$INJECT_NET_IPV6_GATEWAY\"","unless":"ip -6 route show default | grep -q default","phases":["errand","pre-start"],"timeout":"30s"}]}')
+    echo '{"commands":[{"name":"ipv6-default-route","run":"ip -6 route replace default via \"$INJECT_NET_IPV6_GATEWAY\"","unless":"ip -6 route show default | grep -q \"via $INJECT_NET_IPV6_GATEWAY \"","phases":["errand","pre-start","ensure"],"timeout":"30s"}]}')
 networks:
   default: {ip: 10.0.250.10, gateway: 10.0.250.1, netmask: 255.255.255.0}
   ipv6: {ip: "2001:db8:69f5::10", gateway: "2001:db8:69f5::1", netmask: "ffff:ffff:ffff:ffff::"}
 EOF
 if [[ $mode == bosh ]]; then
-    mkdir -p "$work/compile/inject" /var/vcap # the mount point (empty unless on a BOSH VM)
+    # /var/vcap is the mount point (empty unless on a BOSH VM); removed on
+    # exit when this run made it.
+    if [[ ! -e /var/vcap ]]; then
+        mkdir /var/vcap
+        made_vcap=1
+    fi
+    mkdir -p "$work/compile/inject"
     cp "$INJECT" "$work/compile/inject/inject-linux-amd64"
     (cd "$work/compile" && env -i $agent_path BOSH_COMPILE_TARGET="$work/compile" \
         BOSH_INSTALL_TARGET="$work/package" bash "$release/packages/inject/packaging")
@@ -82,7 +93,6 @@ fi
 # vm_dir I: VM I's own /var/vcap (package hard-linked, job copied).
 make_vm() {
     local i=$1 vm=${prefix}vm$1 peer=${prefix}gw$1
-    namespaces+=("$vm" "$peer")
     seed_vm "$vm" "$peer"
     mkdir -p "$work/vm$i/vcap/packages" "$work/vm$i/vcap/jobs" "$work/vm$i/log"
     if [[ $mode == bosh ]]; then
@@ -106,12 +116,21 @@ errand() {
     awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (e - s) * 1000 }' >"$work/vm$i.ms"
 }
 
-# fleet: the errand on VMs 1..N at once; prints the wall time in ms.
+# fleet: the errand on VMs 1..N at once; the wall time in ms goes to
+# $work/wall. Run directly (not in $(…)), so cleanup sees the pids; job
+# control gives each errand its own process group for cleanup to end.
 fleet() {
     local i start=$EPOCHREALTIME
-    for ((i = 1; i <= N; i++)); do errand "$i" & done
+    pids=()
+    set -m
+    for ((i = 1; i <= N; i++)); do
+        errand "$i" &
+        pids+=("$!")
+    done
+    set +m
     wait
-    awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (e - s) * 1000 }'
+    pids=()
+    awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (e - s) * 1000 }' >"$work/wall"
 }
 
 log_of() { # log_of I: VM I's run logs, concatenated
@@ -135,7 +154,8 @@ for _ in 1 2 3 4 5; do
 done
 single=$(printf '%s\n' "${singles[@]}" | sort -n | sed -n 3p)
 
-wall=$(fleet)
+fleet
+wall=$(cat "$work/wall")
 failures=0
 for ((i = 1; i <= N; i++)); do
     problem=
@@ -156,7 +176,8 @@ done
 per_vm=$(cat "$work"/vm[1-9]*.ms | sort -n | awk '{ t[NR] = $1 } END { printf "median %.0f ms, max %.0f ms", t[int((NR + 1) / 2)], t[NR] }')
 
 # Again, everywhere at once: converged VMs must skip and keep their route.
-again=$(fleet)
+fleet
+again=$(cat "$work/wall")
 not_skipped=0
 for ((i = 1; i <= N; i++)); do
     if [[ $(cat "$work/vm$i.rc") != 0 ]] || ! grep -q skipped "$work/vm$i.out" ||

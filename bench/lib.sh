@@ -4,10 +4,14 @@
 # (tests/common/netns.rs `SeedVm`): in VM, eth0 10.0.250.10/24 with the IPv4
 # default via 10.0.250.1, eth1 2001:db8:69f5::10/64 with no IPv6 default and
 # accept_ra=0; in PEER, the gateways' ends (p0 10.0.250.1, p1 2001:db8:69f5::1).
+# Each namespace goes on the caller's `namespaces` list (deleted on exit)
+# only once `ip netns add` made it: a same-named one is never ours to delete.
 seed_vm() {
     local vm=$1 peer=$2
-    ip netns add "$vm"
-    ip netns add "$peer"
+    ip netns add "$vm" || return 1
+    namespaces+=("$vm")
+    ip netns add "$peer" || return 1
+    namespaces+=("$peer")
     ip -n "$vm" link add eth0 type veth peer name p0 netns "$peer"
     ip -n "$vm" link add eth1 type veth peer name p1 netns "$peer"
     ip netns exec "$vm" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
@@ -27,6 +31,12 @@ link set p1 up
 addr add 10.0.250.1/24 dev p0
 addr add 2001:db8:69f5::1/64 dev p1 nodad
 EOF
+}
+
+# unique_id: a random suffix for names (namespaces) that must not meet those
+# of another run, even one with the same PID whose cleanup was killed.
+unique_id() {
+    od -An -N4 -tx1 /dev/urandom | tr -d ' \n'
 }
 
 # need_tools CMD...: installs the Debian packages of missing commands

@@ -27,12 +27,19 @@ if [[ -z ${INJECT:-} ]]; then
     INJECT=${CARGO_TARGET_DIR:-$here/target}/release/inject
 fi
 
-ns=inject-bench-$$
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+ns=inject-bench-$(unique_id)
 work=$(mktemp -d)
-cleanup() { ip netns del "$ns" 2>/dev/null || true; rm -rf "$work"; }
+made_ns= # deleted on exit only once made: a same-named one is not ours
+cleanup() {
+    if [[ -n $made_ns ]]; then ip netns del "$ns" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
 trap cleanup EXIT
 
 ip netns add "$ns"
+made_ns=1
 ip -n "$ns" link set lo up
 # A veth pair (both ends here): dummy devices are not in every kernel.
 ip -n "$ns" link add dum0 type veth peer name dum1

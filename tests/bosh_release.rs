@@ -192,9 +192,10 @@ fn bosh_templates_render_scripts_and_a_config_inject_accepts() {
         let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
         assert!(check.status.success(), "{script}: {}", all_output(&check));
     }
+    let monit = std::fs::read_to_string(out_dir.join("monit")).unwrap();
     assert!(
-        out_dir.join("monit").is_file(),
-        "the job's monit file is rendered too"
+        monit.contains("check process inject-ensure"),
+        "the ops file's route command is tagged ensure, so monit keeps it:\n{monit}"
     );
     let run = std::fs::read_to_string(out_dir.join("bin/run")).unwrap();
     assert!(
@@ -281,6 +282,13 @@ fn bosh_left_out_properties_take_spec_defaults() {
     );
     let run = std::fs::read_to_string(out_dir.join("bin/run")).unwrap();
     assert!(run.contains("--phase errand --dry-run"), "{run}");
+    for (script, phase) in [("pre-start", "pre-start"), ("post-deploy", "post-deploy")] {
+        let body = std::fs::read_to_string(out_dir.join("bin").join(script)).unwrap();
+        assert!(
+            body.contains(&format!("--phase {phase} --dry-run")),
+            "dry_run must reach bin/{script} too:\n{body}"
+        );
+    }
 
     let check = Command::new(inject())
         .args(["check", "-c"])
@@ -475,6 +483,33 @@ fn bosh_cli_interpolates_the_manifests_with_the_errand_colocated() {
         "{jobs}"
     );
     assert!(jobs.contains("$INJECT_NET_IPV6_GATEWAY"), "{jobs}");
+    let route = "/instance_groups/name=haproxy/jobs/name=inject-commands/properties/commands/name=ipv6-default-route";
+    let field = |name: &str| {
+        let out = Command::new(&bosh)
+            .current_dir(&manifests)
+            .args(["int", "haproxy.yml", "-o", "colocate-inject-commands.yml"])
+            .args(["--path", &format!("{route}/{name}")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "bosh int {name}: {}",
+            all_output(&out)
+        );
+        text(&out.stdout).trim().to_string()
+    };
+    // Tagged ensure too: after a reboot or a NIC restart no hook runs, and
+    // monit's inject-ensure puts the route back.
+    assert_eq!(field("phases"), "- errand\n- pre-start\n- ensure");
+    // Replaced (idempotent) unless a default via this very gateway exists.
+    assert_eq!(
+        field("run"),
+        r#"ip -6 route replace default via "$INJECT_NET_IPV6_GATEWAY""#
+    );
+    assert_eq!(
+        field("unless"),
+        r#"ip -6 route show default | grep -q "via $INJECT_NET_IPV6_GATEWAY ""#
+    );
     let releases = Command::new(&bosh)
         .current_dir(&manifests)
         .args(["int", "haproxy.yml", "-o", "colocate-inject-commands.yml"])
@@ -532,6 +567,39 @@ fn bosh_cli_interpolates_the_manifests_with_the_errand_colocated() {
 /// /var/vcap (and a temporary /usr/local/bin) in a private mount namespace.
 struct Vcap {
     dir: tempfile::TempDir,
+    _mount_point: MountPoint,
+}
+
+/// The host's /var/vcap, needed as a mount point: made (empty) by the first
+/// live `Vcap` when the host has none, removed when the last one drops, so
+/// no test leaves it behind. Tests run in parallel threads: hence the count.
+struct MountPoint;
+
+/// (live `Vcap`s, whether this process made /var/vcap)
+static MOUNT_POINT: std::sync::Mutex<(usize, bool)> = std::sync::Mutex::new((0, false));
+
+impl MountPoint {
+    fn take() -> MountPoint {
+        let mut state = MOUNT_POINT.lock().unwrap_or_else(|e| e.into_inner());
+        if state.0 == 0 && !Path::new("/var/vcap").exists() {
+            std::fs::create_dir("/var/vcap").unwrap();
+            state.1 = true;
+        }
+        state.0 += 1;
+        MountPoint
+    }
+}
+
+impl Drop for MountPoint {
+    fn drop(&mut self) {
+        let mut state = MOUNT_POINT.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 -= 1;
+        if state.0 == 0 && state.1 {
+            // Empty: every mount over it was in a private namespace.
+            let _ = std::fs::remove_dir("/var/vcap");
+            state.1 = false;
+        }
+    }
 }
 
 impl Vcap {
@@ -544,10 +612,9 @@ impl Vcap {
     }
 
     fn new(properties: &Value) -> Vcap {
-        // The mount point; an empty directory unless this is a BOSH VM.
-        std::fs::create_dir_all("/var/vcap").unwrap();
         let vcap = Vcap {
             dir: tempfile::tempdir().unwrap(),
+            _mount_point: MountPoint::take(),
         };
         std::fs::create_dir_all(vcap.root().join("packages")).unwrap();
         std::fs::create_dir_all(vcap.local_bin()).unwrap();
@@ -707,29 +774,92 @@ fn bosh_errand_adds_the_ipv6_default_route_from_the_network_gateway() {
         all_output(&again)
     );
     assert_eq!(ipv6_default_routes(&vm), routes);
+
+    // A default via another gateway (stale, or from someone else) does not
+    // satisfy the guard: the errand replaces it with the network's gateway.
+    vm.ip("-6 route replace default via 2001:db8:69f5::2 dev eth1");
+    let fix = vcap.run_script(&vm, "run");
+    assert!(fix.status.success(), "bin/run: {}", all_output(&fix));
+    assert!(
+        all_output(&fix).contains("1 command: 1 ok, 0 skipped"),
+        "a wrong default satisfied the guard: {}",
+        all_output(&fix)
+    );
+    assert_eq!(
+        ipv6_default_routes(&vm),
+        routes,
+        "the wrong default was not replaced by the one via the network's gateway"
+    );
 }
 
 #[test]
-fn bosh_errand_dry_run_changes_nothing() {
-    if !can_run("bosh_errand_dry_run_changes_nothing") {
+fn bosh_dry_run_previews_every_hook_and_changes_nothing() {
+    if !can_run("bosh_dry_run_previews_every_hook_and_changes_nothing") {
         return;
     }
     let vm = SeedVm::new();
-    let mut properties = errand_properties();
+    // The ops file's route command (errand, pre-start, ensure) with
+    // manifests/dry-run.yml over it, plus a pre-start command leaving a mark.
+    let mut properties = ops_file_properties();
     properties["dry_run"] = json!(true);
+    let route = properties["commands"][0].clone();
+    properties["commands"].as_array_mut().unwrap().push(json!({
+        "name": "pre-start-mark",
+        "run": "mkdir -p /var/vcap/data && touch /var/vcap/data/pre-start-mark",
+        "phases": ["pre-start"],
+    }));
     let vcap = Vcap::new(&properties);
-    let run = vcap.run_script(&vm, "run");
-    assert!(
-        run.status.success(),
-        "dry-run bin/run: {}",
-        all_output(&run)
+
+    let monit = std::fs::read_to_string(vcap.root().join("jobs/inject-commands/monit")).unwrap();
+    assert_eq!(
+        monit.trim(),
+        "",
+        "dry_run must declare no inject-ensure process:\n{monit}"
     );
+
+    let gateway = format!("INJECT_NET_IPV6_GATEWAY={}", SeedVm::V6_GATEWAY);
+    for (script, phase, expected) in [
+        (
+            "pre-start",
+            "pre-start",
+            vec!["ipv6-default-route", "pre-start-mark"],
+        ),
+        ("run", "errand", vec!["ipv6-default-route"]),
+        ("post-deploy", "post-deploy", vec![]),
+    ] {
+        let out = vcap.run_script(&vm, script);
+        let output = all_output(&out);
+        assert!(out.status.success(), "dry-run bin/{script}: {output}");
+        let headline = format!("dry run: {} of 2 commands in phase {phase}", expected.len());
+        assert!(output.contains(&headline), "bin/{script}: {output}");
+        // What the operator checks before turning dry_run off: the exact
+        // command, its guard, and the gateway it resolves to on this VM.
+        assert!(output.contains(&gateway), "bin/{script}: {output}");
+        for name in &expected {
+            assert!(
+                output.contains(&format!("] {name}\n")),
+                "bin/{script} does not preview {name}: {output}"
+            );
+        }
+        if expected.contains(&"ipv6-default-route") {
+            for text in [&route["run"], &route["unless"]] {
+                let text = text.as_str().unwrap();
+                assert!(
+                    output.contains(text),
+                    "bin/{script} does not show `{text}`: {output}"
+                );
+            }
+        }
+        assert_eq!(
+            ipv6_default_routes(&vm),
+            "",
+            "a dry-run bin/{script} changed the routes"
+        );
+    }
     assert!(
-        all_output(&run).contains("ipv6-default-route"),
-        "{}",
-        all_output(&run)
+        !vcap.root().join("data/pre-start-mark").exists(),
+        "a dry-run bin/pre-start ran a command"
     );
-    assert_eq!(ipv6_default_routes(&vm), "", "a dry run changed the routes");
 }
 
 /// Whether `output` has `…/config/commands.yml:LINE:COLUMN: FIELD…`.
