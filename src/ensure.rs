@@ -29,7 +29,8 @@ pub struct EnsureArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_interval)]
     interval: Duration,
     /// Longest wait between re-checks of a command that keeps failing (it
-    /// doubles from the interval); a network change re-checks at once.
+    /// doubles from the interval); a network change re-checks it sooner,
+    /// 100 ms after its last check, doubling with each failure.
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_interval)]
     max_backoff: Duration,
     /// Keep the run log and ensure-state.json here [default: $INJECT_LOG_DIR, else /var/vcap/sys/log/inject-commands on a BOSH VM, else none]

@@ -69,8 +69,8 @@ fn render(properties: &Value, out_dir: &Path) {
 fn ensure_command() -> Value {
     json!({
         "name": "ipv6-default-route",
-        "run": "ip -6 route add default via \"$INJECT_NET_IPV6_GATEWAY\" dev eth1",
-        "unless": "ip -6 route show default | grep -q default",
+        "run": "ip -6 route replace default via \"$INJECT_NET_IPV6_GATEWAY\" dev eth1",
+        "unless": "ip -6 route show default | grep -q \"via $INJECT_NET_IPV6_GATEWAY \"",
         "phases": ["pre-start", "ensure"],
         "timeout": "30s",
     })
@@ -265,4 +265,101 @@ fn ensure_ctl_starts_and_stops_inject_ensure_as_monit_does() {
         "",
         "nothing on stderr"
     );
+}
+
+/// `ensure_ctl start` run as monit does, reaped by a thread as init would;
+/// returns its PID once the repair at start is in the log.
+fn start_ensure(vcap: &Vcap, seed: &SeedVm) -> (u32, std::thread::JoinHandle<ExitStatus>) {
+    let child = vcap
+        .ctl(seed, "start")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ensure_ctl start");
+    let pid = child.id();
+    let reaper = std::thread::spawn(move || -> ExitStatus {
+        let mut child = child;
+        child.wait().unwrap()
+    });
+    wait("the repair at start", Duration::from_secs(10), || {
+        vcap.file("sys/log/inject-commands/ensure.stdout.log")
+            .contains("ipv6-default-route: repaired at start")
+    });
+    (pid, reaper)
+}
+
+#[test]
+fn ensure_ctl_start_leaves_a_running_ensure_alone() {
+    let test = "ensure_ctl_start_leaves_a_running_ensure_alone";
+    if !can_run(test) || !have_ruby(test) {
+        return;
+    }
+    let seed = SeedVm::new();
+    let vcap = Vcap::new(&json!({"commands": [ensure_command()]}));
+    let (pid, reaper) = start_ensure(&vcap, &seed);
+
+    let again = vcap.ctl(&seed, "start").output().expect("ensure_ctl start");
+    assert!(again.status.success(), "{}", all_output(&again));
+    assert_eq!(
+        text(&again.stdout).trim(),
+        format!("inject ensure already runs (pid {pid})")
+    );
+    assert_eq!(
+        vcap.file("sys/run/inject-commands/ensure.pid").trim(),
+        pid.to_string(),
+        "the pidfile still names the first"
+    );
+    assert!(!reaper.is_finished(), "the first still runs");
+    assert_eq!(
+        vcap.file("sys/log/inject-commands/ensure.stderr.log"),
+        "",
+        "no second inject ensure was started (it would have failed on the lock)"
+    );
+
+    let stop = vcap.ctl(&seed, "stop").output().expect("ensure_ctl stop");
+    assert!(stop.status.success(), "{}", all_output(&stop));
+    assert_eq!(reaper.join().unwrap().code(), Some(0));
+}
+
+#[test]
+fn ensure_ctl_stop_spares_a_process_that_reused_the_pidfiles_pid() {
+    let test = "ensure_ctl_stop_spares_a_process_that_reused_the_pidfiles_pid";
+    if !can_run(test) || !have_ruby(test) {
+        return;
+    }
+    let seed = SeedVm::new();
+    let vcap = Vcap::new(&json!({"commands": [ensure_command()]}));
+    // A stale pidfile (ensure died with the VM) whose PID is now another
+    // program's: here a `sleep` of ours.
+    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+    let run_dir = vcap.root().join("sys/run/inject-commands");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::write(run_dir.join("ensure.pid"), format!("{}\n", other.id())).unwrap();
+
+    let stop = vcap.ctl(&seed, "stop").output().expect("ensure_ctl stop");
+    assert!(stop.status.success(), "{}", all_output(&stop));
+    std::thread::sleep(Duration::from_millis(200));
+    let status = other.try_wait().unwrap();
+    let _ = other.kill();
+    let _ = other.wait();
+    assert_eq!(status, None, "the other process got a signal");
+    assert!(
+        !run_dir.join("ensure.pid").exists(),
+        "the stale pidfile is removed"
+    );
+
+    // And `start` with such a pidfile starts ensure.
+    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+    std::fs::write(run_dir.join("ensure.pid"), format!("{}\n", other.id())).unwrap();
+    let (pid, reaper) = start_ensure(&vcap, &seed);
+    assert_eq!(
+        vcap.file("sys/run/inject-commands/ensure.pid").trim(),
+        pid.to_string()
+    );
+    let stop = vcap.ctl(&seed, "stop").output().expect("ensure_ctl stop");
+    assert!(stop.status.success(), "{}", all_output(&stop));
+    assert_eq!(reaper.join().unwrap().code(), Some(0));
+    assert_eq!(other.try_wait().unwrap(), None, "still spared");
+    let _ = other.kill();
+    let _ = other.wait();
 }

@@ -1,7 +1,11 @@
 //! The ensure loop: keeps every command tagged `ensure` true. Each is
 //! checked (its guard, then the command where needed, through the runner)
 //! at start, after every burst of network changes, and on a periodic
-//! re-check that backs off while a command keeps failing.
+//! re-check that backs off while a command keeps failing. A command that
+//! keeps leaving its guard false waits a little after each check before a
+//! change may re-check it ([`decide::change_wait`]), and change passes are
+//! rate-limited ([`rate`]): neither a command's own netlink changes nor
+//! route churn can make the loop spin.
 //!
 //! Knows nothing of netlink or signals: the caller feeds [`Trigger`]s into a
 //! channel and cancels a token to stop. What happens goes to a line sink
@@ -9,6 +13,7 @@
 //! `ensure`) and to the state file (see [`state`]).
 
 mod decide;
+pub mod rate;
 pub mod state;
 
 use std::collections::VecDeque;
@@ -19,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-pub use decide::{backoff, Cause, Policy, Verdict};
+pub use decide::{backoff, change_wait, Cause, Policy, Verdict};
 pub use state::{read_state, CommandState, EnsureState};
 
 use crate::config::{CommandSpec, Config, Phase};
@@ -50,8 +55,24 @@ pub struct Trigger {
 struct Kept<'a> {
     spec: &'a CommandSpec,
     track: decide::Track,
+    /// The periodic re-check.
     due: Instant,
+    /// The earliest a network change may re-check it (see
+    /// [`decide::change_wait`]).
+    changes_from: Instant,
+    /// A change that came before `changes_from`: checked then.
+    pending: Option<Cause>,
     state: CommandState,
+}
+
+impl Kept<'_> {
+    /// When the command is checked next if nothing else happens.
+    fn next_check(&self) -> Instant {
+        match self.pending {
+            Some(_) => self.due.min(self.changes_from),
+            None => self.due,
+        }
+    }
 }
 
 /// The loop over the `ensure` commands of one config.
@@ -61,6 +82,8 @@ pub struct Ensure<'a, O> {
     policy: Policy,
     journal: Journal,
     state: EnsureState,
+    /// How soon the next change pass may start.
+    rate: rate::PassRate,
     out: O,
 }
 
@@ -83,6 +106,8 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
                 spec,
                 track: decide::Track::default(),
                 due: now,
+                changes_from: now,
+                pending: None,
                 state: CommandState {
                     name: spec.name.clone(),
                     verdict: None,
@@ -108,6 +133,7 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
             policy,
             journal: Journal::open(log_dir),
             state,
+            rate: rate::PassRate::default(),
             out,
         }
     }
@@ -134,14 +160,14 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
             ),
         );
         self.write_state();
-        let all: Vec<usize> = (0..self.kept.len()).collect();
-        self.pass(&all, Cause::Start, cancel).await;
+        let all: Vec<(usize, Cause)> = (0..self.kept.len()).map(|i| (i, Cause::Start)).collect();
+        self.pass(&all, cancel).await;
         let mut listening = true;
         while !cancel.is_cancelled() {
             let due = self
                 .kept
                 .iter()
-                .map(|k| k.due)
+                .map(Kept::next_check)
                 .min()
                 .unwrap_or_else(|| Instant::now() + self.policy.interval);
             tokio::select! {
@@ -149,8 +175,20 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
                 _ = cancel.cancelled() => break,
                 trigger = triggers.recv(), if listening => match trigger {
                     Some(first) => {
-                        let cause = burst(first, &mut triggers, cancel).await;
-                        self.pass(&all, cause, cancel).await;
+                        let seen = Instant::now();
+                        let not_before = self.rate.burst(seen);
+                        let cause = burst(first, &mut triggers, not_before, &mut self.rate, cancel).await;
+                        let now = Instant::now();
+                        self.rate.started(now);
+                        let mut which = Vec::new();
+                        for (i, kept) in self.kept.iter_mut().enumerate() {
+                            if kept.changes_from <= now {
+                                which.push((i, cause.clone()));
+                            } else {
+                                kept.pending.get_or_insert_with(|| cause.clone());
+                            }
+                        }
+                        self.pass(&which, cancel).await;
                     }
                     None => {
                         listening = false;
@@ -163,8 +201,14 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
                 },
                 _ = sleep_until(due) => {
                     let now = Instant::now();
-                    let due: Vec<usize> = (0..self.kept.len()).filter(|&i| self.kept[i].due <= now).collect();
-                    self.pass(&due, Cause::Periodic, cancel).await;
+                    let due: Vec<(usize, Cause)> = self
+                        .kept
+                        .iter_mut()
+                        .enumerate()
+                        .filter(|(_, k)| k.next_check() <= now)
+                        .map(|(i, k)| (i, k.pending.take().unwrap_or(Cause::Periodic)))
+                        .collect();
+                    self.pass(&due, cancel).await;
                 }
             }
         }
@@ -176,13 +220,13 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
     /// Checks the commands at `which`, in config order. After a stop, a
     /// command still running gets [`STOP_GRACE`] to end on SIGTERM before
     /// it is dropped (which SIGKILLs its process group).
-    async fn pass(&mut self, which: &[usize], cause: Cause, cancel: &CancellationToken) {
+    async fn pass(&mut self, which: &[(usize, Cause)], cancel: &CancellationToken) {
         let stop_late = async {
             cancel.cancelled().await;
             sleep(STOP_GRACE).await;
         };
         let finished = tokio::select! {
-            _ = self.checks(which, &cause, cancel) => true,
+            _ = self.checks(which, cancel) => true,
             _ = stop_late => false,
         };
         if !finished {
@@ -194,12 +238,12 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
         }
     }
 
-    async fn checks(&mut self, which: &[usize], cause: &Cause, cancel: &CancellationToken) {
-        for &i in which {
+    async fn checks(&mut self, which: &[(usize, Cause)], cancel: &CancellationToken) {
+        for (i, cause) in which {
             if cancel.is_cancelled() {
                 return;
             }
-            self.check(i, cause, cancel).await;
+            self.check(*i, cause, cancel).await;
         }
     }
 
@@ -230,7 +274,11 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
             report.duration,
             cause,
         );
-        kept.due = Instant::now() + decision.next;
+        let checked = Instant::now();
+        kept.due = checked + decision.next;
+        kept.changes_from = checked + decision.change_wait;
+        // This check saw every change before it; later ones are in the channel.
+        kept.pending = None;
         kept.state.verdict = Some(decision.verdict);
         kept.state.last_check = Some(now);
         if decision.verdict.acted() {
@@ -299,24 +347,32 @@ pub fn stamped(text: &str) -> String {
 }
 
 /// Gathers the rest of a burst of changes that began with `first`: until
-/// none came for [`DEBOUNCE_QUIET`], at most [`DEBOUNCE_MAX`] after `first`.
+/// none came for [`DEBOUNCE_QUIET`], at most [`DEBOUNCE_MAX`] after `first`;
+/// but when the pass rate holds it back, everything until `not_before`.
 async fn burst(
     first: Trigger,
     triggers: &mut mpsc::Receiver<Trigger>,
+    not_before: Option<Instant>,
+    rate: &mut rate::PassRate,
     cancel: &CancellationToken,
 ) -> Cause {
     let end = Instant::now() + DEBOUNCE_MAX;
     let mut more = 0;
     loop {
         let quiet = (Instant::now() + DEBOUNCE_QUIET).min(end);
+        let quiet = not_before.map_or(quiet, |t| quiet.max(t));
         tokio::select! {
+            // The deadline before the channel: endless churn cannot starve it.
             biased;
             _ = cancel.cancelled() => break,
+            _ = sleep_until(quiet) => break,
             next = triggers.recv() => match next {
-                Some(_) => more += 1,
+                Some(_) => {
+                    rate.seen(Instant::now());
+                    more += 1;
+                }
                 None => break,
             },
-            _ = sleep_until(quiet) => break,
         }
     }
     Cause::Change {

@@ -86,6 +86,14 @@ pub struct Track {
     pub unlogged: u32,
 }
 
+impl Track {
+    /// Checks in a row that left the guard false: failures, or successful
+    /// runs after the first (a lone repair is what ensure is for).
+    pub fn streak(&self) -> u32 {
+        self.failures.max(self.repairs.saturating_sub(1))
+    }
+}
+
 /// The loop's settings that shape decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -114,6 +122,9 @@ pub struct Decision {
     pub say: bool,
     /// Until the next periodic re-check (a network change comes sooner).
     pub next: Duration,
+    /// How long after this check a network change has to wait before it
+    /// re-checks the command (zero: at once); see [`change_wait`].
+    pub change_wait: Duration,
     /// What the operator reads, without the time stamp.
     pub line: String,
 }
@@ -126,6 +137,35 @@ pub fn backoff(policy: Policy, streak: u32) -> Duration {
     let doublings = streak.saturating_sub(1).min(31);
     policy
         .interval
+        .checked_mul(1u32 << doublings)
+        .map_or(cap, |d| d.min(cap))
+}
+
+/// A command in a streak (see [`Track::streak`]) is re-checked on a network
+/// change no sooner than this after its last check, doubled for each check
+/// of the streak after the first.
+pub const CHANGE_WAIT_FIRST: Duration = Duration::from_millis(100);
+
+/// How long after a check that ended `streak` checks in a row leaving the
+/// guard false a network change may re-check the command: at once when the
+/// streak is 0; else [`CHANGE_WAIT_FIRST`] doubled per check after the
+/// first, never longer than the periodic back-off.
+///
+/// Why: a command that changes the network (a route it adds, an address it
+/// touches before failing) sends a netlink change of its own. Were every
+/// change a re-check at once, a command that cannot make its guard hold
+/// would re-trigger itself many times a second, forever. Waiting a doubling
+/// time bounds that to a handful of runs (0.1, 0.2, 0.4, 0.8 s … apart) while
+/// the usual case stays quick: a NIC restart fails the repair once or twice
+/// (no address yet), and the address coming back still restores the route
+/// within a few hundred milliseconds, not a back-off interval later.
+pub fn change_wait(policy: Policy, streak: u32) -> Duration {
+    if streak == 0 {
+        return Duration::ZERO;
+    }
+    let cap = backoff(policy, streak);
+    let doublings = (streak - 1).min(31);
+    CHANGE_WAIT_FIRST
         .checked_mul(1u32 << doublings)
         .map_or(cap, |d| d.min(cap))
 }
@@ -173,9 +213,11 @@ pub fn decide(
             );
             if track.repairs > 1 {
                 line.push_str(&format!(
-                    "; its guard still did not hold after the last {} successful run{}: check that the guard tests what the command does",
+                    "; its guard still did not hold after the last {} successful run{}: check that the guard tests what the command does; next re-check in {}, or on a network change, at the soonest in {}",
                     track.repairs - 1,
-                    plural(track.repairs - 1)
+                    plural(track.repairs - 1),
+                    format_duration(backoff(policy, track.repairs)),
+                    format_duration(change_wait(policy, track.streak()))
                 ));
             }
             (Verdict::Repaired, line)
@@ -191,7 +233,8 @@ pub fn decide(
             let same = track.last_failure.as_deref() == Some(words.as_str());
             track.last_failure = Some(words.clone());
             let next = backoff(policy, track.failures);
-            // A network change re-checks a failing command at once; when it
+            let wait = change_wait(policy, track.streak());
+            // A network change re-checks a failing command soon; when it
             // fails the same way again, only the run log hears of it, or a
             // flapping link would flood stdout.
             if same && matches!(cause, Cause::Change { .. }) {
@@ -201,6 +244,7 @@ pub fn decide(
                     verdict: Verdict::Failed,
                     say: false,
                     next,
+                    change_wait: wait,
                     line: format!("{name}: {words} {cause}"),
                 };
             }
@@ -217,8 +261,9 @@ pub fn decide(
                 track.unlogged = 0;
             }
             line.push_str(&format!(
-                "; next re-check in {}, or at once on a network change",
-                format_duration(next)
+                "; next re-check in {}, or on a network change, at the soonest in {}",
+                format_duration(next),
+                format_duration(wait)
             ));
             (Verdict::Failed, line)
         }
@@ -238,6 +283,7 @@ pub fn decide(
         verdict,
         say,
         next,
+        change_wait: change_wait(policy, track.streak()),
         line,
     }
 }
@@ -370,7 +416,7 @@ mod tests {
         assert!(first.say);
         assert_eq!(
             first.line,
-            "v6: FAILED exit 2 at start, in 12ms; failure 1 in a row; next re-check in 1m, or at once on a network change"
+            "v6: FAILED exit 2 at start, in 12ms; failure 1 in a row; next re-check in 1m, or on a network change, at the soonest in 100ms"
         );
         let again = decide(&mut track, POLICY, "v6", &failed(2), MS, &change());
         assert!(
@@ -416,6 +462,83 @@ mod tests {
         assert!(d.line.ends_with("after 3 failures"), "{}", d.line);
         assert_eq!(d.next, POLICY.interval);
         assert_eq!(track.failures, 0);
+    }
+
+    #[test]
+    fn change_wait_is_zero_outside_a_streak_then_doubles_under_the_backoff() {
+        let waits: Vec<u128> = (0..6).map(|s| change_wait(POLICY, s).as_millis()).collect();
+        assert_eq!(waits, vec![0, 100, 200, 400, 800, 1600]);
+        assert_eq!(change_wait(POLICY, u32::MAX), POLICY.max_backoff);
+        let quick = Policy {
+            interval: Duration::from_millis(30),
+            max_backoff: Duration::from_secs(60),
+        };
+        assert_eq!(
+            change_wait(quick, 2),
+            Duration::from_millis(60),
+            "never later than the periodic re-check would come anyway"
+        );
+    }
+
+    #[test]
+    fn a_change_rechecks_at_once_unless_failing_or_in_a_repair_streak() {
+        let mut track = Track::default();
+        let start = decide(&mut track, POLICY, "v6", &Outcome::Ok, MS, &Cause::Start);
+        assert_eq!(start.change_wait, Duration::ZERO, "one repair is the job");
+        let held_again = decide(&mut track, POLICY, "v6", &held(), MS, &change());
+        assert_eq!(held_again.change_wait, Duration::ZERO);
+        let repair = decide(&mut track, POLICY, "v6", &Outcome::Ok, MS, &change());
+        assert_eq!(
+            repair.change_wait,
+            Duration::ZERO,
+            "a repair after the guard held is no streak"
+        );
+        // The guard false again right after the repair: a streak.
+        let again = decide(&mut track, POLICY, "v6", &Outcome::Ok, MS, &change());
+        assert_eq!(again.change_wait, Duration::from_millis(100));
+        assert!(
+            again
+                .line
+                .ends_with("next re-check in 2m, or on a network change, at the soonest in 100ms"),
+            "{}",
+            again.line
+        );
+        let third = decide(&mut track, POLICY, "v6", &Outcome::Ok, MS, &change());
+        assert_eq!(third.change_wait, Duration::from_millis(200));
+        let fails = decide(&mut track, POLICY, "v6", &failed(2), MS, &change());
+        assert_eq!(fails.change_wait, Duration::from_millis(100));
+        let same = decide(&mut track, POLICY, "v6", &failed(2), MS, &change());
+        assert!(!same.say);
+        assert_eq!(
+            same.change_wait,
+            Duration::from_millis(200),
+            "a quiet failure waits too"
+        );
+        let holds = decide(&mut track, POLICY, "v6", &held(), MS, &change());
+        assert_eq!(holds.change_wait, Duration::ZERO, "holding ends the streak");
+    }
+
+    /// The reviewer's case as the policy sees it: every run of a command
+    /// whose guard never holds makes a network change of its own, which
+    /// reaches the loop one debounce (50 ms) later. Before change waits it
+    /// ran about 16 times a second for ever.
+    #[test]
+    fn a_command_that_triggers_its_own_recheck_runs_a_handful_of_times() {
+        for outcome in [Outcome::Ok, failed(2)] {
+            let mut track = Track::default();
+            let mut at = Duration::ZERO;
+            let mut cause = Cause::Start;
+            let mut runs = 0;
+            while at < Duration::from_secs(10) {
+                runs += 1;
+                let d = decide(&mut track, POLICY, "v6", &outcome, MS, &cause);
+                let own_change = at + MS + Duration::from_millis(50);
+                at = own_change.max(at + MS + d.change_wait).min(at + d.next);
+                cause = change();
+            }
+            // 0, .06, .17, .38, .79, 1.6, 3.2, 6.4 s.
+            assert!(runs <= 8, "{outcome}: {runs} runs in 10 s");
+        }
     }
 
     #[test]
