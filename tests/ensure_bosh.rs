@@ -7,6 +7,9 @@
 
 #[path = "common/netns.rs"]
 mod netns;
+#[path = "common/vcap_mount.rs"]
+mod vcap_mount;
+use vcap_mount::MountPoint;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
@@ -144,14 +147,14 @@ fn monit_declares_inject_ensure_only_when_a_command_is_tagged_ensure() {
 /// over /var/vcap, inside the VM's network namespace.
 struct Vcap {
     dir: tempfile::TempDir,
+    _mount_point: MountPoint,
 }
 
 impl Vcap {
     fn new(properties: &Value) -> Vcap {
-        // The mount point; an empty directory unless this is a BOSH VM.
-        std::fs::create_dir_all("/var/vcap").unwrap();
         let vcap = Vcap {
             dir: tempfile::tempdir().unwrap(),
+            _mount_point: MountPoint::take(),
         };
         let bin = vcap.root().join("packages/inject/bin");
         std::fs::create_dir_all(&bin).unwrap();
