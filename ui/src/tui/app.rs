@@ -402,9 +402,10 @@ impl App {
 
     fn on_key_main(&mut self, key: KeyEvent) -> Vec<Effect> {
         match key.code {
-            // Esc only ever closes windows: pressed once too often it must
-            // not leave (and stop a running command).
-            KeyCode::Char('q') => return self.ask_to_quit(),
+            // Esc closes a window when one is open (above); with none open it
+            // quits like q, which asks first while a command runs, so an Esc
+            // pressed once too often never stops a command unasked.
+            KeyCode::Char('q') | KeyCode::Esc => return self.ask_to_quit(),
             KeyCode::Up | KeyCode::Char('k') => self.select(self.selected.saturating_sub(1)),
             KeyCode::Down | KeyCode::Char('j') => self.select(self.selected + 1),
             KeyCode::Enter => self.ask_to_run(),

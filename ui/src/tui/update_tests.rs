@@ -253,17 +253,27 @@ fn q_ctrl_c_and_sigterm_quit() {
 }
 
 #[test]
-fn esc_only_closes_windows_and_never_quits() {
+fn esc_closes_a_window_and_quits_only_from_the_main_view() {
     let mut app = seed_vm_app();
-    assert!(key(&mut app, KeyCode::Esc).is_empty());
-    assert!(!app.quit, "Esc in the main view does nothing");
-    // Two Esc with a command running: still running, still here.
+    key(&mut app, KeyCode::Char('?'));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, None, "Esc closes the help");
+    assert!(!app.quit, "closing a window does not quit");
+    // Two Esc with a command running: the first asks, the second keeps it.
     key(&mut app, KeyCode::Enter);
     ch(&mut app, 'y');
     key(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit));
     key(&mut app, KeyCode::Esc);
     assert!(!app.quit);
     assert_eq!(app.running, Some(0));
+}
+
+#[test]
+fn esc_in_the_main_view_with_nothing_running_quits() {
+    let mut app = seed_vm_app();
+    key(&mut app, KeyCode::Esc);
+    assert!(app.quit);
 }
 
 #[test]

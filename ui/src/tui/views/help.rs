@@ -18,7 +18,7 @@ pub const BINDINGS: &[(&str, &str)] = &[
     ("PgUp PgDn", "scroll the focused panel"),
     ("r", "re-read interfaces and routes"),
     ("?", "show or hide this help"),
-    ("Esc", "close a window (never quits)"),
+    ("Esc", "close a window; with none open, quit"),
     ("q Ctrl-C", "quit (asks first while a command runs)"),
 ];
 
