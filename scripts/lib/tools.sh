@@ -2,7 +2,8 @@
 # scripts/test and .ci/run; safe to run again (each step checks first).
 
 # Debian packages: iproute2 (ip, netns), tmux (dashboard end-to-end), ruby
-# (BOSH template rendering), procps (ps/pgrep in process tests).
+# (BOSH template rendering), procps (ps/pgrep in process tests), time (GNU
+# time's peak-memory figure in the 50 MB output test).
 ensure_debian_packages() {
     local missing=()
     command -v ip >/dev/null || missing+=(iproute2)
@@ -10,6 +11,7 @@ ensure_debian_packages() {
     command -v ruby >/dev/null || missing+=(ruby)
     command -v pgrep >/dev/null || missing+=(procps)
     command -v unshare >/dev/null || missing+=(util-linux)
+    [ -x /usr/bin/time ] || missing+=(time)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         echo "tools: missing ${missing[*]} and not root; install them (apt-get install ${missing[*]})" >&2
