@@ -1,8 +1,10 @@
 //! `inject check` on the real binary: one line per command and exit 0, or
 //! the error naming file:line:column and field, and exit 2.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
+#[path = "common/pipe.rs"]
+mod pipe;
+
+use std::process::Command;
 
 const INJECT: &str = env!("CARGO_BIN_EXE_inject");
 
@@ -106,18 +108,9 @@ fn a_reader_that_stops_early_ends_the_check_quietly() {
         config.push_str(&format!("  - {{name: command-{i}, run: 'true'}}\n"));
     }
     std::fs::write(&path, config).unwrap();
-    let mut child = Command::new(INJECT)
-        .arg("check")
-        .arg("-c")
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 1];
-    stdout.read_exact(&mut first).unwrap();
-    drop(stdout);
+    let child = pipe::spawn_with_stdout_closed_early(
+        Command::new(INJECT).arg("check").arg("-c").arg(&path),
+    );
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");

@@ -2,7 +2,9 @@
 //! signals. Each test writes its config into a temp dir and reads what a user
 //! would see: stdout, stderr, the exit code, files the commands made.
 
-use std::io::Read;
+#[path = "common/pipe.rs"]
+mod pipe;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -954,19 +956,10 @@ fn a_background_child_holding_stdout_does_not_hold_up_the_run() {
     );
 }
 
-/// Spawns `cmd`, reads one byte of its stdout, then closes the pipe, as
-/// `| head -c1` does; returns how it ended.
+/// Runs `cmd` with a reader that stops after one byte, as `| head -c1`
+/// does; returns how it ended.
 fn with_stdout_closed_early(mut cmd: Command) -> Run {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 1];
-    stdout.read_exact(&mut first).unwrap();
-    drop(stdout);
-    wait_or_hang(child)
+    wait_or_hang(pipe::spawn_with_stdout_closed_early(&mut cmd))
 }
 
 #[test]
