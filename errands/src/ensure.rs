@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-pub use decide::{backoff, change_wait, Cause, Policy, Verdict};
+pub use decide::{backoff, change_wait, AfterRun, Cause, Policy, Verdict};
 pub use state::{read_state, CommandState, EnsureState};
 
 use crate::config::{CommandSpec, Config, Phase};
@@ -264,6 +264,18 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
             }
         };
         let report = runner::run_command(self.config, spec, slot, None, cancel, &mut sink).await;
+        // Whether the command made its guard hold is learnt here, at once,
+        // and only here: the guard found false again on a later change may
+        // be somebody else's doing (route churn), not the guard's fault.
+        let after = if report.outcome == Outcome::Ok {
+            match runner::guard_holds(self.config, spec, cancel).await {
+                Some(true) => decide::AfterRun::Holds,
+                Some(false) => decide::AfterRun::StillFalse,
+                None => decide::AfterRun::Unknown,
+            }
+        } else {
+            decide::AfterRun::Unknown
+        };
         let now = SystemTime::now();
         let kept = &mut self.kept[i];
         let decision = decide::decide(
@@ -271,6 +283,7 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
             self.policy,
             &spec.name,
             &report.outcome,
+            after,
             report.duration,
             cause,
         );

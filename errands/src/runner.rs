@@ -109,6 +109,30 @@ pub async fn run_command<S: FnMut(Event) + Send>(
     run_one(config, command, setup, slot, &mut out, cancel, &mut budget).await
 }
 
+/// Runs only the guards of `command` (which must have one), as
+/// [`run_command`] would before the command: whether they hold now. The
+/// ensure loop asks this right after a successful run, to learn whether the
+/// command made its guard hold. `None` when they could not be asked (the
+/// setup failed, a guard failed to start or timed out, a stop).
+pub async fn guard_holds(
+    config: &Config,
+    command: &CommandSpec,
+    cancel: &CancellationToken,
+) -> Option<bool> {
+    let setup = Setup::new(config, command).ok()?;
+    let mut sink = |_: Event| {};
+    let mut out = Emitter {
+        sink: &mut sink,
+        log: None,
+    };
+    let timeout = config.timeout_of(command);
+    match check_guards(command, &setup, timeout, cancel, &mut out, 0).await {
+        Some(Outcome::Skipped { .. }) => Some(true),
+        None => Some(false),
+        Some(_) => None,
+    }
+}
+
 /// A selected command whose user is looked up and cwd checked: ready to run.
 pub struct Prepared<'a> {
     pub command: &'a CommandSpec,
