@@ -347,6 +347,9 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
         self.state.updated = SystemTime::now();
         self.state.commands = self.kept.iter().map(|k| k.state.clone()).collect();
         self.journal.state(&self.state);
+        if let Some(notice) = self.journal.take_notice() {
+            (self.out)(&stamped(&notice));
+        }
     }
 }
 
@@ -396,14 +399,16 @@ async fn burst(
 
 /// The run log and state file of the loop, in the log dir. Like the errand's
 /// run log, they must never stop the loop: a failure becomes one notice on
-/// stdout and what failed goes quiet (the state too when the log failed:
-/// the notice already says the dir cannot be written).
+/// stdout. The run log then goes quiet; the state is tried again at every
+/// write (a full disk gets space back), so it never freezes while the loop
+/// goes on, and its coming back is said too.
 struct Journal {
     dir: Option<PathBuf>,
     /// The errands' run log (phase `ensure`), without their lock: the loop
     /// holds `ensure.lock` and must not block an errand run.
     log: Option<RunLog>,
-    state_failed: bool,
+    /// The last state write failed (said once, until one succeeds).
+    state_failing: bool,
     notice: Option<String>,
 }
 
@@ -412,7 +417,7 @@ impl Journal {
         Journal {
             dir: dir.map(Path::to_path_buf),
             log: dir.map(|dir| RunLog::open_unlocked(dir, Phase::Ensure)),
-            state_failed: false,
+            state_failing: false,
             notice: None,
         }
     }
@@ -459,18 +464,22 @@ impl Journal {
     }
 
     fn state(&mut self, state: &EnsureState) {
-        let (Some(dir), Some(log)) = (&self.dir, &self.log) else {
+        let Some(dir) = &self.dir else {
             return;
         };
-        if self.state_failed || !log.is_writing() {
-            return;
-        }
-        if let Err(err) = state::write_state(dir, state) {
-            self.state_failed = true;
-            self.notice = Some(format!(
-                "cannot write the state in {}: {err}; going on without it",
-                dir.display()
-            ));
+        match state::write_state(dir, state) {
+            Err(err) if !self.state_failing => {
+                self.state_failing = true;
+                self.notice = Some(format!(
+                    "cannot write the state in {}: {err}; going on, trying again at every check",
+                    dir.display()
+                ));
+            }
+            Ok(()) if self.state_failing => {
+                self.state_failing = false;
+                self.notice = Some(format!("the state in {} is written again", dir.display()));
+            }
+            _ => {}
         }
     }
 

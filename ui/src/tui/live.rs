@@ -201,13 +201,15 @@ fn ensure_events(log_dir: Option<PathBuf>, every: Duration) -> BoxStream<'static
         .boxed()
 }
 
-/// Ensure's state, if its process runs; an unreadable file shows nothing
-/// (ensure itself reports its own trouble, in its log).
+/// Ensure's state, if its process runs and the state is current (one that
+/// could not be written for a while is not shown as if it were); an
+/// unreadable file shows nothing (ensure itself reports its own trouble, in
+/// its log).
 fn running_ensure(dir: &Path) -> Option<EnsureState> {
     read_state(dir)
         .ok()
         .flatten()
-        .filter(EnsureState::is_running)
+        .filter(|state| state.is_current(SystemTime::now()))
 }
 
 /// The real side effects: netlink reads and errand runs.
