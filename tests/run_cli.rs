@@ -422,6 +422,13 @@ fn sigint_terminates_the_running_command_and_exits_130() {
     interrupt("INT", 130);
 }
 
+/// Issue 12: a hangup (the ssh session of a hand-started run dropping)
+/// killed inject with its command's process group left running.
+#[test]
+fn sighup_terminates_the_running_command_and_exits_129() {
+    interrupt("HUP", 129);
+}
+
 #[test]
 fn output_beyond_the_limit_is_cut_and_the_run_log_keeps_all_of_it() {
     let case = Case::new(
