@@ -34,6 +34,13 @@ pub const DEFAULT_OUTPUT_LIMIT: u64 = 64 * 1024;
 /// The longest timeout or retry delay: far past any errand's life, and far
 /// from the overflow of a clock deadline (`now + 500000000000y` panics).
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The shortest timeout: below a millisecond no command can even start, so
+/// `1ns` would always time out.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+/// How deep `[` / `{` may nest. The config itself needs 4; YAML's parser
+/// takes time quadratic in the depth (100 000 `[` took a minute), so deeper
+/// text is refused before it is parsed.
+pub const MAX_NESTING: usize = 64;
 
 /// A loaded, validated config.
 #[derive(Debug, Clone, PartialEq)]
@@ -300,7 +307,26 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
             message: "the file is empty; expected a mapping with `commands:`".into(),
         });
     }
-    let raw: ConfigFile = serde_norway::from_str(text).map_err(|err| yaml_error(origin, &err))?;
+    let at = |(line, column): (usize, usize), message: String| ConfigError {
+        origin: origin.to_string(),
+        position: Some((line, column)),
+        message,
+    };
+    if let Some(place) = too_deep(text) {
+        return Err(at(
+            place,
+            format!("nested more than {MAX_NESTING} levels deep (`[` or `{{`); a config needs 4"),
+        ));
+    }
+    let raw: ConfigFile = serde_norway::from_str(text).map_err(|err| {
+        match second_document(text).filter(|_| err.location().is_none()) {
+            Some(place) => at(
+                place,
+                "a second YAML document starts here; the config is one document".into(),
+            ),
+            None => yaml_error(origin, &err),
+        }
+    })?;
     Ok(Config {
         shell: raw.shell.0,
         timeout: raw.timeout.0,
@@ -309,6 +335,60 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         commands: raw.commands.0,
         networks: raw.networks.0,
     })
+}
+
+/// Where `[` / `{` first nest deeper than [`MAX_NESTING`] (1-based line and
+/// column), outside quotes and comments. A quick scan of the text, not a
+/// YAML parser: it only has to catch what would make the parser crawl.
+fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    let mut quote: Option<char> = None;
+    let (mut escaped, mut comment, mut after_blank) = (false, false, true);
+    for c in text.chars() {
+        column += 1;
+        if c == '\n' {
+            (line, column, comment, after_blank) = (line + 1, 0, false, true);
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        match quote {
+            Some('"') if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '#' if after_blank => comment = true,
+                '\'' | '"' => quote = Some(c),
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Some((line, column));
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        after_blank = c == ' ' || c == '\t';
+    }
+    None
+}
+
+/// Where a second YAML document starts (`---` at the start of a line after
+/// some content), for serde_norway's multi-document error, which has no place.
+fn second_document(text: &str) -> Option<(usize, usize)> {
+    let mut content = false;
+    for (i, line) in text.lines().enumerate() {
+        let start = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+        if start && content {
+            return Some((i + 1, 1));
+        }
+        let t = line.trim();
+        content |= !(start || t.is_empty() || t.starts_with('#') || t.starts_with('%'));
+    }
+    None
 }
 
 /// serde_norway says `path: message at line L column C`; we say
@@ -361,7 +441,7 @@ fn yes() -> bool {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCommand {
-    name: NonEmpty,
+    name: Name,
     run: NonEmpty,
     #[serde(default)]
     unless: Option<NonEmpty>,
@@ -378,7 +458,7 @@ struct RawCommand {
     #[serde(default)]
     continue_on_error: bool,
     #[serde(default)]
-    env: BTreeMap<EnvKey, EnvValue>,
+    env: Env,
     #[serde(default)]
     cwd: Option<NonEmpty>,
     #[serde(default)]
@@ -398,6 +478,10 @@ impl<'de> Deserialize<'de> for Commands {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a list of commands")
             }
+            /// `commands:` with no value, like `commands: null`: none.
+            fn visit_unit<E: de::Error>(self) -> Result<Commands, E> {
+                Ok(Commands(Vec::new()))
+            }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Commands, A::Error> {
                 let mut seen = HashMap::new();
                 let mut commands = Vec::new();
@@ -410,7 +494,8 @@ impl<'de> Deserialize<'de> for Commands {
                 Ok(Commands(commands))
             }
         }
-        d.deserialize_seq(ListVisitor)
+        // `any`, not `seq`: a null reaches `visit_unit` only that way.
+        d.deserialize_any(ListVisitor)
     }
 }
 
@@ -459,7 +544,7 @@ impl<'de> Visitor<'de> for CommandSeed<'_> {
             retries: raw.retries,
             retry_delay: raw.retry_delay.map_or(DEFAULT_RETRY_DELAY, |d| d.0),
             continue_on_error: raw.continue_on_error,
-            env: raw.env.into_iter().map(|(k, v)| (k.0, v.0)).collect(),
+            env: raw.env.0,
             cwd: raw.cwd.map(|c| PathBuf::from(c.0)),
             user: raw.user.map(|u| u.0),
             sensitive: raw.sensitive,
@@ -494,6 +579,59 @@ impl<'de> Deserialize<'de> for NonEmpty {
             }
         }
         d.deserialize_str(V)
+    }
+}
+
+/// A command's name: shown in every line of output and used in file names,
+/// so one line of printable text (no newline, ESC or other control
+/// character to break the layout or forge a line).
+struct Name(String);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let NonEmpty(name) = NonEmpty::deserialize(d)?;
+        match name.chars().find(|c| c.is_control()) {
+            Some(c) => Err(de::Error::custom(format_args!(
+                "`{}` holds a control character ({}); a name is one line of printable text",
+                name.escape_debug(),
+                c.escape_debug()
+            ))),
+            None => Ok(Name(name)),
+        }
+    }
+}
+
+/// A command's `env`; a name given twice is an error (YAML would silently
+/// keep the last).
+#[derive(Default)]
+struct Env(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for Env {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Env;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of environment names to values")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Env, E> {
+                Ok(Env::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Env, A::Error> {
+                let mut env = BTreeMap::new();
+                while let Some(EnvKey(key)) = map.next_key()? {
+                    if env.contains_key(&key) {
+                        return Err(de::Error::custom(format_args!(
+                            "`{key}` is given twice; each environment name once"
+                        )));
+                    }
+                    let EnvValue(value) = map.next_value()?;
+                    env.insert(key, value);
+                }
+                Ok(Env(env))
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
@@ -565,10 +703,10 @@ impl<'de> Deserialize<'de> for EnvKey {
             if key.is_empty() {
                 return Err("an environment name must not be empty".into());
             }
-            if key.contains('=') || key.contains('\0') {
+            if key.contains('=') || key.chars().any(char::is_control) {
                 // `A=B: x` would set A to `B=x`: never what was meant.
                 return Err(format!(
-                    "`{}` is no environment name: it must not hold `=` or a NUL character",
+                    "`{}` is no environment name: it must not hold `=` or a control character",
                     key.escape_debug()
                 ));
             }
@@ -636,6 +774,12 @@ impl Visitor<'_> for NetworkNameSeed<'_> {
     fn visit_str<E: de::Error>(self, name: &str) -> Result<NetworkName, E> {
         if name.trim().is_empty() {
             return Err(E::custom("a network name must not be empty"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(E::custom(format_args!(
+                "`{}` holds a control character; a network name is one line of printable text",
+                name.escape_debug()
+            )));
         }
         let var = env_name(name);
         if let Some(other) = self.0.get(&var) {
@@ -788,6 +932,11 @@ fn deserialize_duration<'de, D: Deserializer<'de>>(
             if self.0 && d.is_zero() {
                 return Err(E::custom(format_args!(
                     "`{v}` is no time at all; a timeout must be more than 0"
+                )));
+            }
+            if self.0 && d < MIN_TIMEOUT {
+                return Err(E::custom(format_args!(
+                    "`{v}` is too short for any command to start; a timeout is at least 1ms"
                 )));
             }
             Ok(d)

@@ -437,7 +437,7 @@ fn network_names_that_become_the_same_variables_are_refused() {
 fn env_names_and_nul_characters_are_refused_where_written() {
     assert_eq!(
         err("commands:\n  - {name: a, run: x, env: {\"A=B\": x}}\n"),
-        "commands.yml:2:29: commands[0].env: `A=B` is no environment name: it must not hold `=` or a NUL character"
+        "commands.yml:2:29: commands[0].env: `A=B` is no environment name: it must not hold `=` or a control character"
     );
     assert_eq!(
         err("commands:\n  - {name: a, run: x, env: {\"\": x}}\n"),
@@ -457,4 +457,95 @@ fn env_names_and_nul_characters_are_refused_where_written() {
         );
         assert!(message.starts_with("commands.yml:2:"), "{message}");
     }
+}
+
+/// Issue 12, item 9: the validation gaps an adversary found.
+#[test]
+fn deep_nesting_is_refused_before_parsing_and_quickly() {
+    let deep = format!("commands: {}", "[".repeat(100_000));
+    let start = std::time::Instant::now();
+    let e = err(&deep);
+    assert_eq!(
+        e,
+        "commands.yml:1:75: nested more than 64 levels deep (`[` or `{`); a config needs 4"
+    );
+    // 57 s before; the scan is linear. (Timing is only printed: no flake.)
+    println!("100 000 nested `[` refused in {:?}", start.elapsed());
+    // Brackets inside quotes and comments are text, not nesting.
+    let quoted = format!(
+        "commands:\n  - name: a\n    run: 'echo {0}' # {0}\n    unless: \"test {0}\"\n",
+        "[".repeat(200)
+    );
+    assert!(parse(&quoted, "commands.yml").is_ok());
+}
+
+#[test]
+fn a_timeout_below_a_millisecond_is_refused() {
+    assert_eq!(
+        err("commands:\n  - {name: a, run: x, timeout: 1ns}\n"),
+        "commands.yml:2:32: commands[0].timeout: `1ns` is too short for any command to start; a timeout is at least 1ms"
+    );
+    assert_eq!(
+        err("timeout: 999us\ncommands: []\n"),
+        "commands.yml:1:10: timeout: `999us` is too short for any command to start; a timeout is at least 1ms"
+    );
+    let c = parse(
+        "commands:\n  - {name: a, run: x, timeout: 1ms, retry_delay: 0s}\n",
+        "c",
+    )
+    .unwrap();
+    assert_eq!(c.commands[0].timeout, Some(Duration::from_millis(1)));
+}
+
+#[test]
+fn an_environment_name_given_twice_is_refused() {
+    assert_eq!(
+        err("commands:\n  - name: a\n    run: x\n    env: {A: x, A: y}\n"),
+        "commands.yml:4:10: commands[0].env: `A` is given twice; each environment name once"
+    );
+}
+
+#[test]
+fn names_with_control_characters_are_refused() {
+    assert_eq!(
+        err("commands:\n  - name: \"a\\eb\"\n    run: x\n"),
+        "commands.yml:2:5: commands[0]: `a\\u{1b}b` holds a control character (\\u{1b}); a name is one line of printable text"
+    );
+    assert!(err("commands:\n  - name: \"two\\nlines\"\n    run: x\n")
+        .contains("holds a control character (\\n)"));
+    assert!(
+        err("commands: []\nnetworks:\n  \"x\\ty\": {ip: 10.0.0.1}\n")
+            .contains("networks: `x\\ty` holds a control character"),
+    );
+    assert!(
+        err("commands:\n  - name: a\n    run: x\n    env: {\"A\\rB\": 1}\n")
+            .contains("must not hold `=` or a control character")
+    );
+}
+
+#[test]
+fn a_second_yaml_document_is_refused_where_it_starts() {
+    assert_eq!(
+        err("commands: []\n---\ncommands: []\n"),
+        "commands.yml:2:1: a second YAML document starts here; the config is one document"
+    );
+    // A leading `---` is the first document's start, not a second one.
+    assert!(parse("---\ncommands: []\n", "c").is_ok());
+}
+
+#[test]
+fn commands_with_no_value_and_commands_null_mean_the_same_none() {
+    for text in [
+        "commands:\n",
+        "commands: null\n",
+        "commands: []\n",
+        "commands: ~\n",
+    ] {
+        let c = parse(text, "c").unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert!(c.commands.is_empty(), "{text:?}");
+    }
+    assert_eq!(
+        err("commands: 3\n"),
+        "commands.yml:1:11: commands: invalid type: integer `3`, expected a list of commands"
+    );
 }
