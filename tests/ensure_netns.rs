@@ -81,10 +81,12 @@ impl Ensure {
         self.wait_for_count(needle, 1);
     }
 
-    /// Waits until stdout has `count` lines containing `needle`.
+    /// Waits until stdout has `count` lines containing `needle`; on a
+    /// timeout the panic shows what ensure said.
     fn wait_for_count(&mut self, needle: &str, count: usize) {
         let what = format!("{count} stdout line(s) with `{needle}`");
-        wait(&what, Duration::from_secs(10), || {
+        let start = Instant::now();
+        loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
                     "inject ensure exited ({status}) before {what}:\n{}{}",
@@ -92,8 +94,17 @@ impl Ensure {
                     self.stderr()
                 );
             }
-            self.stdout().lines().filter(|l| l.contains(needle)).count() >= count
-        });
+            if self.stdout().lines().filter(|l| l.contains(needle)).count() >= count {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "timed out after 10s waiting for {what}; ensure said:\n{}{}",
+                self.stdout(),
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     fn signal(&self, name: &str) {

@@ -53,14 +53,15 @@ impl SeedVm {
         };
         sh(&["ip", "netns", "add", &seed.vm]);
         sh(&["ip", "netns", "add", &seed.peer]);
+        // Before the NICs exist: `default` applies to NICs made after it.
+        seed.sysctl("net.ipv6.conf.all.accept_dad=0");
+        seed.sysctl("net.ipv6.conf.default.accept_dad=0");
         for (nic, peer_nic) in [("eth0", "p0"), ("eth1", "p1")] {
             sh(&[
                 "ip", "-n", &seed.vm, "link", "add", nic, "type", "veth", "peer", "name", peer_nic,
                 "netns", &seed.peer,
             ]);
         }
-        seed.sysctl("net.ipv6.conf.all.accept_dad=0");
-        seed.sysctl("net.ipv6.conf.default.accept_dad=0");
         seed.sysctl("net.ipv6.conf.eth1.accept_ra=0");
         for args in [
             "link set lo up",
@@ -81,7 +82,33 @@ impl SeedVm {
         ] {
             sh(&split(&format!("ip -n {} {args}", seed.peer)));
         }
+        seed.settle();
         seed
+    }
+
+    /// Waits (up to 10 s) until both NICs have their link-local address,
+    /// and none is tentative. The kernel adds it when the link gets
+    /// carrier, which it learns up to a second late (and later under load):
+    /// a test that starts watching netlink at once would see that address
+    /// arrive (or finish its duplicate address detection) in the middle of
+    /// what it does.
+    fn settle(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        for nic in ["eth0", "eth1"] {
+            while self
+                .ip(&format!("-6 addr show dev {nic} scope link"))
+                .trim()
+                .is_empty()
+                || !self.ip("-6 addr show tentative").trim().is_empty()
+            {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{nic} got no link-local address: {}",
+                    self.ip("addr")
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
     }
 
     /// `ip -n <vm> <args>`; panics with ip's stderr when it fails.
