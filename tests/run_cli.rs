@@ -439,10 +439,10 @@ commands:
     let cut = run
         .stdout
         .lines()
-        .find(|l| l.contains("more output not shown"))
+        .find(|l| l.contains("bytes of output not shown"))
         .expect("a cut line");
     let full = cut
-        .split("full output: ")
+        .split("full output in ")
         .nth(1)
         .expect("names the full log");
     let kept = std::fs::read_to_string(full).unwrap();
@@ -1026,10 +1026,10 @@ fn shown_output_of_a_whole_run_stays_under_a_megabyte_and_the_log_keeps_all() {
     let last = &run.stdout[run.stdout.find("[17/17] big16").expect("last header")..];
     let cut = last
         .lines()
-        .find(|l| l.contains("more output not shown"))
+        .find(|l| l.contains("bytes of output not shown"))
         .expect("a cut line for the last command");
     let full = cut
-        .split("full output: ")
+        .split("full output in ")
         .nth(1)
         .expect("names the full log");
     let kept = std::fs::read_to_string(full).unwrap();
@@ -1038,4 +1038,85 @@ fn shown_output_of_a_whole_run_stays_under_a_megabyte_and_the_log_keeps_all() {
         70000 + 70000_usize.div_ceil(99),
         "the log keeps all"
     );
+}
+
+/// What the BOSH agent's reply would take for this run's output: stdout and
+/// stderr JSON-encoded as Go does, plus its `{"value":{…}}` wrapping.
+fn agent_reply_len(out: &Output) -> u64 {
+    use inject_errands::agent::json_len;
+    let envelope = br#"{"value":{"stdout":"","stderr":"","exit_code":0}}"#.len() as u64;
+    json_len(&out.stdout) + json_len(&out.stderr) + envelope
+}
+
+/// Runs `config` with a run log; checks that what it printed fits in the
+/// BOSH agent's 1 MiB reply, that the run still ended with its summary, and
+/// that the command's cut line names a log that has all of its output.
+fn flood(config: &str, log_len: usize) -> Output {
+    let case = Case::new(config);
+    let logs = case.path("logs");
+    let out = case
+        .command(&["--log-dir", logs.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last: Vec<&str> = text.lines().rev().take(4).collect();
+    let tail = last.join("\n");
+    let reply = agent_reply_len(&out);
+    assert!(
+        reply <= inject_errands::agent::REPLY_LIMIT,
+        "{reply} bytes in the agent's reply; ends with {tail}"
+    );
+    assert!(tail.contains(" in "), "ends with its summary: {tail}");
+    let cut = text
+        .lines()
+        .rev()
+        .find(|l| l.contains("bytes of output not shown"))
+        .unwrap_or_else(|| panic!("a cut line: {tail}"));
+    let full = cut.split("full output in ").nth(1).expect("names the log");
+    let kept = std::fs::metadata(full).unwrap().len();
+    assert_eq!(kept as usize, log_len, "the log keeps all: {cut}");
+    out
+}
+
+#[test]
+fn html_characters_are_counted_as_the_agent_encodes_them() {
+    // Issue 11: each `<` is six bytes in the agent's JSON; three commands of
+    // 64 kB each made a 1.18 MB reply, and BOSH lost all of the output.
+    let mut config = String::from("commands:\n");
+    for i in 0..3 {
+        config.push_str(&format!(
+            "  - {{name: html{i}, run: \"head -c 64000 /dev/zero | tr '\\\\0' '<' | fold -w 99\"}}\n"
+        ));
+    }
+    let out = flood(&config, 64000 + 64000_usize.div_ceil(99));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("3 commands: 3 ok"),
+        "{}",
+        &text[text.len() - 300..]
+    );
+    assert!(text.contains(&format!("  {}\n", "<".repeat(99))));
+}
+
+#[test]
+fn empty_lines_are_counted_with_their_prefix_and_newline() {
+    // Issue 11: one byte each counted, `  \n` printed, `  \n` sent as
+    // four bytes: 2.36 MB printed under a 1 MiB output_limit.
+    let out = flood(
+        "output_limit: 1MiB\ncommands:\n  - {name: blank, run: 'yes \"\" | head -n 900000'}\n",
+        900000,
+    );
+    assert!(out.stdout.starts_with(b"[1/1] blank\n  \n  \n"));
+}
+
+#[test]
+fn invalid_utf8_is_counted_as_printed() {
+    // Issue 11: a 0xff byte counted one byte, printed as the three of
+    // U+FFFD.
+    let out = flood(
+        "output_limit: 1MiB\ncommands:\n  - {name: bytes, run: \"head -c 1000000 /dev/zero | tr '\\\\0' '\\\\377' | fold -w 999\"}\n",
+        1000000 + 1000000_usize.div_ceil(999),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("  {}\n", "\u{fffd}".repeat(999))));
 }

@@ -39,10 +39,9 @@ pub const LINE_LIMIT: usize = 64 * 1024;
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
 /// How long output is still read after the command's leader process exited.
 pub const DRAIN: Duration = Duration::from_secs(1);
-/// Shown output, all commands of one [`run_plan`] together: BOSH fails an
-/// errand whose output passes 1 MB, and `output_limit` is per command. The
-/// rest of the megabyte is left for headers, results and the summary.
-pub const RUN_OUTPUT_BUDGET: u64 = 768 * 1024;
+/// Of a [`PrintBudget`], what output and retry lines leave for the lines
+/// that are always shown: headers, results, cut notes and the summary.
+pub const RESULTS_RESERVE: u64 = 64 * 1024;
 
 pub use crate::config::REDACTED;
 
@@ -61,24 +60,108 @@ pub struct CommandReport {
     pub attempts: u32,
 }
 
-/// Sends events to the caller's sink and to the run log, if any.
-struct Emitter<'a, S> {
-    sink: &'a mut S,
-    log: Option<&'a mut RunLog>,
+/// What the caller prints for an event, in bytes as they count (for BOSH:
+/// [`crate::agent::json_len`] of the printed text).
+pub type Cost = dyn Fn(&Event) -> u64 + Sync;
+
+/// How much one run may print, stdout and stderr together, counted by the
+/// caller's [`Cost`] of each event. Output and retry lines stop being shown
+/// [`RESULTS_RESERVE`] before `limit` (and from then on, for the rest of the
+/// run: what is shown stays a prefix); the other events are shown while
+/// they fit in `limit`, the run's summary always.
+pub struct PrintBudget<'c> {
+    limit: u64,
+    used: u64,
+    full: bool,
+    cost: &'c Cost,
 }
 
-impl<S: FnMut(Event) + Send> Emitter<'_, S> {
+impl<'c> PrintBudget<'c> {
+    pub fn new(limit: u64, cost: &'c Cost) -> PrintBudget<'c> {
+        PrintBudget {
+            limit,
+            used: 0,
+            full: false,
+            cost,
+        }
+    }
+
+    /// No limit: everything is shown.
+    pub fn unlimited() -> PrintBudget<'static> {
+        PrintBudget::new(u64::MAX, &|_| 0)
+    }
+
+    /// What the shown events cost so far.
+    pub fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// Whether an event that is always shown while it fits does.
+    fn admit(&mut self, event: &Event) -> bool {
+        let cost = (self.cost)(event);
+        let fits = self.used.saturating_add(cost) <= self.limit;
+        if fits || matches!(event, Event::RunFinished { .. }) {
+            self.used = self.used.saturating_add(cost);
+            return true;
+        }
+        false
+    }
+
+    /// Whether an output or retry line is shown.
+    fn admit_optional(&mut self, event: &Event) -> bool {
+        if self.full {
+            return false;
+        }
+        let cost = (self.cost)(event);
+        let room = self.limit.saturating_sub(RESULTS_RESERVE);
+        if self.used.saturating_add(cost) <= room {
+            self.used += cost;
+            true
+        } else {
+            self.full = true;
+            false
+        }
+    }
+}
+
+/// Sends events to the run log, if any, and those the budget admits to the
+/// caller's sink.
+struct Emitter<'a, 'c, S> {
+    sink: &'a mut S,
+    log: Option<&'a mut RunLog>,
+    budget: &'a mut PrintBudget<'c>,
+}
+
+impl<S: FnMut(Event) + Send> Emitter<'_, '_, S> {
     fn emit(&mut self, event: Event) {
         if let Some(log) = self.log.as_deref_mut() {
             log.record(&event);
         }
-        (self.sink)(event);
+        if self.budget.admit(&event) {
+            (self.sink)(event);
+        }
         self.notice();
+    }
+
+    /// Logs `event`; shows it if the budget has room for optional lines.
+    fn emit_optional(&mut self, event: Event) -> bool {
+        if let Some(log) = self.log.as_deref_mut() {
+            log.record(&event);
+        }
+        let shown = self.budget.admit_optional(&event);
+        if shown {
+            (self.sink)(event);
+        }
+        self.notice();
+        shown
     }
 
     fn notice(&mut self) {
         if let Some(message) = self.log.as_deref_mut().and_then(RunLog::take_notice) {
-            (self.sink)(Event::Notice { message });
+            let event = Event::Notice { message };
+            if self.budget.admit(&event) {
+                (self.sink)(event);
+            }
         }
     }
 
@@ -104,9 +187,13 @@ pub async fn run_command<S: FnMut(Event) + Send>(
     let setup = Setup::new(config, command);
     let setup = setup.as_ref().map_err(|e| e.message.as_str());
     // One command alone: only its own output_limit applies.
-    let mut budget = u64::MAX;
-    let mut out = Emitter { sink, log };
-    run_one(config, command, setup, slot, &mut out, cancel, &mut budget).await
+    let mut budget = PrintBudget::unlimited();
+    let mut out = Emitter {
+        sink,
+        log,
+        budget: &mut budget,
+    };
+    run_one(config, command, setup, slot, &mut out, cancel).await
 }
 
 /// A selected command whose user is looked up and cwd checked: ready to run.
@@ -156,15 +243,14 @@ pub fn prepare<'a>(
 }
 
 /// One command, its setup done (or failed: it then fails to start). Shown
-/// output takes from `budget`, shared by the commands of a run.
+/// output takes from the emitter's budget, shared by the commands of a run.
 async fn run_one<S: FnMut(Event) + Send>(
     config: &Config,
     command: &CommandSpec,
     setup: Result<&Setup, &str>,
     slot: Slot,
-    out: &mut Emitter<'_, S>,
+    out: &mut Emitter<'_, '_, S>,
     cancel: &CancellationToken,
-    budget: &mut u64,
 ) -> CommandReport {
     let started = Instant::now();
     let index = slot.index;
@@ -195,12 +281,13 @@ async fn run_one<S: FnMut(Event) + Send>(
     let mut attempts = 0;
     let mut shown: u64 = 0;
     let mut cut: u64 = 0;
+    let mut retries_not_shown: u32 = 0;
     let outcome = match ready {
         Err(outcome) => outcome,
         Ok(setup) => loop {
             attempts += 1;
             if attempts > 1 {
-                out.emit(Event::Started {
+                out.emit_optional(Event::Started {
                     index,
                     total: slot.total,
                     name: name.clone(),
@@ -215,31 +302,33 @@ async fn run_one<S: FnMut(Event) + Send>(
                 let size = piece.len() as u64 + u64::from(complete);
                 // Once something is cut, everything after is too: the shown
                 // output stays a prefix of the real one.
-                if cut == 0 && shown + size <= limit && size <= *budget {
-                    shown += size;
-                    *budget -= size;
-                    let line = String::from_utf8_lossy(piece).into_owned();
-                    (out.sink)(Event::Output {
+                if cut == 0 && shown + size <= limit {
+                    let event = Event::Output {
                         index,
                         stream,
-                        line,
-                    });
-                } else {
-                    cut += size;
+                        line: String::from_utf8_lossy(piece).into_owned(),
+                    };
+                    if out.budget.admit_optional(&event) {
+                        shown += size;
+                        (out.sink)(event);
+                        return;
+                    }
                 }
+                cut += size;
             };
             let result =
                 run_process(setup, &command.run, timeout, true, cancel, &mut on_piece).await;
             out.notice();
             let outcome = outcome_of(result, timeout, None, out, index);
             if outcome.is_failure() && attempts <= command.retries {
-                out.emit(Event::Retrying {
+                let shown = out.emit_optional(Event::Retrying {
                     index,
                     name: name.clone(),
                     attempt: attempts,
                     outcome,
                     delay: command.retry_delay,
                 });
+                retries_not_shown += u32::from(!shown);
                 tokio::select! {
                     _ = sleep(command.retry_delay) => continue,
                     _ = cancel.cancelled() => break Outcome::Interrupted,
@@ -248,11 +337,12 @@ async fn run_one<S: FnMut(Event) + Send>(
             break outcome;
         },
     };
-    if cut > 0 {
+    if cut > 0 || retries_not_shown > 0 {
         let full_log = out.full_log(index);
         out.emit(Event::OutputCut {
             index,
             cut_bytes: cut,
+            retries_not_shown,
             full_log,
         });
     }
@@ -275,6 +365,7 @@ async fn run_one<S: FnMut(Event) + Send>(
 /// failure the rest are `not run` when `stop_on_error` holds, unless the
 /// failed command has `continue_on_error`; after a cancel, always.
 /// `commands` come from [`prepare`], which checked their users and cwds.
+/// What reaches `sink` stays within `budget` (the run log gets everything).
 pub async fn run_plan<S: FnMut(Event) + Send>(
     config: &Config,
     commands: &[Prepared<'_>],
@@ -282,6 +373,7 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
     mut log: Option<&mut RunLog>,
     cancel: &CancellationToken,
     sink: &mut S,
+    budget: &mut PrintBudget<'_>,
 ) -> Summary {
     let started = Instant::now();
     let total = commands.len();
@@ -292,10 +384,10 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
     Emitter {
         sink: &mut *sink,
         log: log.as_deref_mut(),
+        budget: &mut *budget,
     }
     .emit(Event::RunStarted { phase, total });
     let mut stopped = false;
-    let mut budget = RUN_OUTPUT_BUDGET;
     for (i, prepared) in commands.iter().enumerate() {
         let command = prepared.command;
         let slot = Slot {
@@ -313,6 +405,7 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
             Emitter {
                 sink: &mut *sink,
                 log: log.as_deref_mut(),
+                budget: &mut *budget,
             }
             .emit(event);
             summary.count(&Outcome::NotRun);
@@ -322,8 +415,9 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
         let mut out = Emitter {
             sink: &mut *sink,
             log: log.as_deref_mut(),
+            budget: &mut *budget,
         };
-        let report = run_one(config, command, setup, slot, &mut out, cancel, &mut budget).await;
+        let report = run_one(config, command, setup, slot, &mut out, cancel).await;
         summary.count(&report.outcome);
         let stops =
             report.outcome.is_failure() && config.stop_on_error && !command.continue_on_error;
@@ -333,7 +427,7 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
     }
     summary.interrupted |= cancel.is_cancelled();
     summary.duration = started.elapsed();
-    Emitter { sink, log }.emit(Event::RunFinished {
+    Emitter { sink, log, budget }.emit(Event::RunFinished {
         summary: summary.clone(),
     });
     summary
@@ -345,7 +439,7 @@ async fn check_guards<S: FnMut(Event) + Send>(
     setup: &Setup,
     timeout: Duration,
     cancel: &CancellationToken,
-    out: &mut Emitter<'_, S>,
+    out: &mut Emitter<'_, '_, S>,
     index: usize,
 ) -> Option<Outcome> {
     let guards = [
@@ -396,7 +490,7 @@ fn outcome_of<S: FnMut(Event) + Send>(
     result: Ran,
     timeout: Duration,
     guard: Option<String>,
-    out: &mut Emitter<'_, S>,
+    out: &mut Emitter<'_, '_, S>,
     index: usize,
 ) -> Outcome {
     match result {
