@@ -223,9 +223,34 @@ impl Style {
     }
 }
 
-/// `text` as it is printed.
+/// `text` with its control characters made visible, as `cat -v` shows them:
+/// `^M` for a carriage return, `^[` for an escape, `^?` for DEL, `M-^[` for
+/// the C1 control U+009B. Tabs stay: they only move right on their own line,
+/// and commands align columns with them.
 pub fn visible(text: &str) -> Cow<'_, str> {
-    Cow::Borrowed(text)
+    let hidden = |c: char| c.is_control() && c != '\t';
+    if !text.contains(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !hidden(c) {
+            shown.push(c);
+            continue;
+        }
+        let code = c as u32;
+        if code >= 0x80 {
+            shown.push_str("M-");
+        }
+        match code & 0x7f {
+            0x7f => shown.push_str("^?"),
+            low => {
+                shown.push('^');
+                shown.push(char::from(low as u8 + 0x40));
+            }
+        }
+    }
+    Cow::Owned(shown)
 }
 
 /// Prints events as text for people (and BOSH's errand output).
@@ -396,6 +421,25 @@ mod tests {
         let json = output.to_json();
         let quotes = json.matches('"').count() as u64;
         assert_eq!(cost(None, &output), json.len() as u64 + quotes + 5 + 2);
+    }
+
+    #[test]
+    fn control_characters_are_shown_as_cat_v_does() {
+        assert_eq!(visible("plain\ttabbed é"), "plain\ttabbed é");
+        assert_eq!(visible("a\rb\x1b[2K\x00\x7f"), "a^Mb^[[2K^@^?");
+        assert_eq!(visible("\u{9b}1A\u{85}"), "M-^[1AM-^E");
+        // A name or notice is made visible too, before any colour.
+        let mut out = Vec::new();
+        TextPrinter::new(&mut out, Vec::new(), true).print(&Event::Started {
+            index: 1,
+            total: 1,
+            name: "x\ry".into(),
+            attempt: 1,
+        });
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\x1b[1m[1/1] x^My\x1b[0m\n"
+        );
     }
 
     #[test]

@@ -1120,3 +1120,37 @@ fn invalid_utf8_is_counted_as_printed() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("  {}\n", "\u{fffd}".repeat(999))));
 }
+
+#[test]
+fn control_characters_in_output_are_shown_not_obeyed_and_logged_raw() {
+    // Issue 12: a carriage return or an escape sequence in a command's
+    // output could forge or erase inject's own lines on a terminal.
+    let case = Case::new(
+        r#"commands:
+  - name: forger
+    run: "printf 'x\\r  => ok (1ms)\\n'; printf '\\302\\233'"
+  - name: eraser
+    run: "printf '\\033[1A\\033[2K\\tend\\n' >&2"
+"#,
+    );
+    let logs = case.path("logs");
+    let out = case
+        .command(&["--log-dir", logs.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("[1/2] forger\n  x^M  => ok (1ms)\n  M-^[\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[2/2] eraser\n! ^[[1A^[[2K\tend\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(['\r', '\x1b', '\u{9b}']), "{stdout:?}");
+    let runs = logs.join("runs");
+    let run = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap();
+    let log = |name: &str| std::fs::read(run.path().join(name)).unwrap();
+    assert_eq!(log("01-forger.log"), b"x\r  => ok (1ms)\n\xc2\x9b\n");
+    assert_eq!(log("02-eraser.log"), b"stderr| \x1b[1A\x1b[2K\tend\n");
+}
