@@ -1154,3 +1154,94 @@ fn control_characters_in_output_are_shown_not_obeyed_and_logged_raw() {
     assert_eq!(log("01-forger.log"), b"x\r  => ok (1ms)\n\xc2\x9b\n");
     assert_eq!(log("02-eraser.log"), b"stderr| \x1b[1A\x1b[2K\tend\n");
 }
+
+#[test]
+fn a_sensitive_commands_text_is_not_in_its_argv_nor_its_childrens_environment() {
+    // Issue 12: the text was in `bash -c` argv, readable by every local user
+    // in `ps` while it ran. The command waits for the test to look.
+    let case = Case::new(
+        "commands:
+  - name: secret
+    sensitive: true
+    run: |
+      token=hunter2-in-argv
+      echo $$ > $DIR/pid
+      env > $DIR/env
+      while [ ! -e $DIR/go ]; do sleep 0.05; done
+      echo \"ran with $token\" > $DIR/ran
+",
+    );
+    let child = case.command(&[]).stdout(Stdio::piped()).spawn().unwrap();
+    let pid_file = case.path("pid");
+    wait_for("the command's pid", HANG, || {
+        case.read("pid").ends_with('\n')
+    });
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).unwrap();
+    std::fs::write(case.path("go"), "").unwrap();
+    let run = wait_or_hang(child);
+    assert_eq!(run.code, 0, "{run:?}");
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(cmdline.contains("eval"), "the shell ran: {cmdline}");
+    assert!(!cmdline.contains("hunter2"), "{cmdline}");
+    assert!(
+        !case.read("env").contains("hunter2"),
+        "{}",
+        case.read("env")
+    );
+    assert_eq!(case.read("ran"), "ran with hunter2-in-argv\n");
+}
+
+#[test]
+fn a_sensitive_command_fails_and_exits_as_with_bash_c() {
+    // `-e`, `pipefail`, `exit` and a syntax error behave as without
+    // `sensitive`: the same shell runs the text.
+    let case = Case::new(
+        "stop_on_error: false
+commands:
+  - {name: errexit, sensitive: true, run: 'false; echo not-reached'}
+  - {name: pipefail, sensitive: true, run: 'false | true'}
+  - {name: exits, sensitive: true, run: 'exit 7'}
+  - {name: ok, sensitive: true, run: 'echo \"$0 fine\"'}
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.stdout.contains("not-reached"), "{run:?}");
+    let results: Vec<&str> = run.stdout.lines().filter(|l| l.contains("=>")).collect();
+    assert_eq!(results.len(), 4, "{run:?}");
+    assert!(results[0].starts_with("  => FAILED exit 1 ("), "{run:?}");
+    assert!(results[1].starts_with("  => FAILED exit 1 ("), "{run:?}");
+    assert!(results[2].starts_with("  => FAILED exit 7 ("), "{run:?}");
+    assert!(results[3].starts_with("  => ok ("), "{run:?}");
+    assert!(run.stdout.contains("  /bin/bash fine\n"), "{run:?}");
+}
+
+#[test]
+fn the_run_log_is_readable_by_its_owner_and_group_only() {
+    use std::os::unix::fs::PermissionsExt;
+    // Issue 12: output of sensitive commands went to 0644 files in a 0755
+    // dir. Now 0750 and 0640 (less with a stricter umask).
+    let case = Case::new("commands:\n  - {name: one, run: 'echo secret-output'}\n");
+    let logs = case.path("logs");
+    let run = case.run(&["--log-dir", logs.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run_dir = std::fs::read_dir(logs.join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let paths = [
+        logs.clone(),
+        logs.join("runs"),
+        run_dir.clone(),
+        logs.join("inject-run.jsonl"),
+        logs.join("inject.lock"),
+        run_dir.join("01-one.log"),
+    ];
+    for path in paths {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o027, 0, "{} is {mode:o}", path.display());
+    }
+}

@@ -522,12 +522,29 @@ fn outcome_of<S: FnMut(Event) + Send>(
     }
 }
 
+/// The variable that hands a sensitive command's text to its shell.
+pub const SENSITIVE_VAR: &str = "INJECT_SENSITIVE_COMMAND";
+
+/// What the shell gets as its command for a sensitive command (or guard),
+/// instead of the text: argv is world-readable (`ps`, /proc/PID/cmdline),
+/// while a process's environment is readable only by its owner and root.
+/// The script takes the text from [`SENSITIVE_VAR`] and unsets it, so that
+/// the command's own programs do not inherit it, then runs it with `eval`:
+/// in the same shell, so `-e`, `pipefail` and `exit` work as with `-c`.
+/// Not stdin (a command may read it) nor an extra fd (a command may close
+/// or reuse it). This needs a POSIX shell (`eval`, `unset`), which the
+/// configured `shell` is unless changed on purpose.
+pub const SENSITIVE_SCRIPT: &str = "inject_command=$INJECT_SENSITIVE_COMMAND; \
+unset INJECT_SENSITIVE_COMMAND; eval \"$inject_command\"";
+
 /// What every process of a command starts with.
 struct Setup {
     shell: Vec<String>,
     env: BTreeMap<String, String>,
     cwd: Option<PathBuf>,
     user: Option<Identity>,
+    /// The text goes through [`SENSITIVE_VAR`], not argv.
+    sensitive: bool,
 }
 
 /// A user, looked up once per command (not per guard or attempt).
@@ -572,14 +589,19 @@ impl Setup {
             env,
             cwd: command.cwd.clone(),
             user,
+            sensitive: command.sensitive,
         })
     }
 
     fn command(&self, text: &str, capture: bool) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.shell[0]);
-        cmd.args(&self.shell[1..])
-            .arg(text)
-            .envs(&self.env)
+        cmd.args(&self.shell[1..]);
+        if self.sensitive {
+            cmd.arg(SENSITIVE_SCRIPT).env(SENSITIVE_VAR, text);
+        } else {
+            cmd.arg(text);
+        }
+        cmd.envs(&self.env)
             .stdin(Stdio::null())
             .process_group(0)
             .kill_on_drop(true);
