@@ -1245,3 +1245,73 @@ fn the_run_log_is_readable_by_its_owner_and_group_only() {
         assert_eq!(mode & 0o027, 0, "{} is {mode:o}", path.display());
     }
 }
+
+#[test]
+fn a_cwd_removed_by_an_earlier_command_is_named_as_the_problem() {
+    // Issue 12: this read `cannot start the command: /bin/bash: No such
+    // file or directory`.
+    let case = Case::new(
+        "commands:
+  - {name: cleanup, run: 'rm -r $DIR/work'}
+  - {name: inside, run: 'true', cwd: $DIR/work}
+",
+    );
+    std::fs::create_dir(case.path("work")).unwrap();
+    let run = case.run(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let work = case.path("work");
+    let expected = format!(
+        "[2/2] inside\n! inject: cannot start the command: its cwd {} is not a directory any more \
+         (it was when the run started: did an earlier command remove it?)\n  => FAILED to start",
+        work.display()
+    );
+    assert!(run.stdout.contains(&expected), "{run:?}");
+}
+
+#[test]
+fn switching_users_without_root_is_refused_before_anything_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipping: the test runs inject as `nobody`, which needs root");
+        return;
+    }
+    // Issue 12: as non-root, `user: nobody` read `/bin/bash: Operation not
+    // permitted`, after the commands before it had run. Here inject runs as
+    // `nobody`: its own user needs no switch, root does.
+    let case = Case::new(
+        "commands:
+  - {name: first, run: 'touch $DIR/first-ran'}
+  - {name: as-myself, run: 'true', user: nobody}
+  - {name: as-root, run: 'true', user: root}
+",
+    );
+    std::fs::set_permissions(case.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let out = case
+        .command(&[])
+        .uid(nobody.uid.as_raw())
+        .gid(nobody.gid.as_raw())
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.ends_with(
+            "commands.yml: commands[2].user: running as user `root` needs root; \
+             inject runs as `nobody` (run it as root, as BOSH does, or drop `user`); nothing was run\n"
+        ),
+        "{run:?}"
+    );
+    assert!(!case.path("first-ran").exists(), "{run:?}");
+
+    // Its own user is no switch: that runs.
+    let out = case
+        .command(&["--only", "as-myself"])
+        .uid(nobody.uid.as_raw())
+        .gid(nobody.gid.as_raw())
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 0, "{run:?}");
+}

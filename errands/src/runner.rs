@@ -555,6 +555,9 @@ struct Identity {
     /// Primary and supplementary groups, as `initgroups` would set them.
     groups: Vec<Gid>,
     home: PathBuf,
+    /// Whether the process must switch to it (false when inject, not
+    /// root, already runs as that user).
+    switch: bool,
 }
 
 /// A setup that cannot be made: the field (`user`, `cwd`) and why.
@@ -593,6 +596,18 @@ impl Setup {
         })
     }
 
+    /// Why the command's cwd cannot be used any more, if it cannot.
+    fn cwd_gone(&self) -> Option<String> {
+        let cwd = self.cwd.as_ref()?;
+        (!cwd.is_dir()).then(|| {
+            format!(
+                "its cwd {} is not a directory any more (it was when the run started: \
+                 did an earlier command remove it?)",
+                cwd.display()
+            )
+        })
+    }
+
     fn command(&self, text: &str, capture: bool) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.shell[0]);
         cmd.args(&self.shell[1..]);
@@ -616,7 +631,7 @@ impl Setup {
         if let Some(cwd) = &self.cwd {
             cmd.current_dir(cwd);
         }
-        if let Some(user) = &self.user {
+        if let Some(user) = self.user.as_ref().filter(|u| u.switch) {
             // Not std's uid()/gid(): from root, std drops every
             // supplementary group (setgroups(0)) and runs pre_exec only
             // after setuid, too late to set them. So all three here, groups
@@ -633,6 +648,8 @@ impl Setup {
                     Ok(())
                 });
             }
+        }
+        if let Some(user) = &self.user {
             cmd.env("HOME", &user.home)
                 .env("USER", &user.name)
                 .env("LOGNAME", &user.name);
@@ -652,12 +669,26 @@ impl Identity {
             .map_err(|_| format!("user `{}` holds a NUL character", name.escape_debug()))?;
         let groups = nix::unistd::getgrouplist(&c_name, user.gid)
             .map_err(|err| format!("cannot read the groups of user `{name}`: {err}"))?;
+        // Checked now, before any command runs: the switch happens between
+        // fork and exec, where a refusal reads as the shell's own error.
+        let me = Uid::effective();
+        if !me.is_root() && me != user.uid {
+            let whoami = nix::unistd::User::from_uid(me)
+                .ok()
+                .flatten()
+                .map_or_else(|| format!("uid {me}"), |u| format!("`{}`", u.name));
+            return Err(format!(
+                "running as user `{name}` needs root; inject runs as {whoami} \
+                 (run it as root, as BOSH does, or drop `user`)"
+            ));
+        }
         Ok(Identity {
             name: name.to_string(),
             uid: user.uid,
             gid: user.gid,
             groups,
             home: user.dir,
+            switch: me.is_root(),
         })
     }
 }
@@ -708,10 +739,21 @@ async fn run_process(
     if cancel.is_cancelled() {
         return Ran::Cancelled;
     }
+    // prepare() checked the cwd before the run; an earlier command may
+    // have removed it since, and a failed chdir would read as the shell
+    // missing.
+    if let Some(why) = setup.cwd_gone() {
+        return Ran::NotStarted(why);
+    }
     let mut cmd = setup.command(text, capture);
     let mut child = match cmd.spawn() {
         Ok(child) => child,
-        Err(err) => return Ran::NotStarted(format!("{}: {err}", setup.shell[0])),
+        Err(err) => {
+            let why = setup
+                .cwd_gone()
+                .unwrap_or_else(|| format!("cannot run the shell {}: {err}", setup.shell[0]));
+            return Ran::NotStarted(why);
+        }
     };
     let Some(pid) = child.id() else {
         return Ran::NotStarted("it vanished at once".into());
