@@ -8,8 +8,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -135,8 +136,8 @@ impl DirLock {
         };
         // A dir that cannot be made may still exist (read-only): opening
         // the file says what is really wrong.
-        let _ = std::fs::create_dir_all(dir);
-        let file = OpenOptions::new()
+        let _ = create_dir(dir);
+        let file = private_file()
             .read(true)
             .write(true)
             .create(true)
@@ -207,7 +208,7 @@ impl RunLog {
         }
         log.open_events();
         if !log.failed {
-            if let Err(err) = std::fs::create_dir_all(log.run_dir()) {
+            if let Err(err) = create_dir(&log.run_dir()) {
                 log.fail(err);
             }
         }
@@ -221,7 +222,7 @@ impl RunLog {
     /// no output files (no run dir) and prunes none of the runs' dirs.
     pub fn open_unlocked(dir: &Path, phase: Phase) -> RunLog {
         let mut log = RunLog::new(dir, phase);
-        match std::fs::create_dir_all(dir) {
+        match create_dir(dir) {
             Ok(()) => log.open_events(),
             Err(err) => log.fail(err),
         }
@@ -250,7 +251,7 @@ impl RunLog {
     /// Opens the events file for appending: writers that take no common
     /// lock (a run and ensure) each append whole lines, which stay intact.
     fn open_events(&mut self) {
-        let events = OpenOptions::new()
+        let events = private_file()
             .create(true)
             .append(true)
             .open(self.dir.join(EVENTS_FILE));
@@ -405,7 +406,7 @@ impl RunLog {
         let out = match out {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                let file = OpenOptions::new().create(true).append(true).open(path)?;
+                let file = private_file().create(true).append(true).open(path)?;
                 v.insert(BufWriter::with_capacity(64 * 1024, file))
             }
         };
@@ -454,6 +455,18 @@ impl RunLog {
             let _ = std::fs::remove_dir_all(old);
         }
     }
+}
+
+/// Log dirs are 0750 and their files 0640 (BOSH's root:vcap convention):
+/// output and events may hold what only the VM's operators should read.
+fn create_dir(dir: &Path) -> std::io::Result<()> {
+    DirBuilder::new().recursive(true).mode(0o750).create(dir)
+}
+
+fn private_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.mode(0o640);
+    options
 }
 
 fn read_pid(file: &mut File) -> Option<u32> {
