@@ -4,6 +4,7 @@
 pub mod config;
 pub mod ensure;
 pub mod event;
+pub mod netenv;
 pub mod plan;
 pub mod runlog;
 pub mod runner;

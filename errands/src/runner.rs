@@ -318,7 +318,10 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
             summary.count(&Outcome::NotRun);
             continue;
         }
-        let setup = Ok(&prepared.setup);
+        // The networks' variables as they are when it starts: `_INTERFACE`
+        // follows the kernel, which an earlier command may have changed.
+        let fresh = prepared.setup.with_network_env(config, command);
+        let setup = Ok(&fresh);
         let mut out = Emitter {
             sink: &mut *sink,
             log: log.as_deref_mut(),
@@ -429,6 +432,7 @@ fn outcome_of<S: FnMut(Event) + Send>(
 }
 
 /// What every process of a command starts with.
+#[derive(Clone)]
 struct Setup {
     shell: Vec<String>,
     env: BTreeMap<String, String>,
@@ -437,6 +441,7 @@ struct Setup {
 }
 
 /// A user, looked up once per command (not per guard or attempt).
+#[derive(Clone)]
 struct Identity {
     name: String,
     uid: Uid,
@@ -479,6 +484,14 @@ impl Setup {
             cwd: command.cwd.clone(),
             user,
         })
+    }
+
+    /// This setup with the networks' variables read again.
+    fn with_network_env(&self, config: &Config, command: &CommandSpec) -> Setup {
+        let mut setup = self.clone();
+        setup.env = config.network_env().into_iter().collect();
+        setup.env.extend(command.env.clone());
+        setup
     }
 
     fn command(&self, text: &str, capture: bool) -> tokio::process::Command {
