@@ -603,10 +603,19 @@ fn expected_addresses(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Fi
             }
         };
         let disabled = |l: &crate::net::Link| snapshot.disable_ipv6.get(&l.name) == Some(&1);
+        // On a BOSH VM every NIC holds its network's address: one with no
+        // global address at all is the one that lost it.
+        let bare = |l: &crate::net::Link| {
+            !snapshot
+                .addresses_of(l.index)
+                .any(|a| a.is_global() && !a.has_flag("dadfailed"))
+        };
         let nic = by_file
             .or_else(by_prefix)
             .or_else(|| (family == Family::Ipv6).then(|| only(&disabled)).flatten())
-            .or_else(|| only(&|l: &crate::net::Link| !l.is_up()));
+            .or_else(|| only(&|l: &crate::net::Link| !l.is_up()))
+            .or_else(|| only(&bare))
+            .or_else(|| only(&|_: &crate::net::Link| true));
         let link = nic.as_deref().and_then(|n| snapshot.link_by_name(n));
         let (cause, fix) = match (nic.as_deref(), link) {
             (Some(n), None) => (
@@ -628,7 +637,7 @@ fn expected_addresses(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Fi
                 format!("Put it back: ip {} addr add {cidr} dev {n}", family.ip_flag()),
             ),
             (None, _) => (
-                "and no interface looks like its NIC".to_string(),
+                "none looks like its NIC".to_string(),
                 format!("Put it back on the NIC it belongs to: ip {} addr add {cidr} dev <nic>", family.ip_flag()),
             ),
         };
@@ -669,7 +678,7 @@ fn expected_addresses(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Fi
                 "{family}: network `{}` gives this VM {cidr}{on}, but no interface holds it: {cause}",
                 net.name
             ),
-            hint: Some(format!("{fix}{networkd}{fix_cmd}{waits}")),
+            hint: Some(format!("{}{networkd}{fix_cmd} {fix}", waits.trim_start())),
         });
     }
 }

@@ -524,7 +524,7 @@ fn an_address_the_config_expects_and_no_interface_holds_is_an_error_with_its_cau
         "IPv6: network `public` gives this VM 2001:db8:69f5::10/64 on eth1, but no interface holds it: IPv6 is disabled on eth1 (disable_ipv6=1), which removes its IPv6 addresses"
     );
     assert!(
-        f.hint.as_deref().unwrap().starts_with(
+        f.hint.as_deref().unwrap().ends_with(
             "Enable it and put the address back: sysctl -w net.ipv6.conf.eth1.disable_ipv6=0 && ip -6 addr add 2001:db8:69f5::10/64 dev eth1"
         ),
         "{f:?}"
