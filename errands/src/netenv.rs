@@ -189,6 +189,9 @@ pub struct NetVar {
     pub value: Result<String, String>,
 }
 
+/// A field of a network (`IP`, `INTERFACE`…) and its value or why it is unset.
+type Field = (&'static str, Result<String, String>);
+
 /// The networks of each family, in name order.
 pub fn by_family(config: &Config) -> BTreeMap<Family, Vec<&str>> {
     let mut out: BTreeMap<Family, Vec<&str>> = BTreeMap::new();
@@ -232,12 +235,10 @@ pub fn variables(config: &Config) -> Vec<NetVar> {
         })
     };
     let mut vars = Vec::new();
-    let mut per_network: BTreeMap<&str, Vec<(&'static str, Result<String, String>)>> =
-        BTreeMap::new();
+    let mut per_network: BTreeMap<&str, Vec<Field>> = BTreeMap::new();
     for (name, net) in &config.networks {
         let prefix = format!("INJECT_NET_{}", env_name(name));
-        let mut fields: Vec<(&'static str, Result<String, String>)> =
-            net.fields().into_iter().map(|(f, v)| (f, Ok(v))).collect();
+        let mut fields: Vec<Field> = net.fields().into_iter().map(|(f, v)| (f, Ok(v))).collect();
         if let Some(iface) = interface_of(name, net) {
             fields.push(("INTERFACE", iface));
         }
