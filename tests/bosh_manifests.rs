@@ -252,23 +252,16 @@ fn dual_stack_networks() -> Value {
 /// What the ops files must make of a group that was on `default` alone.
 fn assert_dual_stack_with_inject(m: &Value, bosh: &Bosh) {
     let haproxy = group(m, "haproxy");
-    assert_eq!(
-        haproxy["networks"],
-        json!([
-            {"name": "default", "default": ["dns", "gateway"]},
-            {"name": "default-ipv6"},
-        ])
-        .as_array()
-        .map(|want| {
-            // A static IP of the base manifest stays.
-            let mut want = want.clone();
-            if let Some(ips) = haproxy["networks"][0].get("static_ips") {
-                want[0]["static_ips"] = ips.clone();
-            }
-            Value::from(want)
-        })
-        .unwrap()
-    );
+    // `default` keeps what the base manifest gave it (a static IP in
+    // cf-deployment) and becomes the default gateway's network.
+    let mut want = json!([
+        {"name": "default", "default": ["dns", "gateway"]},
+        {"name": "default-ipv6"},
+    ]);
+    if let Some(ips) = haproxy["networks"][0].get("static_ips") {
+        want[0]["static_ips"] = ips.clone();
+    }
+    assert_eq!(haproxy["networks"], want);
     let jobs: Vec<&Value> = haproxy["jobs"].as_array().unwrap().iter().collect();
     assert_eq!(jobs.len(), 2, "{jobs:?}");
     assert_eq!(
@@ -436,4 +429,54 @@ fn the_runtime_config_puts_the_job_on_the_deployments_ipv6_vms() {
         dual_stack_networks(),
     );
     assert!(ok, "{out}");
+}
+
+/// The job's config template with the networks a newer director gives
+/// (with `prefix`, as a string) and a `bosh create-env` placeholder: the
+/// rendered config passes `prefix` through and `inject check` accepts it.
+#[test]
+fn the_template_passes_the_directors_prefix_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("bosh-release");
+    let input = dir.path().join("input.json");
+    let mut networks = dual_stack_networks();
+    networks["placeholder"] = json!({"ip": "", "gateway": "", "netmask": ""});
+    let commands = json!([{
+        "name": "ipv6-default-route",
+        "run": "ip -6 route replace default via \"$INJECT_IPV6_GATEWAY\" dev \"$INJECT_IPV6_INTERFACE\"",
+    }]);
+    std::fs::write(
+        &input,
+        json!({"properties": {"commands": commands}, "networks": networks}).to_string(),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("job");
+    let out = Command::new("ruby")
+        .arg(release.join("test/render.rb"))
+        .arg("render")
+        .arg(release.join("jobs/inject-commands"))
+        .arg(&input)
+        .arg(&out_dir)
+        .output()
+        .expect("ruby runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = out_dir.join("config/commands.yml");
+    let rendered: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(rendered["networks"]["default-ipv6"]["prefix"], "128");
+    assert_eq!(rendered["networks"]["default"]["prefix"], "32");
+    let check = Command::new(env!("CARGO_BIN_EXE_inject"))
+        .args(["check", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
 }

@@ -352,3 +352,37 @@ networks:
     }
     assert_eq!(vm.ip("-6 route show default"), "", "nothing ran");
 }
+
+/// `_INTERFACE` is looked up when each command starts: a command after the
+/// one that puts the address back sees its NIC.
+#[test]
+fn interface_is_looked_up_when_each_command_starts() {
+    if !can_run("interface_is_looked_up_when_each_command_starts") {
+        return;
+    }
+    let vm = SeedVm::new();
+    vm.ip("-6 addr del 2001:db8:69f5::10/64 dev eth1");
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("seen");
+    let config = config_file(
+        &dir,
+        &format!(
+            r#"commands:
+  - name: before
+    run: echo "before=${{INJECT_IPV6_INTERFACE:-unset}}" >> {seen}
+  - name: readd
+    run: ip -6 addr add "$INJECT_IPV6_IP/$INJECT_IPV6_PREFIX" dev eth1 nodad
+  - name: after
+    run: echo "after=$INJECT_IPV6_INTERFACE $INJECT_NET_PUBLIC_FAMILY $INJECT_IPV6_NETWORK" >> {seen}
+networks:
+  public: {{ip: "2001:db8:69f5::10", gateway: "2001:db8:69f5::1", netmask: "ffff:ffff:ffff:ffff::"}}
+"#,
+            seen = seen.display()
+        ),
+    );
+    run_ok(&vm, &config);
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap(),
+        "before=unset\nafter=eth1 ipv6 public\n"
+    );
+}
