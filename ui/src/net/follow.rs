@@ -140,7 +140,15 @@ async fn watch_to(
                 writeln!(out, "{change}").map_err(WatchEnd::Write)?;
                 match on_change(&mut snapshot, &mut reads, &change) {
                     Next::Read => reading.set(read_snapshot().fuse()),
-                    Next::Applied(_) => now = snapshot.as_ref().map(|s| findings_with(s, gateways)),
+                    Next::Applied(_) => {
+                        // An address gone may be IPv6 disabled on its NIC,
+                        // which the kernel announces by no link change:
+                        // read the host's facts again for the findings.
+                        if let (Change::Address { .. }, Some(s)) = (&change, snapshot.as_mut()) {
+                            super::sysctl::read_host(s);
+                        }
+                        now = snapshot.as_ref().map(|s| findings_with(s, gateways));
+                    }
                     Next::Nothing => {}
                 }
             }
