@@ -200,6 +200,15 @@ fn an_ipv6_address_removed_is_expected_address_missing() {
         "{report}"
     );
 
+    // Run anyway: the command is told why its device is empty, and fails.
+    let run = inject(&vm, &["run", "-c", config.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    assert!(
+        text(&run).contains("! inject: $INJECT_IPV6_INTERFACE is unset: 2001:db8:69f5::10 (network `public`) is on no interface of this host now\n"),
+        "{}",
+        text(&run)
+    );
+
     let plan = text(&inject(
         &vm,
         &["run", "--dry-run", "-c", config.to_str().unwrap()],

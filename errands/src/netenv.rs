@@ -268,6 +268,31 @@ pub fn variables(config: &Config) -> Vec<NetVar> {
     vars
 }
 
+/// For one command, from one lookup: the networks' variables it gets, and
+/// those it uses that are unset now, with why (the runner says so before
+/// the command runs, since the shell would just expand them to nothing).
+pub fn for_command(
+    config: &Config,
+    command: &CommandSpec,
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let vars = variables(config);
+    let used = used_by(command);
+    let mut unset = Vec::new();
+    for r in used.iter().filter(|r| !r.optional) {
+        if let Some(NetVar {
+            value: Err(why), ..
+        }) = vars.iter().find(|v| v.name == r.name)
+        {
+            unset.push((r.name.clone(), why.clone()));
+        }
+    }
+    let env = vars
+        .into_iter()
+        .filter_map(|v| Some((v.name, v.value.ok()?)))
+        .collect();
+    (env, unset)
+}
+
 /// What a command's environment gets from the networks: the set variables.
 pub fn env(config: &Config) -> Vec<(String, String)> {
     variables(config)

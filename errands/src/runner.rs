@@ -176,6 +176,22 @@ async fn run_one<S: FnMut(Event) + Send>(
         attempt: 1,
     });
     let timeout = config.timeout_of(command);
+    // A network variable it uses that is unset now (`_INTERFACE` of an
+    // address no NIC holds): said before it runs, as the shell would
+    // silently expand it to nothing.
+    if let (Ok(setup), false) = (setup, command.sensitive) {
+        for (var, why) in &setup.unset {
+            let line = format!("inject: ${var} is unset: {why}");
+            if let Some(log) = out.log.as_deref_mut() {
+                log.output(index, Stream::Stderr, line.as_bytes(), true);
+            }
+            out.emit(Event::Output {
+                index,
+                stream: Stream::Stderr,
+                line,
+            });
+        }
+    }
 
     // A setup that failed, or a guard that says no, is the outcome; else
     // the command runs with its setup.
@@ -436,6 +452,8 @@ fn outcome_of<S: FnMut(Event) + Send>(
 struct Setup {
     shell: Vec<String>,
     env: BTreeMap<String, String>,
+    /// Network variables the command uses that are unset, and why.
+    unset: Vec<(String, String)>,
     cwd: Option<PathBuf>,
     user: Option<Identity>,
 }
@@ -459,7 +477,8 @@ struct SetupError {
 
 impl Setup {
     fn new(config: &Config, command: &CommandSpec) -> Result<Setup, SetupError> {
-        let mut env: BTreeMap<String, String> = config.network_env().into_iter().collect();
+        let (network, unset) = crate::netenv::for_command(config, command);
+        let mut env: BTreeMap<String, String> = network.into_iter().collect();
         env.extend(command.env.clone());
         if let Some(cwd) = &command.cwd {
             // Checked here: a failed chdir would otherwise be reported as
@@ -481,6 +500,7 @@ impl Setup {
         Ok(Setup {
             shell: config.shell.clone(),
             env,
+            unset,
             cwd: command.cwd.clone(),
             user,
         })
@@ -489,8 +509,10 @@ impl Setup {
     /// This setup with the networks' variables read again.
     fn with_network_env(&self, config: &Config, command: &CommandSpec) -> Setup {
         let mut setup = self.clone();
-        setup.env = config.network_env().into_iter().collect();
+        let (network, unset) = crate::netenv::for_command(config, command);
+        setup.env = network.into_iter().collect();
         setup.env.extend(command.env.clone());
+        setup.unset = unset;
         setup
     }
 
