@@ -271,10 +271,7 @@ pub fn variables(config: &Config) -> Vec<NetVar> {
 /// For one command, from one lookup: the networks' variables it gets, and
 /// those it uses that are unset now, with why (the runner says so before
 /// the command runs, since the shell would just expand them to nothing).
-pub fn for_command(
-    config: &Config,
-    command: &CommandSpec,
-) -> (Vec<(String, String)>, Vec<(String, String)>) {
+pub fn for_command(config: &Config, command: &CommandSpec) -> ForCommand {
     let vars = variables(config);
     let used = used_by(command);
     let mut unset = Vec::new();
@@ -290,7 +287,15 @@ pub fn for_command(
         .into_iter()
         .filter_map(|v| Some((v.name, v.value.ok()?)))
         .collect();
-    (env, unset)
+    ForCommand { env, unset }
+}
+
+/// [`for_command`]'s answer.
+pub struct ForCommand {
+    /// The set variables (name, value).
+    pub env: Vec<(String, String)>,
+    /// The unset variables the command uses (name, why).
+    pub unset: Vec<(String, String)>,
 }
 
 /// What a command's environment gets from the networks: the set variables.

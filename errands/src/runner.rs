@@ -477,8 +477,9 @@ struct SetupError {
 
 impl Setup {
     fn new(config: &Config, command: &CommandSpec) -> Result<Setup, SetupError> {
-        let (network, unset) = crate::netenv::for_command(config, command);
-        let mut env: BTreeMap<String, String> = network.into_iter().collect();
+        let network = crate::netenv::for_command(config, command);
+        let unset = network.unset;
+        let mut env: BTreeMap<String, String> = network.env.into_iter().collect();
         env.extend(command.env.clone());
         if let Some(cwd) = &command.cwd {
             // Checked here: a failed chdir would otherwise be reported as
@@ -509,10 +510,10 @@ impl Setup {
     /// This setup with the networks' variables read again.
     fn with_network_env(&self, config: &Config, command: &CommandSpec) -> Setup {
         let mut setup = self.clone();
-        let (network, unset) = crate::netenv::for_command(config, command);
-        setup.env = network.into_iter().collect();
+        let network = crate::netenv::for_command(config, command);
+        setup.env = network.env.into_iter().collect();
         setup.env.extend(command.env.clone());
-        setup.unset = unset;
+        setup.unset = network.unset;
         setup
     }
 
