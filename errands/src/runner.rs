@@ -136,9 +136,13 @@ pub fn prepare<'a>(
     config: &Config,
     commands: &[&'a CommandSpec],
 ) -> Result<Vec<Prepared<'a>>, PrepareError> {
+    // No interface lookup here: `run_plan` reads the networks' variables
+    // again as each command starts.
+    let mut unlooked = config.clone();
+    unlooked.interfaces = Default::default();
     commands
         .iter()
-        .map(|&command| match Setup::new(config, command) {
+        .map(|&command| match Setup::new(&unlooked, command) {
             Ok(setup) => Ok(Prepared { command, setup }),
             Err(err) => {
                 let at = config
