@@ -47,7 +47,7 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 
 pub fn main(args: EnsureArgs) -> ExitCode {
     let path = config::resolve_path(args.config.clone());
-    let config = match config::load(&path) {
+    let config = match net::locate::load(&path) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("inject ensure: {err}");

@@ -44,7 +44,7 @@ fn parse_phase(text: &str) -> Result<Phase, String> {
 
 pub fn main(args: RunArgs) -> ExitCode {
     let path = config::resolve_path(args.config.clone());
-    let config = match config::load(&path) {
+    let config = match inject_ui::net::locate::load(&path) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("inject: {err}");

@@ -485,7 +485,7 @@ fn bosh_cli_interpolates_the_manifests_with_the_errand_colocated() {
         jobs.contains("name: haproxy") && jobs.contains("name: inject-commands"),
         "{jobs}"
     );
-    assert!(jobs.contains("$INJECT_NET_IPV6_GATEWAY"), "{jobs}");
+    assert!(jobs.contains("$INJECT_IPV6_GATEWAY"), "{jobs}");
     let route = "/instance_groups/name=haproxy/jobs/name=inject-commands/properties/commands/name=ipv6-default-route";
     let field = |name: &str| {
         let out = Command::new(&bosh)
@@ -507,11 +507,11 @@ fn bosh_cli_interpolates_the_manifests_with_the_errand_colocated() {
     // Replaced (idempotent) unless a default via this very gateway exists.
     assert_eq!(
         field("run"),
-        r#"ip -6 route replace default via "$INJECT_NET_IPV6_GATEWAY""#
+        r#"ip -6 route replace default via "$INJECT_IPV6_GATEWAY" dev "$INJECT_IPV6_INTERFACE""#
     );
     assert_eq!(
         field("unless"),
-        r#"ip -6 route show default | grep -q "via $INJECT_NET_IPV6_GATEWAY ""#
+        r#"ip -6 route show default via "$INJECT_IPV6_GATEWAY" dev "$INJECT_IPV6_INTERFACE" | grep -q ."#
     );
     let releases = Command::new(&bosh)
         .current_dir(&manifests)

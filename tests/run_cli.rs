@@ -823,12 +823,11 @@ networks:
     run:      touch {dir}/made
     unless:   test -e {dir}/guard-ran || touch {dir}/guard-ran   (skip when it exits 0)
     limits:   timeout 2m, no retries
-    env:      INJECT_NET_IPV6_GATEWAY SECRET_TOKEN
+    env:      SECRET_TOKEN
 [2/2] hidden
     phase:    errand
     run:      <redacted>
     limits:   timeout 2m, no retries
-    env:      INJECT_NET_IPV6_GATEWAY
 "
     );
     assert_eq!(run.stdout, expected);

@@ -51,6 +51,9 @@ pub struct Config {
     pub output_limit: u64,
     pub commands: Vec<CommandSpec>,
     pub networks: BTreeMap<String, Network>,
+    /// How `_INTERFACE` is found when a command starts; the caller hands
+    /// it in (see [`crate::netenv`]). Not read from the file.
+    pub interfaces: crate::netenv::Interfaces,
 }
 
 /// One configured command.
@@ -82,9 +85,13 @@ pub enum Phase {
     Ensure,
 }
 
-/// One of BOSH's `spec.networks`, as rendered by the job. The fields stay
-/// text (as written, which is what commands see) but are checked at load:
-/// `ip` and `gateway` are addresses, `netmask` an address-form mask.
+/// One of BOSH's `spec.networks`, as rendered by the job. Checked at load:
+/// `ip` and `gateway` are addresses, `netmask` an address-form mask, all of
+/// one family. Kept as the address's canonical text (`2001:db8::1`, as
+/// `ip` prints it), which is what commands see: a value written
+/// `" 10.0.0.1 "` or `2001:DB8:0::1` reaches them as the address it was
+/// checked as, so a guard grepping `ip route` output matches. An empty
+/// value (`bosh create-env`'s placeholder network) is no value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
@@ -94,6 +101,10 @@ pub struct Network {
     pub gateway: Option<String>,
     #[serde(default, deserialize_with = "netmask")]
     pub netmask: Option<String>,
+    /// Newer directors' `prefix`: the size of the block reserved for the
+    /// instance (32 or 128 for one address; shorter for a delegated prefix).
+    #[serde(default, deserialize_with = "director_prefix")]
+    pub prefix: Option<u8>,
 }
 
 impl Phase {
@@ -141,22 +152,11 @@ impl Config {
         command.timeout.unwrap_or(self.timeout)
     }
 
-    /// `INJECT_NET_<NAME>_{IP,GATEWAY,NETMASK}` for every network, in name order.
+    /// The networks' variables as they are now (`_INTERFACE` looked up):
+    /// `INJECT_NET_<NAME>_*` per network, then the family aliases
+    /// `INJECT_IPV4_*` / `INJECT_IPV6_*` (see [`crate::netenv`]).
     pub fn network_env(&self) -> Vec<(String, String)> {
-        let mut vars = Vec::new();
-        for (name, net) in &self.networks {
-            let prefix = format!("INJECT_NET_{}", env_name(name));
-            for (field, value) in [
-                ("IP", &net.ip),
-                ("GATEWAY", &net.gateway),
-                ("NETMASK", &net.netmask),
-            ] {
-                if let Some(value) = value {
-                    vars.push((format!("{prefix}_{field}"), value.clone()));
-                }
-            }
-        }
-        vars
+        crate::netenv::env(self)
     }
 }
 
@@ -175,14 +175,10 @@ impl CommandSpec {
         }
     }
 
-    /// The names (never the values) of the variables this command gets:
-    /// the networks' and its own `env`, sorted, each once.
-    pub fn env_names(&self, config: &Config) -> Vec<String> {
-        let mut names: Vec<String> = config.network_env().into_iter().map(|(k, _)| k).collect();
-        names.extend(self.env.keys().cloned());
-        names.sort();
-        names.dedup();
-        names
+    /// The names (never the values) of the command's own `env`, sorted.
+    /// (The networks' variables it uses are [`crate::netenv::used_values`].)
+    pub fn env_names(&self, _config: &Config) -> Vec<String> {
+        self.env.keys().cloned().collect()
     }
 }
 
@@ -327,14 +323,47 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
             None => yaml_error(origin, &err),
         }
     })?;
-    Ok(Config {
+    let config = Config {
         shell: raw.shell.0,
         timeout: raw.timeout.0,
         stop_on_error: raw.stop_on_error,
         output_limit: raw.output_limit.0,
         commands: raw.commands.0,
         networks: raw.networks.0,
-    })
+        interfaces: Default::default(),
+    };
+    // A typo in a network variable is a config error now, not an empty
+    // string at 3 a.m.
+    if let Some(bad) = crate::netenv::first_unprovided(&config) {
+        return Err(ConfigError {
+            origin: origin.to_string(),
+            position: place_of(text, &bad.variable),
+            message: format!("commands[{}].{}: {}", bad.index, bad.field, bad.message),
+        });
+    }
+    Ok(config)
+}
+
+/// Where `variable` is first written in `text` outside a `#` comment line
+/// (the line and column of its name), for an error that has no node.
+fn place_of(text: &str, variable: &str) -> Option<(usize, usize)> {
+    for (n, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        let mut from = 0;
+        while let Some(at) = line[from..].find(variable).map(|i| i + from) {
+            let end = at + variable.len();
+            let before = line[..at].bytes().last();
+            let after = line.as_bytes().get(end);
+            let ident = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+            if !ident(before.as_ref()) && !ident(after) {
+                return Some((n + 1, line[..at].chars().count() + 1));
+            }
+            from = end;
+        }
+    }
+    None
 }
 
 /// Where `[` / `{` first nest deeper than [`MAX_NESTING`] (1-based line and
@@ -735,6 +764,7 @@ impl<'de> Deserialize<'de> for Networks {
                 while let Some(NetworkName(name)) = map.next_key_seed(NetworkName::seed(&by_var))? {
                     by_var.insert(env_name(&name), name.clone());
                     let network = map.next_value::<Network>()?;
+                    one_family(&name, &network).map_err(de::Error::custom)?;
                     networks.insert(name, network);
                 }
                 Ok(Networks(networks))
@@ -791,32 +821,136 @@ impl Visitor<'_> for NetworkNameSeed<'_> {
     }
 }
 
-fn address<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    checked_str(d, "an IP address", |text| {
-        match text.trim().parse::<IpAddr>() {
-            Ok(_) => Ok(()),
-            Err(_) => Err(format!(
-                "`{text}` is not an IP address (like 10.0.0.1 or 2001:db8::1)"
-            )),
+/// The values of a network must be of one family: an IPv4 address with an
+/// IPv6 gateway is no network a NIC can have.
+fn one_family(name: &str, network: &Network) -> Result<(), String> {
+    let mut seen: Option<(&str, &str, bool)> = None;
+    for (field, value) in [
+        ("ip", &network.ip),
+        ("gateway", &network.gateway),
+        ("netmask", &network.netmask),
+    ] {
+        let Some(text) = value else { continue };
+        let v6 = text.contains(':');
+        match seen {
+            Some((first, first_text, first_v6)) if first_v6 != v6 => {
+                let fam = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
+                return Err(format!(
+                    "network `{name}`: {first} {first_text} is {} but {field} {text} is {}; one network is one family",
+                    fam(first_v6),
+                    fam(v6)
+                ));
+            }
+            None => seen = Some((field, text.as_str(), v6)),
+            _ => {}
         }
+    }
+    if let (Some(prefix), Some((_, _, v6))) = (network.prefix, seen) {
+        let bits = if v6 { 128 } else { 32 };
+        if prefix > bits {
+            return Err(format!(
+                "network `{name}`: prefix {prefix} is longer than an address of its family ({bits} bits)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An address, as its canonical text; an empty value is no value.
+fn address<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    canonical(d, "an IP address", |text| {
+        text.parse::<IpAddr>()
+            .map_err(|_| format!("`{text}` is not an IP address (like 10.0.0.1 or 2001:db8::1)"))
     })
-    .map(Some)
+}
+
+/// A string read as an address (trimmed; empty → `None`) and kept in the
+/// address's canonical form, so commands get exactly what was checked.
+fn canonical<'de, D: Deserializer<'de>>(
+    d: D,
+    expecting: &'static str,
+    check: fn(&str) -> Result<IpAddr, String>,
+) -> Result<Option<String>, D::Error> {
+    struct V(&'static str, fn(&str) -> Result<IpAddr, String>);
+    impl Visitor<'_> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+            let text = v.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            (self.1)(text)
+                .map(|a| Some(a.to_string()))
+                .map_err(E::custom)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_str(V(expecting, check))
+}
+
+/// The director's `prefix`: a number of bits, given as a number or (as
+/// directors render it) a string of digits; empty is no value.
+fn director_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<u8>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a prefix length (0 to 128)")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<u8>, E> {
+            match u8::try_from(v) {
+                Ok(p) if p <= 128 => Ok(Some(p)),
+                _ => Err(E::custom(format_args!(
+                    "`{v}` is no prefix length: at most 128"
+                ))),
+            }
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<u8>, E> {
+            match u64::try_from(v) {
+                Ok(v) => self.visit_u64(v),
+                Err(_) => Err(E::custom(format_args!(
+                    "`{v}` is no prefix length: 0 to 128"
+                ))),
+            }
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<u8>, E> {
+            let t = v.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            match t.parse::<u64>() {
+                Ok(n) => self.visit_u64(n),
+                Err(_) => Err(E::custom(format_args!(
+                    "`{v}` is no prefix length (a number of bits, like 64)"
+                ))),
+            }
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<u8>, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// A netmask as BOSH renders it: an address whose bits are ones, then
 /// zeros (`255.255.255.0`, `ffff:ffff:ffff:ffff::`). A prefix length is
 /// refused: commands would get `64` where they expect a mask.
 fn netmask<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    checked_str(d, "a netmask address", |text| {
-        // The mask's bits, left-aligned in 128, so one test serves both families.
-        let bits = match text.trim().parse::<IpAddr>() {
-            Ok(IpAddr::V4(a)) => u128::from(u32::from(a)) << 96,
-            Ok(IpAddr::V6(a)) => u128::from(a),
-            Err(_) => {
-                return Err(format!(
+    canonical(d, "a netmask address", |text| {
+        let Ok(mask) = text.parse::<IpAddr>() else {
+            return Err(format!(
                 "`{text}` is not a netmask address (like 255.255.255.0 or ffff:ffff:ffff:ffff::)"
-            ))
-            }
+            ));
+        };
+        // The mask's bits, left-aligned in 128, so one test serves both families.
+        let bits = match mask {
+            IpAddr::V4(a) => u128::from(u32::from(a)) << 96,
+            IpAddr::V6(a) => u128::from(a),
         };
         // Ones then zeros: the inverse is 0…01…1, so adding 1 clears all of it.
         let inverse = !bits;
@@ -825,9 +959,8 @@ fn netmask<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> 
                 "`{text}` is not a netmask: its one bits must come first, like 255.255.255.0"
             ));
         }
-        Ok(())
+        Ok(mask)
     })
-    .map(Some)
 }
 
 /// The shell argv; the command text is appended as its last argument.

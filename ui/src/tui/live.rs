@@ -50,7 +50,7 @@ fn phase_of(spec: &config::CommandSpec) -> Phase {
 pub fn main(opts: Options) -> ExitCode {
     let path = config::resolve_path(opts.config.clone());
     let config = if opts.config.is_some() || path.exists() {
-        match config::load(&path) {
+        match net::locate::load(&path) {
             Ok(c) => Some(Arc::new(c)),
             Err(e) => {
                 say_err(&format!("inject-tui: {e}"));
