@@ -9,6 +9,7 @@ use rtnetlink::packet_route::link::{LinkAttribute, LinkMessage, State};
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop,
 };
+use rtnetlink::packet_core::NlasIterator;
 use rtnetlink::packet_route::AddressFamily;
 
 use super::model::{
@@ -246,6 +247,122 @@ pub(crate) fn route(msg: &RouteMessage) -> Option<Route> {
         }
     }
     Some(route)
+}
+
+/// `RTA_*` attribute types of a route message that the model holds.
+const RTA_DST: u16 = 1;
+const RTA_SRC: u16 = 2;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const RTA_PRIORITY: u16 = 6;
+const RTA_PREFSRC: u16 = 7;
+const RTA_MULTIPATH: u16 = 9;
+const RTA_TABLE: u16 = 15;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+/// `struct rtmsg`, before the attributes.
+const RTMSG_LEN: usize = 12;
+/// `struct rtnexthop`: length, flags, hops, ifindex.
+const RTNEXTHOP_LEN: usize = 8;
+
+/// An address of the route's family from an attribute's value.
+fn ip_of(family: Family, value: &[u8]) -> Option<IpAddr> {
+    match family {
+        Family::Ipv4 => <[u8; 4]>::try_from(value).ok().map(IpAddr::from),
+        Family::Ipv6 => <[u8; 16]>::try_from(value).ok().map(IpAddr::from),
+    }
+}
+
+fn u32_of(value: &[u8]) -> Option<u32> {
+    <[u8; 4]>::try_from(value).ok().map(u32::from_ne_bytes)
+}
+
+/// A route straight from an `RTM_NEWROUTE` payload, reading only the
+/// attributes the model holds: what [`route`] makes of the same message
+/// parsed whole, without building the message's attribute vector (this
+/// runs once per route of a 100 000-route dump). `None` for families other
+/// than IPv4/IPv6 and for malformed messages.
+pub(crate) fn route_from_bytes(payload: &[u8]) -> Option<Route> {
+    let header = payload.get(..RTMSG_LEN)?;
+    let family = match header[0] {
+        AF_INET => Family::Ipv4,
+        AF_INET6 => Family::Ipv6,
+        _ => return None,
+    };
+    let (dst_len, src_len) = (header[1], header[2]);
+    let flags = u32::from_ne_bytes([header[8], header[9], header[10], header[11]]);
+    let mut route = Route {
+        family,
+        destination: IpNetwork::new(family.unspecified(), 0).ok()?,
+        source: None,
+        tos: header[3],
+        gateway: None,
+        oif: None,
+        metric: None,
+        protocol: Protocol(header[5]),
+        scope: Scope(header[6]),
+        kind: RouteKind(header[7]),
+        table: u32::from(header[4]),
+        prefsrc: None,
+        onlink: flags & RTNH_F_ONLINK != 0,
+        nexthops: Vec::new(),
+    };
+    for nla in NlasIterator::new(&payload[RTMSG_LEN..]) {
+        let nla = nla.ok()?;
+        let value = nla.value();
+        match nla.kind() {
+            RTA_DST => route.destination = IpNetwork::new(ip_of(family, value)?, dst_len).ok()?,
+            RTA_SRC if src_len > 0 => {
+                route.source = Some(IpNetwork::new(ip_of(family, value)?, src_len).ok()?)
+            }
+            RTA_GATEWAY => route.gateway = Some(ip_of(family, value)?),
+            RTA_OIF => route.oif = Some(u32_of(value)?),
+            RTA_PRIORITY => route.metric = Some(u32_of(value)?),
+            RTA_PREFSRC => route.prefsrc = Some(ip_of(family, value)?),
+            RTA_TABLE => route.table = u32_of(value)?,
+            RTA_MULTIPATH => route.nexthops = next_hops_from_bytes(family, value)?,
+            _ => {}
+        }
+    }
+    Some(route)
+}
+
+/// The `rtnexthop`s of an `RTA_MULTIPATH` value, each followed by its own
+/// attributes (of which the gateway is the one kept).
+fn next_hops_from_bytes(family: Family, mut value: &[u8]) -> Option<Vec<NextHop>> {
+    let mut hops = Vec::new();
+    while !value.is_empty() {
+        let head = value.get(..RTNEXTHOP_LEN)?;
+        let len = usize::from(u16::from_ne_bytes([head[0], head[1]]));
+        if len < RTNEXTHOP_LEN || len > value.len() {
+            return None;
+        }
+        let mut gateway = None;
+        for nla in NlasIterator::new(&value[RTNEXTHOP_LEN..len]) {
+            let nla = nla.ok()?;
+            if nla.kind() == RTA_GATEWAY && gateway.is_none() {
+                gateway = Some(ip_of(family, nla.value())?);
+            }
+        }
+        let oif = u32::from_ne_bytes([head[4], head[5], head[6], head[7]]);
+        hops.push(NextHop {
+            gateway,
+            oif: (oif != 0).then_some(oif),
+            weight: u16::from(head[3]) + 1,
+            onlink: u32::from(head[2]) & RTNH_F_ONLINK != 0,
+        });
+        value = &value[len..];
+    }
+    Some(hops)
+}
+
+/// Whether the snapshot keeps a route (what [`keep_route`] says of its
+/// message), from the route itself.
+pub(crate) fn keep(route: &Route) -> bool {
+    route.table == MAIN_TABLE
+        || (route.is_default()
+            && route.table != u32::from(RouteHeader::RT_TABLE_UNSPEC)
+            && route.table != 255)
 }
 
 #[cfg(test)]

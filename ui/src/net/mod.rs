@@ -6,12 +6,14 @@
 
 pub mod apply;
 mod convert;
+mod dump;
 pub mod findings;
 pub mod fixtures;
 pub mod follow;
 pub mod json;
 pub mod model;
 pub mod read;
+pub mod report;
 pub mod sysctl;
 #[cfg(test)]
 mod tests;
@@ -26,6 +28,6 @@ pub use model::{
     Address, Family, Link, NextHop, OperState, Protocol, Route, RouteKind, Scope, Snapshot,
     MAIN_TABLE,
 };
-pub use read::{read_snapshot, NetError};
+pub use read::{read_snapshot, read_snapshot_blocking, NetError};
 pub use text::{interface_line, route_line};
 pub use watch::{watch, Action, Change};

@@ -123,10 +123,7 @@ async fn dump_names(handle: &rtnetlink::Handle) -> Result<HashMap<u32, String>, 
         })
         .try_collect::<HashMap<_, _>>()
         .await
-        .map_err(|source| NetError::Dump {
-            what: "interfaces",
-            source,
-        })
+        .map_err(|source| NetError::dump("interfaces", source))
 }
 
 impl Names {
