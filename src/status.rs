@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use inject_errands::config;
-use inject_ui::net::text::use_color;
 use inject_ui::net::report::{self, Format};
+use inject_ui::net::text::use_color;
 use inject_ui::net::{self, follow, Severity};
 
 #[derive(clap::Args)]

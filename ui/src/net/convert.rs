@@ -4,12 +4,12 @@
 use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
+use rtnetlink::packet_core::NlasIterator;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkMessage, State};
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop,
 };
-use rtnetlink::packet_core::NlasIterator;
 use rtnetlink::packet_route::AddressFamily;
 
 use super::model::{
@@ -487,5 +487,74 @@ mod tests {
         assert_eq!(r.tos, 0x10);
         assert_eq!(r.source, None);
         assert_eq!(r.destination.to_string(), "10.9.0.0/16");
+    }
+
+    /// What the kernel sends, as bytes: the message emitted whole.
+    fn bytes(msg: &RouteMessage) -> Vec<u8> {
+        use rtnetlink::packet_core::Emitable;
+        let mut buf = vec![0; msg.buffer_len()];
+        msg.emit(&mut buf);
+        buf
+    }
+
+    #[test]
+    fn routes_read_from_the_bytes_are_the_routes_of_the_parsed_messages() {
+        let mut multipath = default_v6(254, Some(254));
+        let hop = |gw: &str, oif: u32, hops: u8| {
+            let mut hop = RouteNextHop::default();
+            hop.interface_index = oif;
+            hop.hops = hops;
+            hop.flags = rtnetlink::packet_route::route::RouteNextHopFlags::Onlink;
+            hop.attributes = vec![RouteAttribute::Gateway(RouteAddress::Inet6(
+                gw.parse().unwrap(),
+            ))];
+            hop
+        };
+        multipath.attributes.push(RouteAttribute::MultiPath(vec![
+            hop("fe80::1", 2, 0),
+            hop("fe80::2", 3, 4),
+        ]));
+        let mut source = default_v6(254, Some(254));
+        source.header.source_prefix_length = 64;
+        source
+            .attributes
+            .push(RouteAttribute::Source(RouteAddress::Inet6(
+                "2001:db8:69f5::".parse().unwrap(),
+            )));
+        let mut v4 = RouteMessage::default();
+        v4.header.address_family = AddressFamily::Inet;
+        v4.header.table = 252;
+        v4.header.kind = RouteType::Unicast;
+        v4.header.protocol = RouteProtocol::Static;
+        v4.header.destination_prefix_length = 16;
+        v4.header.tos = 0x10;
+        v4.header.flags =
+            rtnetlink::packet_route::route::RouteFlags::from_bits_retain(RTNH_F_ONLINK);
+        v4.attributes = vec![
+            RouteAttribute::Table(1000),
+            RouteAttribute::Destination(RouteAddress::Inet(Ipv4Addr::new(10, 9, 0, 0))),
+            RouteAttribute::Gateway(RouteAddress::Inet(Ipv4Addr::new(10, 0, 0, 1))),
+            RouteAttribute::Oif(7),
+            RouteAttribute::Priority(20),
+            RouteAttribute::PrefSource(RouteAddress::Inet(Ipv4Addr::new(10, 0, 0, 9))),
+            RouteAttribute::Mark(5),
+        ];
+        let mut blackhole = v4.clone();
+        blackhole.header.kind = RouteType::BlackHole;
+        blackhole.header.flags = Default::default();
+        blackhole.attributes.truncate(2);
+        for msg in [default_v6(254, None), multipath, source, v4, blackhole] {
+            let from_bytes = route_from_bytes(&bytes(&msg));
+            assert_eq!(from_bytes, route(&msg), "{msg:?}");
+            assert_eq!(keep(&from_bytes.unwrap()), keep_route(&msg), "{msg:?}");
+        }
+        let mut other = default_v6(254, None);
+        other.header.address_family = AddressFamily::Mpls;
+        assert_eq!(route_from_bytes(&bytes(&other)), None);
+        assert_eq!(
+            route_from_bytes(&bytes(&default_v6(254, None))[..8]),
+            None,
+            "cut short"
+        );
     }
 }

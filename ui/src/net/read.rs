@@ -32,7 +32,10 @@ pub enum NetError {
 }
 
 impl NetError {
-    pub(crate) fn dump(what: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> NetError {
+    pub(crate) fn dump(
+        what: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> NetError {
         NetError::Dump {
             what,
             source: source.into(),
@@ -150,7 +153,8 @@ impl Reader {
 
 /// A whole message (links, addresses: a few per interface).
 fn parse(what: &'static str, kind: u16, payload: &[u8]) -> Result<RouteNetlinkMessage, NetError> {
-    RouteNetlinkMessage::parse_with_param(payload, kind).map_err(|e| NetError::dump(what, e.to_string()))
+    RouteNetlinkMessage::parse_with_param(payload, kind)
+        .map_err(|e| NetError::dump(what, e.to_string()))
 }
 
 /// Routes one at a time ([`RouteDump::next`]), straight from the kernel's

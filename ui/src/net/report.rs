@@ -127,7 +127,10 @@ pub fn write_report<W: Write, R: RouteSource>(
     gateways: &[IpAddr],
     format: Format,
 ) -> Result<Vec<Finding>, ReportError<R::Error>> {
-    let mut w = UntilClosed { inner: w, closed: false };
+    let mut w = UntilClosed {
+        inner: w,
+        closed: false,
+    };
     let mut summary = Summary::new(base);
     let findings = match format {
         Format::Json { pretty } => {
@@ -220,5 +223,153 @@ impl Write for Spill {
             Some(f) => f.flush(),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::{write_report, Format, Routes, Spill};
+    use crate::net::findings::findings_with;
+    use crate::net::fixtures::{self, default_route};
+    use crate::net::model::{NextHop, Protocol, RouteKind, Snapshot};
+    use crate::net::{json, text};
+    use std::io::Write;
+
+    /// Every fixture, plus tables with what the summary must not lose:
+    /// gateways off-link for many routes, onlink ones, duplicate and
+    /// unusable defaults, defaults elsewhere, names with control characters.
+    fn snapshots() -> Vec<(&'static str, Snapshot)> {
+        let mut odd = fixtures::seed_vm();
+        odd.links[1].name = "a\u{1b}[31mb".to_string();
+        for (i, gw) in ["192.0.2.1", "192.0.2.1", "198.51.100.7", "192.0.2.1"]
+            .iter()
+            .enumerate()
+        {
+            let mut r = default_route(gw, 2, Protocol::STATIC, None);
+            r.destination = format!("172.16.{i}.0/24").parse().unwrap();
+            r.onlink = i == 2;
+            odd.routes.insert(1, r);
+        }
+        let mut ecmp = default_route("10.0.250.1", 2, Protocol::STATIC, Some(7));
+        ecmp.destination = "172.17.0.0/16".parse().unwrap();
+        ecmp.gateway = None;
+        ecmp.oif = None;
+        ecmp.nexthops = ["10.0.250.1", "203.0.113.9"]
+            .iter()
+            .map(|gw| NextHop {
+                gateway: Some(gw.parse().unwrap()),
+                oif: Some(2),
+                weight: 3,
+                onlink: false,
+            })
+            .collect();
+        odd.routes.insert(1, ecmp);
+        let mut twin = default_route("10.0.250.2", 2, Protocol::DHCP, None);
+        twin.kind = RouteKind::UNICAST;
+        odd.routes.insert(0, twin);
+        let mut blackhole = default_route("10.0.250.3", 2, Protocol::BOOT, Some(9));
+        blackhole.kind = RouteKind::BLACKHOLE;
+        blackhole.gateway = None;
+        blackhole.oif = None;
+        odd.routes.insert(0, blackhole);
+
+        let mut down = fixtures::down_interface();
+        let mut other = default_route("10.0.250.1", 2, Protocol::BOOT, Some(5));
+        other.table = 100;
+        down.routes.insert(0, other);
+
+        vec![
+            ("seed_vm", fixtures::seed_vm()),
+            ("seed_vm_fixed", fixtures::seed_vm_fixed()),
+            ("dual_stack_ok", fixtures::dual_stack_ok()),
+            ("ipv6_only", fixtures::ipv6_only()),
+            ("ecmp_default", fixtures::ecmp_default()),
+            ("default_in_other_table", fixtures::default_in_other_table()),
+            ("link_local_only_ipv6", fixtures::link_local_only_ipv6()),
+            ("down_interface", down),
+            ("no_addresses", fixtures::no_addresses()),
+            ("many_routes", fixtures::many_routes(7, 3000)),
+            ("odd", odd),
+        ]
+    }
+
+    fn streamed(snapshot: &Snapshot, gateways: &[IpAddr], format: Format) -> String {
+        let base = Snapshot {
+            routes: Vec::new(),
+            ..snapshot.clone()
+        };
+        let mut out = Vec::new();
+        let found = write_report(
+            &mut out,
+            base,
+            &mut Routes(snapshot.routes.iter()),
+            gateways,
+            format,
+        )
+        .unwrap();
+        assert_eq!(found, findings_with(snapshot, gateways));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_streamed_report_is_the_snapshots_report_byte_for_byte() {
+        let gateways: Vec<IpAddr> = vec!["2001:db8:69f5::1".parse().unwrap()];
+        for (name, s) in snapshots() {
+            let found = findings_with(&s, &gateways);
+            for pretty in [false, true] {
+                let mut want = Vec::new();
+                json::write(&mut want, &s, &found, pretty).unwrap();
+                let got = streamed(&s, &gateways, Format::Json { pretty });
+                assert_eq!(
+                    got,
+                    String::from_utf8(want).unwrap(),
+                    "{name}, pretty {pretty}"
+                );
+            }
+            for color in [false, true] {
+                let got = streamed(&s, &gateways, Format::Text { color });
+                assert_eq!(
+                    got,
+                    text::render(&s, &found, color),
+                    "{name}, color {color}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn control_characters_in_names_reach_the_text_escaped_and_the_json_as_json_escapes() {
+        let s = snapshots()
+            .into_iter()
+            .find(|(n, _)| *n == "odd")
+            .unwrap()
+            .1;
+        let text = streamed(&s, &[], Format::Text { color: false });
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("a\\u{1b}[31mb ") && l.contains(" UP ")),
+            "{text}"
+        );
+        assert!(text.contains("dev a\\u{1b}[31mb"), "{text}");
+        let json = streamed(&s, &[], Format::Json { pretty: false });
+        assert!(json.contains(r#""name":"a\u001b[31mb""#), "{json}");
+    }
+
+    #[test]
+    fn a_spill_gives_back_what_it_took_past_its_memory() {
+        let mut spill = Spill::default();
+        let line = b"2001:db8:1:ffff::/64 via 2001:db8::2 dev dum0 proto static metric 1024\n";
+        let n = 2 * Spill::MEMORY / line.len();
+        for _ in 0..n {
+            spill.write_all(line).unwrap();
+        }
+        assert!(spill.file.is_some(), "past 1 MiB it went to a file");
+        let mut out = Vec::new();
+        spill.copy_to(&mut out).unwrap();
+        assert_eq!(out.len(), n * line.len());
+        assert!(out.chunks(line.len()).all(|c| c == line));
     }
 }
