@@ -1,8 +1,9 @@
 //! Netlink snapshot, change stream, findings and their text/JSON views.
 //!
-//! `model` holds plain data; `read` and `watch` are the only parts that talk
-//! to the kernel (plus `sysctl` for `accept_ra`); `findings`, `text` and
-//! `json` are pure functions of a [`Snapshot`].
+//! `model` holds plain data; `read` (over `dump`'s socket) and `watch` are
+//! the only parts that talk to the kernel (plus `sysctl` for `accept_ra`);
+//! `findings`, `text` and `json` are pure functions of a [`Snapshot`], and
+//! `report` writes `inject status` while the routes arrive.
 
 pub mod apply;
 mod convert;
