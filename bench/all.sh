@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Every performance figure of issue 6, each beside its reference measured in
+# Every performance figure of issues 6 and 14, each beside its reference measured in
 # the same run, as one Markdown table (figure, ours, reference, ratio, goal,
 # pass/fail):
 #
 #   sudo bench/all.sh
 #
-#   A  `inject status --json` vs `ip -j addr; ip -j -4 route; ip -j -6 route`
-#      on a namespace with 100 000 routes (bench/status-100k.sh): time, RSS
+#   A  `inject status --json` and `inject status` vs `ip -j addr; ip -j -4
+#      route; ip -j -6 route` and vs the kernel floor (`ip route save` of both
+#      families, `ip -j addr`) on a namespace with 100 000 routes
+#      (bench/status-100k.sh): time, RSS; RSS again at 10 000 and 300 000
+#   F  the dashboard's first frame on those 100 000 routes
+#      (ui/examples/first_frame.rs), vs the same with the rtnetlink reader
 #   B  `inject run` of 300 trivial commands vs a bash loop of `bash -c`
 #      (bench/run-overhead.sh)
 #   C  one dashboard frame (TestBackend, 120x40) with 10 000 routes and 100
@@ -21,7 +25,7 @@
 #
 # Needs root (network namespaces), iproute2, cargo; installs hyperfine and
 # GNU time with apt-get when missing. Touches no host interface or route.
-# RUNS (A), N/B_RUNS (B) and ROUNDS (D) tune the repetitions. Exits 1 when
+# RUNS (A, F), N/B_RUNS (B) and ROUNDS (D) tune the repetitions. Exits 1 when
 # a goal does not hold (after printing the whole table).
 set -euo pipefail
 
@@ -38,7 +42,7 @@ need_tools hyperfine time python3
 target=${CARGO_TARGET_DIR:-$here/target}
 echo "== building (release)" >&2
 (cd "$here" && cargo build --release --quiet --bin inject &&
-    cargo build --release --quiet -p inject-ui --example route_latency)
+    cargo build --release --quiet -p inject-ui --example route_latency --example first_frame)
 export INJECT=$target/release/inject
 
 work=$(mktemp -d)
@@ -58,15 +62,33 @@ row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$work/rows"; }
 ok() { awk "BEGIN { exit !($1) }" && echo pass || echo FAIL; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-echo "== A: inject status --json vs iproute2, 100 000 routes" >&2
-RUNS=${RUNS:-7} bash "$here/bench/status-100k.sh" | tee "$work/a.out" >&2
-read -r _ _ a_s a_ref_s a_kb a_ref_kb < <(grep '^RESULT status' "$work/a.out")
-row "A. status, 100 000 routes: time" "$(printf '%.0f ms' "$(awk -v s="$a_s" 'BEGIN{print s*1000}')")" \
-    "$(printf '%.0f ms' "$(awk -v s="$a_ref_s" 'BEGIN{print s*1000}')") (ip -j ×3)" \
-    "$(ratio "$a_s" "$a_ref_s")" "ratio ≤ 1.0" "$(ok "$a_s <= $a_ref_s")"
-row "A. status, 100 000 routes: peak RSS" "$(awk -v k="$a_kb" 'BEGIN{printf "%.1f MB", k/1024}')" \
-    "$(awk -v k="$a_ref_kb" 'BEGIN{printf "%.1f MB", k/1024}') (largest ip)" \
-    "$(ratio "$a_kb" "$a_ref_kb")" "≤ 64 MB" "$(ok "$a_kb <= 65536")"
+echo "== A: inject status vs iproute2 and the kernel floor, 100 000 routes" >&2
+ms() { awk -v s="$1" 'BEGIN { printf "%.0f ms", s * 1000 }'; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
+RUNS=${RUNS:-11} FIRST_FRAME=$target/release/examples/first_frame \
+    bash "$here/bench/status-100k.sh" | tee "$work/a.out" >&2
+read -r _ _ a_json a_text a_ip a_floor a_json_kb a_text_kb a_ip_kb _ < <(grep '^RESULT status' "$work/a.out")
+for kind in json text; do
+    if [[ $kind == json ]]; then t=$a_json label="status --json"; else t=$a_text label="status (text)"; fi
+    row "A. $label, 100 000 routes: time" "$(ms "$t")" \
+        "$(ms "$a_ip") (ip -j ×3); floor $(ms "$a_floor") (ip route save ×2, ip -j addr)" \
+        "$(ratio "$t" "$a_ip") / $(ratio "$t" "$a_floor")" "≤ 0.6 / ≤ 2.0" \
+        "$(ok "$t <= 0.6 * $a_ip && $t <= 2 * $a_floor")"
+done
+row "A. status --json, 100 000 routes: peak RSS" "$(mb "$a_json_kb") (text $(mb "$a_text_kb"))" \
+    "$(mb "$a_ip_kb") (largest ip)" "$(ratio "$a_json_kb" "$a_ip_kb")" "≤ 16 MB" \
+    "$(ok "$a_json_kb <= 16384 && $a_text_kb <= 16384")"
+# Flat as the table grows: the same, smaller and larger (fewer runs).
+for per_family in 5000 150000; do
+    RUNS=3 ROUTES_PER_FAMILY=$per_family bash "$here/bench/status-100k.sh" | tee "$work/a$per_family.out" >&2
+    read -r _ _ _ _ _ _ kb_json kb_text _ < <(grep '^RESULT status' "$work/a$per_family.out")
+    row "A. status, $((2 * per_family / 1000))k routes: peak RSS" "$(mb "$kb_json") (text $(mb "$kb_text"))" \
+        "$(mb "$a_json_kb") at 100k" "$(ratio "$kb_json" "$a_json_kb")" "≤ 16 MB, flat" \
+        "$(ok "$kb_json <= 16384 && $kb_text <= 16384")"
+done
+read -r _ _ f_ms f_ref_ms < <(grep '^RESULT first_frame' "$work/a.out")
+row "F. dashboard's first frame, 100 000 routes" "$f_ms ms" "$f_ref_ms ms (rtnetlink reader)" \
+    "$(ratio "$f_ms" "$f_ref_ms")" "≤ 300 ms" "$(ok "$f_ms <= 300")"
 
 echo "== B: inject run vs a bash loop, ${N:-300} commands" >&2
 RUNS=${B_RUNS:-10} bash "$here/bench/run-overhead.sh" 2>&1 | tee "$work/b.out" >&2

@@ -1,12 +1,13 @@
 //! `inject status`: interfaces, addresses and routes of both families from
 //! netlink, and what is wrong with them; `--watch` follows changes live.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use inject_errands::config;
 use inject_ui::net::findings::Expected;
+use inject_ui::net::report::{self, Format};
 use inject_ui::net::text::use_color;
 use inject_ui::net::{self, follow, Severity};
 
@@ -66,35 +67,25 @@ async fn run(args: StatusArgs) -> ExitCode {
     if args.watch {
         return watch(&gateways).await;
     }
-    let snapshot = match net::read_snapshot().await {
-        Ok(s) => s,
+    // Written while the routes arrive: a read error after the first route
+    // leaves a partial report on stdout and the error on stderr (exit 2).
+    let stdout = std::io::stdout();
+    let format = if args.json {
+        Format::Json {
+            pretty: stdout.is_terminal(),
+        }
+    } else {
+        Format::Text { color: use_color() }
+    };
+    let out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    // A closed pipe (`| head`) is the reader's choice, not our failure.
+    let findings = match report::write_status(out, &gateways, format) {
+        Ok(findings) => findings,
         Err(e) => {
             eprintln!("inject status: {e}");
             return ExitCode::from(2);
         }
     };
-    let findings = net::findings_with(&snapshot, &gateways);
-    let stdout = std::io::stdout();
-    let pretty = stdout.is_terminal();
-    let written = if args.json {
-        net::json::write(
-            std::io::BufWriter::with_capacity(64 * 1024, stdout.lock()),
-            &snapshot,
-            &findings,
-            pretty,
-        )
-    } else {
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        out.write_all(net::text::render(&snapshot, &findings, use_color()).as_bytes())
-            .and_then(|()| out.flush())
-    };
-    // A closed pipe (`| head`) is the reader's choice, not our failure.
-    if let Err(e) = written {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("inject status: writing the report: {e}");
-            return ExitCode::from(2);
-        }
-    }
     if args.strict && findings.iter().any(|f| f.severity == Severity::Error) {
         ExitCode::from(1)
     } else {

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
+use rtnetlink::packet_core::NlasIterator;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkMessage, State};
 use rtnetlink::packet_route::route::{
@@ -248,6 +249,122 @@ pub(crate) fn route(msg: &RouteMessage) -> Option<Route> {
     Some(route)
 }
 
+/// `RTA_*` attribute types of a route message that the model holds.
+const RTA_DST: u16 = 1;
+const RTA_SRC: u16 = 2;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const RTA_PRIORITY: u16 = 6;
+const RTA_PREFSRC: u16 = 7;
+const RTA_MULTIPATH: u16 = 9;
+const RTA_TABLE: u16 = 15;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+/// `struct rtmsg`, before the attributes.
+const RTMSG_LEN: usize = 12;
+/// `struct rtnexthop`: length, flags, hops, ifindex.
+const RTNEXTHOP_LEN: usize = 8;
+
+/// An address of the route's family from an attribute's value.
+fn ip_of(family: Family, value: &[u8]) -> Option<IpAddr> {
+    match family {
+        Family::Ipv4 => <[u8; 4]>::try_from(value).ok().map(IpAddr::from),
+        Family::Ipv6 => <[u8; 16]>::try_from(value).ok().map(IpAddr::from),
+    }
+}
+
+fn u32_of(value: &[u8]) -> Option<u32> {
+    <[u8; 4]>::try_from(value).ok().map(u32::from_ne_bytes)
+}
+
+/// A route straight from an `RTM_NEWROUTE` payload, reading only the
+/// attributes the model holds: what [`route`] makes of the same message
+/// parsed whole, without building the message's attribute vector (this
+/// runs once per route of a 100 000-route dump). `None` for families other
+/// than IPv4/IPv6 and for malformed messages.
+pub(crate) fn route_from_bytes(payload: &[u8]) -> Option<Route> {
+    let header = payload.get(..RTMSG_LEN)?;
+    let family = match header[0] {
+        AF_INET => Family::Ipv4,
+        AF_INET6 => Family::Ipv6,
+        _ => return None,
+    };
+    let (dst_len, src_len) = (header[1], header[2]);
+    let flags = u32::from_ne_bytes([header[8], header[9], header[10], header[11]]);
+    let mut route = Route {
+        family,
+        destination: IpNetwork::new(family.unspecified(), 0).ok()?,
+        source: None,
+        tos: header[3],
+        gateway: None,
+        oif: None,
+        metric: None,
+        protocol: Protocol(header[5]),
+        scope: Scope(header[6]),
+        kind: RouteKind(header[7]),
+        table: u32::from(header[4]),
+        prefsrc: None,
+        onlink: flags & RTNH_F_ONLINK != 0,
+        nexthops: Vec::new(),
+    };
+    for nla in NlasIterator::new(&payload[RTMSG_LEN..]) {
+        let nla = nla.ok()?;
+        let value = nla.value();
+        match nla.kind() {
+            RTA_DST => route.destination = IpNetwork::new(ip_of(family, value)?, dst_len).ok()?,
+            RTA_SRC if src_len > 0 => {
+                route.source = Some(IpNetwork::new(ip_of(family, value)?, src_len).ok()?)
+            }
+            RTA_GATEWAY => route.gateway = Some(ip_of(family, value)?),
+            RTA_OIF => route.oif = Some(u32_of(value)?),
+            RTA_PRIORITY => route.metric = Some(u32_of(value)?),
+            RTA_PREFSRC => route.prefsrc = Some(ip_of(family, value)?),
+            RTA_TABLE => route.table = u32_of(value)?,
+            RTA_MULTIPATH => route.nexthops = next_hops_from_bytes(family, value)?,
+            _ => {}
+        }
+    }
+    Some(route)
+}
+
+/// The `rtnexthop`s of an `RTA_MULTIPATH` value, each followed by its own
+/// attributes (of which the gateway is the one kept).
+fn next_hops_from_bytes(family: Family, mut value: &[u8]) -> Option<Vec<NextHop>> {
+    let mut hops = Vec::new();
+    while !value.is_empty() {
+        let head = value.get(..RTNEXTHOP_LEN)?;
+        let len = usize::from(u16::from_ne_bytes([head[0], head[1]]));
+        if len < RTNEXTHOP_LEN || len > value.len() {
+            return None;
+        }
+        let mut gateway = None;
+        for nla in NlasIterator::new(&value[RTNEXTHOP_LEN..len]) {
+            let nla = nla.ok()?;
+            if nla.kind() == RTA_GATEWAY && gateway.is_none() {
+                gateway = Some(ip_of(family, nla.value())?);
+            }
+        }
+        let oif = u32::from_ne_bytes([head[4], head[5], head[6], head[7]]);
+        hops.push(NextHop {
+            gateway,
+            oif: (oif != 0).then_some(oif),
+            weight: u16::from(head[3]) + 1,
+            onlink: u32::from(head[2]) & RTNH_F_ONLINK != 0,
+        });
+        value = &value[len..];
+    }
+    Some(hops)
+}
+
+/// Whether the snapshot keeps a route (what [`keep_route`] says of its
+/// message), from the route itself.
+pub(crate) fn keep(route: &Route) -> bool {
+    route.table == MAIN_TABLE
+        || (route.is_default()
+            && route.table != u32::from(RouteHeader::RT_TABLE_UNSPEC)
+            && route.table != 255)
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -370,5 +487,74 @@ mod tests {
         assert_eq!(r.tos, 0x10);
         assert_eq!(r.source, None);
         assert_eq!(r.destination.to_string(), "10.9.0.0/16");
+    }
+
+    /// What the kernel sends, as bytes: the message emitted whole.
+    fn bytes(msg: &RouteMessage) -> Vec<u8> {
+        use rtnetlink::packet_core::Emitable;
+        let mut buf = vec![0; msg.buffer_len()];
+        msg.emit(&mut buf);
+        buf
+    }
+
+    #[test]
+    fn routes_read_from_the_bytes_are_the_routes_of_the_parsed_messages() {
+        let mut multipath = default_v6(254, Some(254));
+        let hop = |gw: &str, oif: u32, hops: u8| {
+            let mut hop = RouteNextHop::default();
+            hop.interface_index = oif;
+            hop.hops = hops;
+            hop.flags = rtnetlink::packet_route::route::RouteNextHopFlags::Onlink;
+            hop.attributes = vec![RouteAttribute::Gateway(RouteAddress::Inet6(
+                gw.parse().unwrap(),
+            ))];
+            hop
+        };
+        multipath.attributes.push(RouteAttribute::MultiPath(vec![
+            hop("fe80::1", 2, 0),
+            hop("fe80::2", 3, 4),
+        ]));
+        let mut source = default_v6(254, Some(254));
+        source.header.source_prefix_length = 64;
+        source
+            .attributes
+            .push(RouteAttribute::Source(RouteAddress::Inet6(
+                "2001:db8:69f5::".parse().unwrap(),
+            )));
+        let mut v4 = RouteMessage::default();
+        v4.header.address_family = AddressFamily::Inet;
+        v4.header.table = 252;
+        v4.header.kind = RouteType::Unicast;
+        v4.header.protocol = RouteProtocol::Static;
+        v4.header.destination_prefix_length = 16;
+        v4.header.tos = 0x10;
+        v4.header.flags =
+            rtnetlink::packet_route::route::RouteFlags::from_bits_retain(RTNH_F_ONLINK);
+        v4.attributes = vec![
+            RouteAttribute::Table(1000),
+            RouteAttribute::Destination(RouteAddress::Inet(Ipv4Addr::new(10, 9, 0, 0))),
+            RouteAttribute::Gateway(RouteAddress::Inet(Ipv4Addr::new(10, 0, 0, 1))),
+            RouteAttribute::Oif(7),
+            RouteAttribute::Priority(20),
+            RouteAttribute::PrefSource(RouteAddress::Inet(Ipv4Addr::new(10, 0, 0, 9))),
+            RouteAttribute::Mark(5),
+        ];
+        let mut blackhole = v4.clone();
+        blackhole.header.kind = RouteType::BlackHole;
+        blackhole.header.flags = Default::default();
+        blackhole.attributes.truncate(2);
+        for msg in [default_v6(254, None), multipath, source, v4, blackhole] {
+            let from_bytes = route_from_bytes(&bytes(&msg));
+            assert_eq!(from_bytes, route(&msg), "{msg:?}");
+            assert_eq!(keep(&from_bytes.unwrap()), keep_route(&msg), "{msg:?}");
+        }
+        let mut other = default_v6(254, None);
+        other.header.address_family = AddressFamily::Mpls;
+        assert_eq!(route_from_bytes(&bytes(&other)), None);
+        assert_eq!(
+            route_from_bytes(&bytes(&default_v6(254, None))[..8]),
+            None,
+            "cut short"
+        );
     }
 }

@@ -254,6 +254,20 @@ pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
 /// lies in an interface's prefix completes the hint's command for that
 /// interface, and a configured command that fixes a finding is named.
 pub fn findings_with(snapshot: &Snapshot, expected: &Expected) -> Vec<Finding> {
+    let mut uses = GatewayUses::default();
+    snapshot.routes.iter().for_each(|r| uses.add(r));
+    findings_of_summary(snapshot, &uses, expected)
+}
+
+/// [`findings_with`] from a summary of a snapshot, as `inject status`
+/// gathers one while it writes the routes out: `snapshot` holds only the
+/// routes [`reads_route`] names (the rest are in `uses`), and every route's
+/// gateways went through `uses`.
+pub fn findings_of_summary(
+    snapshot: &Snapshot,
+    uses: &GatewayUses,
+    expected: &Expected,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let gateways = expected.gateways();
     expected_addresses(snapshot, expected, &mut out);
@@ -264,7 +278,7 @@ pub fn findings_with(snapshot: &Snapshot, expected: &Expected) -> Vec<Finding> {
     }
     defaults_from_ra(snapshot, expected, &mut out);
     defaults_via_down_links(snapshot, &mut out);
-    gateways_not_on_link(snapshot, &mut out);
+    gateways_not_on_link(snapshot, uses, &mut out);
     address_states(snapshot, &mut out);
     out.sort_by_key(|f| f.severity);
     out
@@ -825,53 +839,93 @@ fn connected_prefixes(snapshot: &Snapshot) -> Vec<(u32, IpNetwork)> {
         snapshot
             .routes
             .iter()
-            .filter(|r| {
-                r.in_main_table()
-                    && r.kind == RouteKind::UNICAST
-                    && !r.is_default()
-                    && r.gateway.is_none()
-                    && r.nexthops.is_empty()
-            })
+            .filter(|r| is_connected(r))
             .filter_map(|r| Some((r.oif?, r.destination))),
     );
     prefixes
 }
 
-fn gateways_not_on_link(snapshot: &Snapshot, out: &mut Vec<Finding>) {
-    let prefixes = connected_prefixes(snapshot);
-    // Routes share few gateways: judge each (gateway, device) once, and
-    // report it once with the number of routes using it.
-    let mut seen: HashMap<(IpAddr, Option<u32>), Option<usize>> = HashMap::new();
-    let mut order: Vec<(IpAddr, Option<u32>, bool, &Route)> = Vec::new();
-    let mut last_on_link: Option<(IpAddr, Option<u32>)> = None;
-    for route in snapshot.routes.iter().filter(|r| r.in_main_table()) {
+/// A gateway-less unicast route of the main table: its prefix is on-link.
+fn is_connected(r: &Route) -> bool {
+    r.in_main_table()
+        && r.kind == RouteKind::UNICAST
+        && !r.is_default()
+        && r.gateway.is_none()
+        && r.nexthops.is_empty()
+}
+
+/// The routes the findings read one by one (the rest only count through
+/// [`GatewayUses`]): default routes of every table and connected prefixes.
+pub fn reads_route(r: &Route) -> bool {
+    r.is_default() || (is_connected(r) && r.oif.is_some())
+}
+
+/// Each (gateway, device) of the main table's routes, in order of first
+/// use, with the first route using it and how many paths do: all the
+/// gateway findings need of a 100 000-route table.
+#[derive(Debug, Default)]
+pub struct GatewayUses {
+    index: HashMap<(IpAddr, Option<u32>), usize>,
+    uses: Vec<GatewayUse>,
+    /// Runs of routes share a gateway: the last one used needs no lookup.
+    last: Option<((IpAddr, Option<u32>), usize)>,
+}
+
+#[derive(Debug)]
+struct GatewayUse {
+    gateway: IpAddr,
+    oif: Option<u32>,
+    /// The first route's `onlink` for this path.
+    onlink: bool,
+    first: Route,
+    uses: usize,
+}
+
+impl GatewayUses {
+    /// Count the route's gateways (main table only).
+    pub fn add(&mut self, route: &Route) {
+        if !route.in_main_table() {
+            return;
+        }
         for (gw, oif, onlink) in route.paths() {
             let Some(gw) = gw else { continue };
-            // Runs of routes share a gateway: a repeat of one judged
-            // on-link needs no lookup.
-            if last_on_link == Some((gw, oif)) {
-                continue;
-            }
-            let entry = seen.entry((gw, oif)).or_insert_with(|| {
-                let on_link = (is_ipv6_link_local(&gw) && oif.is_some())
-                    || prefixes
-                        .iter()
-                        .any(|(link, net)| oif.is_none_or(|o| o == *link) && net.contains(gw));
-                if on_link {
-                    None
-                } else {
-                    order.push((gw, oif, onlink, route));
-                    Some(0)
+            let key = (gw, oif);
+            let i = match self.last {
+                Some((last, i)) if last == key => i,
+                _ => {
+                    let uses = &mut self.uses;
+                    *self.index.entry(key).or_insert_with(|| {
+                        uses.push(GatewayUse {
+                            gateway: gw,
+                            oif,
+                            onlink,
+                            first: route.clone(),
+                            uses: 0,
+                        });
+                        uses.len() - 1
+                    })
                 }
-            });
-            match entry {
-                Some(n) => *n += 1,
-                None => last_on_link = Some((gw, oif)),
-            }
+            };
+            self.uses[i].uses += 1;
+            self.last = Some((key, i));
         }
     }
-    for (gw, oif, onlink, route) in order {
-        let uses = seen[&(gw, oif)].unwrap_or(1);
+}
+
+fn gateways_not_on_link(snapshot: &Snapshot, uses: &GatewayUses, out: &mut Vec<Finding>) {
+    let prefixes = connected_prefixes(snapshot);
+    // Judge each (gateway, device) once, and report it once with the
+    // number of routes using it.
+    for u in &uses.uses {
+        let (gw, oif) = (u.gateway, u.oif);
+        let on_link = (is_ipv6_link_local(&gw) && oif.is_some())
+            || prefixes
+                .iter()
+                .any(|(link, net)| oif.is_none_or(|o| o == *link) && net.contains(gw));
+        if on_link {
+            continue;
+        }
+        let (onlink, route, uses) = (u.onlink, &u.first, u.uses);
         let family = Family::of(&gw);
         let dev = oif.map(|i| snapshot.link_name(i));
         let dest = super::text::destination_text(route);

@@ -1,6 +1,7 @@
-//! `inject status --json`, written straight from the snapshot to the writer:
-//! borrowed views, no intermediate `Value` tree or copies (100 000 routes
-//! must stream out in little memory).
+//! `inject status --json`, written straight to the writer: borrowed views,
+//! no intermediate `Value` tree or copies. [`write`] writes a snapshot;
+//! [`write_streaming`] writes each route as the dump yields it, then the
+//! findings of all (100 000 routes stream out in little memory).
 //!
 //! Schema: `{"interfaces":[{"name","index","state","mtu","mac","flags",
 //! "addresses":[{"family","address","prefix_len","scope","flags"}]}],
@@ -9,15 +10,18 @@
 //! "findings":[{"code","severity","family","interface","message","hint"}]}`.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io;
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
 use std::net::IpAddr;
 
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::{Error as _, SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
 
-use super::findings::Finding;
+use super::findings::{Expected, Finding};
 use super::model::{Address, Family, Link, NextHop, OperState, Protocol, Route, Scope, Snapshot};
+use super::report::{ReportError, RouteSource, Summary};
 
 /// Write the report as JSON (pretty-printed when `pretty`), then a newline.
 pub fn write<W: io::Write>(
@@ -47,28 +51,39 @@ pub fn to_string(snapshot: &Snapshot, findings: &[Finding]) -> String {
 struct Report<'a> {
     snapshot: &'a Snapshot,
     findings: &'a [Finding],
-    names: HashMap<u32, &'a str>,
+    names: Names,
 }
 
 impl<'a> Report<'a> {
     fn new(snapshot: &'a Snapshot, findings: &'a [Finding]) -> Self {
-        let names = snapshot
-            .links
-            .iter()
-            .map(|l| (l.index, l.name.as_str()))
-            .collect();
         Report {
             snapshot,
             findings,
-            names,
+            names: Names::of(snapshot),
         }
+    }
+}
+
+/// Interface names by index (a copy: the streaming writer changes the
+/// snapshot while it writes routes).
+struct Names(HashMap<u32, String>);
+
+impl Names {
+    fn of(snapshot: &Snapshot) -> Names {
+        Names(
+            snapshot
+                .links
+                .iter()
+                .map(|l| (l.index, l.name.clone()))
+                .collect(),
+        )
     }
 
     /// The interface's name; `if<N>` for one that is gone, as iproute2 says.
-    fn name(&self, index: Option<u32>) -> Option<Cow<'a, str>> {
+    fn name(&self, index: Option<u32>) -> Option<Cow<'_, str>> {
         let index = index?;
-        Some(match self.names.get(&index) {
-            Some(n) => Cow::Borrowed(*n),
+        Some(match self.0.get(&index) {
+            Some(n) => Cow::Borrowed(n.as_str()),
             None => Cow::Owned(format!("if{index}")),
         })
     }
@@ -77,18 +92,237 @@ impl<'a> Report<'a> {
 impl Serialize for Report<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(3))?;
-        map.serialize_entry("interfaces", &Interfaces(self))?;
+        map.serialize_entry("interfaces", &Interfaces(self.snapshot))?;
         map.serialize_entry("routes", &Routes(self))?;
         map.serialize_entry("findings", self.findings)?;
         map.end()
     }
 }
 
-struct Interfaces<'r, 'a>(&'r Report<'a>);
+/// Write the report of `summary`'s links and addresses and of each route
+/// of `routes` as it comes (counting it in `summary`), then the findings of
+/// all, and a newline; returns the findings. What [`write`] writes of the
+/// same snapshot.
+pub fn write_streaming<W: io::Write, R: RouteSource>(
+    w: W,
+    summary: &mut Summary,
+    routes: &mut R,
+    gateways: &Expected,
+    pretty: bool,
+) -> Result<Vec<Finding>, ReportError<R::Error>> {
+    // serde_json writes token by token: a buffer it can reach without
+    // indirection halves its time at 100 000 routes.
+    let mut w = io::BufWriter::with_capacity(64 * 1024, w);
+    if !pretty {
+        return write_compact(w, summary, routes, gateways);
+    }
+    let report = Streaming {
+        state: RefCell::new((summary, routes)),
+        gateways,
+        failed: RefCell::new(None),
+        findings: RefCell::new(Vec::new()),
+    };
+    let written = if pretty {
+        serde_json::to_writer_pretty(&mut w, &report)
+    } else {
+        serde_json::to_writer(&mut w, &report)
+    };
+    if let Some(e) = report.failed.take() {
+        return Err(ReportError::Read(e));
+    }
+    written
+        .map_err(io::Error::from)
+        .and_then(|()| w.write_all(b"\n"))
+        .and_then(|()| w.flush())
+        .map_err(ReportError::Write)?;
+    Ok(report.findings.take())
+}
 
-impl Serialize for Interfaces<'_, '_> {
+/// [`write_streaming`] without indentation (what scripts and pipes get):
+/// each route written in one piece by hand ([`route_compact`]), which
+/// takes a third of serde_json's time token by token; the rest as serde
+/// writes it.
+fn write_compact<W: io::Write, R: RouteSource>(
+    mut w: W,
+    summary: &mut Summary,
+    routes: &mut R,
+    gateways: &Expected,
+) -> Result<Vec<Finding>, ReportError<R::Error>> {
+    let write = ReportError::Write;
+    w.write_all(br#"{"interfaces":"#).map_err(write)?;
+    serde_json::to_writer(&mut w, &Interfaces(&summary.snapshot)).map_err(|e| write(e.into()))?;
+    w.write_all(br#","routes":["#).map_err(write)?;
+    let names = JsonNames::of(&summary.snapshot);
+    let mut line = String::with_capacity(256);
+    let mut first = true;
+    while let Some(route) = routes.next_route().map_err(ReportError::Read)? {
+        line.clear();
+        if !first {
+            line.push(',');
+        }
+        first = false;
+        route_compact(&mut line, &route, &names);
+        w.write_all(line.as_bytes()).map_err(write)?;
+        summary.add(&route);
+    }
+    w.write_all(br#"],"findings":"#).map_err(write)?;
+    let findings = summary.findings(gateways);
+    serde_json::to_writer(&mut w, &findings).map_err(|e| write(e.into()))?;
+    w.write_all(b"}\n")
+        .and_then(|()| w.flush())
+        .map_err(write)?;
+    Ok(findings)
+}
+
+/// Interface names by index as JSON strings, quoted and escaped once.
+struct JsonNames(HashMap<u32, String>);
+
+impl JsonNames {
+    fn of(snapshot: &Snapshot) -> JsonNames {
+        JsonNames(
+            snapshot
+                .links
+                .iter()
+                .map(|l| (l.index, serde_json::to_string(&l.name).unwrap_or_default()))
+                .collect(),
+        )
+    }
+
+    /// `null`, the name, or `"if<N>"` for a gone interface.
+    fn write(&self, s: &mut String, index: Option<u32>) {
+        match index {
+            None => s.push_str("null"),
+            Some(i) => match self.0.get(&i) {
+                Some(name) => s.push_str(name),
+                None => {
+                    let _ = write!(s, "\"if{i}\"");
+                }
+            },
+        }
+    }
+}
+
+/// `null` or the value's text in quotes: for addresses, prefixes and
+/// names of protocols and scopes, which hold nothing JSON escapes.
+fn quoted_or_null<T: std::fmt::Display>(s: &mut String, value: Option<T>) {
+    match value {
+        Some(v) => {
+            let _ = write!(s, "\"{v}\"");
+        }
+        None => s.push_str("null"),
+    }
+}
+
+/// One route as [`RouteOut`] serialises it without indentation.
+fn route_compact(s: &mut String, r: &Route, names: &JsonNames) {
+    let family = match r.family {
+        Family::Ipv4 => "ipv4",
+        Family::Ipv6 => "ipv6",
+    };
+    let _ = write!(s, r#"{{"family":"{family}","destination":"#);
+    if r.is_default() {
+        s.push_str(r#""default""#);
+    } else {
+        let _ = write!(s, "\"{}/{}\"", r.destination.ip(), r.destination.prefix());
+    }
+    s.push_str(r#","source":"#);
+    quoted_or_null(s, r.source.as_ref());
+    let _ = write!(s, r#","tos":{},"gateway":"#, r.tos);
+    quoted_or_null(s, r.gateway);
+    s.push_str(r#","interface":"#);
+    names.write(s, r.oif);
+    s.push_str(r#","metric":"#);
+    match r.metric {
+        Some(m) => {
+            let _ = write!(s, "{m}");
+        }
+        None => s.push_str("null"),
+    }
+    let _ = write!(
+        s,
+        r#","protocol":"{}","scope":"{}","table":{},"nexthops":["#,
+        r.protocol, r.scope, r.table
+    );
+    for (i, h) in r.nexthops.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(r#"{"gateway":"#);
+        quoted_or_null(s, h.gateway);
+        s.push_str(r#","interface":"#);
+        names.write(s, h.oif);
+        let _ = write!(s, r#","weight":{}}}"#, h.weight);
+    }
+    s.push_str("]}");
+}
+
+/// The report while the routes arrive. `serialize` takes `&self`, hence
+/// the cells.
+struct Streaming<'s, R: RouteSource> {
+    state: RefCell<(&'s mut Summary, &'s mut R)>,
+    gateways: &'s Expected,
+    /// The route source's error, which stopped the routes.
+    failed: RefCell<Option<R::Error>>,
+    findings: RefCell<Vec<Finding>>,
+}
+
+impl<R: RouteSource> Serialize for Streaming<'_, R> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let snapshot = self.0.snapshot;
+        let mut map = s.serialize_map(Some(3))?;
+        let names = {
+            let state = self.state.borrow();
+            map.serialize_entry("interfaces", &Interfaces(&state.0.snapshot))?;
+            Names::of(&state.0.snapshot)
+        };
+        map.serialize_entry(
+            "routes",
+            &StreamedRoutes {
+                report: self,
+                names: &names,
+            },
+        )?;
+        let findings = self.state.borrow().0.findings(self.gateways);
+        map.serialize_entry("findings", &findings)?;
+        *self.findings.borrow_mut() = findings;
+        map.end()
+    }
+}
+
+struct StreamedRoutes<'r, 's, R: RouteSource> {
+    report: &'r Streaming<'s, R>,
+    names: &'r Names,
+}
+
+impl<R: RouteSource> Serialize for StreamedRoutes<'_, '_, R> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        let mut state = self.report.state.borrow_mut();
+        let (summary, routes) = &mut *state;
+        loop {
+            match routes.next_route() {
+                Ok(Some(route)) => {
+                    seq.serialize_element(&RouteOut {
+                        route: &route,
+                        names: self.names,
+                    })?;
+                    summary.add(&route);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    *self.report.failed.borrow_mut() = Some(e);
+                    return Err(S::Error::custom("the route dump failed"));
+                }
+            }
+        }
+        seq.end()
+    }
+}
+
+struct Interfaces<'a>(&'a Snapshot);
+
+impl Serialize for Interfaces<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let snapshot = self.0;
         s.collect_seq(
             snapshot
                 .links
@@ -172,19 +406,16 @@ struct Routes<'r, 'a>(&'r Report<'a>);
 impl Serialize for Routes<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let report = self.0;
-        s.collect_seq(
-            report
-                .snapshot
-                .routes
-                .iter()
-                .map(|route| RouteOut { route, report }),
-        )
+        s.collect_seq(report.snapshot.routes.iter().map(|route| RouteOut {
+            route,
+            names: &report.names,
+        }))
     }
 }
 
-struct RouteOut<'r, 'a> {
+struct RouteOut<'a> {
     route: &'a Route,
-    report: &'r Report<'a>,
+    names: &'a Names,
 }
 
 /// `default`, or the prefix as CIDR text, without building a String.
@@ -204,10 +435,10 @@ impl Serialize for Destination<'_> {
     }
 }
 
-impl Serialize for RouteOut<'_, '_> {
+impl Serialize for RouteOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
-        struct Out<'a, 'r> {
+        struct Out<'a> {
             family: Family,
             destination: Destination<'a>,
             /// The `from` prefix as CIDR text, or null for any source.
@@ -220,7 +451,7 @@ impl Serialize for RouteOut<'_, '_> {
             protocol: Protocol,
             scope: Scope,
             table: u32,
-            nexthops: NextHops<'a, 'r>,
+            nexthops: NextHops<'a>,
         }
         let r = self.route;
         Out {
@@ -229,26 +460,26 @@ impl Serialize for RouteOut<'_, '_> {
             source: r.source.as_ref(),
             tos: r.tos,
             gateway: r.gateway,
-            interface: self.report.name(r.oif),
+            interface: self.names.name(r.oif),
             metric: r.metric,
             protocol: r.protocol,
             scope: r.scope,
             table: r.table,
             nexthops: NextHops {
                 hops: &r.nexthops,
-                report: self.report,
+                names: self.names,
             },
         }
         .serialize(s)
     }
 }
 
-struct NextHops<'a, 'r> {
+struct NextHops<'a> {
     hops: &'a [NextHop],
-    report: &'r Report<'a>,
+    names: &'a Names,
 }
 
-impl Serialize for NextHops<'_, '_> {
+impl Serialize for NextHops<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct Out<'a> {
@@ -258,7 +489,7 @@ impl Serialize for NextHops<'_, '_> {
         }
         s.collect_seq(self.hops.iter().map(|h| Out {
             gateway: h.gateway,
-            interface: self.report.name(h.oif),
+            interface: self.names.name(h.oif),
             weight: h.weight,
         }))
     }

@@ -1,11 +1,13 @@
 //! Netlink snapshot, change stream, findings and their text/JSON views.
 //!
-//! `model` holds plain data; `read` and `watch` are the only parts that talk
-//! to the kernel (plus `sysctl` for `accept_ra`); `findings`, `text` and
-//! `json` are pure functions of a [`Snapshot`].
+//! `model` holds plain data; `read` (over `dump`'s socket) and `watch` are
+//! the only parts that talk to the kernel (plus `sysctl` for `accept_ra`);
+//! `findings`, `text` and `json` are pure functions of a [`Snapshot`], and
+//! `report` writes `inject status` while the routes arrive.
 
 pub mod apply;
 mod convert;
+mod dump;
 pub mod findings;
 pub mod fixtures;
 pub mod follow;
@@ -13,6 +15,7 @@ pub mod json;
 pub mod locate;
 pub mod model;
 pub mod read;
+pub mod report;
 pub mod sysctl;
 #[cfg(test)]
 mod tests;
@@ -27,6 +30,6 @@ pub use model::{
     Address, Family, Link, NetworkdFile, NextHop, OperState, Protocol, Route, RouteKind, Scope,
     Snapshot, MAIN_TABLE,
 };
-pub use read::{read_snapshot, NetError};
+pub use read::{read_snapshot, read_snapshot_blocking, NetError};
 pub use text::{interface_line, route_line};
 pub use watch::{watch, Action, Change};

@@ -1,16 +1,22 @@
-//! The snapshot, read over netlink: one connection, three dumps in turn
-//! (links, addresses, routes of every family), converted as they arrive so
-//! no message is kept longer than needed.
+//! The snapshot, read over netlink: one socket, dumps in turn (links,
+//! addresses, then routes per family), each message converted as it is
+//! read, so no message is kept longer than needed; routes can be taken one
+//! at a time ([`RouteDump`]) by a caller that writes them out as they come.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use futures_util::{future, TryStreamExt};
+use rtnetlink::packet_core::ParseableParametrized;
+use rtnetlink::packet_route::address::AddressMessage;
+use rtnetlink::packet_route::link::LinkMessage;
+use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::RouteMessageBuilder;
 
 use super::convert;
-use super::model::Snapshot;
+use super::dump::Netlink;
+use super::model::{Address, Family, Link, Route, Snapshot};
 use super::sysctl;
 
 /// Why the kernel's network state could not be read.
@@ -21,8 +27,20 @@ pub enum NetError {
     /// The socket opened but a dump failed.
     Dump {
         what: &'static str,
-        source: rtnetlink::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+impl NetError {
+    pub(crate) fn dump(
+        what: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> NetError {
+        NetError::Dump {
+            what,
+            source: source.into(),
+        }
+    }
 }
 
 impl fmt::Display for NetError {
@@ -43,16 +61,151 @@ impl std::error::Error for NetError {}
 
 /// Read links, addresses and routes (main table, plus other tables' default
 /// routes) of both families, and each interface's `accept_ra`. Needs no
-/// privileges. Must be called inside a tokio runtime.
+/// privileges. Reads on the calling thread (whose network namespace is the
+/// one read), blocking it for the dumps: some 100 ms at 100 000 routes.
 pub async fn read_snapshot() -> Result<Snapshot, NetError> {
-    let mut snapshot = read_netlink().await?;
-    snapshot.accept_ra = sysctl::read_accept_ra(
-        Path::new(sysctl::IPV6_CONF),
-        snapshot.links.iter().map(|l| l.name.as_str()),
-    );
+    read_snapshot_blocking()
+}
+
+/// [`read_snapshot`] for code that is not async.
+pub fn read_snapshot_blocking() -> Result<Snapshot, NetError> {
+    let mut reader = Reader::open()?;
+    let (links, addresses) = (reader.links()?, reader.addresses()?);
+    let mut routes = Vec::new();
+    let mut dump = reader.routes();
+    while let Some(route) = dump.next()? {
+        routes.push(route);
+    }
+    let mut snapshot = Snapshot {
+        links,
+        addresses,
+        routes,
+        ..Snapshot::default()
+    };
+    snapshot.accept_ra = accept_ra(&snapshot.links);
     sysctl::read_host(&mut snapshot);
     Ok(snapshot)
 }
+
+/// `accept_ra` of each link, where readable.
+pub fn accept_ra(links: &[Link]) -> std::collections::BTreeMap<String, i64> {
+    sysctl::read_accept_ra(
+        Path::new(sysctl::IPV6_CONF),
+        links.iter().map(|l| l.name.as_str()),
+    )
+}
+
+/// The kernel's state, dump by dump: links and addresses whole (a few
+/// messages), routes one at a time as they arrive ([`RouteDump`]), so
+/// `inject status` can write each out and keep only what the findings need.
+pub struct Reader {
+    netlink: Netlink,
+}
+
+impl Reader {
+    /// A netlink socket in the calling thread's network namespace.
+    pub fn open() -> Result<Reader, NetError> {
+        Ok(Reader {
+            netlink: Netlink::open().map_err(NetError::Open)?,
+        })
+    }
+
+    /// Every link, in the kernel's (index) order.
+    pub fn links(&mut self) -> Result<Vec<Link>, NetError> {
+        let what = "interfaces";
+        let fail = |e| NetError::dump(what, e);
+        self.netlink
+            .request(RouteNetlinkMessage::GetLink(LinkMessage::default()))
+            .map_err(fail)?;
+        let mut links = Vec::new();
+        while let Some((kind, payload)) = self.netlink.next().map_err(fail)? {
+            if let RouteNetlinkMessage::NewLink(m) = parse(what, kind, payload)? {
+                links.push(convert::link(&m));
+            }
+        }
+        Ok(links)
+    }
+
+    /// Every IPv4 and IPv6 address.
+    pub fn addresses(&mut self) -> Result<Vec<Address>, NetError> {
+        let what = "addresses";
+        let fail = |e| NetError::dump(what, e);
+        self.netlink
+            .request(RouteNetlinkMessage::GetAddress(AddressMessage::default()))
+            .map_err(fail)?;
+        let mut addresses = Vec::new();
+        while let Some((kind, payload)) = self.netlink.next().map_err(fail)? {
+            if let RouteNetlinkMessage::NewAddress(m) = parse(what, kind, payload)? {
+                addresses.extend(convert::address(&m));
+            }
+        }
+        Ok(addresses)
+    }
+
+    /// The routes the snapshot keeps (main table, other tables' defaults),
+    /// IPv4 first, then IPv6, in the kernel's order.
+    pub fn routes(&mut self) -> RouteDump<'_> {
+        RouteDump {
+            netlink: &mut self.netlink,
+            family: None,
+        }
+    }
+}
+
+/// A whole message (links, addresses: a few per interface).
+fn parse(what: &'static str, kind: u16, payload: &[u8]) -> Result<RouteNetlinkMessage, NetError> {
+    RouteNetlinkMessage::parse_with_param(payload, kind)
+        .map_err(|e| NetError::dump(what, e.to_string()))
+}
+
+/// Routes one at a time ([`RouteDump::next`]), straight from the kernel's
+/// batches: one dump per family, so IPv4 routes come before IPv6 ones.
+pub struct RouteDump<'a> {
+    netlink: &'a mut Netlink,
+    /// The family being dumped; `None` before the first.
+    family: Option<Family>,
+}
+
+impl RouteDump<'_> {
+    /// The next kept route; `None` after the last IPv6 route.
+    #[allow(clippy::should_implement_trait)] // fallible, so no Iterator
+    pub fn next(&mut self) -> Result<Option<Route>, NetError> {
+        loop {
+            let what = match self.family {
+                None | Some(Family::Ipv4) => "IPv4 routes",
+                Some(Family::Ipv6) => "IPv6 routes",
+            };
+            let fail = |e| NetError::dump(what, e);
+            if let Some(family) = self.family {
+                match self.netlink.next().map_err(fail)? {
+                    Some((RTM_NEWROUTE, payload)) => {
+                        if let Some(route) = convert::route_from_bytes(payload) {
+                            if convert::keep(&route) {
+                                return Ok(Some(route));
+                            }
+                        }
+                        continue;
+                    }
+                    Some(_) => continue,
+                    None if family == Family::Ipv6 => return Ok(None),
+                    None => {}
+                }
+            }
+            // No destination: a dump of every table, kept per `keep`.
+            let (next, request) = match self.family {
+                None => (Family::Ipv4, RouteMessageBuilder::<Ipv4Addr>::new().build()),
+                Some(_) => (Family::Ipv6, RouteMessageBuilder::<Ipv6Addr>::new().build()),
+            };
+            self.family = Some(next);
+            self.netlink
+                .request(RouteNetlinkMessage::GetRoute(request))
+                .map_err(|e| NetError::dump(what, e))?;
+        }
+    }
+}
+
+/// `RTM_NEWROUTE`: a route of a dump.
+const RTM_NEWROUTE: u16 = 24;
 
 /// Aborts a netlink connection's task when dropped, on every way out.
 pub(crate) struct TaskGuard(pub(crate) tokio::task::JoinHandle<()>);
@@ -63,8 +216,18 @@ impl Drop for TaskGuard {
     }
 }
 
-/// The netlink part of [`read_snapshot`].
-pub async fn read_netlink() -> Result<Snapshot, NetError> {
+/// The snapshot as the first version read it: rtnetlink's connection and
+/// its fully parsed messages. Kept as the reference the tests compare the
+/// direct reader ([`read_snapshot`]) with; slower and hungrier.
+#[doc(hidden)]
+pub async fn read_snapshot_rtnetlink() -> Result<Snapshot, NetError> {
+    let mut snapshot = read_netlink_rtnetlink().await?;
+    snapshot.accept_ra = accept_ra(&snapshot.links);
+    sysctl::read_host(&mut snapshot);
+    Ok(snapshot)
+}
+
+async fn read_netlink_rtnetlink() -> Result<Snapshot, NetError> {
     // Not the strict-check connection: with it the route builder's header
     // defaults (table main, proto static, …) become kernel filters.
     let (connection, handle, _) = rtnetlink::new_connection().map_err(NetError::Open)?;
@@ -79,10 +242,7 @@ pub async fn read_netlink() -> Result<Snapshot, NetError> {
         .map_ok(|m| convert::link(&m))
         .try_collect::<Vec<_>>()
         .await
-        .map_err(|source| NetError::Dump {
-            what: "interfaces",
-            source,
-        });
+        .map_err(|source| NetError::dump("interfaces", source));
     let addresses = handle
         .address()
         .get()
@@ -90,10 +250,7 @@ pub async fn read_netlink() -> Result<Snapshot, NetError> {
         .try_filter_map(|m| future::ready(Ok(convert::address(&m))))
         .try_collect::<Vec<_>>()
         .await
-        .map_err(|source| NetError::Dump {
-            what: "addresses",
-            source,
-        });
+        .map_err(|source| NetError::dump("addresses", source));
     // One dump per family, not one of every family: the connection reads
     // a whole dump ahead of us, so this halves the parsed messages held at
     // once. No destination: a dump of every table, kept per `keep_route`.
@@ -112,7 +269,7 @@ pub async fn read_netlink() -> Result<Snapshot, NetError> {
         while let Some(msg) = dump
             .try_next()
             .await
-            .map_err(|source| NetError::Dump { what, source })?
+            .map_err(|source| NetError::dump(what, source))?
         {
             if convert::keep_route(&msg) {
                 routes.extend(convert::route(&msg));

@@ -1,11 +1,31 @@
 //! Text views, as pure functions: iproute2's route lines, `ip -br`-style
 //! interface lines, and the whole `inject status` report.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal};
 
 use super::findings::{family_status, Finding, Severity};
 use super::model::{Family, Link, Protocol, Route, RouteKind, Scope, Snapshot, MAIN_TABLE};
+use super::report::{ReportError, RouteSource, Summary};
+
+/// `text` with its control characters escaped (`\u{1b}` for ESC, `\n`, …):
+/// interface names may hold any byte but `/`, `:` and whitespace, and an
+/// ESC in one would otherwise reach the terminal as an escape sequence.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut s = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            s.extend(c.escape_debug());
+        } else {
+            s.push(c);
+        }
+    }
+    Cow::Owned(s)
+}
 
 /// `default` for a default route, else the prefix as CIDR text (what the
 /// JSON's `destination` holds).
@@ -46,7 +66,7 @@ fn write_dev(s: &mut String, snapshot: &Snapshot, oif: u32) {
     match snapshot.link(oif) {
         Some(l) => {
             s.push_str(" dev ");
-            s.push_str(&l.name);
+            s.push_str(&escape_controls(&l.name));
         }
         None => {
             let _ = write!(s, " dev if{oif}");
@@ -90,14 +110,20 @@ pub fn path_text(route: &Route, snapshot: &Snapshot) -> String {
 /// follow on the same line (`nexthop via … dev … weight 1`).
 pub fn route_line(route: &Route, snapshot: &Snapshot) -> String {
     let mut s = String::with_capacity(64);
+    write_route_line(&mut s, route, snapshot);
+    s
+}
+
+/// [`route_line`] appended to `s` (reused: once per route of a dump).
+fn write_route_line(s: &mut String, route: &Route, snapshot: &Snapshot) {
     if route.kind != RouteKind::UNICAST {
         let _ = write!(s, "{} ", route.kind);
     }
-    write_destination(&mut s, route);
+    write_destination(s, route);
     // iproute2 puts the source prefix and TOS right after the destination.
     if let Some(source) = &route.source {
         s.push_str(" from ");
-        write_prefix(&mut s, route.family, source);
+        write_prefix(s, route.family, source);
     }
     // In hex, as iproute2 prints a TOS that /etc/iproute2/rt_dsfield does
     // not name (it names only DSCP classes such as CS1 = 0x20).
@@ -108,7 +134,7 @@ pub fn route_line(route: &Route, snapshot: &Snapshot) -> String {
         let _ = write!(s, " via {gw}");
     }
     if let Some(oif) = route.oif {
-        write_dev(&mut s, snapshot, oif);
+        write_dev(s, snapshot, oif);
     }
     if route.table != MAIN_TABLE {
         let _ = write!(s, " table {}", route.table);
@@ -135,14 +161,13 @@ pub fn route_line(route: &Route, snapshot: &Snapshot) -> String {
             let _ = write!(s, " via {gw}");
         }
         if let Some(oif) = hop.oif {
-            write_dev(&mut s, snapshot, oif);
+            write_dev(s, snapshot, oif);
         }
         let _ = write!(s, " weight {}", hop.weight);
         if hop.onlink {
             s.push_str(" onlink");
         }
     }
-    s
 }
 
 /// An interface as `ip -br addr` prints it: name, state, addresses.
@@ -153,7 +178,7 @@ pub fn interface_line(link: &Link, snapshot: &Snapshot) -> String {
         .collect();
     format!(
         "{:<16} {:<14} {}",
-        link.name,
+        escape_controls(&link.name),
         link.state.as_str(),
         addrs.join(" ")
     )
@@ -218,10 +243,10 @@ pub fn finding_lines(finding: &Finding, color: bool) -> String {
     let mut s = format!(
         "{}: {}",
         paint(finding.severity.as_str(), finding.severity, color),
-        finding.message
+        escape_controls(&finding.message)
     );
     if let Some(hint) = &finding.hint {
-        let _ = write!(s, "\n  hint: {hint}");
+        let _ = write!(s, "\n  hint: {}", escape_controls(hint));
     }
     s
 }
@@ -230,27 +255,88 @@ pub fn finding_lines(finding: &Finding, color: bool) -> String {
 /// family's default route, interfaces (`ip -br` style), and routes per
 /// family. `color` adds ANSI colours (the caller decides: TTY, `NO_COLOR`).
 pub fn render(snapshot: &Snapshot, findings: &[Finding], color: bool) -> String {
-    let mut out = findings_text(findings, color);
-    out.push('\n');
-    for family in Family::BOTH {
-        let _ = writeln!(out, "{}", family_status(snapshot, family));
-    }
-    let _ = writeln!(out, "\n{}", heading("Interfaces", color));
-    for link in &snapshot.links {
-        let _ = writeln!(out, "{}", interface_line(link, snapshot));
-    }
+    let mut out = head(snapshot, findings, color);
     for family in Family::BOTH {
         let _ = writeln!(out, "\n{}", heading(&format!("{family} routes"), color));
         let mut any = false;
         for route in snapshot.routes_of(family) {
             any = true;
-            let _ = writeln!(out, "{}", route_line(route, snapshot));
+            write_route_line(&mut out, route, snapshot);
+            out.push('\n');
         }
         if !any {
             out.push_str("(none)\n");
         }
     }
     out
+}
+
+/// The report up to the route sections: findings, each family's default
+/// route, interfaces.
+fn head(snapshot: &Snapshot, findings: &[Finding], color: bool) -> String {
+    let mut out = findings_text(findings, color);
+    out.push('\n');
+    for family in Family::BOTH {
+        let status = family_status(snapshot, family);
+        let _ = writeln!(out, "{}", escape_controls(&status.text));
+    }
+    let _ = writeln!(out, "\n{}", heading("Interfaces", color));
+    for link in &snapshot.links {
+        let _ = writeln!(out, "{}", interface_line(link, snapshot));
+    }
+    out
+}
+
+/// [`render`]'s part before the route sections, written to `w`; `snapshot`
+/// may be a [`Summary`]'s.
+pub fn write_head<W: io::Write>(
+    mut w: W,
+    snapshot: &Snapshot,
+    findings: &[Finding],
+    color: bool,
+) -> io::Result<()> {
+    w.write_all(head(snapshot, findings, color).as_bytes())
+}
+
+/// [`render`]'s route sections, written to `w` as the routes of `routes`
+/// come, each counted in `summary`. The routes come family by family, IPv4
+/// first, as the kernel's dumps give them.
+pub fn write_route_sections<W: io::Write, R: RouteSource>(
+    mut w: W,
+    summary: &mut Summary,
+    routes: &mut R,
+    color: bool,
+) -> Result<(), ReportError<R::Error>> {
+    let write = |w: &mut W, s: &str| w.write_all(s.as_bytes()).map_err(ReportError::Write);
+    let section = |family: Family| format!("\n{}\n", heading(&format!("{family} routes"), color));
+    // The families whose section is not started yet, in order.
+    let mut ahead = Family::BOTH.into_iter();
+    let mut current: Option<Family> = None;
+    let mut line = String::with_capacity(128);
+    while let Some(route) = routes.next_route().map_err(ReportError::Read)? {
+        if current != Some(route.family) {
+            // Start this family's section; skipped ones say they're empty.
+            for family in ahead.by_ref() {
+                if family == route.family {
+                    write(&mut w, &section(family))?;
+                    break;
+                }
+                write(&mut w, &section(family))?;
+                write(&mut w, "(none)\n")?;
+            }
+            current = Some(route.family);
+        }
+        line.clear();
+        write_route_line(&mut line, &route, &summary.snapshot);
+        line.push('\n');
+        write(&mut w, &line)?;
+        summary.add(&route);
+    }
+    for family in ahead {
+        write(&mut w, &section(family))?;
+        write(&mut w, "(none)\n")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

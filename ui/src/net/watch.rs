@@ -14,7 +14,7 @@ use rtnetlink::MulticastGroup;
 use super::convert;
 use super::model::{Address, Link, Route, Snapshot};
 use super::read::{NetError, TaskGuard};
-use super::text::route_line;
+use super::text::{escape_controls, route_line};
 
 /// What happened to the object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl fmt::Display for Change {
                 write!(
                     f,
                     "link {action}: {} {} <{}>",
-                    link.name,
+                    escape_controls(&link.name),
                     link.state,
                     link.flags.join(",")
                 )?;
@@ -84,8 +84,11 @@ impl fmt::Display for Change {
                 interface,
             } => write!(
                 f,
-                "address {action}: {}/{} dev {interface} scope {}",
-                address.address, address.prefix_len, address.scope
+                "address {action}: {}/{} dev {} scope {}",
+                address.address,
+                address.prefix_len,
+                escape_controls(interface),
+                address.scope
             ),
             Change::Route { action, line, .. } => write!(f, "route {action}: {line}"),
             Change::Overrun => f.write_str("changes were lost; re-reading"),
@@ -123,10 +126,7 @@ async fn dump_names(handle: &rtnetlink::Handle) -> Result<HashMap<u32, String>, 
         })
         .try_collect::<HashMap<_, _>>()
         .await
-        .map_err(|source| NetError::Dump {
-            what: "interfaces",
-            source,
-        })
+        .map_err(|source| NetError::dump("interfaces", source))
 }
 
 impl Names {
@@ -248,4 +248,29 @@ pub async fn watch() -> Result<impl Stream<Item = Change> + Send + Unpin, NetErr
         }
     });
     Ok(Box::pin(changes) as Pin<Box<dyn Stream<Item = Change> + Send>>)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Action, Change};
+    use crate::net::fixtures::{address, ethernet};
+    use crate::net::Scope;
+
+    #[test]
+    fn watch_lines_escape_control_characters_in_names() {
+        let name = "a\u{1b}[2Jb";
+        let link = Change::Link {
+            action: Action::Added,
+            link: ethernet(2, name),
+        };
+        let addr = Change::Address {
+            action: Action::Added,
+            address: address(2, "10.0.0.1/24", Scope::GLOBAL),
+            interface: name.to_string(),
+        };
+        for line in [link.to_string(), addr.to_string()] {
+            assert!(!line.contains('\u{1b}'), "{line:?}");
+            assert!(line.contains("a\\u{1b}[2Jb"), "{line}");
+        }
+    }
 }

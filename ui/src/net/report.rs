@@ -1,0 +1,374 @@
+//! `inject status`'s report, written while the route dump arrives: each
+//! route goes out as it is read, and only what the findings need stays
+//! behind (a [`Summary`]), so time and memory stay flat in the table's size.
+//!
+//! JSON ends with the findings, so its routes stream straight to the
+//! writer. The text report starts with them, so its route sections go to a
+//! [`Spill`] (memory, then an unlinked temporary file) and follow the
+//! findings once the dump is done.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::io::{self, Seek, Write};
+
+use super::findings::{findings_of_summary, reads_route, Expected, Finding, GatewayUses};
+use super::model::{Route, Snapshot};
+use super::read::{self, NetError, Reader, RouteDump};
+use super::{json, sysctl, text};
+
+/// Routes, one at a time: the kernel's dump, or a snapshot's (tests).
+pub trait RouteSource {
+    type Error;
+    fn next_route(&mut self) -> Result<Option<Route>, Self::Error>;
+}
+
+impl RouteSource for RouteDump<'_> {
+    type Error = NetError;
+    fn next_route(&mut self) -> Result<Option<Route>, NetError> {
+        self.next()
+    }
+}
+
+/// A snapshot's routes as a [`RouteSource`].
+pub struct Routes<'a>(pub std::slice::Iter<'a, Route>);
+
+impl RouteSource for Routes<'_> {
+    type Error = Infallible;
+    fn next_route(&mut self) -> Result<Option<Route>, Infallible> {
+        Ok(self.0.next().cloned())
+    }
+}
+
+/// What the findings need of a snapshot, gathered one route at a time.
+pub struct Summary {
+    /// Links, addresses and `accept_ra` whole; of the routes, only those
+    /// the findings read one by one ([`reads_route`]).
+    pub snapshot: Snapshot,
+    uses: GatewayUses,
+}
+
+impl Summary {
+    /// `snapshot`'s routes are taken as already counted (normally none).
+    pub fn new(snapshot: Snapshot) -> Summary {
+        let mut uses = GatewayUses::default();
+        snapshot.routes.iter().for_each(|r| uses.add(r));
+        Summary { snapshot, uses }
+    }
+
+    pub fn add(&mut self, route: &Route) {
+        self.uses.add(route);
+        if reads_route(route) {
+            self.snapshot.routes.push(route.clone());
+        }
+    }
+
+    /// The findings of every route added: those of the whole snapshot.
+    pub fn findings(&self, gateways: &Expected) -> Vec<Finding> {
+        findings_of_summary(&self.snapshot, &self.uses, gateways)
+    }
+}
+
+/// Why a report stopped.
+#[derive(Debug)]
+pub enum ReportError<E> {
+    /// Reading the state failed (possibly after part of it went out).
+    Read(E),
+    /// Writing the report failed (a closed pipe is one way).
+    Write(io::Error),
+}
+
+impl<E: fmt::Display> fmt::Display for ReportError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReportError::Read(e) => e.fmt(f),
+            ReportError::Write(e) => write!(f, "writing the report: {e}"),
+        }
+    }
+}
+
+/// How to write the report.
+#[derive(Clone, Copy, Debug)]
+pub enum Format {
+    /// JSON, indented when `pretty`.
+    Json { pretty: bool },
+    /// The text report, with ANSI colours when `color`.
+    Text { color: bool },
+}
+
+/// Read the kernel's state and write the report to `w` as it arrives;
+/// returns the findings (for `--strict`).
+pub fn write_status<W: Write>(
+    w: W,
+    gateways: &Expected,
+    format: Format,
+) -> Result<Vec<Finding>, ReportError<NetError>> {
+    let mut reader = Reader::open().map_err(ReportError::Read)?;
+    let links = reader.links().map_err(ReportError::Read)?;
+    let addresses = reader.addresses().map_err(ReportError::Read)?;
+    let accept_ra = read::accept_ra(&links);
+    let mut base = Snapshot {
+        links,
+        addresses,
+        routes: Vec::new(),
+        accept_ra,
+        ..Snapshot::default()
+    };
+    sysctl::read_host(&mut base);
+    write_report(w, base, &mut reader.routes(), gateways, format)
+}
+
+/// The report of `base` (links, addresses, `accept_ra`) and the routes of
+/// `routes`, written as they come.
+/// A reader that closes the pipe early (`| head`) ends the output, not the
+/// read: the findings of every route still decide `--strict`'s exit code.
+pub fn write_report<W: Write, R: RouteSource>(
+    w: W,
+    base: Snapshot,
+    routes: &mut R,
+    gateways: &Expected,
+    format: Format,
+) -> Result<Vec<Finding>, ReportError<R::Error>> {
+    let mut w = UntilClosed {
+        inner: w,
+        closed: false,
+    };
+    let mut summary = Summary::new(base);
+    let findings = match format {
+        Format::Json { pretty } => {
+            json::write_streaming(&mut w, &mut summary, routes, gateways, pretty)?
+        }
+        Format::Text { color } => {
+            let mut spill = Spill::default();
+            text::write_route_sections(&mut spill, &mut summary, routes, color)?;
+            let findings = summary.findings(gateways);
+            text::write_head(&mut w, &summary.snapshot, &findings, color)
+                .and_then(|()| spill.copy_to(&mut w))
+                .map_err(ReportError::Write)?;
+            findings
+        }
+    };
+    w.flush().map_err(ReportError::Write)?;
+    Ok(findings)
+}
+
+/// Writes to `inner` until the reader closes the pipe, then drops the rest.
+struct UntilClosed<W> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> Write for UntilClosed<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.closed {
+            match self.inner.write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => self.closed = true,
+                other => return other,
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.inner.flush() {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+/// Bytes kept for later: in memory up to [`Spill::MEMORY`], then in an
+/// unlinked temporary file, so 300 000 routes' text costs no more memory
+/// than 30 000's. Stays in memory when no temporary file can be made.
+#[derive(Default)]
+pub struct Spill {
+    memory: Vec<u8>,
+    file: Option<io::BufWriter<std::fs::File>>,
+}
+
+impl Spill {
+    const MEMORY: usize = 1 << 20;
+
+    /// Everything written, to `w`.
+    pub fn copy_to<W: Write>(self, w: &mut W) -> io::Result<()> {
+        w.write_all(&self.memory)?;
+        if let Some(file) = self.file {
+            let mut file = file.into_inner().map_err(|e| e.into_error())?;
+            file.rewind()?;
+            io::copy(&mut file, w)?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for Spill {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.file.is_none() && self.memory.len() + buf.len() > Self::MEMORY {
+            if let Ok(f) = tempfile::tempfile() {
+                self.file = Some(io::BufWriter::with_capacity(64 * 1024, f));
+            }
+        }
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => self.memory.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{write_report, Format, Routes, Spill};
+    use crate::net::findings::{findings_with, Expected};
+    use crate::net::fixtures::{self, default_route};
+    use crate::net::model::{NextHop, Protocol, RouteKind, Snapshot};
+    use crate::net::{json, text};
+    use std::io::Write;
+
+    /// Every fixture, plus tables with what the summary must not lose:
+    /// gateways off-link for many routes, onlink ones, duplicate and
+    /// unusable defaults, defaults elsewhere, names with control characters.
+    fn snapshots() -> Vec<(&'static str, Snapshot)> {
+        let mut odd = fixtures::seed_vm();
+        odd.links[1].name = "a\u{1b}[31mb".to_string();
+        for (i, gw) in ["192.0.2.1", "192.0.2.1", "198.51.100.7", "192.0.2.1"]
+            .iter()
+            .enumerate()
+        {
+            let mut r = default_route(gw, 2, Protocol::STATIC, None);
+            r.destination = format!("172.16.{i}.0/24").parse().unwrap();
+            r.onlink = i == 2;
+            odd.routes.insert(1, r);
+        }
+        let mut ecmp = default_route("10.0.250.1", 2, Protocol::STATIC, Some(7));
+        ecmp.destination = "172.17.0.0/16".parse().unwrap();
+        ecmp.gateway = None;
+        ecmp.oif = None;
+        ecmp.nexthops = ["10.0.250.1", "203.0.113.9"]
+            .iter()
+            .map(|gw| NextHop {
+                gateway: Some(gw.parse().unwrap()),
+                oif: Some(2),
+                weight: 3,
+                onlink: false,
+            })
+            .collect();
+        odd.routes.insert(1, ecmp);
+        let mut twin = default_route("10.0.250.2", 2, Protocol::DHCP, None);
+        twin.kind = RouteKind::UNICAST;
+        odd.routes.insert(0, twin);
+        let mut blackhole = default_route("10.0.250.3", 2, Protocol::BOOT, Some(9));
+        blackhole.kind = RouteKind::BLACKHOLE;
+        blackhole.gateway = None;
+        blackhole.oif = None;
+        odd.routes.insert(0, blackhole);
+
+        let mut down = fixtures::down_interface();
+        let mut other = default_route("10.0.250.1", 2, Protocol::BOOT, Some(5));
+        other.table = 100;
+        down.routes.insert(0, other);
+
+        vec![
+            ("seed_vm", fixtures::seed_vm()),
+            ("seed_vm_fixed", fixtures::seed_vm_fixed()),
+            ("dual_stack_ok", fixtures::dual_stack_ok()),
+            ("ipv6_only", fixtures::ipv6_only()),
+            ("ecmp_default", fixtures::ecmp_default()),
+            ("default_in_other_table", fixtures::default_in_other_table()),
+            ("link_local_only_ipv6", fixtures::link_local_only_ipv6()),
+            ("down_interface", down),
+            ("no_addresses", fixtures::no_addresses()),
+            ("many_routes", fixtures::many_routes(7, 3000)),
+            ("odd", odd),
+        ]
+    }
+
+    fn streamed(snapshot: &Snapshot, gateways: &Expected, format: Format) -> String {
+        let base = Snapshot {
+            routes: Vec::new(),
+            ..snapshot.clone()
+        };
+        let mut out = Vec::new();
+        let found = write_report(
+            &mut out,
+            base,
+            &mut Routes(snapshot.routes.iter()),
+            gateways,
+            format,
+        )
+        .unwrap();
+        assert_eq!(found, findings_with(snapshot, gateways));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_streamed_report_is_the_snapshots_report_byte_for_byte() {
+        let gateways = Expected::with_gateways(&["2001:db8:69f5::1".parse().unwrap()]);
+        for (name, s) in snapshots() {
+            let found = findings_with(&s, &gateways);
+            for pretty in [false, true] {
+                let mut want = Vec::new();
+                json::write(&mut want, &s, &found, pretty).unwrap();
+                let got = streamed(&s, &gateways, Format::Json { pretty });
+                assert_eq!(
+                    got,
+                    String::from_utf8(want).unwrap(),
+                    "{name}, pretty {pretty}"
+                );
+            }
+            for color in [false, true] {
+                let got = streamed(&s, &gateways, Format::Text { color });
+                assert_eq!(
+                    got,
+                    text::render(&s, &found, color),
+                    "{name}, color {color}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn control_characters_in_names_reach_the_text_escaped_and_the_json_as_json_escapes() {
+        let s = snapshots()
+            .into_iter()
+            .find(|(n, _)| *n == "odd")
+            .unwrap()
+            .1;
+        let text = streamed(&s, &Expected::default(), Format::Text { color: false });
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("a\\u{1b}[31mb ") && l.contains(" UP ")),
+            "{text}"
+        );
+        assert!(text.contains("dev a\\u{1b}[31mb"), "{text}");
+        let json = streamed(&s, &Expected::default(), Format::Json { pretty: false });
+        assert!(json.contains(r#""name":"a\u001b[31mb""#), "{json}");
+    }
+
+    #[test]
+    fn a_spill_gives_back_what_it_took_past_its_memory() {
+        let mut spill = Spill::default();
+        let line = b"2001:db8:1:ffff::/64 via 2001:db8::2 dev dum0 proto static metric 1024\n";
+        let n = 2 * Spill::MEMORY / line.len();
+        for _ in 0..n {
+            spill.write_all(line).unwrap();
+        }
+        assert!(spill.file.is_some(), "past 1 MiB it went to a file");
+        let mut out = Vec::new();
+        spill.copy_to(&mut out).unwrap();
+        assert_eq!(out.len(), n * line.len());
+        assert!(out.chunks(line.len()).all(|c| c == line));
+    }
+}
