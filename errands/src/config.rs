@@ -42,6 +42,10 @@ pub struct Config {
     pub timeout: Duration,
     pub stop_on_error: bool,
     pub output_limit: u64,
+    /// Preview only: `inject run` prints the plan and executes nothing.
+    /// Typed here, not in the BOSH job's ERB, where the string "false"
+    /// would be true.
+    pub dry_run: bool,
     pub commands: Vec<CommandSpec>,
     pub networks: BTreeMap<String, Network>,
 }
@@ -65,13 +69,18 @@ pub struct CommandSpec {
     pub sensitive: bool,
 }
 
-/// When a command runs.
+/// When a command runs: the errand, one of BOSH's lifecycle hooks (each has
+/// its `bin/` script in the job), or the `ensure` loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     Errand,
     PreStart,
+    PostStart,
     PostDeploy,
+    PreStop,
+    Drain,
+    PostStop,
     Ensure,
 }
 
@@ -90,18 +99,32 @@ pub struct Network {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 4] = [
+    /// In the order BOSH runs them on a deploy (the errand first, `ensure`
+    /// last: it is no hook).
+    pub const ALL: [Phase; 8] = [
         Phase::Errand,
         Phase::PreStart,
+        Phase::PostStart,
         Phase::PostDeploy,
+        Phase::PreStop,
+        Phase::Drain,
+        Phase::PostStop,
         Phase::Ensure,
     ];
+
+    /// Every phase's name, for messages: `errand, pre-start, …, ensure`.
+    pub const NAMES: &'static str =
+        "errand, pre-start, post-start, post-deploy, pre-stop, drain, post-stop, ensure";
 
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::Errand => "errand",
             Phase::PreStart => "pre-start",
+            Phase::PostStart => "post-start",
             Phase::PostDeploy => "post-deploy",
+            Phase::PreStop => "pre-stop",
+            Phase::Drain => "drain",
+            Phase::PostStop => "post-stop",
             Phase::Ensure => "ensure",
         }
     }
@@ -120,11 +143,7 @@ impl FromStr for Phase {
         Phase::ALL
             .into_iter()
             .find(|p| p.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown phase `{s}`, expected one of errand, pre-start, post-deploy, ensure"
-                )
-            })
+            .ok_or_else(|| format!("unknown phase `{s}`, expected one of {}", Phase::NAMES))
     }
 }
 
@@ -306,6 +325,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         timeout: raw.timeout.0,
         stop_on_error: raw.stop_on_error,
         output_limit: raw.output_limit.0,
+        dry_run: raw.dry_run,
         commands: raw.commands.0,
         networks: raw.networks.0,
     })
@@ -345,6 +365,8 @@ struct ConfigFile {
     stop_on_error: bool,
     #[serde(default)]
     output_limit: ByteSize,
+    #[serde(default)]
+    dry_run: bool,
     commands: Commands,
     #[serde(default)]
     networks: Networks,
@@ -734,7 +756,7 @@ impl<'de> Deserialize<'de> for Phases {
         impl<'de> Visitor<'de> for V {
             type Value = Phases;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list of phases (errand, pre-start, post-deploy, ensure)")
+                write!(f, "a list of phases ({})", Phase::NAMES)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Phases, A::Error> {
                 let mut phases = Vec::new();
@@ -744,9 +766,10 @@ impl<'de> Deserialize<'de> for Phases {
                     }
                 }
                 if phases.is_empty() {
-                    return Err(de::Error::custom(
-                        "must name at least one phase (errand, pre-start, post-deploy, ensure)",
-                    ));
+                    return Err(de::Error::custom(format_args!(
+                        "must name at least one phase ({})",
+                        Phase::NAMES
+                    )));
                 }
                 Ok(Phases(phases))
             }

@@ -151,6 +151,20 @@ pub fn headline(config: &Config, phase: Phase, selected: usize) -> String {
     )
 }
 
+/// The dry-run's lines after the headline: the networks' variables with
+/// their values, as every command would get them (none when the config has
+/// no networks). Values, unlike `env:`, because these come from BOSH and
+/// are what an operator checks before turning `dry_run` off.
+pub fn network_lines(config: &Config) -> Vec<String> {
+    let vars = config.network_env();
+    if vars.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec!["the commands would see these networks:".to_string()];
+    lines.extend(vars.iter().map(|(k, v)| format!("    {k}={v}")));
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
