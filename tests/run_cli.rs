@@ -811,6 +811,8 @@ networks:
     let dir = case.dir.path().display();
     let expected = format!(
         "dry run: 2 of 2 commands in phase errand, each run as: /bin/bash --noprofile --norc -eo pipefail -c <command>; nothing is executed
+the commands would see these networks:
+    INJECT_NET_IPV6_GATEWAY=2001:db8::1
 [1/2] make-file
     phase:    errand
     run:      touch {dir}/made
@@ -826,6 +828,27 @@ networks:
     );
     assert_eq!(run.stdout, expected);
     assert!(!run.stdout.contains("hunter2"));
+}
+
+#[test]
+fn dry_run_in_the_config_previews_as_the_flag_does() {
+    let case = Case::new(
+        "dry_run: true
+commands:
+  - {name: make-file, run: 'touch $DIR/made'}
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("dry run: 1 of 1 commands in phase errand"),
+        "{run:?}"
+    );
+    assert!(
+        !case.path("made").exists(),
+        "dry_run: true executed the command"
+    );
 }
 
 #[test]
