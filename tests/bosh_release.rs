@@ -344,6 +344,13 @@ fn bosh_cli_creates_the_release_from_the_tree() {
             "job inject-commands lacks {entry}: {job_files:?}"
         );
     }
+    // bosh CLI 7.8.6 (the one scripts/lib/tools.sh pins) packs only spec,
+    // monit and templates: properties_schema.json reaches a director only
+    // from releases made with bosh CLI >= 7.9.1 (README: deploy).
+    assert!(
+        !job_files.contains(&"properties_schema.json".to_string()),
+        "this bosh CLI packs properties_schema.json: update the README's deploy section"
+    );
     let manifest = std::fs::read_to_string(unpacked.join("release.MF")).unwrap();
     assert!(
         manifest.starts_with("name: inject\n") && manifest.contains("version: 0+dev.1\n"),

@@ -12,8 +12,12 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+
+mod schema;
+pub use schema::properties_schema;
 
 /// Where the BOSH job renders the config.
 pub const DEFAULT_PATH: &str = "/var/vcap/jobs/inject-commands/config/commands.yml";
@@ -71,7 +75,9 @@ pub struct CommandSpec {
 
 /// When a command runs: the errand, one of BOSH's lifecycle hooks (each has
 /// its `bin/` script in the job), or the `ensure` loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     Errand,
@@ -354,21 +360,33 @@ fn yaml_error(origin: &str, err: &serde_norway::Error) -> ConfigError {
 
 // ---- the file's shape -------------------------------------------------------
 
-#[derive(Deserialize)]
+// The doc comments of these fields are the descriptions in `inject schema`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with `commands:`")]
 struct ConfigFile {
+    /// The argv a command's `run` text is appended to.
     #[serde(default)]
+    #[schemars(extend("default" = DEFAULT_SHELL))]
     shell: Shell,
+    /// Default time limit per command (`30s`, `10m`, `1h`); a command may set its own.
     #[serde(default = "default_timeout")]
+    #[schemars(extend("default" = "10m"))]
     timeout: PositiveDuration,
+    /// Stop at the first command that fails (unless it sets continue_on_error).
     #[serde(default = "yes")]
     stop_on_error: bool,
+    /// Most stdout bytes echoed per command (`64KiB`, `1MiB`); the log keeps all.
     #[serde(default)]
+    #[schemars(extend("default" = "64KiB"))]
     output_limit: ByteSize,
+    /// Preview only: print what would run and execute nothing. A boolean.
     #[serde(default)]
     dry_run: bool,
+    /// The commands to run, in order.
+    #[schemars(extend("default" = []))]
     commands: Commands,
     #[serde(default)]
+    #[schemars(skip)]
     networks: Networks,
 }
 
@@ -380,8 +398,9 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Command")]
 struct RawCommand {
     name: NonEmpty,
     run: NonEmpty,
@@ -400,6 +419,7 @@ struct RawCommand {
     #[serde(default)]
     continue_on_error: bool,
     #[serde(default)]
+    #[schemars(schema_with = "schema::env")]
     env: BTreeMap<EnvKey, EnvValue>,
     #[serde(default)]
     cwd: Option<NonEmpty>,
