@@ -954,12 +954,12 @@ fn bosh_output_floods_keep_the_agents_reply_under_1_mib() {
     let Some((bosh, vm)) = setup("bosh_output_floods_keep_the_agents_reply_under_1_mib") else {
         return;
     };
-    let lt = "head -c 65536 /dev/zero | tr '\\\\0' '<'";
+    let lt = "head -c 65536 /dev/zero | tr '\\0' '<'";
     let cases = [
         (
             "plain text",
             json!({"output_limit": "1MiB", "commands": [
-                {"name": "blank-lines", "run": "yes '' | head -n 900000"}]}),
+                {"name": "blank-lines", "run": "seq 900000 | tr -dc '\\n'"}]}),
             0,
             "1 command: 1 ok",
         ),
@@ -973,7 +973,7 @@ fn bosh_output_floods_keep_the_agents_reply_under_1_mib() {
         (
             "invalid UTF-8",
             json!({"output_limit": "1MiB", "commands": [
-                {"name": "bytes", "run": "head -c 400000 /dev/zero | tr '\\\\0' '\\\\377'"}]}),
+                {"name": "bytes", "run": "head -c 400000 /dev/zero | tr '\\0' '\\377'"}]}),
             0,
             "1 command: 1 ok",
         ),

@@ -38,13 +38,19 @@ fn yaml(path: &Path) -> Value {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// What `inject check` says of a config made of these properties.
+/// What `inject check` says of a config made of these properties (and the
+/// networks of the seed's VM).
 fn binary_accepts(properties: &Value) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let mut config = properties.clone();
     if config.get("commands").is_none() {
         config["commands"] = json!([]);
     }
+    // As the job renders it for the seed's dual-homed VM.
+    config["networks"] = json!({
+        "default": {"ip": "10.0.250.10", "gateway": "10.0.250.1", "netmask": "255.255.255.0"},
+        "ipv6": {"ip": "2001:db8:69f5::10", "gateway": "2001:db8:69f5::1", "netmask": "ffff:ffff:ffff:ffff::"},
+    });
     let path = dir.path().join("commands.yml");
     std::fs::write(&path, config.to_string()).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_inject"))
