@@ -3,12 +3,13 @@
 //! pipe, `| head -1`) the printer goes quiet: the run itself, and its log,
 //! must go on.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use inject_errands::agent::{json_len, PRINT_BUDGET};
 use inject_errands::config::format_size;
 use inject_errands::event::{format_duration, Event, Outcome, Stream};
-use inject_errands::runner::RUN_OUTPUT_BUDGET;
 
 /// One colour rule for every subcommand: a terminal, and no NO_COLOR.
 pub use inject_ui::net::text::use_color;
@@ -62,88 +63,109 @@ impl<W: Write, E: Write> Printer<W, E> {
     }
 }
 
+/// What an event prints, counted as the BOSH agent will send it back: every
+/// line JSON-encoded by Go's rules ([`json_len`]), its newline as `\n`.
+/// The run's [`PrintBudget`](inject_errands::runner::PrintBudget) adds
+/// these up, stdout and stderr together, as the agent's reply holds both.
+pub fn cost(style: Option<Style>, event: &Event) -> u64 {
+    let line = |text: &str| json_len(text.as_bytes()) + 2;
+    match style {
+        Some(style) => style.render(event).iter().map(|(_, l)| line(l)).sum(),
+        None => line(&event.to_json()),
+    }
+}
+
 const BOLD: &str = "\x1b[1m";
 const RED: &str = "\x1b[31m";
 const GREEN: &str = "\x1b[32m";
 const YELLOW: &str = "\x1b[33m";
 const RESET: &str = "\x1b[0m";
 
-/// Prints events as text for people (and BOSH's errand output).
-pub struct TextPrinter<W: Write, E: Write> {
-    out: Quiet<W>,
-    err: E,
-    color: bool,
-    total: usize,
+/// Where a printed line goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum To {
+    Out,
+    Err,
 }
 
-impl<W: Write, E: Write> TextPrinter<W, E> {
-    pub fn new(out: W, err: E, color: bool) -> Self {
-        TextPrinter {
-            out: Quiet { out, gone: false },
-            err,
-            color,
-            total: 0,
-        }
-    }
+/// How text is printed: colours, and the run's number of commands.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub total: usize,
+}
 
+impl Style {
     fn paint(&self, color: &str, text: &str) -> String {
+        let text = visible(text);
         if self.color {
             format!("{color}{text}{RESET}")
         } else {
-            text.to_string()
+            text.into_owned()
         }
     }
 
-    fn header(&mut self, index: usize, name: &str) {
-        let line = self.paint(BOLD, &format!("[{index}/{}] {name}", self.total));
-        self.out.line(&line);
+    fn header(&self, index: usize, name: &str) -> (To, String) {
+        (
+            To::Out,
+            self.paint(BOLD, &format!("[{index}/{}] {name}", self.total)),
+        )
     }
 
-    pub fn print(&mut self, event: &Event) {
+    /// The lines `event` prints, in order (a pure function: the run's budget
+    /// counts them before they are printed). All text is passed through
+    /// [`visible`]: a command's output must not move the cursor or forge
+    /// the lines inject prints.
+    pub fn render(&self, event: &Event) -> Vec<(To, String)> {
         match event {
-            Event::RunStarted { total, .. } => self.total = *total,
+            Event::RunStarted { .. } => vec![],
             Event::Started {
                 index,
-                total,
                 name,
                 attempt,
+                ..
             } => {
-                self.total = *total;
                 if *attempt == 1 {
-                    self.header(*index, name);
+                    vec![self.header(*index, name)]
+                } else {
+                    vec![]
                 }
             }
             Event::Output {
                 stream: Stream::Stdout,
                 line,
                 ..
-            } => {
-                self.out.line(&format!("  {line}"));
-            }
+            } => vec![(To::Out, format!("  {}", visible(line)))],
             Event::Output {
                 stream: Stream::Stderr,
                 line,
                 ..
             } => {
                 let mark = self.paint(RED, "!");
-                self.out.line(&format!("{mark} {line}"));
+                vec![(To::Out, format!("{mark} {}", visible(line)))]
             }
             Event::OutputCut {
                 cut_bytes,
+                retries_not_shown,
                 full_log,
                 ..
             } => {
+                let what = match (*cut_bytes, *retries_not_shown) {
+                    (bytes, 0) => format!("{bytes} bytes of output"),
+                    (0, retries) => format!("{retries} retry lines"),
+                    (bytes, retries) => {
+                        format!("{bytes} bytes of output and {retries} retry lines")
+                    }
+                };
                 let place = match full_log {
-                    Some(path) => format!("full output: {}", path.display()),
+                    Some(path) => format!("full output in {}", path.display()),
                     None => "no run log kept it (--log-dir DIR keeps all output)".to_string(),
                 };
-                let line = format!(
-                    "  … {} more output not shown (output_limit, or {} for the whole run); {place}",
-                    format_size(*cut_bytes),
-                    format_size(RUN_OUTPUT_BUDGET)
+                let text = format!(
+                    "  … {what} not shown (output_limit, or {} printed per run for BOSH); {place}",
+                    format_size(PRINT_BUDGET)
                 );
-                let line = self.paint(YELLOW, &line);
-                self.out.line(&line);
+                vec![(To::Out, self.paint(YELLOW, &text))]
             }
             Event::Retrying {
                 attempt,
@@ -156,8 +178,7 @@ impl<W: Write, E: Write> TextPrinter<W, E> {
                     format_duration(*delay),
                     attempt + 1
                 );
-                let line = self.paint(YELLOW, &text);
-                self.out.line(&line);
+                vec![(To::Out, self.paint(YELLOW, &text))]
             }
             Event::Finished {
                 index,
@@ -166,8 +187,9 @@ impl<W: Write, E: Write> TextPrinter<W, E> {
                 duration,
                 attempts,
             } => {
+                let mut lines = Vec::new();
                 if *outcome == Outcome::NotRun {
-                    self.header(*index, name);
+                    lines.push(self.header(*index, name));
                 }
                 let color = match outcome {
                     Outcome::Ok => GREEN,
@@ -179,11 +201,11 @@ impl<W: Write, E: Write> TextPrinter<W, E> {
                     (_, 0 | 1) => format!(" ({})", format_duration(*duration)),
                     (_, n) => format!(" ({n} attempts, {})", format_duration(*duration)),
                 };
-                let line = self.paint(color, &format!("  => {outcome}{took}"));
-                self.out.line(&line);
+                lines.push((To::Out, self.paint(color, &format!("  => {outcome}{took}"))));
+                lines
             }
             Event::Notice { message } => {
-                let _ = writeln!(self.err, "inject: {message}");
+                vec![(To::Err, format!("inject: {}", visible(message)))]
             }
             Event::RunFinished { summary } => {
                 let color = if summary.failed + summary.timed_out > 0 || summary.interrupted {
@@ -192,8 +214,74 @@ impl<W: Write, E: Write> TextPrinter<W, E> {
                     GREEN
                 };
                 let text = format!("{summary} in {}", format_duration(summary.duration));
-                let line = self.paint(color, &text);
-                self.out.line(&format!("\n{line}"));
+                vec![
+                    (To::Out, String::new()),
+                    (To::Out, self.paint(color, &text)),
+                ]
+            }
+        }
+    }
+}
+
+/// `text` with its control characters made visible, as `cat -v` shows them:
+/// `^M` for a carriage return, `^[` for an escape, `^?` for DEL, `M-^[` for
+/// the C1 control U+009B. Tabs stay: they only move right on their own line,
+/// and commands align columns with them.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    let hidden = |c: char| c.is_control() && c != '\t';
+    if !text.contains(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !hidden(c) {
+            shown.push(c);
+            continue;
+        }
+        let code = c as u32;
+        if code >= 0x80 {
+            shown.push_str("M-");
+        }
+        match code & 0x7f {
+            0x7f => shown.push_str("^?"),
+            low => {
+                shown.push('^');
+                shown.push(char::from(low as u8 + 0x40));
+            }
+        }
+    }
+    Cow::Owned(shown)
+}
+
+/// Prints events as text for people (and BOSH's errand output).
+pub struct TextPrinter<W: Write, E: Write> {
+    out: Quiet<W>,
+    err: E,
+    style: Style,
+}
+
+impl<W: Write, E: Write> TextPrinter<W, E> {
+    pub fn new(out: W, err: E, color: bool) -> Self {
+        TextPrinter {
+            out: Quiet { out, gone: false },
+            err,
+            style: Style { color, total: 0 },
+        }
+    }
+
+    pub fn print(&mut self, event: &Event) {
+        match event {
+            Event::RunStarted { total, .. } | Event::Started { total, .. } => {
+                self.style.total = *total;
+            }
+            _ => {}
+        }
+        for (to, line) in self.style.render(event) {
+            match to {
+                To::Out => self.out.line(&line),
+                To::Err => {
+                    let _ = writeln!(self.err, "{line}");
+                }
             }
         }
         self.out.flush();
@@ -305,6 +393,53 @@ mod tests {
              2 commands: 0 ok, 0 skipped, 1 failed, 1 not run in 2s\n"
         );
         assert_eq!(err, "inject: log broken\n");
+    }
+
+    #[test]
+    fn cost_is_every_printed_line_as_go_encodes_it() {
+        let style = Some(Style {
+            color: false,
+            total: 1,
+        });
+        let output = Event::Output {
+            index: 1,
+            stream: Stream::Stdout,
+            line: "a<b".into(),
+        };
+        // `  a<b` and its newline: 2 + 1 + 6 + 1, then `\n`.
+        assert_eq!(cost(style, &output), 12);
+        let summary = Event::RunFinished {
+            summary: Summary {
+                total: 1,
+                ok: 1,
+                ..Summary::default()
+            },
+        };
+        // An empty line, then `1 command: 1 ok, 0 skipped, 0 failed in 0ms`.
+        assert_eq!(cost(style, &summary), 2 + 43 + 2);
+        // As a JSON line: its quotes become `\"`.
+        let json = output.to_json();
+        let quotes = json.matches('"').count() as u64;
+        assert_eq!(cost(None, &output), json.len() as u64 + quotes + 5 + 2);
+    }
+
+    #[test]
+    fn control_characters_are_shown_as_cat_v_does() {
+        assert_eq!(visible("plain\ttabbed é"), "plain\ttabbed é");
+        assert_eq!(visible("a\rb\x1b[2K\x00\x7f"), "a^Mb^[[2K^@^?");
+        assert_eq!(visible("\u{9b}1A\u{85}"), "M-^[1AM-^E");
+        // A name or notice is made visible too, before any colour.
+        let mut out = Vec::new();
+        TextPrinter::new(&mut out, Vec::new(), true).print(&Event::Started {
+            index: 1,
+            total: 1,
+            name: "x\ry".into(),
+            attempt: 1,
+        });
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\x1b[1m[1/1] x^My\x1b[0m\n"
+        );
     }
 
     #[test]

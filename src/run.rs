@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use inject_errands::config::{self, Config, Phase};
 use inject_errands::event::Event;
 use inject_errands::runlog::{self, RunLog};
-use inject_errands::{plan, runner, CancellationToken};
+use inject_errands::{agent, plan, runner, CancellationToken};
 use tokio::signal::unix::{signal, SignalKind};
 
 #[path = "output.rs"]
@@ -105,6 +105,7 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
         None => None,
     };
     let as_json = args.json;
+    let color = output::use_color();
     // Stdout, not its lock: the sink must be Send. Each line takes the lock.
     let mut printer = if as_json {
         output::Printer::Json(output::JsonPrinter::new(std::io::stdout()))
@@ -112,9 +113,16 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
         output::Printer::Text(output::TextPrinter::new(
             std::io::stdout(),
             std::io::stderr(),
-            output::use_color(),
+            color,
         ))
     };
+    // What is printed stays inside the BOSH agent's reply (see agent.rs).
+    let style = (!as_json).then_some(output::Style {
+        color,
+        total: selected.len(),
+    });
+    let cost = move |event: &Event| output::cost(style, event);
+    let mut budget = runner::PrintBudget::new(agent::PRINT_BUDGET, &cost);
     if let Some(notice) = log.as_mut().and_then(RunLog::take_notice) {
         eprintln!("inject: {notice}");
     }
@@ -137,6 +145,7 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
             log.as_mut(),
             &cancel,
             &mut sink,
+            &mut budget,
         );
         tokio::pin!(run);
         loop {

@@ -439,10 +439,10 @@ commands:
     let cut = run
         .stdout
         .lines()
-        .find(|l| l.contains("more output not shown"))
+        .find(|l| l.contains("bytes of output not shown"))
         .expect("a cut line");
     let full = cut
-        .split("full output: ")
+        .split("full output in ")
         .nth(1)
         .expect("names the full log");
     let kept = std::fs::read_to_string(full).unwrap();
@@ -1049,10 +1049,10 @@ fn shown_output_of_a_whole_run_stays_under_a_megabyte_and_the_log_keeps_all() {
     let last = &run.stdout[run.stdout.find("[17/17] big16").expect("last header")..];
     let cut = last
         .lines()
-        .find(|l| l.contains("more output not shown"))
+        .find(|l| l.contains("bytes of output not shown"))
         .expect("a cut line for the last command");
     let full = cut
-        .split("full output: ")
+        .split("full output in ")
         .nth(1)
         .expect("names the full log");
     let kept = std::fs::read_to_string(full).unwrap();
@@ -1061,4 +1061,280 @@ fn shown_output_of_a_whole_run_stays_under_a_megabyte_and_the_log_keeps_all() {
         70000 + 70000_usize.div_ceil(99),
         "the log keeps all"
     );
+}
+
+/// What the BOSH agent's reply would take for this run's output: stdout and
+/// stderr JSON-encoded as Go does, plus its `{"value":{…}}` wrapping.
+fn agent_reply_len(out: &Output) -> u64 {
+    use inject_errands::agent::json_len;
+    let envelope = br#"{"value":{"stdout":"","stderr":"","exit_code":0}}"#.len() as u64;
+    json_len(&out.stdout) + json_len(&out.stderr) + envelope
+}
+
+/// Runs `config` with a run log; checks that what it printed fits in the
+/// BOSH agent's 1 MiB reply, that the run still ended with its summary, and
+/// that the command's cut line names a log that has all of its output.
+fn flood(config: &str, log_len: usize) -> Output {
+    let case = Case::new(config);
+    let logs = case.path("logs");
+    let out = case
+        .command(&["--log-dir", logs.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last: Vec<&str> = text.lines().rev().take(4).collect();
+    let tail = last.join("\n");
+    let reply = agent_reply_len(&out);
+    assert!(
+        reply <= inject_errands::agent::REPLY_LIMIT,
+        "{reply} bytes in the agent's reply; ends with {tail}"
+    );
+    assert!(tail.contains(" in "), "ends with its summary: {tail}");
+    let cut = text
+        .lines()
+        .rev()
+        .find(|l| l.contains("bytes of output not shown"))
+        .unwrap_or_else(|| panic!("a cut line: {tail}"));
+    let full = cut.split("full output in ").nth(1).expect("names the log");
+    let kept = std::fs::metadata(full).unwrap().len();
+    assert_eq!(kept as usize, log_len, "the log keeps all: {cut}");
+    out
+}
+
+#[test]
+fn html_characters_are_counted_as_the_agent_encodes_them() {
+    // Issue 11: each `<` is six bytes in the agent's JSON; three commands of
+    // 64 kB each made a 1.18 MB reply, and BOSH lost all of the output.
+    let mut config = String::from("commands:\n");
+    for i in 0..3 {
+        config.push_str(&format!(
+            "  - {{name: html{i}, run: \"head -c 64000 /dev/zero | tr '\\\\0' '<' | fold -w 99\"}}\n"
+        ));
+    }
+    let out = flood(&config, 64000 + 64000_usize.div_ceil(99));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("3 commands: 3 ok"),
+        "{}",
+        &text[text.len() - 300..]
+    );
+    assert!(text.contains(&format!("  {}\n", "<".repeat(99))));
+}
+
+#[test]
+fn empty_lines_are_counted_with_their_prefix_and_newline() {
+    // Issue 11: one byte each counted, `  \n` printed, `  \n` sent as
+    // four bytes: 2.36 MB printed under a 1 MiB output_limit.
+    let out = flood(
+        "output_limit: 1MiB\ncommands:\n  - {name: blank, run: 'yes \"\" | head -n 900000'}\n",
+        900000,
+    );
+    assert!(out.stdout.starts_with(b"[1/1] blank\n  \n  \n"));
+}
+
+#[test]
+fn invalid_utf8_is_counted_as_printed() {
+    // Issue 11: a 0xff byte counted one byte, printed as the three of
+    // U+FFFD.
+    let out = flood(
+        "output_limit: 1MiB\ncommands:\n  - {name: bytes, run: \"head -c 1000000 /dev/zero | tr '\\\\0' '\\\\377' | fold -w 999\"}\n",
+        1000000 + 1000000_usize.div_ceil(999),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("  {}\n", "\u{fffd}".repeat(999))));
+}
+
+#[test]
+fn control_characters_in_output_are_shown_not_obeyed_and_logged_raw() {
+    // Issue 12: a carriage return or an escape sequence in a command's
+    // output could forge or erase inject's own lines on a terminal.
+    let case = Case::new(
+        r#"commands:
+  - name: forger
+    run: "printf 'x\\r  => ok (1ms)\\n'; printf '\\302\\233'"
+  - name: eraser
+    run: "printf '\\033[1A\\033[2K\\tend\\n' >&2"
+"#,
+    );
+    let logs = case.path("logs");
+    let out = case
+        .command(&["--log-dir", logs.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("[1/2] forger\n  x^M  => ok (1ms)\n  M-^[\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[2/2] eraser\n! ^[[1A^[[2K\tend\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(['\r', '\x1b', '\u{9b}']), "{stdout:?}");
+    let runs = logs.join("runs");
+    let run = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap();
+    let log = |name: &str| std::fs::read(run.path().join(name)).unwrap();
+    assert_eq!(log("01-forger.log"), b"x\r  => ok (1ms)\n\xc2\x9b\n");
+    assert_eq!(log("02-eraser.log"), b"stderr| \x1b[1A\x1b[2K\tend\n");
+}
+
+#[test]
+fn a_sensitive_commands_text_is_not_in_its_argv_nor_its_childrens_environment() {
+    // Issue 12: the text was in `bash -c` argv, readable by every local user
+    // in `ps` while it ran. The command waits for the test to look.
+    let case = Case::new(
+        "commands:
+  - name: secret
+    sensitive: true
+    run: |
+      token=hunter2-in-argv
+      echo $$ > $DIR/pid
+      env > $DIR/env
+      while [ ! -e $DIR/go ]; do sleep 0.05; done
+      echo \"ran with $token\" > $DIR/ran
+",
+    );
+    let child = case.command(&[]).stdout(Stdio::piped()).spawn().unwrap();
+    let pid_file = case.path("pid");
+    wait_for("the command's pid", HANG, || {
+        case.read("pid").ends_with('\n')
+    });
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).unwrap();
+    std::fs::write(case.path("go"), "").unwrap();
+    let run = wait_or_hang(child);
+    assert_eq!(run.code, 0, "{run:?}");
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(cmdline.contains("eval"), "the shell ran: {cmdline}");
+    assert!(!cmdline.contains("hunter2"), "{cmdline}");
+    assert!(
+        !case.read("env").contains("hunter2"),
+        "{}",
+        case.read("env")
+    );
+    assert_eq!(case.read("ran"), "ran with hunter2-in-argv\n");
+}
+
+#[test]
+fn a_sensitive_command_fails_and_exits_as_with_bash_c() {
+    // `-e`, `pipefail`, `exit` and a syntax error behave as without
+    // `sensitive`: the same shell runs the text.
+    let case = Case::new(
+        "stop_on_error: false
+commands:
+  - {name: errexit, sensitive: true, run: 'false; echo not-reached'}
+  - {name: pipefail, sensitive: true, run: 'false | true'}
+  - {name: exits, sensitive: true, run: 'exit 7'}
+  - {name: ok, sensitive: true, run: 'echo \"$0 fine\"'}
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.stdout.contains("not-reached"), "{run:?}");
+    let results: Vec<&str> = run.stdout.lines().filter(|l| l.contains("=>")).collect();
+    assert_eq!(results.len(), 4, "{run:?}");
+    assert!(results[0].starts_with("  => FAILED exit 1 ("), "{run:?}");
+    assert!(results[1].starts_with("  => FAILED exit 1 ("), "{run:?}");
+    assert!(results[2].starts_with("  => FAILED exit 7 ("), "{run:?}");
+    assert!(results[3].starts_with("  => ok ("), "{run:?}");
+    assert!(run.stdout.contains("  /bin/bash fine\n"), "{run:?}");
+}
+
+#[test]
+fn the_run_log_is_readable_by_its_owner_and_group_only() {
+    use std::os::unix::fs::PermissionsExt;
+    // Issue 12: output of sensitive commands went to 0644 files in a 0755
+    // dir. Now 0750 and 0640 (less with a stricter umask).
+    let case = Case::new("commands:\n  - {name: one, run: 'echo secret-output'}\n");
+    let logs = case.path("logs");
+    let run = case.run(&["--log-dir", logs.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run_dir = std::fs::read_dir(logs.join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let paths = [
+        logs.clone(),
+        logs.join("runs"),
+        run_dir.clone(),
+        logs.join("inject-run.jsonl"),
+        logs.join("inject.lock"),
+        run_dir.join("01-one.log"),
+    ];
+    for path in paths {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o027, 0, "{} is {mode:o}", path.display());
+    }
+}
+
+#[test]
+fn a_cwd_removed_by_an_earlier_command_is_named_as_the_problem() {
+    // Issue 12: this read `cannot start the command: /bin/bash: No such
+    // file or directory`.
+    let case = Case::new(
+        "commands:
+  - {name: cleanup, run: 'rm -r $DIR/work'}
+  - {name: inside, run: 'true', cwd: $DIR/work}
+",
+    );
+    std::fs::create_dir(case.path("work")).unwrap();
+    let run = case.run(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let work = case.path("work");
+    let expected = format!(
+        "[2/2] inside\n! inject: cannot start the command: its cwd {} is not a directory any more \
+         (it was when the run started: did an earlier command remove it?)\n  => FAILED to start",
+        work.display()
+    );
+    assert!(run.stdout.contains(&expected), "{run:?}");
+}
+
+#[test]
+fn switching_users_without_root_is_refused_before_anything_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipping: the test runs inject as `nobody`, which needs root");
+        return;
+    }
+    // Issue 12: as non-root, `user: nobody` read `/bin/bash: Operation not
+    // permitted`, after the commands before it had run. Here inject runs as
+    // `nobody`: its own user needs no switch, root does.
+    let case = Case::new(
+        "commands:
+  - {name: first, run: 'touch $DIR/first-ran'}
+  - {name: as-myself, run: 'true', user: nobody}
+  - {name: as-root, run: 'true', user: root}
+",
+    );
+    std::fs::set_permissions(case.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let out = case
+        .command(&[])
+        .uid(nobody.uid.as_raw())
+        .gid(nobody.gid.as_raw())
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.ends_with(
+            "commands.yml: commands[2].user: running as user `root` needs root; \
+             inject runs as `nobody` (run it as root, as BOSH does, or drop `user`); nothing was run\n"
+        ),
+        "{run:?}"
+    );
+    assert!(!case.path("first-ran").exists(), "{run:?}");
+
+    // Its own user is no switch: that runs.
+    let out = case
+        .command(&["--only", "as-myself"])
+        .uid(nobody.uid.as_raw())
+        .gid(nobody.gid.as_raw())
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 0, "{run:?}");
 }

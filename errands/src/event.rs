@@ -158,11 +158,15 @@ pub enum Event {
         stream: Stream,
         line: String,
     },
-    /// The command printed more than the output limit: `cut_bytes` were not
-    /// shown; the run log, if any, has all of it in `full_log`.
+    /// Part of a command's output was not shown (past its `output_limit`,
+    /// or the run's print budget): `cut_bytes` of output, and
+    /// `retries_not_shown` retry lines; the run log, if any, has all of the
+    /// output in `full_log`.
     OutputCut {
         index: usize,
         cut_bytes: u64,
+        #[serde(skip_serializing_if = "is_zero")]
+        retries_not_shown: u32,
         full_log: Option<PathBuf>,
     },
     /// An attempt failed and the command will be tried again after `delay`.
@@ -196,6 +200,10 @@ impl Event {
         serde_json::to_string(self)
             .unwrap_or_else(|err| format!("{{\"event\":\"error\",\"message\":\"{err}\"}}"))
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

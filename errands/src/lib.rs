@@ -1,6 +1,7 @@
 //! inject's errand engine: config (schema, load, validate), plan (dry-run),
 //! runner and run log. Knows nothing of terminals or netlink.
 
+pub mod agent;
 pub mod config;
 pub mod ensure;
 pub mod event;

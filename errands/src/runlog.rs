@@ -8,8 +8,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -127,8 +128,8 @@ impl DirLock {
             path: path.clone(),
             error,
         };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let file = OpenOptions::new()
+        create_dir(dir).map_err(io)?;
+        let file = private_file()
             .read(true)
             .write(true)
             .create(true)
@@ -194,7 +195,7 @@ impl RunLog {
         }
         log.open_events();
         if !log.failed {
-            if let Err(err) = std::fs::create_dir_all(log.run_dir()) {
+            if let Err(err) = create_dir(&log.run_dir()) {
                 log.fail(err);
             }
         }
@@ -208,7 +209,7 @@ impl RunLog {
     /// no output files (no run dir) and prunes none of the runs' dirs.
     pub fn open_unlocked(dir: &Path, phase: Phase) -> RunLog {
         let mut log = RunLog::new(dir, phase);
-        match std::fs::create_dir_all(dir) {
+        match create_dir(dir) {
             Ok(()) => log.open_events(),
             Err(err) => log.fail(err),
         }
@@ -237,7 +238,7 @@ impl RunLog {
     /// Opens the events file for appending: writers that take no common
     /// lock (a run and ensure) each append whole lines, which stay intact.
     fn open_events(&mut self) {
-        let events = OpenOptions::new()
+        let events = private_file()
             .create(true)
             .append(true)
             .open(self.dir.join(EVENTS_FILE));
@@ -392,7 +393,7 @@ impl RunLog {
         let out = match out {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                let file = OpenOptions::new().create(true).append(true).open(path)?;
+                let file = private_file().create(true).append(true).open(path)?;
                 v.insert(BufWriter::with_capacity(64 * 1024, file))
             }
         };
@@ -427,6 +428,18 @@ impl RunLog {
             let _ = std::fs::remove_dir_all(old);
         }
     }
+}
+
+/// Log dirs are 0750 and their files 0640 (BOSH's root:vcap convention):
+/// output and events may hold what only the VM's operators should read.
+fn create_dir(dir: &Path) -> std::io::Result<()> {
+    DirBuilder::new().recursive(true).mode(0o750).create(dir)
+}
+
+fn private_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.mode(0o640);
+    options
 }
 
 fn read_pid(file: &mut File) -> Option<u32> {

@@ -39,10 +39,9 @@ pub const LINE_LIMIT: usize = 64 * 1024;
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
 /// How long output is still read after the command's leader process exited.
 pub const DRAIN: Duration = Duration::from_secs(1);
-/// Shown output, all commands of one [`run_plan`] together: BOSH fails an
-/// errand whose output passes 1 MB, and `output_limit` is per command. The
-/// rest of the megabyte is left for headers, results and the summary.
-pub const RUN_OUTPUT_BUDGET: u64 = 768 * 1024;
+/// Of a [`PrintBudget`], what output and retry lines leave for the lines
+/// that are always shown: headers, results, cut notes and the summary.
+pub const RESULTS_RESERVE: u64 = 64 * 1024;
 
 pub use crate::config::REDACTED;
 
@@ -61,24 +60,108 @@ pub struct CommandReport {
     pub attempts: u32,
 }
 
-/// Sends events to the caller's sink and to the run log, if any.
-struct Emitter<'a, S> {
-    sink: &'a mut S,
-    log: Option<&'a mut RunLog>,
+/// What the caller prints for an event, in bytes as they count (for BOSH:
+/// [`crate::agent::json_len`] of the printed text).
+pub type Cost = dyn Fn(&Event) -> u64 + Sync;
+
+/// How much one run may print, stdout and stderr together, counted by the
+/// caller's [`Cost`] of each event. Output and retry lines stop being shown
+/// [`RESULTS_RESERVE`] before `limit` (and from then on, for the rest of the
+/// run: what is shown stays a prefix); the other events are shown while
+/// they fit in `limit`, the run's summary always.
+pub struct PrintBudget<'c> {
+    limit: u64,
+    used: u64,
+    full: bool,
+    cost: &'c Cost,
 }
 
-impl<S: FnMut(Event) + Send> Emitter<'_, S> {
+impl<'c> PrintBudget<'c> {
+    pub fn new(limit: u64, cost: &'c Cost) -> PrintBudget<'c> {
+        PrintBudget {
+            limit,
+            used: 0,
+            full: false,
+            cost,
+        }
+    }
+
+    /// No limit: everything is shown.
+    pub fn unlimited() -> PrintBudget<'static> {
+        PrintBudget::new(u64::MAX, &|_| 0)
+    }
+
+    /// What the shown events cost so far.
+    pub fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// Whether an event that is always shown while it fits does.
+    fn admit(&mut self, event: &Event) -> bool {
+        let cost = (self.cost)(event);
+        let fits = self.used.saturating_add(cost) <= self.limit;
+        if fits || matches!(event, Event::RunFinished { .. }) {
+            self.used = self.used.saturating_add(cost);
+            return true;
+        }
+        false
+    }
+
+    /// Whether an output or retry line is shown.
+    fn admit_optional(&mut self, event: &Event) -> bool {
+        if self.full {
+            return false;
+        }
+        let cost = (self.cost)(event);
+        let room = self.limit.saturating_sub(RESULTS_RESERVE);
+        if self.used.saturating_add(cost) <= room {
+            self.used += cost;
+            true
+        } else {
+            self.full = true;
+            false
+        }
+    }
+}
+
+/// Sends events to the run log, if any, and those the budget admits to the
+/// caller's sink.
+struct Emitter<'a, 'c, S> {
+    sink: &'a mut S,
+    log: Option<&'a mut RunLog>,
+    budget: &'a mut PrintBudget<'c>,
+}
+
+impl<S: FnMut(Event) + Send> Emitter<'_, '_, S> {
     fn emit(&mut self, event: Event) {
         if let Some(log) = self.log.as_deref_mut() {
             log.record(&event);
         }
-        (self.sink)(event);
+        if self.budget.admit(&event) {
+            (self.sink)(event);
+        }
         self.notice();
+    }
+
+    /// Logs `event`; shows it if the budget has room for optional lines.
+    fn emit_optional(&mut self, event: Event) -> bool {
+        if let Some(log) = self.log.as_deref_mut() {
+            log.record(&event);
+        }
+        let shown = self.budget.admit_optional(&event);
+        if shown {
+            (self.sink)(event);
+        }
+        self.notice();
+        shown
     }
 
     fn notice(&mut self) {
         if let Some(message) = self.log.as_deref_mut().and_then(RunLog::take_notice) {
-            (self.sink)(Event::Notice { message });
+            let event = Event::Notice { message };
+            if self.budget.admit(&event) {
+                (self.sink)(event);
+            }
         }
     }
 
@@ -104,9 +187,13 @@ pub async fn run_command<S: FnMut(Event) + Send>(
     let setup = Setup::new(config, command);
     let setup = setup.as_ref().map_err(|e| e.message.as_str());
     // One command alone: only its own output_limit applies.
-    let mut budget = u64::MAX;
-    let mut out = Emitter { sink, log };
-    run_one(config, command, setup, slot, &mut out, cancel, &mut budget).await
+    let mut budget = PrintBudget::unlimited();
+    let mut out = Emitter {
+        sink,
+        log,
+        budget: &mut budget,
+    };
+    run_one(config, command, setup, slot, &mut out, cancel).await
 }
 
 /// A selected command whose user is looked up and cwd checked: ready to run.
@@ -156,15 +243,14 @@ pub fn prepare<'a>(
 }
 
 /// One command, its setup done (or failed: it then fails to start). Shown
-/// output takes from `budget`, shared by the commands of a run.
+/// output takes from the emitter's budget, shared by the commands of a run.
 async fn run_one<S: FnMut(Event) + Send>(
     config: &Config,
     command: &CommandSpec,
     setup: Result<&Setup, &str>,
     slot: Slot,
-    out: &mut Emitter<'_, S>,
+    out: &mut Emitter<'_, '_, S>,
     cancel: &CancellationToken,
-    budget: &mut u64,
 ) -> CommandReport {
     let started = Instant::now();
     let index = slot.index;
@@ -195,12 +281,13 @@ async fn run_one<S: FnMut(Event) + Send>(
     let mut attempts = 0;
     let mut shown: u64 = 0;
     let mut cut: u64 = 0;
+    let mut retries_not_shown: u32 = 0;
     let outcome = match ready {
         Err(outcome) => outcome,
         Ok(setup) => loop {
             attempts += 1;
             if attempts > 1 {
-                out.emit(Event::Started {
+                out.emit_optional(Event::Started {
                     index,
                     total: slot.total,
                     name: name.clone(),
@@ -215,31 +302,33 @@ async fn run_one<S: FnMut(Event) + Send>(
                 let size = piece.len() as u64 + u64::from(complete);
                 // Once something is cut, everything after is too: the shown
                 // output stays a prefix of the real one.
-                if cut == 0 && shown + size <= limit && size <= *budget {
-                    shown += size;
-                    *budget -= size;
-                    let line = String::from_utf8_lossy(piece).into_owned();
-                    (out.sink)(Event::Output {
+                if cut == 0 && shown + size <= limit {
+                    let event = Event::Output {
                         index,
                         stream,
-                        line,
-                    });
-                } else {
-                    cut += size;
+                        line: String::from_utf8_lossy(piece).into_owned(),
+                    };
+                    if out.budget.admit_optional(&event) {
+                        shown += size;
+                        (out.sink)(event);
+                        return;
+                    }
                 }
+                cut += size;
             };
             let result =
                 run_process(setup, &command.run, timeout, true, cancel, &mut on_piece).await;
             out.notice();
             let outcome = outcome_of(result, timeout, None, out, index);
             if outcome.is_failure() && attempts <= command.retries {
-                out.emit(Event::Retrying {
+                let shown = out.emit_optional(Event::Retrying {
                     index,
                     name: name.clone(),
                     attempt: attempts,
                     outcome,
                     delay: command.retry_delay,
                 });
+                retries_not_shown += u32::from(!shown);
                 tokio::select! {
                     _ = sleep(command.retry_delay) => continue,
                     _ = cancel.cancelled() => break Outcome::Interrupted,
@@ -248,11 +337,12 @@ async fn run_one<S: FnMut(Event) + Send>(
             break outcome;
         },
     };
-    if cut > 0 {
+    if cut > 0 || retries_not_shown > 0 {
         let full_log = out.full_log(index);
         out.emit(Event::OutputCut {
             index,
             cut_bytes: cut,
+            retries_not_shown,
             full_log,
         });
     }
@@ -275,6 +365,7 @@ async fn run_one<S: FnMut(Event) + Send>(
 /// failure the rest are `not run` when `stop_on_error` holds, unless the
 /// failed command has `continue_on_error`; after a cancel, always.
 /// `commands` come from [`prepare`], which checked their users and cwds.
+/// What reaches `sink` stays within `budget` (the run log gets everything).
 pub async fn run_plan<S: FnMut(Event) + Send>(
     config: &Config,
     commands: &[Prepared<'_>],
@@ -282,6 +373,7 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
     mut log: Option<&mut RunLog>,
     cancel: &CancellationToken,
     sink: &mut S,
+    budget: &mut PrintBudget<'_>,
 ) -> Summary {
     let started = Instant::now();
     let total = commands.len();
@@ -292,10 +384,10 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
     Emitter {
         sink: &mut *sink,
         log: log.as_deref_mut(),
+        budget: &mut *budget,
     }
     .emit(Event::RunStarted { phase, total });
     let mut stopped = false;
-    let mut budget = RUN_OUTPUT_BUDGET;
     for (i, prepared) in commands.iter().enumerate() {
         let command = prepared.command;
         let slot = Slot {
@@ -313,6 +405,7 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
             Emitter {
                 sink: &mut *sink,
                 log: log.as_deref_mut(),
+                budget: &mut *budget,
             }
             .emit(event);
             summary.count(&Outcome::NotRun);
@@ -322,8 +415,9 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
         let mut out = Emitter {
             sink: &mut *sink,
             log: log.as_deref_mut(),
+            budget: &mut *budget,
         };
-        let report = run_one(config, command, setup, slot, &mut out, cancel, &mut budget).await;
+        let report = run_one(config, command, setup, slot, &mut out, cancel).await;
         summary.count(&report.outcome);
         let stops =
             report.outcome.is_failure() && config.stop_on_error && !command.continue_on_error;
@@ -333,7 +427,7 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
     }
     summary.interrupted |= cancel.is_cancelled();
     summary.duration = started.elapsed();
-    Emitter { sink, log }.emit(Event::RunFinished {
+    Emitter { sink, log, budget }.emit(Event::RunFinished {
         summary: summary.clone(),
     });
     summary
@@ -345,7 +439,7 @@ async fn check_guards<S: FnMut(Event) + Send>(
     setup: &Setup,
     timeout: Duration,
     cancel: &CancellationToken,
-    out: &mut Emitter<'_, S>,
+    out: &mut Emitter<'_, '_, S>,
     index: usize,
 ) -> Option<Outcome> {
     let guards = [
@@ -396,7 +490,7 @@ fn outcome_of<S: FnMut(Event) + Send>(
     result: Ran,
     timeout: Duration,
     guard: Option<String>,
-    out: &mut Emitter<'_, S>,
+    out: &mut Emitter<'_, '_, S>,
     index: usize,
 ) -> Outcome {
     match result {
@@ -428,12 +522,29 @@ fn outcome_of<S: FnMut(Event) + Send>(
     }
 }
 
+/// The variable that hands a sensitive command's text to its shell.
+pub const SENSITIVE_VAR: &str = "INJECT_SENSITIVE_COMMAND";
+
+/// What the shell gets as its command for a sensitive command (or guard),
+/// instead of the text: argv is world-readable (`ps`, /proc/PID/cmdline),
+/// while a process's environment is readable only by its owner and root.
+/// The script takes the text from [`SENSITIVE_VAR`] and unsets it, so that
+/// the command's own programs do not inherit it, then runs it with `eval`:
+/// in the same shell, so `-e`, `pipefail` and `exit` work as with `-c`.
+/// Not stdin (a command may read it) nor an extra fd (a command may close
+/// or reuse it). This needs a POSIX shell (`eval`, `unset`), which the
+/// configured `shell` is unless changed on purpose.
+pub const SENSITIVE_SCRIPT: &str = "inject_command=$INJECT_SENSITIVE_COMMAND; \
+unset INJECT_SENSITIVE_COMMAND; eval \"$inject_command\"";
+
 /// What every process of a command starts with.
 struct Setup {
     shell: Vec<String>,
     env: BTreeMap<String, String>,
     cwd: Option<PathBuf>,
     user: Option<Identity>,
+    /// The text goes through [`SENSITIVE_VAR`], not argv.
+    sensitive: bool,
 }
 
 /// A user, looked up once per command (not per guard or attempt).
@@ -444,6 +555,9 @@ struct Identity {
     /// Primary and supplementary groups, as `initgroups` would set them.
     groups: Vec<Gid>,
     home: PathBuf,
+    /// Whether the process must switch to it (false when inject, not
+    /// root, already runs as that user).
+    switch: bool,
 }
 
 /// A setup that cannot be made: the field (`user`, `cwd`) and why.
@@ -478,14 +592,31 @@ impl Setup {
             env,
             cwd: command.cwd.clone(),
             user,
+            sensitive: command.sensitive,
+        })
+    }
+
+    /// Why the command's cwd cannot be used any more, if it cannot.
+    fn cwd_gone(&self) -> Option<String> {
+        let cwd = self.cwd.as_ref()?;
+        (!cwd.is_dir()).then(|| {
+            format!(
+                "its cwd {} is not a directory any more (it was when the run started: \
+                 did an earlier command remove it?)",
+                cwd.display()
+            )
         })
     }
 
     fn command(&self, text: &str, capture: bool) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.shell[0]);
-        cmd.args(&self.shell[1..])
-            .arg(text)
-            .envs(&self.env)
+        cmd.args(&self.shell[1..]);
+        if self.sensitive {
+            cmd.arg(SENSITIVE_SCRIPT).env(SENSITIVE_VAR, text);
+        } else {
+            cmd.arg(text);
+        }
+        cmd.envs(&self.env)
             .stdin(Stdio::null())
             .process_group(0)
             .kill_on_drop(true);
@@ -500,7 +631,7 @@ impl Setup {
         if let Some(cwd) = &self.cwd {
             cmd.current_dir(cwd);
         }
-        if let Some(user) = &self.user {
+        if let Some(user) = self.user.as_ref().filter(|u| u.switch) {
             // Not std's uid()/gid(): from root, std drops every
             // supplementary group (setgroups(0)) and runs pre_exec only
             // after setuid, too late to set them. So all three here, groups
@@ -517,6 +648,8 @@ impl Setup {
                     Ok(())
                 });
             }
+        }
+        if let Some(user) = &self.user {
             cmd.env("HOME", &user.home)
                 .env("USER", &user.name)
                 .env("LOGNAME", &user.name);
@@ -536,12 +669,26 @@ impl Identity {
             .map_err(|_| format!("user `{}` holds a NUL character", name.escape_debug()))?;
         let groups = nix::unistd::getgrouplist(&c_name, user.gid)
             .map_err(|err| format!("cannot read the groups of user `{name}`: {err}"))?;
+        // Checked now, before any command runs: the switch happens between
+        // fork and exec, where a refusal reads as the shell's own error.
+        let me = Uid::effective();
+        if !me.is_root() && me != user.uid {
+            let whoami = nix::unistd::User::from_uid(me)
+                .ok()
+                .flatten()
+                .map_or_else(|| format!("uid {me}"), |u| format!("`{}`", u.name));
+            return Err(format!(
+                "running as user `{name}` needs root; inject runs as {whoami} \
+                 (run it as root, as BOSH does, or drop `user`)"
+            ));
+        }
         Ok(Identity {
             name: name.to_string(),
             uid: user.uid,
             gid: user.gid,
             groups,
             home: user.dir,
+            switch: me.is_root(),
         })
     }
 }
@@ -592,10 +739,21 @@ async fn run_process(
     if cancel.is_cancelled() {
         return Ran::Cancelled;
     }
+    // prepare() checked the cwd before the run; an earlier command may
+    // have removed it since, and a failed chdir would read as the shell
+    // missing.
+    if let Some(why) = setup.cwd_gone() {
+        return Ran::NotStarted(why);
+    }
     let mut cmd = setup.command(text, capture);
     let mut child = match cmd.spawn() {
         Ok(child) => child,
-        Err(err) => return Ran::NotStarted(format!("{}: {err}", setup.shell[0])),
+        Err(err) => {
+            let why = setup
+                .cwd_gone()
+                .unwrap_or_else(|| format!("cannot run the shell {}: {err}", setup.shell[0]));
+            return Ran::NotStarted(why);
+        }
     };
     let Some(pid) = child.id() else {
         return Ran::NotStarted("it vanished at once".into());

@@ -282,3 +282,77 @@ fn prepare_names_the_first_command_whose_user_or_cwd_is_wrong() {
     );
     assert!(prepare(&config, &[&config.commands[0]]).is_ok());
 }
+
+#[tokio::test]
+async fn a_retry_flood_stops_being_shown_and_results_and_summary_still_are() {
+    use inject_errands::config::Phase;
+    use inject_errands::runner::{run_plan, PrintBudget, RESULTS_RESERVE};
+    // Issue 11: `retries: 30000` on `false` printed 1.5 MB of retry lines.
+    // Here every event costs 100, and the budget's room for optional lines
+    // (retries, their attempts' starts, output) is 1000: the run's and the
+    // first command's start take 200 of it, four retries and their four
+    // starts the rest.
+    let config = parse(
+        "stop_on_error: false
+commands:
+  - {name: flaky, run: 'false', retries: 40, retry_delay: 0s}
+  - {name: chatty, run: 'echo after'}
+",
+        "test.yml",
+    )
+    .unwrap();
+    let selected: Vec<_> = config.commands.iter().collect();
+    let prepared = prepare(&config, &selected).unwrap();
+    let cost = |_: &Event| 100;
+    let limit = RESULTS_RESERVE + 1000;
+    let mut budget = PrintBudget::new(limit, &cost);
+    let mut events = Vec::new();
+    let mut sink = |e: Event| events.push(e);
+    let summary = run_plan(
+        &config,
+        &prepared,
+        Phase::Errand,
+        None,
+        &CancellationToken::new(),
+        &mut sink,
+        &mut budget,
+    )
+    .await;
+    assert_eq!(summary.failed, 1);
+    assert!(100 * events.len() as u64 <= limit, "{events:#?}");
+    assert_eq!(budget.used(), 100 * events.len() as u64);
+    let retries = events
+        .iter()
+        .filter(|e| matches!(e, Event::Retrying { .. }))
+        .count();
+    assert_eq!(retries, 4, "{events:#?}");
+    let cuts: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::OutputCut {
+                index,
+                cut_bytes,
+                retries_not_shown,
+                ..
+            } => Some((*index, *cut_bytes, *retries_not_shown)),
+            _ => None,
+        })
+        .collect();
+    // Once the budget has stopped output, later output is not shown either
+    // ("after\n": 6 bytes), but every result is.
+    assert_eq!(cuts, vec![(1, 0, 36), (2, 6, 0)]);
+    let results: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Finished {
+                name,
+                outcome,
+                attempts,
+                ..
+            } => Some((name.as_str(), outcome.is_success(), *attempts)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results, vec![("flaky", false, 41), ("chatty", true, 1)]);
+    assert!(matches!(events.last(), Some(Event::RunFinished { .. })));
+}
