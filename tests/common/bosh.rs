@@ -85,12 +85,15 @@ fn scratch() -> PathBuf {
 pub fn harness(test: &str) -> Option<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
-        let out = scratch().join(format!("bosh-harness-{}", std::process::id()));
+        // Built beside, then renamed over the last one: another test process
+        // may be running that one (the rename leaves it alone).
+        let out = scratch().join("bosh-harness");
+        let building = scratch().join(format!("bosh-harness.{}", std::process::id()));
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bosh");
         let build = Command::new("go")
             .current_dir(&source)
             .args(["build", "-trimpath", "-o"])
-            .arg(&out)
+            .arg(&building)
             .arg(".")
             .env("GOFLAGS", "-mod=mod")
             .env("GOTOOLCHAIN", "local")
@@ -102,7 +105,9 @@ pub fn harness(test: &str) -> Option<PathBuf> {
             Ok(o) if !o.status.success() => {
                 Err(format!("go build in tests/bosh failed: {}", all_output(&o)))
             }
-            Ok(_) => Ok(out),
+            Ok(_) => std::fs::rename(&building, &out)
+                .map(|()| out)
+                .map_err(|e| format!("renaming the harness into place: {e}")),
         }
     });
     match built {
@@ -190,7 +195,9 @@ impl Bosh {
         static TARBALL: OnceLock<PathBuf> = OnceLock::new();
         let tarball = TARBALL
             .get_or_init(|| {
-                let tarball = scratch().join(format!("inject-{}.tgz", std::process::id()));
+                // One per test crate, made beside and renamed into place.
+                let tarball = scratch().join(format!("inject-{}.tgz", env!("CARGO_CRATE_NAME")));
+                let making = scratch().join(format!("inject.{}.tgz", std::process::id()));
                 // The test build without its debug info (93 MB → 12 MB): the
                 // agent compresses, hashes and unpacks it for every install.
                 let stripped = scratch().join(format!("inject-{}", std::process::id()));
@@ -203,8 +210,9 @@ impl Bosh {
                     Ok(status) if status.success() => stripped.clone(),
                     _ => PathBuf::from(inject()),
                 };
-                create_release(&cli, &release_dir(), &blob, &tarball);
+                create_release(&cli, &release_dir(), &blob, &making);
                 let _ = std::fs::remove_file(&stripped);
+                std::fs::rename(&making, &tarball).unwrap();
                 tarball
             })
             .clone();
