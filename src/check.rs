@@ -59,6 +59,9 @@ pub fn main(args: CheckArgs) -> ExitCode {
             format_duration(config.timeout_of(command)),
         ));
     }
+    // A family with two networks has no INJECT_IPV4_/INJECT_IPV6_ alias:
+    // say which names to use instead.
+    lines.extend(inject_errands::netenv::notes(&config));
     let n = config.commands.len();
     lines.push(format!(
         "{}: ok, {n} command{}",

@@ -2,7 +2,7 @@
 //! it runs (under monit on a BOSH VM). Wires the netlink change stream into
 //! the loop's trigger channel and SIGTERM/SIGINT into its stop.
 //!
-//! Exit codes: 0 after SIGTERM/SIGINT, or at once when no command is tagged
+//! Exit codes: 0 after SIGTERM/SIGINT/SIGHUP, or at once when no command is tagged
 //! `ensure` (nothing to keep; the BOSH job declares no monit process then);
 //! 1 when another ensure holds the log dir or the loop cannot start; 2 on a
 //! usage or config error (monit restarts it, and the log says why).
@@ -47,7 +47,7 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 
 pub fn main(args: EnsureArgs) -> ExitCode {
     let path = config::resolve_path(args.config.clone());
-    let config = match config::load(&path) {
+    let config = match net::locate::load(&path) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("inject ensure: {err}");
@@ -98,12 +98,15 @@ pub fn main(args: EnsureArgs) -> ExitCode {
     };
     runtime.block_on(async {
         // Handlers first: from here on a SIGTERM stops the loop cleanly.
-        let (mut term, mut int) = match (
+        // SIGHUP (the terminal of a `bosh ssh` session that started it by
+        // hand going away) is a stop like SIGTERM.
+        let (mut term, mut int, mut hup) = match (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
         ) {
-            (Ok(term), Ok(int)) => (term, int),
-            (Err(err), _) | (_, Err(err)) => {
+            (Ok(term), Ok(int), Ok(hup)) => (term, int, hup),
+            (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => {
                 eprintln!("inject ensure: cannot handle signals: {err}");
                 return ExitCode::from(1);
             }
@@ -111,9 +114,17 @@ pub fn main(args: EnsureArgs) -> ExitCode {
         let log_dir = runlog::resolve_dir(args.log_dir.clone());
         let _lock = match log_dir.as_deref().map(state::lock).transpose() {
             Ok(lock) => lock,
-            Err(err) => {
-                eprintln!("inject ensure: {err}");
+            Err(runlog::LockError::Held(held)) => {
+                eprintln!("inject ensure: {held}");
                 return ExitCode::from(1);
+            }
+            // A log dir that cannot even hold a lock file (read-only, gone)
+            // must not stop the routes from being kept: say so, go on.
+            Err(err) => {
+                say(&ensure::stamped(&format!(
+                    "inject ensure: {err}; going on without it (a second ensure on this log dir is not prevented)"
+                )));
+                None
             }
         };
         let triggers = watch_network().await;
@@ -130,6 +141,10 @@ pub fn main(args: EnsureArgs) -> ExitCode {
                 }
                 _ = int.recv(), if !cancel.is_cancelled() => {
                     say(&ensure::stamped("stopping on SIGINT"));
+                    cancel.cancel();
+                }
+                _ = hup.recv(), if !cancel.is_cancelled() => {
+                    say(&ensure::stamped("stopping on SIGHUP"));
                     cancel.cancel();
                 }
             }

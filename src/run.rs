@@ -1,7 +1,8 @@
 //! `inject run`: load the config, select the phase's commands, then print the
 //! plan (`--dry-run`) or run it, mapping the result to an exit code:
 //! 0 ok/skipped, 1 a command failed or timed out (or another run holds the
-//! lock), 2 usage or config error (nothing ran), 130/143 interrupted.
+//! lock), 2 usage or config error (nothing ran), 129/130/143 interrupted
+//! (SIGHUP/SIGINT/SIGTERM).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,7 +44,7 @@ fn parse_phase(text: &str) -> Result<Phase, String> {
 
 pub fn main(args: RunArgs) -> ExitCode {
     let path = config::resolve_path(args.config.clone());
-    let config = match config::load(&path) {
+    let config = match inject_ui::net::locate::load(&path) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("inject: {err}");
@@ -83,13 +84,15 @@ pub fn main(args: RunArgs) -> ExitCode {
 }
 
 async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs) -> ExitCode {
-    // Handlers first: from here on SIGTERM/SIGINT end the run cleanly.
-    let (mut term, mut int) = match (
+    // Handlers first: from here on SIGTERM/SIGINT/SIGHUP end the run
+    // cleanly (SIGHUP: the terminal of a `bosh ssh` session went away).
+    let (mut term, mut int, mut hup) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) {
-        (Ok(term), Ok(int)) => (term, int),
-        (Err(err), _) | (_, Err(err)) => {
+        (Ok(term), Ok(int), Ok(hup)) => (term, int, hup),
+        (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => {
             eprintln!("inject: cannot handle signals: {err}");
             return ExitCode::from(1);
         }
@@ -159,6 +162,10 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
                     signalled = Some(130);
                     cancel.cancel();
                 }
+                _ = hup.recv(), if signalled.is_none() => {
+                    signalled = Some(129);
+                    cancel.cancel();
+                }
             }
         }
     };
@@ -187,9 +194,6 @@ fn print_plan(
     let total = selected.len();
     if !json {
         writeln!(out, "{}", plan::headline(config, phase, total))?;
-        for line in plan::network_lines(config) {
-            writeln!(out, "{line}")?;
-        }
     }
     for (i, command) in selected.iter().enumerate() {
         if json {

@@ -2,11 +2,11 @@
 //! netlink, and what is wrong with them; `--watch` follows changes live.
 
 use std::io::{IsTerminal, Write};
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use inject_errands::config;
+use inject_ui::net::findings::Expected;
 use inject_ui::net::text::use_color;
 use inject_ui::net::{self, follow, Severity};
 
@@ -45,11 +45,11 @@ pub fn main(args: StatusArgs) -> ExitCode {
 
 /// Gateways from the config's `networks:`. A missing config is fine unless
 /// named with `-c`; a broken one is an error (exit 2), never half-read.
-fn known_gateways(cli: Option<PathBuf>) -> Result<Vec<IpAddr>, String> {
+fn known_gateways(cli: Option<PathBuf>) -> Result<Expected, String> {
     let explicit = cli.is_some();
     let path = config::resolve_path(cli);
     if !explicit && !path.exists() {
-        return Ok(Vec::new());
+        return Ok(Expected::default());
     }
     let cfg = config::load(&path).map_err(|e| e.to_string())?;
     Ok(net::findings::config_gateways(&cfg))
@@ -104,7 +104,7 @@ async fn run(args: StatusArgs) -> ExitCode {
 
 /// `--watch` until SIGINT/SIGTERM (exit 0) or a closed pipe (exit 0);
 /// following itself lives in `net::follow`.
-async fn watch(gateways: &[IpAddr]) -> ExitCode {
+async fn watch(gateways: &Expected) -> ExitCode {
     use tokio::signal::unix::{signal, SignalKind};
     let (mut int, mut term) = match (
         signal(SignalKind::interrupt()),

@@ -100,3 +100,58 @@ fn ensure_rejects_a_zero_or_malformed_interval() {
         );
     }
 }
+
+/// A hangup stops ensure as SIGTERM does (exit 0, the stop written down),
+/// terminating the running command's process group.
+#[test]
+fn sighup_stops_ensure_like_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("commands.yml");
+    let started = dir.path().join("started");
+    std::fs::write(
+        &config,
+        format!(
+            "commands:\n- name: slow\n  run: echo $$ > {}; sleep 60\n  unless: 'false'\n  phases: [ensure]\n",
+            started.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_inject"))
+        .args(["ensure", "-c"])
+        .arg(&config)
+        .arg("--log-dir")
+        .arg(dir.path().join("log"))
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let leader: i32 = loop {
+        if let Some(pid) = std::fs::read_to_string(&started)
+            .ok()
+            .filter(|t| t.ends_with('\n'))
+            .and_then(|t| t.trim().parse().ok())
+        {
+            break pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    let said = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(status.code(), Some(0), "{said}");
+    assert!(said.contains("stopping on SIGHUP"), "{said}");
+    assert!(said.trim_end().ends_with(" stopped"), "{said}");
+    // The command's shell is gone (a zombie at most, until init reaps it).
+    let stat = std::fs::read_to_string(format!("/proc/{leader}/stat")).unwrap_or_default();
+    assert!(stat.is_empty() || stat.contains(") Z "), "{stat}");
+}

@@ -78,8 +78,15 @@ impl Ensure {
 
     /// Waits until stdout has a line containing `needle`.
     fn wait_for(&mut self, needle: &str) {
-        let what = format!("stdout line with `{needle}`");
-        wait(&what, Duration::from_secs(10), || {
+        self.wait_for_count(needle, 1);
+    }
+
+    /// Waits until stdout has `count` lines containing `needle`; on a
+    /// timeout the panic shows what ensure said.
+    fn wait_for_count(&mut self, needle: &str, count: usize) {
+        let what = format!("{count} stdout line(s) with `{needle}`");
+        let start = Instant::now();
+        loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
                     "inject ensure exited ({status}) before {what}:\n{}{}",
@@ -87,8 +94,17 @@ impl Ensure {
                     self.stderr()
                 );
             }
-            self.stdout().contains(needle)
-        });
+            if self.stdout().lines().filter(|l| l.contains(needle)).count() >= count {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "timed out after 10s waiting for {what}; ensure said:\n{}{}",
+                self.stdout(),
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     fn signal(&self, name: &str) {
@@ -177,8 +193,11 @@ fn ensure_adds_the_ipv6_default_at_start_and_restores_it_after_a_deletion() {
         "restore delay after `ip -6 route del default` (5 deletions, polled every ~2 ms): min {:?}, median {:?}, max {:?}",
         delays[0], delays[2], delays[4]
     );
-    ensure.wait_for(
+    // The route is back before ensure prints its line about it: wait for
+    // the fifth line itself, not for any earlier one that matches.
+    ensure.wait_for_count(
         "ipv6-default-route: repaired after route deleted: default via 2001:db8:69f5::1 dev eth1",
+        5,
     );
     let v4 = seed.ip("-4 route show default");
     assert!(
@@ -207,6 +226,52 @@ fn ensure_adds_the_ipv6_default_at_start_and_restores_it_after_a_deletion() {
     assert_eq!(state["pid"], ensure.child.id());
     assert_eq!(state["commands"][0]["name"], "ipv6-default-route");
     assert!(state["commands"][0]["last_action"].is_string(), "{state}");
+}
+
+/// Issue 12: after someone deleted the route every 50 ms for a while, one
+/// more deletion was repaired 23 s late (93 s after longer churn): the churn
+/// had been taken for a guard that never holds. Churn by somebody else is
+/// no evidence against the guard; the repair after it comes at once.
+#[test]
+fn a_deletion_after_route_churn_is_repaired_at_once() {
+    if !can_run("a_deletion_after_route_churn_is_repaired_at_once") {
+        return;
+    }
+    let seed = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ensure = Ensure::start(&seed, dir.path(), &route_config(), &[]);
+    ensure.wait_for("ipv6-default-route: repaired at start");
+
+    // Churn: delete the default every 50 ms for 8 s (one `ip` call each,
+    // inside the namespace; a deletion that finds no route is fine).
+    let churn = seed
+        .command("sh")
+        .arg("-c")
+        .arg("i=0; while [ $i -lt 160 ]; do ip -6 route del default 2>/dev/null; sleep 0.05; i=$((i+1)); done")
+        .status()
+        .unwrap();
+    assert!(churn.success());
+    wait(
+        "the IPv6 default back after the churn",
+        Duration::from_secs(10),
+        || has_v6_default(&seed),
+    );
+    // A quiet spell, then one deletion.
+    std::thread::sleep(Duration::from_secs(4));
+    seed.ip("-6 route del default");
+    let delay = wait(
+        "the IPv6 default to come back after one deletion",
+        Duration::from_secs(30),
+        || has_v6_default(&seed),
+    );
+    println!("restore delay after churn then one deletion: {delay:?}");
+    // The goal is a second; the margin is for a loaded CI machine (before
+    // the fix: 23 s).
+    assert!(
+        delay < Duration::from_secs(2),
+        "restored {delay:?} after the deletion:\n{}",
+        ensure.stdout()
+    );
 }
 
 #[test]
@@ -335,7 +400,7 @@ fn a_command_that_changes_the_network_but_never_its_guard_does_not_run_forever()
     assert!((2..=10).contains(&failures), "{failures} runs:\n{out}");
     assert!(
         out.contains("churn: repaired after route added: 2001:db8:")
-            && out.contains("its guard still did not hold after the last"),
+            && out.contains("its guard, asked again at once, still does not hold"),
         "{out}"
     );
     // Each run after the second puts the next change-made check further

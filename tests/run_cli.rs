@@ -422,6 +422,13 @@ fn sigint_terminates_the_running_command_and_exits_130() {
     interrupt("INT", 130);
 }
 
+/// Issue 12: a hangup (the ssh session of a hand-started run dropping)
+/// killed inject with its command's process group left running.
+#[test]
+fn sighup_terminates_the_running_command_and_exits_129() {
+    interrupt("HUP", 129);
+}
+
 #[test]
 fn output_beyond_the_limit_is_cut_and_the_run_log_keeps_all_of_it() {
     let case = Case::new(
@@ -811,19 +818,16 @@ networks:
     let dir = case.dir.path().display();
     let expected = format!(
         "dry run: 2 of 2 commands in phase errand, each run as: /bin/bash --noprofile --norc -eo pipefail -c <command>; nothing is executed
-the commands would see these networks:
-    INJECT_NET_IPV6_GATEWAY=2001:db8::1
 [1/2] make-file
     phase:    errand
     run:      touch {dir}/made
     unless:   test -e {dir}/guard-ran || touch {dir}/guard-ran   (skip when it exits 0)
     limits:   timeout 2m, no retries
-    env:      INJECT_NET_IPV6_GATEWAY SECRET_TOKEN
+    env:      SECRET_TOKEN
 [2/2] hidden
     phase:    errand
     run:      <redacted>
     limits:   timeout 2m, no retries
-    env:      INJECT_NET_IPV6_GATEWAY
 "
     );
     assert_eq!(run.stdout, expected);

@@ -684,3 +684,36 @@ fn a_source_specific_default_stays_when_the_plain_one_goes_in_place() {
     assert_eq!(v6_defaults, ["2001:db8:69f5::/64"]);
     assert_eq!(f.kept, f.fresh);
 }
+
+/// `--watch` with the config: IPv6 disabled on the NIC (the kernel says
+/// only that the addresses went) shows as the address missing, with the
+/// cause read again from the host.
+#[test]
+fn watch_reports_an_expected_address_lost_to_disable_ipv6() {
+    if !can_run("watch_reports_an_expected_address_lost_to_disable_ipv6") {
+        return;
+    }
+    let seed = SeedVm::new();
+    seed.wait_for_dad();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("errands/examples/ipv6-default-route.yml");
+    let mut child = Reaped(
+        seed.command(BIN)
+            .args(["status", "--watch", "-c"])
+            .arg(&example)
+            .env_remove("INJECT_CONFIG")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = lines_of(&mut child);
+    wait_for(&rx, |l| l.starts_with("watching for changes")).expect("watch starts");
+    seed.sysctl("net.ipv6.conf.eth1.disable_ipv6=1");
+    let line = wait_for(&rx, |l| {
+        l.contains("expected") || l.contains("no interface holds it")
+    });
+    assert_eq!(
+        line.as_deref(),
+        Ok("error: IPv6: network `public` gives this VM 2001:db8:69f5::10/64 on eth1, but no interface holds it: IPv6 is disabled on eth1 (disable_ipv6=1), which removes its IPv6 addresses")
+    );
+}

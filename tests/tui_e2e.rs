@@ -480,3 +480,84 @@ fn commands_kept_by_a_running_ensure_say_so_until_it_stops() {
     });
     tmux.keys(&["q"]);
 }
+
+/// Issue 12: `tmux kill-session` (an ssh drop looks the same) while a
+/// command ran aborted the dashboard (exit 134: a write to the dead
+/// terminal panicked inside the panic hook), left `sleep 222` running and
+/// the run log without its end. Now the command's group is stopped and
+/// logged as interrupted, and the process exits on its own.
+#[test]
+fn losing_the_terminal_stops_the_running_command_and_logs_it() {
+    if !can_run("losing_the_terminal_stops_the_running_command_and_logs_it") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = inject_tui(dir.path());
+    let pidfile = dir.path().join("slow.pid");
+    let exitfile = dir.path().join("exit");
+    let config = dir.path().join("commands.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "commands:\n  - name: slow\n    run: echo $$ > {}; sleep 222\n",
+            pidfile.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("log");
+    // The wrapper ignores the hangup so it lives to write the exit code;
+    // the dashboard installs its own SIGHUP handler.
+    let script = format!(
+        "trap '' HUP; ip netns exec {vm} {bin} -c {config} --log-dir {log}; echo $? > {exit}",
+        vm = vm.vm,
+        bin = bin.display(),
+        config = config.display(),
+        log = log.display(),
+        exit = exitfile.display()
+    );
+    let tmux = Tmux::start("tui-lost", 100, 30, &script);
+    tmux.wait_for("the command list", WAIT, |s| s.contains("▶ slow"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run slow?"));
+    tmux.keys(&["y"]);
+    let deadline = Instant::now() + WAIT;
+    let leader: i32 = loop {
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+        {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the command did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+
+    assert!(tmux.cmd(&["kill-session", "-t", "t"]).status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Some(code) = std::fs::read_to_string(&exitfile)
+            .ok()
+            .filter(|t| t.ends_with('\n'))
+        {
+            break code.trim().to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dashboard still runs 30 s after its terminal went away"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        code == "0" || code == "2",
+        "a clean exit, not an abort (134): exit {code}"
+    );
+    let alive = Path::new(&format!("/proc/{leader}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{leader}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ");
+    assert!(!alive, "the command's shell {leader} still runs");
+    let events = std::fs::read_to_string(log.join("inject-run.jsonl")).unwrap();
+    assert!(events.contains("\"event\":\"finished\""), "{events}");
+    assert!(events.contains("\"result\":\"interrupted\""), "{events}");
+}

@@ -38,6 +38,13 @@ pub const DEFAULT_OUTPUT_LIMIT: u64 = 64 * 1024;
 /// The longest timeout or retry delay: far past any errand's life, and far
 /// from the overflow of a clock deadline (`now + 500000000000y` panics).
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The shortest timeout: below a millisecond no command can even start, so
+/// `1ns` would always time out.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+/// How deep `[` / `{` may nest. The config itself needs 4; YAML's parser
+/// takes time quadratic in the depth (100 000 `[` took a minute), so deeper
+/// text is refused before it is parsed.
+pub const MAX_NESTING: usize = 64;
 
 /// A loaded, validated config.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +59,9 @@ pub struct Config {
     pub dry_run: bool,
     pub commands: Vec<CommandSpec>,
     pub networks: BTreeMap<String, Network>,
+    /// How `_INTERFACE` is found when a command starts; the caller hands
+    /// it in (see [`crate::netenv`]). Not read from the file.
+    pub interfaces: crate::netenv::Interfaces,
 }
 
 /// One configured command.
@@ -90,9 +100,13 @@ pub enum Phase {
     Ensure,
 }
 
-/// One of BOSH's `spec.networks`, as rendered by the job. The fields stay
-/// text (as written, which is what commands see) but are checked at load:
-/// `ip` and `gateway` are addresses, `netmask` an address-form mask.
+/// One of BOSH's `spec.networks`, as rendered by the job. Checked at load:
+/// `ip` and `gateway` are addresses, `netmask` an address-form mask, all of
+/// one family. Kept as the address's canonical text (`2001:db8::1`, as
+/// `ip` prints it), which is what commands see: a value written
+/// `" 10.0.0.1 "` or `2001:DB8:0::1` reaches them as the address it was
+/// checked as, so a guard grepping `ip route` output matches. An empty
+/// value (`bosh create-env`'s placeholder network) is no value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
@@ -102,6 +116,10 @@ pub struct Network {
     pub gateway: Option<String>,
     #[serde(default, deserialize_with = "netmask")]
     pub netmask: Option<String>,
+    /// Newer directors' `prefix`: the size of the block reserved for the
+    /// instance (32 or 128 for one address; shorter for a delegated prefix).
+    #[serde(default, deserialize_with = "director_prefix")]
+    pub prefix: Option<u8>,
 }
 
 impl Phase {
@@ -159,22 +177,11 @@ impl Config {
         command.timeout.unwrap_or(self.timeout)
     }
 
-    /// `INJECT_NET_<NAME>_{IP,GATEWAY,NETMASK}` for every network, in name order.
+    /// The networks' variables as they are now (`_INTERFACE` looked up):
+    /// `INJECT_NET_<NAME>_*` per network, then the family aliases
+    /// `INJECT_IPV4_*` / `INJECT_IPV6_*` (see [`crate::netenv`]).
     pub fn network_env(&self) -> Vec<(String, String)> {
-        let mut vars = Vec::new();
-        for (name, net) in &self.networks {
-            let prefix = format!("INJECT_NET_{}", env_name(name));
-            for (field, value) in [
-                ("IP", &net.ip),
-                ("GATEWAY", &net.gateway),
-                ("NETMASK", &net.netmask),
-            ] {
-                if let Some(value) = value {
-                    vars.push((format!("{prefix}_{field}"), value.clone()));
-                }
-            }
-        }
-        vars
+        crate::netenv::env(self)
     }
 }
 
@@ -193,14 +200,10 @@ impl CommandSpec {
         }
     }
 
-    /// The names (never the values) of the variables this command gets:
-    /// the networks' and its own `env`, sorted, each once.
-    pub fn env_names(&self, config: &Config) -> Vec<String> {
-        let mut names: Vec<String> = config.network_env().into_iter().map(|(k, _)| k).collect();
-        names.extend(self.env.keys().cloned());
-        names.sort();
-        names.dedup();
-        names
+    /// The names (never the values) of the command's own `env`, sorted.
+    /// (The networks' variables it uses are [`crate::netenv::used_values`].)
+    pub fn env_names(&self, _config: &Config) -> Vec<String> {
+        self.env.keys().cloned().collect()
     }
 }
 
@@ -325,8 +328,27 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
             message: "the file is empty; expected a mapping with `commands:`".into(),
         });
     }
-    let raw: ConfigFile = serde_norway::from_str(text).map_err(|err| yaml_error(origin, &err))?;
-    Ok(Config {
+    let at = |(line, column): (usize, usize), message: String| ConfigError {
+        origin: origin.to_string(),
+        position: Some((line, column)),
+        message,
+    };
+    if let Some(place) = too_deep(text) {
+        return Err(at(
+            place,
+            format!("nested more than {MAX_NESTING} levels deep (`[` or `{{`); a config needs 4"),
+        ));
+    }
+    let raw: ConfigFile = serde_norway::from_str(text).map_err(|err| {
+        match second_document(text).filter(|_| err.location().is_none()) {
+            Some(place) => at(
+                place,
+                "a second YAML document starts here; the config is one document".into(),
+            ),
+            None => yaml_error(origin, &err),
+        }
+    })?;
+    let config = Config {
         shell: raw.shell.0,
         timeout: raw.timeout.0,
         stop_on_error: raw.stop_on_error,
@@ -334,7 +356,94 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         dry_run: raw.dry_run,
         commands: raw.commands.0,
         networks: raw.networks.0,
-    })
+        interfaces: Default::default(),
+    };
+    // A typo in a network variable is a config error now, not an empty
+    // string at 3 a.m.
+    if let Some(bad) = crate::netenv::first_unprovided(&config) {
+        return Err(ConfigError {
+            origin: origin.to_string(),
+            position: place_of(text, &bad.variable),
+            message: format!("commands[{}].{}: {}", bad.index, bad.field, bad.message),
+        });
+    }
+    Ok(config)
+}
+
+/// Where `variable` is first written in `text` outside a `#` comment line
+/// (the line and column of its name), for an error that has no node.
+fn place_of(text: &str, variable: &str) -> Option<(usize, usize)> {
+    for (n, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        let mut from = 0;
+        while let Some(at) = line[from..].find(variable).map(|i| i + from) {
+            let end = at + variable.len();
+            let before = line[..at].bytes().last();
+            let after = line.as_bytes().get(end);
+            let ident = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+            if !ident(before.as_ref()) && !ident(after) {
+                return Some((n + 1, line[..at].chars().count() + 1));
+            }
+            from = end;
+        }
+    }
+    None
+}
+
+/// Where `[` / `{` first nest deeper than [`MAX_NESTING`] (1-based line and
+/// column), outside quotes and comments. A quick scan of the text, not a
+/// YAML parser: it only has to catch what would make the parser crawl.
+fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    let mut quote: Option<char> = None;
+    let (mut escaped, mut comment, mut after_blank) = (false, false, true);
+    for c in text.chars() {
+        column += 1;
+        if c == '\n' {
+            (line, column, comment, after_blank) = (line + 1, 0, false, true);
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        match quote {
+            Some('"') if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '#' if after_blank => comment = true,
+                '\'' | '"' => quote = Some(c),
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Some((line, column));
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        after_blank = c == ' ' || c == '\t';
+    }
+    None
+}
+
+/// Where a second YAML document starts (`---` at the start of a line after
+/// some content), for serde_norway's multi-document error, which has no place.
+fn second_document(text: &str) -> Option<(usize, usize)> {
+    let mut content = false;
+    for (i, line) in text.lines().enumerate() {
+        let start = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+        if start && content {
+            return Some((i + 1, 1));
+        }
+        let t = line.trim();
+        content |= !(start || t.is_empty() || t.starts_with('#') || t.starts_with('%'));
+    }
+    None
 }
 
 /// serde_norway says `path: message at line L column C`; we say
@@ -402,7 +511,7 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Command")]
 struct RawCommand {
-    name: NonEmpty,
+    name: Name,
     run: NonEmpty,
     #[serde(default)]
     unless: Option<NonEmpty>,
@@ -420,7 +529,7 @@ struct RawCommand {
     continue_on_error: bool,
     #[serde(default)]
     #[schemars(schema_with = "schema::env")]
-    env: BTreeMap<EnvKey, EnvValue>,
+    env: Env,
     #[serde(default)]
     cwd: Option<NonEmpty>,
     #[serde(default)]
@@ -440,6 +549,10 @@ impl<'de> Deserialize<'de> for Commands {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a list of commands")
             }
+            /// `commands:` with no value, like `commands: null`: none.
+            fn visit_unit<E: de::Error>(self) -> Result<Commands, E> {
+                Ok(Commands(Vec::new()))
+            }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Commands, A::Error> {
                 let mut seen = HashMap::new();
                 let mut commands = Vec::new();
@@ -452,7 +565,8 @@ impl<'de> Deserialize<'de> for Commands {
                 Ok(Commands(commands))
             }
         }
-        d.deserialize_seq(ListVisitor)
+        // `any`, not `seq`: a null reaches `visit_unit` only that way.
+        d.deserialize_any(ListVisitor)
     }
 }
 
@@ -501,7 +615,7 @@ impl<'de> Visitor<'de> for CommandSeed<'_> {
             retries: raw.retries,
             retry_delay: raw.retry_delay.map_or(DEFAULT_RETRY_DELAY, |d| d.0),
             continue_on_error: raw.continue_on_error,
-            env: raw.env.into_iter().map(|(k, v)| (k.0, v.0)).collect(),
+            env: raw.env.0,
             cwd: raw.cwd.map(|c| PathBuf::from(c.0)),
             user: raw.user.map(|u| u.0),
             sensitive: raw.sensitive,
@@ -536,6 +650,59 @@ impl<'de> Deserialize<'de> for NonEmpty {
             }
         }
         d.deserialize_str(V)
+    }
+}
+
+/// A command's name: shown in every line of output and used in file names,
+/// so one line of printable text (no newline, ESC or other control
+/// character to break the layout or forge a line).
+struct Name(String);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let NonEmpty(name) = NonEmpty::deserialize(d)?;
+        match name.chars().find(|c| c.is_control()) {
+            Some(c) => Err(de::Error::custom(format_args!(
+                "`{}` holds a control character ({}); a name is one line of printable text",
+                name.escape_debug(),
+                c.escape_debug()
+            ))),
+            None => Ok(Name(name)),
+        }
+    }
+}
+
+/// A command's `env`; a name given twice is an error (YAML would silently
+/// keep the last).
+#[derive(Default)]
+struct Env(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for Env {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Env;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of environment names to values")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Env, E> {
+                Ok(Env::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Env, A::Error> {
+                let mut env = BTreeMap::new();
+                while let Some(EnvKey(key)) = map.next_key()? {
+                    if env.contains_key(&key) {
+                        return Err(de::Error::custom(format_args!(
+                            "`{key}` is given twice; each environment name once"
+                        )));
+                    }
+                    let EnvValue(value) = map.next_value()?;
+                    env.insert(key, value);
+                }
+                Ok(Env(env))
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
@@ -607,10 +774,10 @@ impl<'de> Deserialize<'de> for EnvKey {
             if key.is_empty() {
                 return Err("an environment name must not be empty".into());
             }
-            if key.contains('=') || key.contains('\0') {
+            if key.contains('=') || key.chars().any(char::is_control) {
                 // `A=B: x` would set A to `B=x`: never what was meant.
                 return Err(format!(
-                    "`{}` is no environment name: it must not hold `=` or a NUL character",
+                    "`{}` is no environment name: it must not hold `=` or a control character",
                     key.escape_debug()
                 ));
             }
@@ -639,6 +806,7 @@ impl<'de> Deserialize<'de> for Networks {
                 while let Some(NetworkName(name)) = map.next_key_seed(NetworkName::seed(&by_var))? {
                     by_var.insert(env_name(&name), name.clone());
                     let network = map.next_value::<Network>()?;
+                    one_family(&name, &network).map_err(de::Error::custom)?;
                     networks.insert(name, network);
                 }
                 Ok(Networks(networks))
@@ -679,6 +847,12 @@ impl Visitor<'_> for NetworkNameSeed<'_> {
         if name.trim().is_empty() {
             return Err(E::custom("a network name must not be empty"));
         }
+        if name.chars().any(char::is_control) {
+            return Err(E::custom(format_args!(
+                "`{}` holds a control character; a network name is one line of printable text",
+                name.escape_debug()
+            )));
+        }
         let var = env_name(name);
         if let Some(other) = self.0.get(&var) {
             return Err(E::custom(format_args!(
@@ -689,32 +863,136 @@ impl Visitor<'_> for NetworkNameSeed<'_> {
     }
 }
 
-fn address<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    checked_str(d, "an IP address", |text| {
-        match text.trim().parse::<IpAddr>() {
-            Ok(_) => Ok(()),
-            Err(_) => Err(format!(
-                "`{text}` is not an IP address (like 10.0.0.1 or 2001:db8::1)"
-            )),
+/// The values of a network must be of one family: an IPv4 address with an
+/// IPv6 gateway is no network a NIC can have.
+fn one_family(name: &str, network: &Network) -> Result<(), String> {
+    let mut seen: Option<(&str, &str, bool)> = None;
+    for (field, value) in [
+        ("ip", &network.ip),
+        ("gateway", &network.gateway),
+        ("netmask", &network.netmask),
+    ] {
+        let Some(text) = value else { continue };
+        let v6 = text.contains(':');
+        match seen {
+            Some((first, first_text, first_v6)) if first_v6 != v6 => {
+                let fam = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
+                return Err(format!(
+                    "network `{name}`: {first} {first_text} is {} but {field} {text} is {}; one network is one family",
+                    fam(first_v6),
+                    fam(v6)
+                ));
+            }
+            None => seen = Some((field, text.as_str(), v6)),
+            _ => {}
         }
+    }
+    if let (Some(prefix), Some((_, _, v6))) = (network.prefix, seen) {
+        let bits = if v6 { 128 } else { 32 };
+        if prefix > bits {
+            return Err(format!(
+                "network `{name}`: prefix {prefix} is longer than an address of its family ({bits} bits)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An address, as its canonical text; an empty value is no value.
+fn address<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    canonical(d, "an IP address", |text| {
+        text.parse::<IpAddr>()
+            .map_err(|_| format!("`{text}` is not an IP address (like 10.0.0.1 or 2001:db8::1)"))
     })
-    .map(Some)
+}
+
+/// A string read as an address (trimmed; empty → `None`) and kept in the
+/// address's canonical form, so commands get exactly what was checked.
+fn canonical<'de, D: Deserializer<'de>>(
+    d: D,
+    expecting: &'static str,
+    check: fn(&str) -> Result<IpAddr, String>,
+) -> Result<Option<String>, D::Error> {
+    struct V(&'static str, fn(&str) -> Result<IpAddr, String>);
+    impl Visitor<'_> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+            let text = v.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            (self.1)(text)
+                .map(|a| Some(a.to_string()))
+                .map_err(E::custom)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_str(V(expecting, check))
+}
+
+/// The director's `prefix`: a number of bits, given as a number or (as
+/// directors render it) a string of digits; empty is no value.
+fn director_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<u8>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a prefix length (0 to 128)")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<u8>, E> {
+            match u8::try_from(v) {
+                Ok(p) if p <= 128 => Ok(Some(p)),
+                _ => Err(E::custom(format_args!(
+                    "`{v}` is no prefix length: at most 128"
+                ))),
+            }
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<u8>, E> {
+            match u64::try_from(v) {
+                Ok(v) => self.visit_u64(v),
+                Err(_) => Err(E::custom(format_args!(
+                    "`{v}` is no prefix length: 0 to 128"
+                ))),
+            }
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<u8>, E> {
+            let t = v.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            match t.parse::<u64>() {
+                Ok(n) => self.visit_u64(n),
+                Err(_) => Err(E::custom(format_args!(
+                    "`{v}` is no prefix length (a number of bits, like 64)"
+                ))),
+            }
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<u8>, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// A netmask as BOSH renders it: an address whose bits are ones, then
 /// zeros (`255.255.255.0`, `ffff:ffff:ffff:ffff::`). A prefix length is
 /// refused: commands would get `64` where they expect a mask.
 fn netmask<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    checked_str(d, "a netmask address", |text| {
-        // The mask's bits, left-aligned in 128, so one test serves both families.
-        let bits = match text.trim().parse::<IpAddr>() {
-            Ok(IpAddr::V4(a)) => u128::from(u32::from(a)) << 96,
-            Ok(IpAddr::V6(a)) => u128::from(a),
-            Err(_) => {
-                return Err(format!(
+    canonical(d, "a netmask address", |text| {
+        let Ok(mask) = text.parse::<IpAddr>() else {
+            return Err(format!(
                 "`{text}` is not a netmask address (like 255.255.255.0 or ffff:ffff:ffff:ffff::)"
-            ))
-            }
+            ));
+        };
+        // The mask's bits, left-aligned in 128, so one test serves both families.
+        let bits = match mask {
+            IpAddr::V4(a) => u128::from(u32::from(a)) << 96,
+            IpAddr::V6(a) => u128::from(a),
         };
         // Ones then zeros: the inverse is 0…01…1, so adding 1 clears all of it.
         let inverse = !bits;
@@ -723,9 +1001,8 @@ fn netmask<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> 
                 "`{text}` is not a netmask: its one bits must come first, like 255.255.255.0"
             ));
         }
-        Ok(())
+        Ok(mask)
     })
-    .map(Some)
 }
 
 /// The shell argv; the command text is appended as its last argument.
@@ -831,6 +1108,11 @@ fn deserialize_duration<'de, D: Deserializer<'de>>(
             if self.0 && d.is_zero() {
                 return Err(E::custom(format_args!(
                     "`{v}` is no time at all; a timeout must be more than 0"
+                )));
+            }
+            if self.0 && d < MIN_TIMEOUT {
+                return Err(E::custom(format_args!(
+                    "`{v}` is too short for any command to start; a timeout is at least 1ms"
                 )));
             }
             Ok(d)

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-pub use decide::{backoff, change_wait, Cause, Policy, Verdict};
+pub use decide::{backoff, change_wait, AfterRun, Cause, Policy, Verdict};
 pub use state::{read_state, CommandState, EnsureState};
 
 use crate::config::{CommandSpec, Config, Phase};
@@ -264,6 +264,18 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
             }
         };
         let report = runner::run_command(self.config, spec, slot, None, cancel, &mut sink).await;
+        // Whether the command made its guard hold is learnt here, at once,
+        // and only here: the guard found false again on a later change may
+        // be somebody else's doing (route churn), not the guard's fault.
+        let after = if report.outcome == Outcome::Ok {
+            match runner::guard_holds(self.config, spec, cancel).await {
+                Some(true) => decide::AfterRun::Holds,
+                Some(false) => decide::AfterRun::StillFalse,
+                None => decide::AfterRun::Unknown,
+            }
+        } else {
+            decide::AfterRun::Unknown
+        };
         let now = SystemTime::now();
         let kept = &mut self.kept[i];
         let decision = decide::decide(
@@ -271,6 +283,7 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
             self.policy,
             &spec.name,
             &report.outcome,
+            after,
             report.duration,
             cause,
         );
@@ -334,6 +347,9 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
         self.state.updated = SystemTime::now();
         self.state.commands = self.kept.iter().map(|k| k.state.clone()).collect();
         self.journal.state(&self.state);
+        if let Some(notice) = self.journal.take_notice() {
+            (self.out)(&stamped(&notice));
+        }
     }
 }
 
@@ -383,14 +399,16 @@ async fn burst(
 
 /// The run log and state file of the loop, in the log dir. Like the errand's
 /// run log, they must never stop the loop: a failure becomes one notice on
-/// stdout and what failed goes quiet (the state too when the log failed:
-/// the notice already says the dir cannot be written).
+/// stdout. The run log then goes quiet; the state is tried again at every
+/// write (a full disk gets space back), so it never freezes while the loop
+/// goes on, and its coming back is said too.
 struct Journal {
     dir: Option<PathBuf>,
     /// The errands' run log (phase `ensure`), without their lock: the loop
     /// holds `ensure.lock` and must not block an errand run.
     log: Option<RunLog>,
-    state_failed: bool,
+    /// The last state write failed (said once, until one succeeds).
+    state_failing: bool,
     notice: Option<String>,
 }
 
@@ -399,7 +417,7 @@ impl Journal {
         Journal {
             dir: dir.map(Path::to_path_buf),
             log: dir.map(|dir| RunLog::open_unlocked(dir, Phase::Ensure)),
-            state_failed: false,
+            state_failing: false,
             notice: None,
         }
     }
@@ -446,18 +464,22 @@ impl Journal {
     }
 
     fn state(&mut self, state: &EnsureState) {
-        let (Some(dir), Some(log)) = (&self.dir, &self.log) else {
+        let Some(dir) = &self.dir else {
             return;
         };
-        if self.state_failed || !log.is_writing() {
-            return;
-        }
-        if let Err(err) = state::write_state(dir, state) {
-            self.state_failed = true;
-            self.notice = Some(format!(
-                "cannot write the state in {}: {err}; going on without it",
-                dir.display()
-            ));
+        match state::write_state(dir, state) {
+            Err(err) if !self.state_failing => {
+                self.state_failing = true;
+                self.notice = Some(format!(
+                    "cannot write the state in {}: {err}; going on, trying again at every check",
+                    dir.display()
+                ));
+            }
+            Ok(()) if self.state_failing => {
+                self.state_failing = false;
+                self.notice = Some(format!("the state in {} is written again", dir.display()));
+            }
+            _ => {}
         }
     }
 

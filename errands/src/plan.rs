@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::config::{CommandSpec, Config, Phase};
 use crate::event::format_duration;
+use crate::netenv;
 
 /// A selection that cannot be made (a usage error: exit 2, nothing runs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +109,23 @@ pub fn describe(
     if !env.is_empty() {
         field("env:", env.join(" "));
     }
+    // The networks' variables it uses, as they are now; a sensitive
+    // command's are left out with its text.
+    if !command.sensitive {
+        let used = netenv::used_values(config, command);
+        let set: Vec<String> = used
+            .iter()
+            .filter_map(|v| Some(format!("{}={}", v.name, v.value.as_ref().ok()?)))
+            .collect();
+        if !set.is_empty() {
+            field("network:", set.join(" "));
+        }
+        for v in &used {
+            if let Err(why) = &v.value {
+                field("unset:", format!("{}: {why}", v.name));
+            }
+        }
+    }
     if let Some(cwd) = &command.cwd {
         field("cwd:", cwd.display().to_string());
     }
@@ -139,7 +157,26 @@ pub fn describe_json(
         "timeout": config.timeout_of(command).as_secs_f64(),
         "retries": command.retries,
         "env": command.env_names(config),
+        "network": network_json(config, command, true),
+        "unset": network_json(config, command, false),
     })
+}
+
+/// The network variables a command uses: `set` ones with their values, or
+/// the unset ones with why. Empty for a sensitive command.
+fn network_json(config: &Config, command: &CommandSpec, set: bool) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    if !command.sensitive {
+        for v in netenv::used_values(config, command) {
+            match (v.value, set) {
+                (Ok(value), true) | (Err(value), false) => {
+                    map.insert(v.name, value.into());
+                }
+                _ => {}
+            }
+        }
+    }
+    map.into()
 }
 
 /// The dry-run's first line: what would run, under which shell.
@@ -149,20 +186,6 @@ pub fn headline(config: &Config, phase: Phase, selected: usize) -> String {
         config.commands.len(),
         config.shell.join(" ")
     )
-}
-
-/// The dry-run's lines after the headline: the networks' variables with
-/// their values, as every command would get them (none when the config has
-/// no networks). Values, unlike `env:`, because these come from BOSH and
-/// are what an operator checks before turning `dry_run` off.
-pub fn network_lines(config: &Config) -> Vec<String> {
-    let vars = config.network_env();
-    if vars.is_empty() {
-        return Vec::new();
-    }
-    let mut lines = vec!["the commands would see these networks:".to_string()];
-    lines.extend(vars.iter().map(|(k, v)| format!("    {k}={v}")));
-    lines
 }
 
 #[cfg(test)]
@@ -258,7 +281,6 @@ networks:
                 "              echo b",
                 "    only_if:  true   (run only when it exits 0)",
                 "    limits:   timeout 30s, retries 2 (every 1s)",
-                "    env:      INJECT_NET_IPV6_NET_GATEWAY",
             ]
         );
     }
@@ -270,7 +292,7 @@ networks:
         assert!(text.contains("run:      <redacted>"), "{text}");
         assert!(text.contains("unless:   <redacted>"), "{text}");
         assert!(
-            text.contains("env:      A INJECT_NET_IPV6_NET_GATEWAY TOKEN"),
+            text.contains("env:      A TOKEN\n") || text.ends_with("env:      A TOKEN"),
             "{text}"
         );
         assert!(
@@ -278,6 +300,40 @@ networks:
             "{text}"
         );
         assert!(text.contains("timeout 10m, no retries"), "{text}");
+    }
+
+    #[test]
+    fn describe_shows_the_network_values_used_and_why_interface_is_unset() {
+        let mut c = parse(
+            r#"
+commands:
+  - name: route
+    run: ip -6 route replace default via "$INJECT_IPV6_GATEWAY" dev "$INJECT_IPV6_INTERFACE"
+networks:
+  default: {ip: 10.0.0.5}
+  public: {ip: "2001:db8::10", gateway: "2001:db8::1"}
+"#,
+            "t.yml",
+        )
+        .unwrap();
+        c.interfaces = crate::netenv::Interfaces::new(|| Ok(vec![]));
+        let lines = describe(&c, &c.commands[0], Phase::Errand, 1, 1);
+        assert_eq!(
+            lines[4..],
+            [
+                "    network:  INJECT_IPV6_GATEWAY=2001:db8::1",
+                "    unset:    INJECT_IPV6_INTERFACE: 2001:db8::10 (network `public`) is on no interface of this host now",
+            ]
+        );
+        c.interfaces = crate::netenv::Interfaces::new(|| {
+            Ok(vec![("2001:db8::10".parse().unwrap(), "eth0".into())])
+        });
+        let planned = describe_json(&c, &c.commands[0], Phase::Errand, 1, 1);
+        assert_eq!(
+            planned["network"],
+            serde_json::json!({"INJECT_IPV6_GATEWAY": "2001:db8::1", "INJECT_IPV6_INTERFACE": "eth0"})
+        );
+        assert_eq!(planned["unset"], serde_json::json!({}));
     }
 
     #[test]
@@ -291,7 +347,7 @@ networks:
                 "phase": "errand", "shell": crate::config::DEFAULT_SHELL,
                 "run": "<redacted>", "unless": "<redacted>", "only_if": null,
                 "timeout": 600.0, "retries": 0,
-                "env": ["A", "INJECT_NET_IPV6_NET_GATEWAY", "TOKEN"],
+                "env": ["A", "TOKEN"], "network": {}, "unset": {},
             })
         );
     }

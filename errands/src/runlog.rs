@@ -122,19 +122,28 @@ impl DirLock {
     /// Takes `<dir>/<kind.file>` (creating the dir) and writes our PID into
     /// it, for whoever finds it held. Never waits: a held lock is an error
     /// naming the holder.
+    ///
+    /// The lock is the `flock` on the open file, not the PID in it: a file
+    /// that can only be opened for reading (a read-only dir) is locked all
+    /// the same, and a PID that cannot be written (a full disk) is only
+    /// information lost. Only a lock file that can be neither made nor
+    /// opened is an error.
     pub fn acquire(dir: &Path, kind: LockKind) -> Result<DirLock, LockError> {
         let path = dir.join(kind.file);
         let io = |error: std::io::Error| LockError::Io {
             path: path.clone(),
             error,
         };
-        create_dir(dir).map_err(io)?;
+        // A dir that cannot be made may still exist (read-only): opening
+        // the file says what is really wrong.
+        let _ = create_dir(dir);
         let file = private_file()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
+            .or_else(|err| File::open(&path).map_err(|_| err))
             .map_err(io)?;
         // flock, not a PID file: the kernel drops the lock when its holder
         // dies, so a crash never leaves a stale lock behind (for the next
@@ -142,10 +151,11 @@ impl DirLock {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(mut lock) => {
                 let pid = format!("{}\n", std::process::id());
-                lock.set_len(0)
+                // Best effort: the holder is whoever has the flock.
+                let _ = lock
+                    .set_len(0)
                     .and_then(|_| lock.seek(SeekFrom::Start(0)))
-                    .and_then(|_| lock.write_all(pid.as_bytes()))
-                    .map_err(io)?;
+                    .and_then(|_| lock.write_all(pid.as_bytes()));
                 Ok(DirLock { _lock: lock })
             }
             Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
@@ -160,6 +170,9 @@ impl DirLock {
                     }
                     pid
                 });
+                // A PID left by an earlier holder (the current one could
+                // not write its own) names nobody who still runs.
+                let pid = pid.filter(|pid| Path::new(&format!("/proc/{pid}")).exists());
                 Err(LockError::Held(LockHeld { path, pid, kind }))
             }
             Err((_, errno)) => Err(io(errno.into())),
@@ -415,16 +428,30 @@ impl RunLog {
         }
     }
 
-    /// Removes the oldest run output dirs beyond [`KEEP_RUNS`]; run ids start
-    /// with their time, so name order is age order.
+    /// Removes the oldest run output dirs beyond [`KEEP_RUNS`], never this
+    /// run's own. Age is what the file system says (the last change to a
+    /// dir), then the name: a name only tells the clock of the day it was
+    /// made, and a clock that was once ahead makes old runs look newest.
     fn prune(&self) {
         let Ok(entries) = std::fs::read_dir(self.dir.join("runs")) else {
             return;
         };
-        let mut runs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let own = self.run_dir();
+        let mut runs: Vec<(SystemTime, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|path| *path != own)
+            .map(|path| {
+                let changed = std::fs::symlink_metadata(&path)
+                    .and_then(|m| m.modified())
+                    .unwrap_or(SystemTime::UNIX_EPOCH);
+                (changed, path)
+            })
+            .collect();
         runs.sort();
-        let excess = runs.len().saturating_sub(KEEP_RUNS);
-        for old in &runs[..excess] {
+        // This run counts as one of those kept.
+        let excess = (runs.len() + 1).saturating_sub(KEEP_RUNS);
+        for (_, old) in &runs[..excess.min(runs.len())] {
             let _ = std::fs::remove_dir_all(old);
         }
     }

@@ -196,6 +196,32 @@ pub async fn run_command<S: FnMut(Event) + Send>(
     run_one(config, command, setup, slot, &mut out, cancel).await
 }
 
+/// Runs only the guards of `command` (which must have one), as
+/// [`run_command`] would before the command: whether they hold now. The
+/// ensure loop asks this right after a successful run, to learn whether the
+/// command made its guard hold. `None` when they could not be asked (the
+/// setup failed, a guard failed to start or timed out, a stop).
+pub async fn guard_holds(
+    config: &Config,
+    command: &CommandSpec,
+    cancel: &CancellationToken,
+) -> Option<bool> {
+    let setup = Setup::new(config, command).ok()?;
+    let mut sink = |_: Event| {};
+    let mut budget = PrintBudget::unlimited();
+    let mut out = Emitter {
+        sink: &mut sink,
+        log: None,
+        budget: &mut budget,
+    };
+    let timeout = config.timeout_of(command);
+    match check_guards(command, &setup, timeout, cancel, &mut out, 0).await {
+        Some(Outcome::Skipped { .. }) => Some(true),
+        None => Some(false),
+        Some(_) => None,
+    }
+}
+
 /// A selected command whose user is looked up and cwd checked: ready to run.
 pub struct Prepared<'a> {
     pub command: &'a CommandSpec,
@@ -223,9 +249,13 @@ pub fn prepare<'a>(
     config: &Config,
     commands: &[&'a CommandSpec],
 ) -> Result<Vec<Prepared<'a>>, PrepareError> {
+    // No interface lookup here: `run_plan` reads the networks' variables
+    // again as each command starts.
+    let mut unlooked = config.clone();
+    unlooked.interfaces = Default::default();
     commands
         .iter()
-        .map(|&command| match Setup::new(config, command) {
+        .map(|&command| match Setup::new(&unlooked, command) {
             Ok(setup) => Ok(Prepared { command, setup }),
             Err(err) => {
                 let at = config
@@ -262,6 +292,22 @@ async fn run_one<S: FnMut(Event) + Send>(
         attempt: 1,
     });
     let timeout = config.timeout_of(command);
+    // A network variable it uses that is unset now (`_INTERFACE` of an
+    // address no NIC holds): said before it runs, as the shell would
+    // silently expand it to nothing.
+    if let (Ok(setup), false) = (setup, command.sensitive) {
+        for (var, why) in &setup.unset {
+            let line = format!("inject: ${var} is unset: {why}");
+            if let Some(log) = out.log.as_deref_mut() {
+                log.output(index, Stream::Stderr, line.as_bytes(), true);
+            }
+            out.emit(Event::Output {
+                index,
+                stream: Stream::Stderr,
+                line,
+            });
+        }
+    }
 
     // A setup that failed, or a guard that says no, is the outcome; else
     // the command runs with its setup.
@@ -411,7 +457,10 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
             summary.count(&Outcome::NotRun);
             continue;
         }
-        let setup = Ok(&prepared.setup);
+        // The networks' variables as they are when it starts: `_INTERFACE`
+        // follows the kernel, which an earlier command may have changed.
+        let fresh = prepared.setup.with_network_env(config, command);
+        let setup = Ok(&fresh);
         let mut out = Emitter {
             sink: &mut *sink,
             log: log.as_deref_mut(),
@@ -538,9 +587,12 @@ pub const SENSITIVE_SCRIPT: &str = "inject_command=$INJECT_SENSITIVE_COMMAND; \
 unset INJECT_SENSITIVE_COMMAND; eval \"$inject_command\"";
 
 /// What every process of a command starts with.
+#[derive(Clone)]
 struct Setup {
     shell: Vec<String>,
     env: BTreeMap<String, String>,
+    /// Network variables the command uses that are unset, and why.
+    unset: Vec<(String, String)>,
     cwd: Option<PathBuf>,
     user: Option<Identity>,
     /// The text goes through [`SENSITIVE_VAR`], not argv.
@@ -548,6 +600,7 @@ struct Setup {
 }
 
 /// A user, looked up once per command (not per guard or attempt).
+#[derive(Clone)]
 struct Identity {
     name: String,
     uid: Uid,
@@ -568,7 +621,9 @@ struct SetupError {
 
 impl Setup {
     fn new(config: &Config, command: &CommandSpec) -> Result<Setup, SetupError> {
-        let mut env: BTreeMap<String, String> = config.network_env().into_iter().collect();
+        let network = crate::netenv::for_command(config, command);
+        let unset = network.unset;
+        let mut env: BTreeMap<String, String> = network.env.into_iter().collect();
         env.extend(command.env.clone());
         if let Some(cwd) = &command.cwd {
             // Checked here: a failed chdir would otherwise be reported as
@@ -590,6 +645,7 @@ impl Setup {
         Ok(Setup {
             shell: config.shell.clone(),
             env,
+            unset,
             cwd: command.cwd.clone(),
             user,
             sensitive: command.sensitive,
@@ -606,6 +662,16 @@ impl Setup {
                 cwd.display()
             )
         })
+    }
+
+    /// This setup with the networks' variables read again.
+    fn with_network_env(&self, config: &Config, command: &CommandSpec) -> Setup {
+        let mut setup = self.clone();
+        let network = crate::netenv::for_command(config, command);
+        setup.env = network.env.into_iter().collect();
+        setup.env.extend(command.env.clone());
+        setup.unset = network.unset;
+        setup
     }
 
     fn command(&self, text: &str, capture: bool) -> tokio::process::Command {

@@ -68,6 +68,7 @@ networks:
             ip: Some("2001:db8:69f5::10".into()),
             gateway: Some("2001:db8:69f5::1".into()),
             netmask: Some("ffff:ffff:ffff:ffff::".into()),
+            prefix: None,
         }
     );
     assert_eq!(
@@ -85,6 +86,23 @@ networks:
                 "INJECT_NET_IPV6_NET_NETMASK".to_string(),
                 "ffff:ffff:ffff:ffff::".to_string()
             ),
+            ("INJECT_NET_IPV6_NET_PREFIX".to_string(), "64".to_string()),
+            ("INJECT_NET_IPV6_NET_FAMILY".to_string(), "ipv6".to_string()),
+            ("INJECT_IPV6_NETWORK".to_string(), "ipv6-net".to_string()),
+            (
+                "INJECT_IPV6_IP".to_string(),
+                "2001:db8:69f5::10".to_string()
+            ),
+            (
+                "INJECT_IPV6_GATEWAY".to_string(),
+                "2001:db8:69f5::1".to_string()
+            ),
+            (
+                "INJECT_IPV6_NETMASK".to_string(),
+                "ffff:ffff:ffff:ffff::".to_string()
+            ),
+            ("INJECT_IPV6_PREFIX".to_string(), "64".to_string()),
+            ("INJECT_IPV6_FAMILY".to_string(), "ipv6".to_string()),
         ]
     );
 }
@@ -126,7 +144,13 @@ fn json_is_valid_input() {
     assert_eq!(c.commands[0].phases, [Phase::PreStart]);
     assert_eq!(
         c.network_env(),
-        [("INJECT_NET_DEFAULT_IP".to_string(), "10.0.0.5".to_string())]
+        [
+            ("INJECT_NET_DEFAULT_IP".to_string(), "10.0.0.5".to_string()),
+            ("INJECT_NET_DEFAULT_FAMILY".to_string(), "ipv4".to_string()),
+            ("INJECT_IPV4_NETWORK".to_string(), "default".to_string()),
+            ("INJECT_IPV4_IP".to_string(), "10.0.0.5".to_string()),
+            ("INJECT_IPV4_FAMILY".to_string(), "ipv4".to_string()),
+        ]
     );
 }
 
@@ -142,7 +166,7 @@ fn unknown_key() {
         .starts_with("commands.yml:1:1: unknown field `timout`, expected one of"));
     assert_eq!(
         err("commands: []\nnetworks:\n  n: {ip: 10.0.0.1, gw: y}\n"),
-        "commands.yml:3:21: networks.n: unknown field `gw`, expected one of `ip`, `gateway`, `netmask`"
+        "commands.yml:3:21: networks.n: unknown field `gw`, expected one of `ip`, `gateway`, `netmask`, `prefix`"
     );
 }
 
@@ -425,6 +449,91 @@ fn network_addresses_and_masks_are_checked_where_written() {
 }
 
 #[test]
+fn network_values_reach_commands_exactly_as_checked() {
+    // Trimmed and in canonical form (as `ip` prints addresses), so a guard
+    // grepping `ip route` output matches what the command was given.
+    let c = parse(
+        "commands: []\nnetworks:\n  a: {ip: ' 10.0.0.1 ', gateway: '2001:DB8:0:0::0001', netmask: ' FFFF:FFFF:FFFF:FFFF:0:0:0:0'}\n",
+        "c",
+    );
+    let err = c.unwrap_err().to_string();
+    assert!(err.contains("one network is one family"), "{err}");
+    let c = parse(
+        "commands: []\nnetworks:\n  a: {ip: ' 10.0.0.1 ', gateway: 10.0.0.254}\n  b: {gateway: '2001:DB8:0:0::0001', netmask: ' FFFF:FFFF:FFFF:FFFF:0:0:0:0'}\n",
+        "c",
+    )
+    .unwrap();
+    let env: std::collections::BTreeMap<String, String> = c.network_env().into_iter().collect();
+    assert_eq!(env["INJECT_NET_A_IP"], "10.0.0.1");
+    assert_eq!(env["INJECT_NET_B_GATEWAY"], "2001:db8::1");
+    assert_eq!(env["INJECT_NET_B_NETMASK"], "ffff:ffff:ffff:ffff::");
+    assert_eq!(env["INJECT_IPV6_PREFIX"], "64");
+}
+
+#[test]
+fn empty_network_values_are_no_values() {
+    // `bosh create-env` renders its placeholder network with empty strings.
+    let c = parse(
+        "commands: []\nnetworks:\n  default: {ip: '', gateway: '', netmask: ''}\n",
+        "c",
+    )
+    .unwrap();
+    assert_eq!(c.network_env(), []);
+    // A command that needs one is then a config error naming it.
+    let text = "commands:\n  - name: route\n    run: ip -6 route replace default via \"$INJECT_IPV6_GATEWAY\"\nnetworks:\n  default: {ip: '', gateway: '', netmask: ''}\n";
+    assert_eq!(
+        parse(text, "commands.yml").unwrap_err().to_string(),
+        "commands.yml:3:44: commands[0].run: command `route` uses $INJECT_IPV6_GATEWAY, which the \
+         networks do not provide: no network of the config is IPv6 (networks: default (no values))"
+    );
+}
+
+#[test]
+fn a_network_variable_no_network_provides_is_a_config_error() {
+    let nets = "networks:\n  default: {ip: 10.0.0.5, gateway: 10.0.0.1, netmask: 255.255.255.0}\n  \
+                public: {ip: '2001:db8::10', gateway: '2001:db8::1', netmask: 'ffff:ffff:ffff:ffff::'}\n";
+    let bad = |run: &str| {
+        parse(
+            &format!("commands:\n  - name: c\n    run: 'true'\n    unless: {run}\n{nets}"),
+            "commands.yml",
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        bad("test -n \"$INJECT_NET_IPV6_GATEWAY\""),
+        Err("commands.yml:4:23: commands[0].unless: command `c` uses $INJECT_NET_IPV6_GATEWAY, which \
+             the networks do not provide: no network of that name (networks: default (IPv4), \
+             public (IPv6)); for the IPv6 network's value, whatever it is called, use \
+             $INJECT_IPV6_GATEWAY"
+            .into())
+    );
+    assert_eq!(
+        bad("echo $INJECT_NET_PUBLIC_GATWAY"),
+        Err("commands.yml:4:19: commands[0].unless: command `c` uses $INJECT_NET_PUBLIC_GATWAY, which \
+             the networks do not provide: network `public` gives _IP, _GATEWAY, _NETMASK, _PREFIX, \
+             _FAMILY, _INTERFACE only, no _GATWAY (networks: default (IPv4), public (IPv6))"
+            .into())
+    );
+    // Provided, aliases and `_INTERFACE` included; an optional use is fine.
+    assert_eq!(
+        bad("echo $INJECT_NET_PUBLIC_GATEWAY $INJECT_IPV6_INTERFACE $INJECT_IPV4_NETWORK ${INJECT_NET_X_IP:-none}"),
+        Ok(())
+    );
+    // Two networks of a family: the alias is unset, and the names to use are given.
+    let two = parse(
+        "commands:\n  - {name: c, run: 'echo $INJECT_IPV6_IP'}\nnetworks:\n  a: {ip: '2001:db8::1'}\n  b: {ip: '2001:db8:1::1'}\n",
+        "commands.yml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        two.ends_with("2 networks are IPv6 (a, b), so INJECT_IPV6_* is unset; use $INJECT_NET_A_IP or $INJECT_NET_B_IP instead"),
+        "{two}"
+    );
+}
+
+#[test]
 fn network_names_that_become_the_same_variables_are_refused() {
     assert_eq!(
         err("commands: []\nnetworks:\n  ipv6-net: {ip: '::1'}\n  ipv6_net: {ip: '::2'}\n"),
@@ -437,7 +546,7 @@ fn network_names_that_become_the_same_variables_are_refused() {
 fn env_names_and_nul_characters_are_refused_where_written() {
     assert_eq!(
         err("commands:\n  - {name: a, run: x, env: {\"A=B\": x}}\n"),
-        "commands.yml:2:29: commands[0].env: `A=B` is no environment name: it must not hold `=` or a NUL character"
+        "commands.yml:2:29: commands[0].env: `A=B` is no environment name: it must not hold `=` or a control character"
     );
     assert_eq!(
         err("commands:\n  - {name: a, run: x, env: {\"\": x}}\n"),
@@ -496,5 +605,96 @@ fn dry_run_is_a_boolean_in_the_file() {
     assert_eq!(
         err("{\"dry_run\": \"false\", \"commands\": []}\n"),
         "commands.yml:1:13: dry_run: invalid type: string \"false\", expected a boolean"
+    );
+}
+
+/// Issue 12, item 9: the validation gaps an adversary found.
+#[test]
+fn deep_nesting_is_refused_before_parsing_and_quickly() {
+    let deep = format!("commands: {}", "[".repeat(100_000));
+    let start = std::time::Instant::now();
+    let e = err(&deep);
+    assert_eq!(
+        e,
+        "commands.yml:1:75: nested more than 64 levels deep (`[` or `{`); a config needs 4"
+    );
+    // 57 s before; the scan is linear. (Timing is only printed: no flake.)
+    println!("100 000 nested `[` refused in {:?}", start.elapsed());
+    // Brackets inside quotes and comments are text, not nesting.
+    let quoted = format!(
+        "commands:\n  - name: a\n    run: 'echo {0}' # {0}\n    unless: \"test {0}\"\n",
+        "[".repeat(200)
+    );
+    assert!(parse(&quoted, "commands.yml").is_ok());
+}
+
+#[test]
+fn a_timeout_below_a_millisecond_is_refused() {
+    assert_eq!(
+        err("commands:\n  - {name: a, run: x, timeout: 1ns}\n"),
+        "commands.yml:2:32: commands[0].timeout: `1ns` is too short for any command to start; a timeout is at least 1ms"
+    );
+    assert_eq!(
+        err("timeout: 999us\ncommands: []\n"),
+        "commands.yml:1:10: timeout: `999us` is too short for any command to start; a timeout is at least 1ms"
+    );
+    let c = parse(
+        "commands:\n  - {name: a, run: x, timeout: 1ms, retry_delay: 0s}\n",
+        "c",
+    )
+    .unwrap();
+    assert_eq!(c.commands[0].timeout, Some(Duration::from_millis(1)));
+}
+
+#[test]
+fn an_environment_name_given_twice_is_refused() {
+    assert_eq!(
+        err("commands:\n  - name: a\n    run: x\n    env: {A: x, A: y}\n"),
+        "commands.yml:4:10: commands[0].env: `A` is given twice; each environment name once"
+    );
+}
+
+#[test]
+fn names_with_control_characters_are_refused() {
+    assert_eq!(
+        err("commands:\n  - name: \"a\\eb\"\n    run: x\n"),
+        "commands.yml:2:5: commands[0]: `a\\u{1b}b` holds a control character (\\u{1b}); a name is one line of printable text"
+    );
+    assert!(err("commands:\n  - name: \"two\\nlines\"\n    run: x\n")
+        .contains("holds a control character (\\n)"));
+    assert!(
+        err("commands: []\nnetworks:\n  \"x\\ty\": {ip: 10.0.0.1}\n")
+            .contains("networks: `x\\ty` holds a control character"),
+    );
+    assert!(
+        err("commands:\n  - name: a\n    run: x\n    env: {\"A\\rB\": 1}\n")
+            .contains("must not hold `=` or a control character")
+    );
+}
+
+#[test]
+fn a_second_yaml_document_is_refused_where_it_starts() {
+    assert_eq!(
+        err("commands: []\n---\ncommands: []\n"),
+        "commands.yml:2:1: a second YAML document starts here; the config is one document"
+    );
+    // A leading `---` is the first document's start, not a second one.
+    assert!(parse("---\ncommands: []\n", "c").is_ok());
+}
+
+#[test]
+fn commands_with_no_value_and_commands_null_mean_the_same_none() {
+    for text in [
+        "commands:\n",
+        "commands: null\n",
+        "commands: []\n",
+        "commands: ~\n",
+    ] {
+        let c = parse(text, "c").unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert!(c.commands.is_empty(), "{text:?}");
+    }
+    assert_eq!(
+        err("commands: 3\n"),
+        "commands.yml:1:11: commands: invalid type: integer `3`, expected a list of commands"
     );
 }

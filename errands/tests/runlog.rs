@@ -29,3 +29,64 @@ fn a_lock_whose_holder_wrote_no_pid_yet_is_reported_without_one() {
         "{err}"
     );
 }
+
+/// Issue 12: run dirs named in the future (a clock that was once ahead)
+/// sorted after this run's own, so pruning by name deleted the current run
+/// and its log. Age is the file system's, and the current run is kept.
+#[test]
+fn pruning_never_removes_the_current_run_and_goes_by_age() {
+    use inject_errands::event::{Event, Stream};
+    use inject_errands::runlog::KEEP_RUNS;
+    use std::time::{Duration, SystemTime};
+
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    // 25 runs from a clock 70 years ahead, made an hour ago and earlier
+    // (the first is the oldest).
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    for n in 0..25u64 {
+        let run = runs.join(format!("2096-01-01T00:00:{n:02}Z-1"));
+        std::fs::create_dir_all(&run).unwrap();
+        let age = an_hour_ago - Duration::from_secs(60 * (25 - n));
+        std::fs::File::open(&run)
+            .unwrap()
+            .set_modified(age)
+            .unwrap();
+    }
+    let mut log = RunLog::open(dir.path(), Phase::Errand).unwrap();
+    log.record(&Event::Started {
+        index: 1,
+        total: 1,
+        name: "hello".into(),
+        attempt: 1,
+    });
+    log.output(1, Stream::Stdout, b"hello", true);
+    log.record(&Event::Finished {
+        index: 1,
+        name: "hello".into(),
+        outcome: inject_errands::event::Outcome::Ok,
+        duration: Duration::from_millis(1),
+        attempts: 1,
+    });
+    assert_eq!(log.take_notice(), None, "the log is written");
+    let own = log.output_path(1).unwrap();
+    assert_eq!(std::fs::read_to_string(&own).unwrap(), "hello\n");
+
+    let mut left: Vec<String> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left.len(), KEEP_RUNS, "{left:?}");
+    assert!(left.contains(
+        &log.run_dir()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    ));
+    // The six oldest went: 00 … 05; 06 is the oldest kept.
+    let gone = |n: u64| !left.contains(&format!("2096-01-01T00:00:{n:02}Z-1"));
+    assert!((0..6).all(gone), "{left:?}");
+    assert!(!gone(6), "{left:?}");
+}

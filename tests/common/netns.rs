@@ -39,28 +39,20 @@ pub struct SeedVm {
     pub peer: String,
 }
 
+#[allow(dead_code)] // each test crate compiles this file; not all use every constant
 impl SeedVm {
     pub const V4_GATEWAY: &'static str = "10.0.250.1";
     pub const V6_GATEWAY: &'static str = "2001:db8:69f5::1";
     pub const V6_ADDRESS: &'static str = "2001:db8:69f5::10";
 
     pub fn new() -> SeedVm {
-        let n = SEQ.fetch_add(1, Ordering::SeqCst);
-        let id = format!("{}-{n}", std::process::id());
-        let seed = SeedVm {
-            vm: format!("injt-vm-{id}"),
-            peer: format!("injt-peer-{id}"),
-        };
-        sh(&["ip", "netns", "add", &seed.vm]);
-        sh(&["ip", "netns", "add", &seed.peer]);
+        let seed = SeedVm::empty();
         for (nic, peer_nic) in [("eth0", "p0"), ("eth1", "p1")] {
             sh(&[
                 "ip", "-n", &seed.vm, "link", "add", nic, "type", "veth", "peer", "name", peer_nic,
                 "netns", &seed.peer,
             ]);
         }
-        seed.sysctl("net.ipv6.conf.all.accept_dad=0");
-        seed.sysctl("net.ipv6.conf.default.accept_dad=0");
         seed.sysctl("net.ipv6.conf.eth1.accept_ra=0");
         for args in [
             "link set lo up",
@@ -81,7 +73,89 @@ impl SeedVm {
         ] {
             sh(&split(&format!("ip -n {} {args}", seed.peer)));
         }
+        seed.settle(&["eth0", "eth1"]);
         seed
+    }
+
+    /// Waits (up to 10 s) until each of `nics` has its link-local address,
+    /// and none is tentative. The kernel adds it when the link gets
+    /// carrier, which it learns up to a second late (and later under load):
+    /// a test that starts watching netlink at once would see that address
+    /// arrive (or finish its duplicate address detection) in the middle of
+    /// what it does.
+    fn settle(&self, nics: &[&str]) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        for nic in nics {
+            while self
+                .ip(&format!("-6 addr show dev {nic} scope link"))
+                .trim()
+                .is_empty()
+                || !self.ip("-6 addr show tentative").trim().is_empty()
+            {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{nic} got no link-local address: {}",
+                    self.ip("addr")
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
+
+    /// The two namespaces, with nothing in them yet.
+    fn empty() -> SeedVm {
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let id = format!("{}-{n}", std::process::id());
+        let seed = SeedVm {
+            vm: format!("injt-vm-{id}"),
+            peer: format!("injt-peer-{id}"),
+        };
+        sh(&["ip", "netns", "add", &seed.vm]);
+        sh(&["ip", "netns", "add", &seed.peer]);
+        // Before the NICs exist: `default` applies to NICs made after it.
+        seed.sysctl("net.ipv6.conf.all.accept_dad=0");
+        seed.sysctl("net.ipv6.conf.default.accept_dad=0");
+        seed
+    }
+
+    /// The seed's VM as a newer director lays it out with `nic_group`:
+    /// IPv4 and IPv6 on one NIC, eth0 (10.0.250.10/24 with the IPv4
+    /// default, 2001:db8:69f5::10/64 without an IPv6 one); the peer's p0
+    /// holds both gateways.
+    #[allow(dead_code)] // each test crate compiles this file; not all call it
+    pub fn one_nic() -> SeedVm {
+        let seed = SeedVm::empty();
+        sh(&[
+            "ip", "-n", &seed.vm, "link", "add", "eth0", "type", "veth", "peer", "name", "p0",
+            "netns", &seed.peer,
+        ]);
+        seed.sysctl("net.ipv6.conf.eth0.accept_ra=0");
+        for args in [
+            "link set lo up",
+            "link set eth0 up",
+            "addr add 10.0.250.10/24 dev eth0",
+            "-6 addr add 2001:db8:69f5::10/64 dev eth0 nodad",
+            "route add default via 10.0.250.1 dev eth0",
+        ] {
+            seed.ip(args);
+        }
+        for args in [
+            "link set lo up",
+            "link set p0 up",
+            "addr add 10.0.250.1/24 dev p0",
+            "-6 addr add 2001:db8:69f5::1/64 dev p0 nodad",
+        ] {
+            seed.peer_ip(args);
+        }
+        seed.settle(&["eth0"]);
+        seed
+    }
+
+    /// `ip -n <peer> <args>` (the routers' side); panics when it fails.
+    #[allow(dead_code)] // each test crate compiles this file; not all call it
+    pub fn peer_ip(&self, args: &str) -> String {
+        let out = sh(&split(&format!("ip -n {} {args}", self.peer)));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// `ip -n <vm> <args>`; panics with ip's stderr when it fails.

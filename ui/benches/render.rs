@@ -35,7 +35,7 @@ fn frame(c: &mut Criterion) {
     let snapshot = many_routes(100, 10_000);
     c.bench_function(
         "snapshot to display rows, 100 interfaces, 10000 routes",
-        |b| b.iter(|| net_view(&snapshot, &[])),
+        |b| b.iter(|| net_view(&snapshot, &Default::default())),
     );
 }
 

@@ -10,8 +10,8 @@ use std::borrow::Cow;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
 use super::{
-    ByteSize, Commands, ConfigFile, HumanDuration, NonEmpty, Phases, PositiveDuration, RawCommand,
-    Shell,
+    ByteSize, Commands, ConfigFile, HumanDuration, Name, NonEmpty, Phases, PositiveDuration,
+    RawCommand, Shell,
 };
 
 /// `30s`, `10m`, `1h 30m`, `500ms`: numbers each with a unit (humantime's).
@@ -91,6 +91,22 @@ impl JsonSchema for NonEmpty {
     }
 }
 
+impl JsonSchema for Name {
+    fn schema_name() -> Cow<'static, str> {
+        "Name".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // One line of printable text: no control character (C0, DEL, C1).
+        json_schema!({
+            "type": "string",
+            "pattern": r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$",
+        })
+    }
+}
+
 fn duration() -> Schema {
     json_schema!({"type": "string", "pattern": DURATION})
 }
@@ -139,7 +155,7 @@ impl JsonSchema for ByteSize {
 /// A command's `env`: names without `=` or NUL; values as YAML writes them.
 pub(super) fn env(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
-        "type": "object",
+        "type": ["object", "null"],
         "propertyNames": {"pattern": "^[^=\u{0}]+$"},
         "additionalProperties": {"type": ["string", "number", "boolean"]},
     })

@@ -3,7 +3,7 @@
 //! last acted …"), and the lock that keeps to one ensure process per log dir.
 
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +11,9 @@ use super::decide::Verdict;
 use crate::runlog::{DirLock, LockError, LockKind};
 
 pub const STATE_FILE: &str = "ensure-state.json";
+/// How late a promised state write may be before the state counts as stale
+/// (a check that runs long, a busy machine).
+pub const STATE_GRACE: Duration = Duration::from_secs(120);
 /// Not `inject run`'s lock: an errand may run while the loop keeps watch.
 pub const LOCK_FILE: &str = "ensure.lock";
 pub const LOCK: LockKind = LockKind {
@@ -67,6 +70,27 @@ impl EnsureState {
             Ok(cmdline) => is_inject_ensure(&cmdline),
             Err(_) => false,
         }
+    }
+
+    /// Whether this state still says how things stand at `now`: its writer
+    /// runs, and no write it promised is overdue (each check writes the
+    /// state; the earliest `next_check` is the next write, give or take
+    /// [`STATE_GRACE`]). A state that could not be written for a while (a
+    /// full disk) is stale, and must not be shown as current.
+    pub fn is_current(&self, now: SystemTime) -> bool {
+        self.is_running() && !self.is_overdue(now)
+    }
+
+    /// Whether a write this state promised is overdue at `now`.
+    pub fn is_overdue(&self, now: SystemTime) -> bool {
+        let interval = Duration::try_from_secs_f64(self.interval_secs).unwrap_or_default();
+        let next_write = self
+            .commands
+            .iter()
+            .filter_map(|c| c.next_check)
+            .min()
+            .unwrap_or(self.updated + interval);
+        now > next_write + STATE_GRACE
     }
 
     pub fn command(&self, name: &str) -> Option<&CommandState> {
@@ -230,6 +254,26 @@ mod tests {
         let mut stopped = sample(std::process::id());
         stopped.stopped = Some(SystemTime::now());
         assert!(!stopped.is_running());
+    }
+
+    #[test]
+    fn a_state_whose_promised_write_is_long_overdue_is_stale() {
+        let mut state = sample(std::process::id());
+        state.updated = SystemTime::now() - Duration::from_secs(30);
+        let next = SystemTime::now() + Duration::from_secs(30);
+        for c in &mut state.commands {
+            c.next_check = Some(next);
+        }
+        assert!(!state.is_overdue(SystemTime::now()));
+        assert!(!state.is_overdue(next + STATE_GRACE));
+        assert!(state.is_overdue(next + STATE_GRACE + Duration::from_secs(1)));
+        // No next check written: the interval after the last write.
+        for c in &mut state.commands {
+            c.next_check = None;
+        }
+        let due = state.updated + Duration::from_secs_f64(state.interval_secs);
+        assert!(!state.is_overdue(due + STATE_GRACE));
+        assert!(state.is_overdue(due + STATE_GRACE + Duration::from_secs(1)));
     }
 
     #[test]

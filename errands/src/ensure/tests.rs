@@ -139,9 +139,9 @@ async fn repairs_at_start_and_at_once_on_a_change() {
 async fn a_burst_of_changes_is_one_check() {
     let dir = tempfile::tempdir().unwrap();
     let count = dir.path().join("count");
-    // The guard counts its runs and never holds while the flag is absent.
+    // The command counts its runs; its guard never holds.
     let config = config(&format!(
-        "commands:\n- name: c\n  run: 'true'\n  unless: echo >> {}; false\n  phases: [ensure]\n",
+        "commands:\n- name: c\n  run: echo >> {}\n  unless: 'false'\n  phases: [ensure]\n",
         count.display()
     ));
     let commands = plan::select(&config, Phase::Ensure, &[]).unwrap();

@@ -22,6 +22,9 @@ pub enum Code {
     DuplicateDefaultRoutes,
     AddressDadfailed,
     AddressTentative,
+    ExpectedAddressMissing,
+    DefaultRouteUnusable,
+    DefaultRouteFromRa,
 }
 
 impl Code {
@@ -33,6 +36,9 @@ impl Code {
             Code::DuplicateDefaultRoutes => "duplicate_default_routes",
             Code::AddressDadfailed => "address_dadfailed",
             Code::AddressTentative => "address_tentative",
+            Code::ExpectedAddressMissing => "expected_address_missing",
+            Code::DefaultRouteUnusable => "default_route_unusable",
+            Code::DefaultRouteFromRa => "default_route_from_ra",
         }
     }
 }
@@ -82,31 +88,181 @@ pub struct Finding {
     pub hint: Option<String>,
 }
 
-/// The gateways named in the config's `networks:` (rendered from the BOSH
-/// manifest), for [`findings_with`]; ones that do not parse are left out.
-pub fn config_gateways(config: &inject_errands::config::Config) -> Vec<IpAddr> {
-    config
-        .networks
-        .values()
-        .filter_map(|n| n.gateway.as_deref()?.parse().ok())
-        .collect()
+/// What the config says the host should have: its networks (rendered by
+/// the BOSH job from the manifest) and the commands that set things right.
+/// Empty without a config.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expected {
+    pub networks: Vec<ExpectedNetwork>,
+    pub commands: Vec<FixCommand>,
 }
 
-/// [`findings_with`] without known gateways.
-pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
-    findings_with(snapshot, &[])
+/// One network of the config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectedNetwork {
+    pub name: String,
+    pub family: Option<Family>,
+    pub ip: Option<IpAddr>,
+    pub prefix_len: Option<u8>,
+    pub gateway: Option<IpAddr>,
+    /// The director reserved a prefix, not one address: no interface
+    /// need hold `ip`.
+    pub delegated: bool,
+    /// The only network of its family: `INJECT_IPV4_*`/`INJECT_IPV6_*` are its.
+    pub aliased: bool,
 }
 
-/// Everything wrong with `snapshot`, errors first. `gateways` are gateways
-/// known from elsewhere (the config's `networks:`, rendered from the BOSH
-/// manifest): one that lies in an interface's prefix completes the hint's
-/// command for that interface.
-pub fn findings_with(snapshot: &Snapshot, gateways: &[IpAddr]) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for family in Family::BOTH {
-        missing_default(snapshot, family, gateways, &mut out);
-        duplicate_defaults(snapshot, family, &mut out);
+/// A configured command, as far as naming it as a fix needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixCommand {
+    pub name: String,
+    /// Its first phase, when it is not in `errand` (then `--phase` is needed).
+    pub phase: Option<String>,
+    /// The network variables its run and guards use.
+    pub uses: Vec<String>,
+}
+
+impl FixCommand {
+    /// `inject run --only NAME` (with `--phase` when needed).
+    pub fn invocation(&self) -> String {
+        match &self.phase {
+            Some(p) => format!("inject run --phase {p} --only {}", self.name),
+            None => format!("inject run --only {}", self.name),
+        }
     }
+}
+
+impl Expected {
+    pub fn from_config(config: &inject_errands::config::Config) -> Expected {
+        use inject_errands::config::Phase;
+        use inject_errands::netenv;
+        let families = netenv::by_family(config);
+        let networks = config
+            .networks
+            .iter()
+            .map(|(name, n)| {
+                let family = n.family().map(|f| match f {
+                    netenv::Family::Ipv4 => Family::Ipv4,
+                    netenv::Family::Ipv6 => Family::Ipv6,
+                });
+                let aliased = n
+                    .family()
+                    .and_then(|f| families.get(&f))
+                    .is_some_and(|names| names.len() == 1);
+                ExpectedNetwork {
+                    name: name.clone(),
+                    family,
+                    ip: n.address(),
+                    prefix_len: n.prefix_len(),
+                    gateway: n.gateway_address(),
+                    delegated: n.is_delegated_prefix(),
+                    aliased,
+                }
+            })
+            .collect();
+        let commands = config
+            .commands
+            .iter()
+            .map(|c| FixCommand {
+                name: c.name.clone(),
+                phase: (!c.in_phase(Phase::Errand))
+                    .then(|| c.phases.first().map(|p| p.to_string()))
+                    .flatten(),
+                uses: netenv::used_by(c).into_iter().map(|r| r.name).collect(),
+            })
+            .collect();
+        Expected { networks, commands }
+    }
+
+    /// Networks known by their gateways alone (no address, no commands).
+    pub fn with_gateways(gateways: &[IpAddr]) -> Expected {
+        let networks = gateways
+            .iter()
+            .enumerate()
+            .map(|(i, gw)| ExpectedNetwork {
+                name: format!("net{i}"),
+                family: Some(Family::of(gw)),
+                ip: None,
+                prefix_len: None,
+                gateway: Some(*gw),
+                delegated: false,
+                aliased: false,
+            })
+            .collect();
+        Expected {
+            networks,
+            commands: Vec::new(),
+        }
+    }
+
+    /// The gateways of the config's networks.
+    pub fn gateways(&self) -> Vec<IpAddr> {
+        self.networks.iter().filter_map(|n| n.gateway).collect()
+    }
+
+    /// The configured command that uses `field` of `network`, by its own
+    /// name or its family's alias: the one that fixes what concerns it.
+    pub fn fixer(&self, network: &ExpectedNetwork, field: &str) -> Option<&FixCommand> {
+        let own = format!(
+            "INJECT_NET_{}_{field}",
+            inject_errands::config::env_name(&network.name)
+        );
+        let alias = network.family.filter(|_| network.aliased).map(|f| {
+            format!(
+                "INJECT_{}_{field}",
+                match f {
+                    Family::Ipv4 => "IPV4",
+                    Family::Ipv6 => "IPV6",
+                }
+            )
+        });
+        self.commands.iter().find(|c| {
+            c.uses
+                .iter()
+                .any(|u| *u == own || Some(u) == alias.as_ref())
+        })
+    }
+}
+
+/// The expected networks of the config from [`Expected::from_config`];
+/// kept for callers that only had a config.
+pub fn config_gateways(config: &inject_errands::config::Config) -> Expected {
+    Expected::from_config(config)
+}
+
+/// " The config's command NAME does this; run: inject run --only NAME" or
+/// nothing.
+fn configured(fix: Option<&FixCommand>) -> String {
+    fix.map(|c| {
+        format!(
+            " The config's command {} does this; run: {}",
+            c.name,
+            c.invocation()
+        )
+    })
+    .unwrap_or_default()
+}
+
+/// [`findings_with`] without a config.
+pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
+    findings_with(snapshot, &Expected::default())
+}
+
+/// Everything wrong with `snapshot`, errors first. `expected` is what the
+/// config says (networks rendered from the BOSH manifest, commands): a
+/// network's address that no interface holds is a finding, a gateway that
+/// lies in an interface's prefix completes the hint's command for that
+/// interface, and a configured command that fixes a finding is named.
+pub fn findings_with(snapshot: &Snapshot, expected: &Expected) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let gateways = expected.gateways();
+    expected_addresses(snapshot, expected, &mut out);
+    for family in Family::BOTH {
+        missing_default(snapshot, family, &gateways, expected, &mut out);
+        duplicate_defaults(snapshot, family, &mut out);
+        unusable_default(snapshot, family, &mut out);
+    }
+    defaults_from_ra(snapshot, expected, &mut out);
     defaults_via_down_links(snapshot, &mut out);
     gateways_not_on_link(snapshot, &mut out);
     address_states(snapshot, &mut out);
@@ -169,6 +325,7 @@ fn missing_default(
     snapshot: &Snapshot,
     family: Family,
     gateways: &[IpAddr],
+    expected: &Expected,
     out: &mut Vec<Finding>,
 ) {
     let globals = unserved_globals(snapshot, family);
@@ -236,8 +393,26 @@ fn missing_default(
             elsewhere.join(", ")
         ));
     }
-    if family == Family::Ipv6 {
-        match snapshot.accept_ra.get(&iface) {
+    match (family, snapshot.networkd.get(&iface)) {
+        // Jammy/Noble stemcells: networkd configures the NIC and handles
+        // router advertisements itself; the kernel's accept_ra stays 0.
+        (_, Some(file)) => {
+            let ra = match (family, file.ipv6_accept_ra) {
+                (Family::Ipv6, Some(true)) => " It has IPv6AcceptRA=true, so networkd itself (not the kernel: accept_ra=0 is expected) takes a default route from router advertisements; none came: the router sends none, or they do not reach the VM.".to_string(),
+                (Family::Ipv6, _) => " It does not set IPv6AcceptRA=true, so no router advertisement brings a default route.".to_string(),
+                _ => String::new(),
+            };
+            let gw = if file.gateways.is_empty() {
+                " The file has no Gateway=: BOSH writes one only for the network with `default: [gateway]`."
+            } else {
+                ""
+            };
+            hint.push(format!(
+                "systemd-networkd configures {iface} ({}).{ra}{gw}",
+                file.path
+            ));
+        }
+        (Family::Ipv6, None) => match snapshot.accept_ra.get(&iface) {
             Some(0) => hint.push(format!(
                 "Router advertisements are off on {iface} (accept_ra=0, as BOSH stemcells ship), so no router can supply one; BOSH gives the gateway to one NIC only."
             )),
@@ -245,7 +420,8 @@ fn missing_default(
                 "{iface} accepts router advertisements (accept_ra={n}) but none brought a default route: check the router, or add one."
             )),
             None => {}
-        }
+        },
+        (Family::Ipv4, None) => {}
     }
     let add = match family {
         Family::Ipv4 => "ip route add default",
@@ -256,6 +432,37 @@ fn missing_default(
         None => hint.push(format!(
             "Add it with the gateway of {iface}'s network: {add} via <gateway> dev {iface}"
         )),
+    }
+    // The network this is about: the one whose address is on the NIC, else
+    // whose gateway we offered, else the family's only one.
+    let network = expected
+        .networks
+        .iter()
+        .filter(|n| n.family == Some(family))
+        .find(|n| {
+            n.ip.is_some_and(|ip| {
+                snapshot
+                    .addresses
+                    .iter()
+                    .any(|a| a.address == ip && a.link == addr.link)
+            })
+        })
+        .or_else(|| {
+            expected
+                .networks
+                .iter()
+                .find(|n| gateway.is_some() && n.gateway == gateway)
+        })
+        .or_else(|| {
+            expected
+                .networks
+                .iter()
+                .find(|n| n.family == Some(family) && n.aliased)
+        });
+    let fix = configured(network.and_then(|n| expected.fixer(n, "GATEWAY")));
+    if let (Some(last), false) = (hint.last_mut(), fix.is_empty()) {
+        last.push('.');
+        last.push_str(&fix);
     }
     out.push(Finding {
         code: Code::MissingDefaultRoute,
@@ -352,6 +559,251 @@ fn defaults_via_down_links(snapshot: &Snapshot, out: &mut Vec<Finding>) {
                     hint: Some(hint),
                 });
             }
+        }
+    }
+}
+
+/// A network of the config says IP X, and no interface holds X.
+fn expected_addresses(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Finding>) {
+    for net in &expected.networks {
+        let (Some(ip), Some(family)) = (net.ip, net.family) else {
+            continue;
+        };
+        if net.delegated || snapshot.addresses.iter().any(|a| a.address == ip) {
+            continue;
+        }
+        let cidr = match net.prefix_len {
+            Some(len) => format!("{ip}/{len}"),
+            None => ip.to_string(),
+        };
+        let usable = |l: &&crate::net::Link| !l.is_loopback();
+        // The NIC it belongs on: the networkd file that names the address,
+        // else a NIC with an address in its prefix, else the one NIC where
+        // IPv6 is disabled, else the one that is down.
+        let by_file = snapshot.networkd.iter().find_map(|(name, f)| {
+            f.addresses
+                .iter()
+                .any(|a| a.split('/').next().and_then(|a| a.parse::<IpAddr>().ok()) == Some(ip))
+                .then_some(name.clone())
+        });
+        let by_prefix = || {
+            let len = net.prefix_len?;
+            let prefix = IpNetwork::new(ip, len).ok()?;
+            snapshot
+                .addresses
+                .iter()
+                .find(|a| a.family == family && a.is_global() && prefix.contains(a.address))
+                .map(|a| snapshot.link_name(a.link))
+        };
+        let only = |keep: &dyn Fn(&crate::net::Link) -> bool| {
+            let mut found = snapshot.links.iter().filter(usable).filter(|l| keep(l));
+            match (found.next(), found.next()) {
+                (Some(l), None) => Some(l.name.clone()),
+                _ => None,
+            }
+        };
+        let disabled = |l: &crate::net::Link| snapshot.disable_ipv6.get(&l.name) == Some(&1);
+        // On a BOSH VM every NIC holds its network's address: one with no
+        // global address at all is the one that lost it.
+        let bare = |l: &crate::net::Link| {
+            !snapshot
+                .addresses_of(l.index)
+                .any(|a| a.is_global() && !a.has_flag("dadfailed"))
+        };
+        let nic = by_file
+            .or_else(by_prefix)
+            .or_else(|| (family == Family::Ipv6).then(|| only(&disabled)).flatten())
+            .or_else(|| only(&|l: &crate::net::Link| !l.is_up()))
+            .or_else(|| only(&bare))
+            .or_else(|| only(&|_: &crate::net::Link| true));
+        let link = nic.as_deref().and_then(|n| snapshot.link_by_name(n));
+        let (cause, fix) = match (nic.as_deref(), link) {
+            (Some(n), None) => (
+                format!("there is no interface {n}"),
+                "Check the VM's NICs in the IaaS (the agent names them by MAC address).".to_string(),
+            ),
+            (Some(n), Some(l)) if family == Family::Ipv6 && disabled(l) => (
+                format!("IPv6 is disabled on {n} (disable_ipv6=1), which removes its IPv6 addresses"),
+                format!(
+                    "Enable it and put the address back: sysctl -w net.ipv6.conf.{n}.disable_ipv6=0 && ip -6 addr add {cidr} dev {n}"
+                ),
+            ),
+            (Some(n), Some(l)) if !l.is_up() => (
+                format!("{n} is {}", if l.has_flag("UP") { l.state.to_string() } else { "down".to_string() }),
+                format!("Bring it up: ip link set {n} up (then check the address: ip addr show dev {n})"),
+            ),
+            (Some(n), Some(_)) => (
+                format!("{n} has lost it (a NIC restart or `ip addr flush` removes addresses; nothing puts them back until the next boot or deploy)"),
+                format!("Put it back: ip {} addr add {cidr} dev {n}", family.ip_flag()),
+            ),
+            (None, _) => (
+                "none looks like its NIC".to_string(),
+                format!("Put it back on the NIC it belongs to: ip {} addr add {cidr} dev <nic>", family.ip_flag()),
+            ),
+        };
+        let on = nic
+            .as_deref()
+            .map(|n| format!(" on {n}"))
+            .unwrap_or_default();
+        let networkd = nic
+            .as_deref()
+            .and_then(|n| snapshot.networkd.get(n))
+            .map(|f| {
+                format!(
+                    " systemd-networkd configures it ({}): `networkctl reconfigure {}` applies that file again.",
+                    f.path,
+                    nic.as_deref().unwrap_or_default()
+                )
+            })
+            .unwrap_or_default();
+        let fix_cmd = configured(expected.fixer(net, "IP"));
+        let waits = if net.aliased {
+            format!(
+                " Until then commands get no $INJECT_NET_{0}_INTERFACE (nor $INJECT_{1}_INTERFACE).",
+                inject_errands::config::env_name(&net.name),
+                if family == Family::Ipv6 { "IPV6" } else { "IPV4" }
+            )
+        } else {
+            format!(
+                " Until then commands get no $INJECT_NET_{}_INTERFACE.",
+                inject_errands::config::env_name(&net.name)
+            )
+        };
+        out.push(Finding {
+            code: Code::ExpectedAddressMissing,
+            severity: Severity::Error,
+            family: Some(family),
+            interface: nic.clone(),
+            message: format!(
+                "{family}: network `{}` gives this VM {cidr}{on}, but no interface holds it: {cause}",
+                net.name
+            ),
+            hint: Some(format!("{}{networkd}{fix_cmd} {fix}", waits.trim_start())),
+        });
+    }
+}
+
+/// The default routes an ordinary lookup of `family` considers (main
+/// table, any source, TOS 0), of every kind.
+fn plain_defaults(snapshot: &Snapshot, family: Family) -> impl Iterator<Item = &Route> {
+    snapshot
+        .routes_of(family)
+        .filter(|r| r.in_main_table() && r.is_default() && r.source.is_none() && r.tos == 0)
+}
+
+/// The route kinds that refuse traffic.
+fn is_reject(kind: RouteKind) -> bool {
+    matches!(
+        kind,
+        RouteKind::UNREACHABLE | RouteKind::BLACKHOLE | RouteKind::PROHIBIT
+    )
+}
+
+/// The default the kernel picks for `family` when it refuses traffic: the
+/// lowest metric wins (as `ip route get` shows), and a reject route with a
+/// metric no higher than every unicast default's is the one used. Also the
+/// unicast defaults it hides.
+fn rejecting_default(snapshot: &Snapshot, family: Family) -> Option<(&Route, Vec<&Route>)> {
+    let metric = |r: &Route| r.metric.unwrap_or(0);
+    let reject = plain_defaults(snapshot, family)
+        .filter(|r| is_reject(r.kind))
+        .min_by_key(|r| metric(r))?;
+    let unicast: Vec<&Route> = plain_defaults(snapshot, family)
+        .filter(|r| r.kind == RouteKind::UNICAST)
+        .collect();
+    if unicast.iter().any(|u| metric(u) < metric(reject)) {
+        return None;
+    }
+    Some((reject, unicast))
+}
+
+fn unusable_default(snapshot: &Snapshot, family: Family, out: &mut Vec<Finding>) {
+    let Some((reject, hidden)) = rejecting_default(snapshot, family) else {
+        return;
+    };
+    let line = super::text::route_line(reject, snapshot);
+    let hides = if hidden.is_empty() {
+        String::new()
+    } else {
+        let lines: Vec<String> = hidden
+            .iter()
+            .map(|r| super::text::route_line(r, snapshot))
+            .collect();
+        format!("; it hides {} by its lower metric", lines.join(", "))
+    };
+    let metric = reject
+        .metric
+        .map(|m| format!(" metric {m}"))
+        .unwrap_or_default();
+    out.push(Finding {
+        code: Code::DefaultRouteUnusable,
+        severity: Severity::Error,
+        family: Some(family),
+        interface: None,
+        message: format!(
+            "{family}: the default route the kernel uses is `{line}`, which refuses traffic, so nothing off-link is reachable (`ip {} route get` fails){hides}",
+            family.ip_flag()
+        ),
+        hint: Some(format!(
+            "Delete it if nothing needs it: ip {} route del {} default{metric}",
+            family.ip_flag(),
+            reject.kind
+        )),
+    });
+}
+
+/// IPv6 defaults from router advertisements (`proto ra`) that do not go
+/// via the gateway the config gives the network on that interface.
+fn defaults_from_ra(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Finding>) {
+    for route in plain_defaults(snapshot, Family::Ipv6)
+        .filter(|r| r.protocol == super::model::Protocol::RA && r.kind == RouteKind::UNICAST)
+    {
+        for (gw, oif, _) in route.paths() {
+            let (Some(gw), Some(oif)) = (gw, oif) else {
+                continue;
+            };
+            let Some(net) = expected.networks.iter().find(|n| {
+                n.family == Some(Family::Ipv6)
+                    && n.gateway.is_some()
+                    && n.ip.is_some_and(|ip| {
+                        snapshot
+                            .addresses
+                            .iter()
+                            .any(|a| a.address == ip && a.link == oif)
+                    })
+            }) else {
+                continue;
+            };
+            let configured_gw = net.gateway.unwrap_or(gw);
+            let also_configured = plain_defaults(snapshot, Family::Ipv6).any(|r| {
+                r.protocol != super::model::Protocol::RA
+                    && r.paths().any(|(g, _, _)| g == Some(configured_gw))
+            });
+            if configured_gw == gw || also_configured {
+                continue;
+            }
+            let dev = snapshot.link_name(oif);
+            let fix = expected.fixer(net, "GATEWAY");
+            let replaced = match fix {
+                Some(c) => format!(
+                    " The config's command {} replaces the default with the network's gateway each time it runs (and under ensure, after every advertisement): pick one of the two.",
+                    c.name
+                ),
+                None => String::new(),
+            };
+            out.push(Finding {
+                code: Code::DefaultRouteFromRa,
+                severity: Severity::Warning,
+                family: Some(Family::Ipv6),
+                interface: Some(dev.clone()),
+                message: format!(
+                    "IPv6: the default via {gw} dev {dev} comes from router advertisements (proto ra), not via network `{}`'s gateway {configured_gw}",
+                    net.name
+                ),
+                hint: Some(format!(
+                    "Traffic works if the router is right; if the config's gateway is the one to use, the router's advertisements disagree with the manifest.{replaced}"
+                )),
+            });
         }
     }
 }
@@ -543,14 +995,30 @@ pub fn family_status(snapshot: &Snapshot, family: Family) -> FamilyStatus {
             ),
         };
     }
+    // A refusing default the kernel picks over the unicast ones.
+    if let Some((reject, _)) = rejecting_default(snapshot, family) {
+        return FamilyStatus {
+            family,
+            state: FamilyState::Down,
+            text: format!(
+                "{family}: no usable default route (the kernel uses `{}`)",
+                super::text::route_line(reject, snapshot)
+            ),
+        };
+    }
     // A default for every source before a source-specific one.
     let rank = |r: &&Route| (r.source.is_some() || r.tos != 0, r.metric.unwrap_or(0));
     if let Some(route) = main_defaults(snapshot, family).filter(up).min_by_key(rank) {
+        let ra = if route.protocol == super::model::Protocol::RA {
+            " (proto ra: from router advertisements)"
+        } else {
+            ""
+        };
         return FamilyStatus {
             family,
             state: FamilyState::Ok,
             text: format!(
-                "{family}: default{} {}",
+                "{family}: default{} {}{ra}",
                 selectors(route),
                 path_text(route, snapshot)
             ),

@@ -3,12 +3,11 @@
 //! one rule ([`Reads`]) that `inject status --watch` and the dashboard share.
 
 use std::io::{self, Write};
-use std::net::IpAddr;
 
 use futures_util::{FutureExt, StreamExt};
 
 use super::apply::Applied;
-use super::findings::findings_with;
+use super::findings::{findings_with, Expected};
 use super::model::Snapshot;
 use super::read::{read_snapshot, NetError};
 use super::text;
@@ -106,7 +105,7 @@ impl std::fmt::Display for WatchEnd {
 pub async fn print_watch(
     mut out: impl Write,
     mut errors: impl Write,
-    gateways: &[IpAddr],
+    gateways: &Expected,
     color: bool,
 ) -> Result<(), WatchEnd> {
     match watch_to(&mut out, &mut errors, gateways, color).await {
@@ -118,7 +117,7 @@ pub async fn print_watch(
 async fn watch_to(
     out: &mut impl Write,
     errors: &mut impl Write,
-    gateways: &[IpAddr],
+    gateways: &Expected,
     color: bool,
 ) -> Result<(), WatchEnd> {
     // Subscribe before the first read, so nothing between the two is lost.
@@ -141,7 +140,15 @@ async fn watch_to(
                 writeln!(out, "{change}").map_err(WatchEnd::Write)?;
                 match on_change(&mut snapshot, &mut reads, &change) {
                     Next::Read => reading.set(read_snapshot().fuse()),
-                    Next::Applied(_) => now = snapshot.as_ref().map(|s| findings_with(s, gateways)),
+                    Next::Applied(_) => {
+                        // An address gone may be IPv6 disabled on its NIC,
+                        // which the kernel announces by no link change:
+                        // read the host's facts again for the findings.
+                        if let (Change::Address { .. }, Some(s)) = (&change, snapshot.as_mut()) {
+                            super::sysctl::read_host(s);
+                        }
+                        now = snapshot.as_ref().map(|s| findings_with(s, gateways));
+                    }
                     Next::Nothing => {}
                 }
             }

@@ -10,6 +10,7 @@ pub mod findings;
 pub mod fixtures;
 pub mod follow;
 pub mod json;
+pub mod locate;
 pub mod model;
 pub mod read;
 pub mod sysctl;
@@ -23,8 +24,8 @@ pub use findings::{
     family_status, findings, findings_with, Code, FamilyState, FamilyStatus, Finding, Severity,
 };
 pub use model::{
-    Address, Family, Link, NextHop, OperState, Protocol, Route, RouteKind, Scope, Snapshot,
-    MAIN_TABLE,
+    Address, Family, Link, NetworkdFile, NextHop, OperState, Protocol, Route, RouteKind, Scope,
+    Snapshot, MAIN_TABLE,
 };
 pub use read::{read_snapshot, NetError};
 pub use text::{interface_line, route_line};

@@ -397,6 +397,26 @@ pub struct Snapshot {
     pub routes: Vec<Route>,
     /// `net.ipv6.conf.<if>.accept_ra` per interface name, where readable.
     pub accept_ra: BTreeMap<String, i64>,
+    /// `net.ipv6.conf.<if>.disable_ipv6` per interface name, where readable.
+    pub disable_ipv6: BTreeMap<String, i64>,
+    /// systemd-networkd's `.network` file for each interface one names
+    /// (`[Match] Name=`): what BOSH's Jammy/Noble stemcells configure NICs
+    /// with (`/etc/systemd/network/10_<if>.network`).
+    pub networkd: BTreeMap<String, NetworkdFile>,
+}
+
+/// What a systemd-networkd `.network` file says about its interface, as far
+/// as the findings need it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NetworkdFile {
+    pub path: String,
+    /// `Address=` values (`2001:db8::10/64`), as written.
+    pub addresses: Vec<String>,
+    /// `[Network] Gateway=` values: the default routes networkd adds.
+    pub gateways: Vec<String>,
+    /// `IPv6AcceptRA=`: networkd handles router advertisements itself (the
+    /// kernel's `accept_ra` stays 0); `None` when the file does not say.
+    pub ipv6_accept_ra: Option<bool>,
 }
 
 impl Snapshot {

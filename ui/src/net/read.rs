@@ -50,6 +50,7 @@ pub async fn read_snapshot() -> Result<Snapshot, NetError> {
         Path::new(sysctl::IPV6_CONF),
         snapshot.links.iter().map(|l| l.name.as_str()),
     );
+    sysctl::read_host(&mut snapshot);
     Ok(snapshot)
 }
 
@@ -123,6 +124,6 @@ pub async fn read_netlink() -> Result<Snapshot, NetError> {
         links,
         addresses,
         routes,
-        accept_ra: Default::default(),
+        ..Snapshot::default()
     })
 }

@@ -1,7 +1,9 @@
 //! Findings, text and JSON views on the fixture snapshots: what an operator
 //! would read for each situation.
 
-use super::findings::{family_status, findings, findings_with, Code, FamilyState, Severity};
+use super::findings::{
+    family_status, findings, findings_with, Code, Expected, FamilyState, Severity,
+};
 use super::fixtures;
 use super::model::{Family, Snapshot};
 use super::text::{interface_line, render, route_line};
@@ -51,7 +53,7 @@ fn a_known_gateway_completes_the_hints_command() {
         "10.0.250.1".parse().unwrap(),
         "2001:db8:69f5::1".parse().unwrap(),
     ];
-    let found = findings_with(&fixtures::seed_vm(), &gateways);
+    let found = findings_with(&fixtures::seed_vm(), &Expected::with_gateways(&gateways));
     let hint = only(&found, Code::MissingDefaultRoute)
         .hint
         .clone()
@@ -65,7 +67,7 @@ fn a_known_gateway_completes_the_hints_command() {
 #[test]
 fn a_gateway_outside_every_prefix_is_not_offered() {
     let gateways = ["2001:db8:ffff::1".parse().unwrap()];
-    let found = findings_with(&fixtures::seed_vm(), &gateways);
+    let found = findings_with(&fixtures::seed_vm(), &Expected::with_gateways(&gateways));
     let hint = only(&found, Code::MissingDefaultRoute)
         .hint
         .clone()
@@ -98,7 +100,7 @@ fn ipv6_only_reports_ipv4_as_unconfigured_not_missing() {
     );
     assert_eq!(
         family_status(&s, Family::Ipv6).to_string(),
-        "IPv6: default via fe80::1 dev eth0"
+        "IPv6: default via fe80::1 dev eth0 (proto ra: from router advertisements)"
     );
 }
 
@@ -472,5 +474,183 @@ fn report_and_watch_say_no_problems_the_same_way() {
     assert!(
         coloured.starts_with("\x1b[1;31merror\x1b[0m: IPv6: no default route"),
         "{coloured:?}"
+    );
+}
+
+/// The seed's config: IPv4 `default` and IPv6 `public`, and the route command.
+fn seed_expected() -> Expected {
+    let config = inject_errands::config::parse(
+        r#"
+commands:
+  - name: ipv6-default-route
+    run: ip -6 route replace default via "$INJECT_IPV6_GATEWAY" dev "$INJECT_IPV6_INTERFACE"
+    unless: ip -6 route show default via "$INJECT_IPV6_GATEWAY" dev "$INJECT_IPV6_INTERFACE" | grep -q .
+networks:
+  default: {ip: 10.0.250.10, gateway: 10.0.250.1, netmask: 255.255.255.0}
+  public: {ip: "2001:db8:69f5::10", gateway: "2001:db8:69f5::1", netmask: "ffff:ffff:ffff:ffff::"}
+"#,
+        "t.yml",
+    )
+    .unwrap();
+    Expected::from_config(&config)
+}
+
+#[test]
+fn the_missing_default_names_the_configured_command_that_adds_it() {
+    let found = findings_with(&fixtures::seed_vm(), &seed_expected());
+    let hint = only(&found, Code::MissingDefaultRoute)
+        .hint
+        .clone()
+        .unwrap();
+    assert!(
+        hint.ends_with("The config's command ipv6-default-route does this; run: inject run --only ipv6-default-route"),
+        "{hint}"
+    );
+}
+
+#[test]
+fn an_address_the_config_expects_and_no_interface_holds_is_an_error_with_its_cause() {
+    let mut s = fixtures::seed_vm();
+    s.addresses
+        .retain(|a| a.address.to_string() != "2001:db8:69f5::10");
+    s.disable_ipv6.insert("eth1".into(), 1);
+    s.disable_ipv6.insert("eth0".into(), 0);
+    let found = findings_with(&s, &seed_expected());
+    let f = only(&found, Code::ExpectedAddressMissing);
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.interface.as_deref(), Some("eth1"));
+    assert_eq!(
+        f.message,
+        "IPv6: network `public` gives this VM 2001:db8:69f5::10/64 on eth1, but no interface holds it: IPv6 is disabled on eth1 (disable_ipv6=1), which removes its IPv6 addresses"
+    );
+    assert!(
+        f.hint.as_deref().unwrap().ends_with(
+            "Enable it and put the address back: sysctl -w net.ipv6.conf.eth1.disable_ipv6=0 && ip -6 addr add 2001:db8:69f5::10/64 dev eth1"
+        ),
+        "{f:?}"
+    );
+    // Without a config, nothing is expected.
+    assert!(findings(&s)
+        .iter()
+        .all(|f| f.code != Code::ExpectedAddressMissing));
+}
+
+#[test]
+fn networkd_files_say_which_nic_and_what_applies() {
+    let mut s = fixtures::seed_vm();
+    s.networkd.insert(
+        "eth1".into(),
+        crate::net::NetworkdFile {
+            path: "/etc/systemd/network/10_eth1.network".into(),
+            addresses: vec!["2001:db8:69f5::10/64".into()],
+            gateways: vec![],
+            ipv6_accept_ra: Some(true),
+        },
+    );
+    let found = findings_with(&s, &seed_expected());
+    let hint = only(&found, Code::MissingDefaultRoute)
+        .hint
+        .clone()
+        .unwrap();
+    assert!(
+        hint.starts_with("systemd-networkd configures eth1 (/etc/systemd/network/10_eth1.network). It has IPv6AcceptRA=true, so networkd itself (not the kernel: accept_ra=0 is expected)"),
+        "{hint}"
+    );
+    assert!(
+        hint.contains("BOSH writes one only for the network with `default: [gateway]`"),
+        "{hint}"
+    );
+    assert!(!hint.contains("Router advertisements are off"), "{hint}");
+
+    // The address lost: the file names its NIC (here no other clue would).
+    s.addresses
+        .retain(|a| a.address.to_string() != "2001:db8:69f5::10");
+    let found = findings_with(&s, &seed_expected());
+    let f = only(&found, Code::ExpectedAddressMissing);
+    assert_eq!(f.interface.as_deref(), Some("eth1"));
+    assert!(f.message.ends_with("eth1 has lost it (a NIC restart or `ip addr flush` removes addresses; nothing puts them back until the next boot or deploy)"), "{}", f.message);
+    assert!(
+        f.hint
+            .as_deref()
+            .unwrap()
+            .contains("`networkctl reconfigure eth1` applies that file again"),
+        "{f:?}"
+    );
+}
+
+fn reject_default(kind: crate::net::RouteKind, metric: u32) -> crate::net::Route {
+    let mut r = fixtures::default_route(
+        "2001:db8:69f5::1",
+        1,
+        crate::net::Protocol::BOOT,
+        Some(metric),
+    );
+    r.gateway = None;
+    r.kind = kind;
+    r
+}
+
+#[test]
+fn an_unreachable_default_with_a_lower_metric_hides_the_good_one() {
+    let mut s = fixtures::seed_vm_fixed();
+    s.routes
+        .push(reject_default(crate::net::RouteKind::UNREACHABLE, 100));
+    let found = findings_with(&s, &Expected::default());
+    let f = only(&found, Code::DefaultRouteUnusable);
+    assert_eq!(f.severity, Severity::Error);
+    assert!(
+        f.message.starts_with(
+            "IPv6: the default route the kernel uses is `unreachable default dev lo metric 100`"
+        ),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message
+            .contains("it hides default via 2001:db8:69f5::1 dev eth1"),
+        "{}",
+        f.message
+    );
+    assert_eq!(
+        f.hint.as_deref(),
+        Some("Delete it if nothing needs it: ip -6 route del unreachable default metric 100")
+    );
+    assert_eq!(family_status(&s, Family::Ipv6).state, FamilyState::Down);
+    // Behind the good one (a higher metric) it is never used: no finding.
+    let mut s = fixtures::seed_vm_fixed();
+    s.routes
+        .push(reject_default(crate::net::RouteKind::BLACKHOLE, 2048));
+    assert!(findings(&s)
+        .iter()
+        .all(|f| f.code != Code::DefaultRouteUnusable));
+    assert_eq!(family_status(&s, Family::Ipv6).state, FamilyState::Ok);
+}
+
+#[test]
+fn a_default_from_router_advertisements_via_another_gateway_is_a_warning() {
+    let mut s = fixtures::seed_vm();
+    s.routes.push(fixtures::default_route(
+        "fe80::1",
+        3,
+        crate::net::Protocol::RA,
+        Some(1024),
+    ));
+    let found = findings_with(&s, &seed_expected());
+    let f = only(&found, Code::DefaultRouteFromRa);
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(
+        f.message,
+        "IPv6: the default via fe80::1 dev eth1 comes from router advertisements (proto ra), not via network `public`'s gateway 2001:db8:69f5::1"
+    );
+    assert!(
+        f.hint
+            .as_deref()
+            .unwrap()
+            .contains("The config's command ipv6-default-route replaces the default"),
+        "{f:?}"
+    );
+    assert_eq!(
+        family_status(&s, Family::Ipv6).text,
+        "IPv6: default via fe80::1 dev eth1 (proto ra: from router advertisements)"
     );
 }

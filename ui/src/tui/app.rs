@@ -3,8 +3,6 @@
 //! snapshot, run a command) for the event loop to carry out; quitting is
 //! `app.quit`, which the loop checks after every event.
 
-use std::net::IpAddr;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
@@ -101,8 +99,8 @@ pub struct App {
     /// ([`Snapshot::apply`]); none until a read succeeds (or after one
     /// failed), and then every change reads.
     pub snapshot: Option<Snapshot>,
-    /// The config's gateways, for the findings' hints.
-    pub gateways: Vec<IpAddr>,
+    /// The config's networks and commands, for the findings and hints.
+    pub gateways: crate::net::findings::Expected,
     /// Why the last snapshot read failed, if it did (the previous view stays).
     pub net_error: Option<String>,
     pub commands: Vec<CommandRow>,
@@ -136,7 +134,7 @@ impl App {
         App {
             net,
             snapshot: None,
-            gateways: Vec::new(),
+            gateways: Default::default(),
             net_error: None,
             commands,
             config_note: config_note.into(),

@@ -2,7 +2,6 @@
 //! becomes banner lines, interface rows and route lines; the config becomes
 //! command rows. Done once per snapshot or load, never per frame.
 
-use std::net::IpAddr;
 use std::time::SystemTime;
 
 use inject_errands::config::{CommandSpec, Config};
@@ -10,8 +9,8 @@ use inject_errands::ensure::CommandState;
 
 use super::model::{BannerLine, CommandRow, Health, InterfaceRow, Kept, NetView, RouteRow};
 use crate::net::{
-    family_status, findings_with, route_line, Applied, Change, Code, Family, FamilyState, Finding,
-    Route, Severity, Snapshot,
+    family_status, findings::Expected, findings_with, route_line, Applied, Change, Code, Family,
+    FamilyState, Finding, Route, Severity, Snapshot,
 };
 
 /// What shows instead of a sensitive command's text (as in the dry run).
@@ -19,7 +18,7 @@ pub use inject_errands::runner::REDACTED;
 
 /// The dashboard's view of `snapshot`. `gateways` (from the config's
 /// `networks:`) complete the hint's command when one fits an interface.
-pub fn net_view(snapshot: &Snapshot, gateways: &[IpAddr]) -> NetView {
+pub fn net_view(snapshot: &Snapshot, gateways: &Expected) -> NetView {
     let findings = findings_with(snapshot, gateways);
     NetView {
         banner: banner(snapshot, &findings),
@@ -36,7 +35,7 @@ pub fn net_view(snapshot: &Snapshot, gateways: &[IpAddr]) -> NetView {
 pub fn apply_to_view(
     view: &mut NetView,
     snapshot: &Snapshot,
-    gateways: &[IpAddr],
+    gateways: &Expected,
     change: &Change,
     applied: Applied,
 ) {

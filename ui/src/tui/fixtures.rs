@@ -75,7 +75,7 @@ pub fn seed_vm_fixed_app() -> App {
 /// `links` interfaces and `routes` routes, for the render benchmark.
 pub fn big_app(links: u32, routes: u32) -> App {
     App::new(
-        net_view(&fixtures::many_routes(links, routes), &[]),
+        net_view(&fixtures::many_routes(links, routes), &Default::default()),
         commands(),
         "config: commands.yml",
     )

@@ -50,10 +50,10 @@ fn phase_of(spec: &config::CommandSpec) -> Phase {
 pub fn main(opts: Options) -> ExitCode {
     let path = config::resolve_path(opts.config.clone());
     let config = if opts.config.is_some() || path.exists() {
-        match config::load(&path) {
+        match net::locate::load(&path) {
             Ok(c) => Some(Arc::new(c)),
             Err(e) => {
-                eprintln!("inject-tui: {e}");
+                say_err(&format!("inject-tui: {e}"));
                 return ExitCode::from(2);
             }
         }
@@ -66,7 +66,7 @@ pub fn main(opts: Options) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("inject-tui: cannot start the async runtime: {e}");
+            say_err(&format!("inject-tui: cannot start the async runtime: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -84,7 +84,7 @@ async fn print_status(config: Option<&Config>) -> ExitCode {
     let s = match net::read_snapshot().await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("inject-tui: {e}");
+            say_err(&format!("inject-tui: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -95,7 +95,7 @@ async fn print_status(config: Option<&Config>) -> ExitCode {
         .and_then(|()| out.flush());
     match written {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            eprintln!("inject-tui: writing the report: {e}");
+            say_err(&format!("inject-tui: writing the report: {e}"));
             ExitCode::from(2)
         }
         _ => {
@@ -154,27 +154,62 @@ async fn dashboard(
     );
     let io = Arc::new(LiveIo { config, log_dir });
 
-    // ratatui's init enters raw mode and the alternate screen and installs
-    // a panic hook that restores the terminal before the panic is printed.
-    // Mouse capture stays off so text can be selected over ssh.
-    let mut terminal = match ratatui::try_init() {
+    // Raw mode, the alternate screen, and a panic hook that restores the
+    // terminal before the panic is printed. Mouse capture stays off so text
+    // can be selected over ssh.
+    let mut terminal = match init_terminal() {
         Ok(t) => t,
         Err(e) => {
-            ratatui::restore();
-            eprintln!("inject-tui: cannot set up the terminal: {e}");
+            restore_terminal();
+            say_err(&format!("inject-tui: cannot set up the terminal: {e}"));
             return ExitCode::from(2);
         }
     };
     let theme = Theme::from_env();
+    // `run` stops and logs a running command before it returns, also when
+    // the terminal went away under it.
     let result = run(&mut terminal, &mut app, &theme, events, changes, io).await;
-    ratatui::restore();
+    if result.is_err() {
+        // The terminal is gone: ratatui's drop would show the cursor on it
+        // and `eprintln!` the failure, which panics (exit 101). Nothing is
+        // left to clean up on a dead terminal.
+        std::mem::forget(terminal);
+    }
+    restore_terminal();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("inject-tui: terminal error: {e}");
+            say_err(&format!("inject-tui: terminal error: {e}"));
             ExitCode::from(2)
         }
     }
+}
+
+/// ratatui's `try_init`, with a panic hook that cannot panic itself:
+/// ratatui's own hook prints with `eprintln!`, which panics when the
+/// terminal is gone (an ssh drop, a killed tmux), and a panic inside the
+/// panic hook aborts the process (exit 134) with its command left running.
+fn init_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        hook(info);
+    }));
+    crossterm::terminal::enable_raw_mode()?;
+    crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+}
+
+/// Leaves raw mode and the alternate screen; a terminal that is gone has
+/// nothing left to restore, so errors are ignored.
+fn restore_terminal() {
+    let _ = ratatui::try_restore();
+}
+
+/// A line to stderr that never panics (`eprintln!` does when stderr is a
+/// terminal that went away).
+fn say_err(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// How often the dashboard re-reads `inject ensure`'s state file. Ensure
@@ -201,13 +236,15 @@ fn ensure_events(log_dir: Option<PathBuf>, every: Duration) -> BoxStream<'static
         .boxed()
 }
 
-/// Ensure's state, if its process runs; an unreadable file shows nothing
-/// (ensure itself reports its own trouble, in its log).
+/// Ensure's state, if its process runs and the state is current (one that
+/// could not be written for a while is not shown as if it were); an
+/// unreadable file shows nothing (ensure itself reports its own trouble, in
+/// its log).
 fn running_ensure(dir: &Path) -> Option<EnsureState> {
     read_state(dir)
         .ok()
         .flatten()
-        .filter(EnsureState::is_running)
+        .filter(|state| state.is_current(SystemTime::now()))
 }
 
 /// The real side effects: netlink reads and errand runs.

@@ -78,6 +78,7 @@ where
     let cancel = CancellationToken::new();
     let mut running: Option<JoinHandle<()>> = None;
     let mut net_live = true;
+    let mut lost: Option<B::Error> = None;
 
     let size = terminal.size()?;
     app.size = (size.width, size.height);
@@ -135,20 +136,26 @@ where
         if app.quit {
             break;
         }
-        terminal.draw(|f| views::render(f, app, theme))?;
+        // A terminal that went away (ssh dropped, tmux killed) ends the
+        // loop, but not before the running command is stopped below.
+        if let Err(e) = terminal.draw(|f| views::render(f, app, theme)) {
+            lost = Some(e);
+            break;
+        }
     }
 
     // Leave nothing running behind us: cancel the command (the runner
     // terminates it and writes its log), and wait for that, within reason.
     cancel.cancel();
     if let Some(task) = running.take() {
-        if app.running.is_some() {
+        if app.running.is_some() && lost.is_none() {
             app.say(Level::Info, "stopping the running command…");
-            terminal.draw(|f| views::render(f, app, theme))?;
+            // Only news: a failed draw must not skip the wait below.
+            let _ = terminal.draw(|f| views::render(f, app, theme));
         }
         let _ = tokio::time::timeout(STOP_GRACE, task).await;
     }
-    Ok(())
+    lost.map_or(Ok(()), Err)
 }
 
 /// Terminal events from crossterm as dashboard events (mouse, focus and

@@ -98,7 +98,11 @@ fn enter_without_root_says_how_to_get_it() {
 
 #[test]
 fn enter_and_p_with_no_commands_say_none_are_configured() {
-    let mut app = App::new(net_view(&fixtures::seed_vm(), &[]), vec![], "no config");
+    let mut app = App::new(
+        net_view(&fixtures::seed_vm(), &Default::default()),
+        vec![],
+        "no config",
+    );
     for k in [KeyCode::Enter, KeyCode::Char('p')] {
         app.message = None;
         assert!(key(&mut app, k).is_empty());

@@ -1,0 +1,223 @@
+//! A log dir that is full or read-only, made for real: a small tmpfs
+//! mounted in a private mount namespace (`unshare --mount`, root only), so
+//! nothing of the host is touched. What must hold there: one `inject run` at
+//! a time (the lock is the flock, not the PID written into it), `inject
+//! ensure` keeps its commands true without a log, and its state file comes
+//! back (and records the stop) once the disk has room again.
+
+// Only its root check is used here.
+#[allow(dead_code)]
+#[path = "common/netns.rs"]
+mod netns;
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_inject");
+
+/// Shell functions for the scenarios: `wait_for FILE TEXT` polls (20 s at
+/// most) until FILE holds TEXT, else says so and exits 3.
+const PRELUDE: &str = r#"
+set -u
+wait_for() {
+    i=0
+    until grep -qF -- "$2" "$1" 2>/dev/null; do
+        i=$((i+1))
+        if [ $i -gt 400 ]; then echo "TIMEOUT waiting for '$2' in $1:"; cat "$1" 2>/dev/null; exit 3; fi
+        sleep 0.05
+    done
+}
+"#;
+
+/// Runs `script` (after [`PRELUDE`]) in a private mount namespace with
+/// `$BIN` (inject), `$D` (a tmpfs of `size`, mounted over a fresh temporary
+/// dir) and `$W` (a writable temporary dir outside it); returns its stdout
+/// and stderr together.
+fn in_mount_namespace(size: &str, script: &str) -> String {
+    let d = tempfile::tempdir().unwrap();
+    let w = tempfile::tempdir().unwrap();
+    let full = format!(
+        "{PRELUDE}\nmount -t tmpfs -o size={size},mode=0755 tmpfs \"$D\" || exit 4\n{script}"
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &full])
+        .env("BIN", BIN)
+        .env("D", d.path())
+        .env("W", w.path())
+        .env_remove("INJECT_CONFIG")
+        .env_remove("INJECT_LOG_DIR")
+        .output()
+        .expect("unshare runs");
+    format!(
+        "{}{}\n[exit {:?}]",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        out.status.code()
+    )
+}
+
+/// A config in `$W` whose one command marks that it started, then sleeps.
+const SLOW_RUN: &str = r#"
+cat > "$W/slow.yml" <<EOF
+commands:
+  - {name: slow, run: "touch $W/started; sleep 3"}
+EOF
+cat > "$W/quick.yml" <<EOF
+commands:
+  - {name: quick, run: "echo quick ran"}
+EOF
+"#;
+
+#[test]
+fn a_read_only_log_dir_still_keeps_to_one_run_at_a_time() {
+    if !netns::can_run("a_read_only_log_dir_still_keeps_to_one_run_at_a_time") {
+        return;
+    }
+    let out = in_mount_namespace(
+        "1m",
+        &format!(
+            r#"{SLOW_RUN}
+mkdir "$D/log"
+"$BIN" run -c "$W/quick.yml" --log-dir "$D/log" >/dev/null || exit 5
+mount -o remount,ro "$D"
+"$BIN" run -c "$W/slow.yml" --log-dir "$D/log" > "$W/first.out" 2>&1 &
+first=$!
+i=0; until [ -e "$W/started" ]; do i=$((i+1)); [ $i -gt 400 ] && exit 6; sleep 0.05; done
+"$BIN" run -c "$W/quick.yml" --log-dir "$D/log"
+echo "second exit $?"
+wait $first
+echo "first exit $?"
+cat "$W/first.out"
+"#
+        ),
+    );
+    assert!(out.contains("second exit 1"), "{out}");
+    assert!(
+        out.contains("another inject run (pid unknown) is running and holds"),
+        "the PID in the file is an earlier run's, long gone: not named\n{out}"
+    );
+    assert!(!out.contains("quick ran"), "{out}");
+    assert!(out.contains("first exit 0"), "{out}");
+    assert!(
+        out.contains("cannot write the run log"),
+        "the first run says its log cannot be written:\n{out}"
+    );
+}
+
+#[test]
+fn a_full_log_dir_still_keeps_to_one_run_at_a_time() {
+    if !netns::can_run("a_full_log_dir_still_keeps_to_one_run_at_a_time") {
+        return;
+    }
+    let out = in_mount_namespace(
+        "64k",
+        &format!(
+            r#"{SLOW_RUN}
+mkdir "$D/log"
+: > "$D/log/inject.lock"
+dd if=/dev/zero of="$D/fill" bs=4k 2>/dev/null
+"$BIN" run -c "$W/slow.yml" --log-dir "$D/log" > "$W/first.out" 2>&1 &
+first=$!
+i=0; until [ -e "$W/started" ]; do i=$((i+1)); [ $i -gt 400 ] && exit 6; sleep 0.05; done
+"$BIN" run -c "$W/quick.yml" --log-dir "$D/log"
+echo "second exit $?"
+wait $first
+echo "first exit $?"
+"#
+        ),
+    );
+    assert!(out.contains("second exit 1"), "{out}");
+    assert!(
+        out.contains("another inject run (pid unknown) is running and holds"),
+        "{out}"
+    );
+    assert!(!out.contains("quick ran"), "{out}");
+    assert!(out.contains("first exit 0"), "{out}");
+}
+
+#[test]
+fn ensure_keeps_its_commands_true_on_a_read_only_log_dir() {
+    if !netns::can_run("ensure_keeps_its_commands_true_on_a_read_only_log_dir") {
+        return;
+    }
+    let out = in_mount_namespace(
+        "1m",
+        r#"
+cat > "$W/keep.yml" <<EOF
+commands:
+  - {name: flag, run: "touch $W/flag", unless: "test -e $W/flag", phases: [ensure]}
+EOF
+mkdir "$D/log"
+mount -o remount,ro "$D"
+"$BIN" ensure -c "$W/keep.yml" --log-dir "$D/log" --interval 100ms > "$W/ensure.out" 2>&1 &
+pid=$!
+wait_for "$W/ensure.out" "flag: repaired at start"
+rm "$W/flag"
+wait_for "$W/ensure.out" "flag: repaired on the periodic re-check"
+kill -TERM $pid
+wait $pid
+echo "ensure exit $?"
+test -e "$W/flag" && echo "flag is there"
+cat "$W/ensure.out"
+"#,
+    );
+    assert!(out.contains("ensure exit 0"), "{out}");
+    assert!(out.contains("flag is there"), "{out}");
+    assert!(
+        out.contains("cannot take the lock") && out.contains("going on without it"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("cannot take the lock").count(),
+        1,
+        "said once:\n{out}"
+    );
+}
+
+#[test]
+fn ensure_state_is_written_again_when_the_disk_has_room_and_records_the_stop() {
+    if !netns::can_run("ensure_state_is_written_again_when_the_disk_has_room_and_records_the_stop")
+    {
+        return;
+    }
+    let out = in_mount_namespace(
+        "256k",
+        r#"
+cat > "$W/keep.yml" <<EOF
+commands:
+  - {name: flag, run: "touch $W/flag", unless: "test -e $W/flag", phases: [ensure]}
+EOF
+mkdir "$D/log"
+"$BIN" ensure -c "$W/keep.yml" --log-dir "$D/log" --interval 100ms > "$W/ensure.out" 2>&1 &
+pid=$!
+wait_for "$W/ensure.out" "flag: repaired at start"
+wait_for "$D/log/ensure-state.json" '"updated"'
+dd if=/dev/zero of="$D/fill" bs=4k 2>/dev/null
+rm "$W/flag"
+wait_for "$W/ensure.out" "cannot write the state"
+wait_for "$W/ensure.out" "flag: repaired on the periodic re-check"
+rm "$D/fill"
+wait_for "$W/ensure.out" "is written again"
+kill -TERM $pid
+wait $pid
+echo "ensure exit $?"
+cat "$W/ensure.out"
+echo "--- state"
+cat "$D/log/ensure-state.json"
+"#,
+    );
+    assert!(out.contains("ensure exit 0"), "{out}");
+    let state = out.split("--- state\n").nth(1).unwrap_or("");
+    let state: serde_json::Value =
+        serde_json::from_str(state.split("\n[exit").next().unwrap_or("")).unwrap_or_else(|e| {
+            panic!("state file: {e}\n{out}");
+        });
+    assert!(
+        state["stopped"].is_string(),
+        "the stop is recorded once there is room again: {state}"
+    );
+    assert_eq!(
+        out.matches("cannot write the state").count(),
+        1,
+        "said once:\n{out}"
+    );
+}
