@@ -71,6 +71,17 @@ pub fn main(args: EnsureArgs) -> ExitCode {
         ));
         return ExitCode::SUCCESS;
     }
+    if config.dry_run {
+        // The BOSH job declares no monit process then; run by hand, it
+        // previews like `inject run` and keeps nothing.
+        let names: Vec<&str> = commands.iter().map(|c| c.name.as_str()).collect();
+        say(&format!(
+            "inject ensure: dry_run is true in {}: nothing is executed; it would keep: {}",
+            path.display(),
+            names.join(", ")
+        ));
+        return ExitCode::SUCCESS;
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

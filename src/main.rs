@@ -33,6 +33,8 @@ enum Cmd {
     Tui(tui::TuiArgs),
     /// Keep the commands tagged `ensure` true, across reboots and drift.
     Ensure(ensure::EnsureArgs),
+    /// Print the JSON Schema of the BOSH job's properties (properties_schema.json).
+    Schema,
 }
 
 fn main() -> ExitCode {
@@ -59,5 +61,23 @@ fn main() -> ExitCode {
         Cmd::Status(args) => status::main(args),
         Cmd::Tui(args) => tui::main(args),
         Cmd::Ensure(args) => ensure::main(args),
+        Cmd::Schema => print_schema(),
+    }
+}
+
+/// The schema, generated from the config types: what
+/// bosh-release/jobs/inject-commands/properties_schema.json holds.
+fn print_schema() -> ExitCode {
+    use std::io::Write;
+    let schema = inject_errands::config::properties_schema();
+    let text = serde_json::to_string_pretty(&schema).expect("a JSON value serializes");
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Ok(()) => ExitCode::SUCCESS,
+        // A reader that went away (`| head`) is no error of ours.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("inject schema: {err}");
+            ExitCode::from(1)
+        }
     }
 }

@@ -21,10 +21,10 @@ pub struct RunArgs {
     /// Config file [default: $INJECT_CONFIG, else /var/vcap/jobs/inject-commands/config/commands.yml]
     #[arg(short, long, value_name = "PATH")]
     config: Option<PathBuf>,
-    /// Print what would run, in order, and execute nothing.
+    /// Print what would run, in order, and execute nothing (as `dry_run: true` in the config does).
     #[arg(long)]
     dry_run: bool,
-    /// Run the commands tagged with this phase: errand, pre-start, post-deploy, ensure.
+    /// Run the commands tagged with this phase: errand, pre-start, post-start, post-deploy, pre-stop, drain, post-stop, ensure.
     #[arg(long, value_name = "PHASE", default_value = "errand", value_parser = parse_phase)]
     phase: Phase,
     /// Run only the named command (repeatable); config order is kept.
@@ -58,7 +58,7 @@ pub fn main(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.dry_run {
+    if args.dry_run || config.dry_run {
         return output::ended(print_plan(&config, args.phase, &selected, args.json));
     }
     // Every user and cwd before the first command: a typo in the last one

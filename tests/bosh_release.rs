@@ -1,138 +1,68 @@
-//! The BOSH release in `bosh-release/`: its templates rendered with BOSH's
-//! semantics (Debian's ruby and `bosh-release/test/render.rb`), the tree and
-//! the example manifests checked by the real bosh CLI, and the errand run end
-//! to end as the agent runs it: package installed by its own `packaging`
-//! script into a private /var/vcap, job rendered into it, scripts run with
-//! only the agent's PATH inside a namespace reproducing the seed's VM.
+//! The BOSH release in `bosh-release/`, through BOSH's own code: the bosh
+//! CLI creates the release and interpolates the example manifests; the Go
+//! harness in `tests/bosh/` (see tests/common/bosh.rs) renders the job with
+//! bosh-cli's ERB renderer, compiles and installs it with bosh-agent's
+//! compiler and appliers into a private /var/vcap, and runs the errand and
+//! every hook through bosh-agent's action dispatcher (run_errand,
+//! run_script, drain, get_task, cancel_task) with its 1 MiB reply limit,
+//! inside a namespace reproducing the seed's VM. What still imitates BOSH:
+//! only the director around them (which properties and networks it hands
+//! to the renderer, which action it sends when).
 
 // Shared by several test crates; each uses a part of it.
 #[allow(dead_code)]
+#[path = "common/bosh.rs"]
+mod bosh;
+#[allow(dead_code)]
 #[path = "common/netns.rs"]
 mod netns;
+#[allow(dead_code)]
 #[path = "common/vcap_mount.rs"]
 mod vcap_mount;
-use vcap_mount::MountPoint;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
+use bosh::{
+    all_output, bosh_cli, create_release, inject, release_copy, release_dir, render_with,
+    seed_networks, text, Bosh, Vcap,
+};
 use netns::{can_run, SeedVm};
 use serde_json::{json, Value};
 
-const AGENT_PATH: &str = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-const OPS_FILE: &str = "manifests/colocate-inject-commands.yml";
+const JOB_PATH: &str = "/instance_groups/name=haproxy/jobs/name=inject-commands/properties";
+/// Every script the job has, and the phase each runs (bin/run: the errand).
+const HOOKS: [(&str, &str); 7] = [
+    ("run", "errand"),
+    ("pre-start", "pre-start"),
+    ("post-start", "post-start"),
+    ("post-deploy", "post-deploy"),
+    ("pre-stop", "pre-stop"),
+    ("drain", "drain"),
+    ("post-stop", "post-stop"),
+];
 
-fn release_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("bosh-release")
-}
-
-fn job_dir() -> PathBuf {
-    release_dir().join("jobs/inject-commands")
-}
-
-fn inject() -> &'static str {
-    env!("CARGO_BIN_EXE_inject")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn all_output(out: &Output) -> String {
-    format!("{}{}", text(&out.stdout), text(&out.stderr))
-}
-
-/// Whether `program` runs here; under CI a missing tool fails the test.
-fn have_tool(test: &str, program: &str, version_arg: &str) -> bool {
-    if Command::new(program).arg(version_arg).output().is_ok() {
-        return true;
+/// The job's properties in a manifest, as `bosh int` gives them.
+fn manifest_properties(cli: &Path, files: &[&str], path: &str) -> Value {
+    let mut cmd = Command::new(cli);
+    cmd.current_dir(release_dir().join("manifests"))
+        .arg("int")
+        .arg(files[0]);
+    for ops in &files[1..] {
+        cmd.args(["-o", ops]);
     }
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: `{program}` is required under CI (scripts/lib/tools.sh installs it)");
-    }
-    eprintln!("skipping {test}: `{program}` is not installed (scripts/test installs it)");
-    false
-}
-
-/// The bosh CLI: on PATH or where scripts/lib/tools.sh caches it. Under CI it
-/// is required unless INJECT_BOSH_CLI=optional.
-fn bosh_cli(test: &str) -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-        .map(|c| c.join("inject/bin/bosh"));
-    let on_path = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("bosh"))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    let cache_dir = cache
-        .as_ref()
-        .and_then(|c| c.parent())
-        .map(Path::to_path_buf);
-    if let Some(bosh) = cache.into_iter().chain(on_path).find(|p| p.is_file()) {
-        return Some(bosh);
-    }
-    let looked = match cache_dir {
-        Some(dir) => format!("not on PATH nor in {}", dir.display()),
-        None => "not on PATH".to_string(),
-    };
-    let required = std::env::var("CI").as_deref() == Ok("true")
-        && std::env::var("INJECT_BOSH_CLI").as_deref() != Ok("optional");
-    if required {
-        panic!("{test}: the bosh CLI is required under CI and is {looked} (scripts/test builds it with scripts/lib/tools.sh)");
-    }
-    eprintln!("skipping {test}: the bosh CLI is {looked} (scripts/test builds it with scripts/lib/tools.sh)");
-    None
-}
-
-fn ruby(args: &[&str]) -> Output {
-    Command::new("ruby")
-        .arg(release_dir().join("test/render.rb"))
-        .args(args)
-        .output()
-        .expect("ruby runs")
-}
-
-/// The instance's networks as the director gives them to templates: the
-/// seed's VM (IPv4 with the default gateway, IPv6 on a second NIC).
-fn seed_networks() -> Value {
-    json!({
-        "default": {"ip": "10.0.250.10", "gateway": SeedVm::V4_GATEWAY, "netmask": "255.255.255.0",
-                    "default": ["dns", "gateway"]},
-        "ipv6": {"ip": SeedVm::V6_ADDRESS, "gateway": SeedVm::V6_GATEWAY,
-                 "netmask": "ffff:ffff:ffff:ffff::"},
-    })
+    let out = cmd.args(["--path", path]).output().unwrap();
+    assert!(out.status.success(), "bosh int: {}", all_output(&out));
+    serde_norway::from_slice(&out.stdout).expect("bosh int prints YAML")
 }
 
 /// The properties the ops file gives the job (what an operator deploys).
-fn ops_file_properties() -> Value {
-    let ops = release_dir().join(OPS_FILE);
-    let out = ruby(&["job-properties", ops.to_str().unwrap(), "inject-commands"]);
-    assert!(out.status.success(), "{}", all_output(&out));
-    serde_json::from_slice(&out.stdout).expect("job properties are JSON")
-}
-
-/// Renders the job with `properties` into `out_dir` (BOSH's layout:
-/// bin/run, config/commands.yml, …).
-fn render(properties: &Value, out_dir: &Path) -> Output {
-    std::fs::create_dir_all(out_dir.parent().unwrap()).unwrap();
-    let input = out_dir.with_extension("input.json");
-    let doc = json!({"properties": properties, "networks": seed_networks()});
-    std::fs::write(&input, doc.to_string()).unwrap();
-    ruby(&[
-        "render",
-        job_dir().to_str().unwrap(),
-        input.to_str().unwrap(),
-        out_dir.to_str().unwrap(),
-    ])
-}
-
-fn render_ok(properties: &Value, out_dir: &Path) {
-    let out = render(properties, out_dir);
-    assert!(out.status.success(), "render failed: {}", all_output(&out));
+fn ops_file_properties(bosh: &Bosh) -> Value {
+    manifest_properties(
+        &bosh.cli,
+        &["haproxy.yml", "colocate-inject-commands.yml"],
+        JOB_PATH,
+    )
 }
 
 fn read_json(path: &Path) -> Value {
@@ -140,83 +70,58 @@ fn read_json(path: &Path) -> Value {
         .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
-/// A copy of the release tree without anything a bosh run in it left behind.
-fn release_copy(dir: &Path) -> PathBuf {
-    let copy = dir.join("bosh-release");
-    let status = Command::new("cp")
-        .args([
-            "-r",
-            release_dir().to_str().unwrap(),
-            copy.to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    for generated in ["blobs", ".blobs", "dev_releases", ".dev_builds"] {
-        let _ = std::fs::remove_dir_all(copy.join(generated));
-    }
-    copy
-}
-
 #[test]
 fn bosh_templates_render_scripts_and_a_config_inject_accepts() {
-    if !have_tool(
-        "bosh_templates_render_scripts_and_a_config_inject_accepts",
-        "ruby",
-        "-v",
-    ) {
-        return;
-    }
+    let test = "bosh_templates_render_scripts_and_a_config_inject_accepts";
+    let Some(bosh) = Bosh::get(test) else { return };
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("job");
-    let properties = ops_file_properties();
-    render_ok(&properties, &out_dir);
+    let properties = ops_file_properties(&bosh);
+    bosh.render_ok(&properties, Some(&seed_networks()), &out_dir);
 
-    for script in [
-        "bin/run",
-        "bin/pre-start",
-        "bin/post-deploy",
-        "bin/inject-tui",
-    ] {
-        let path = out_dir.join(script);
+    for (script, phase) in HOOKS {
+        let path = out_dir.join("bin").join(script);
         let body = std::fs::read_to_string(&path).unwrap();
         assert!(
             body.starts_with("#!/bin/bash\n"),
             "{script} has no shebang:\n{body}"
         );
-        assert!(
-            body.contains("\nset -eu\n"),
-            "{script} lacks `set -eu`:\n{body}"
-        );
-        assert!(
-            body.contains("INJECT_LOG_DIR=/var/vcap/sys/log/inject-commands"),
-            "{script} does not log under /var/vcap/sys/log/inject-commands:\n{body}"
-        );
         let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
         assert!(check.status.success(), "{script}: {}", all_output(&check));
+        // No logic but inject's: the statement that matters runs the phase
+        // with the job's config and log dir (drain adds the protocol's 0).
+        let code: Vec<&str> = body
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .collect();
+        let call = format!("/var/vcap/packages/inject/bin/inject run --phase {phase} \\");
+        let args = "  -c /var/vcap/jobs/inject-commands/config/commands.yml --log-dir /var/vcap/sys/log/inject-commands";
+        let expected: Vec<String> = match script {
+            "pre-start" => vec![
+                "set -eu".into(),
+                "mkdir -p /usr/local/bin".into(),
+                "ln -sfn /var/vcap/jobs/inject-commands/bin/inject-tui /usr/local/bin/inject-tui"
+                    .into(),
+                format!("exec {call}"),
+                args.into(),
+            ],
+            "drain" => vec![
+                "set -eu".into(),
+                "mkdir -p /var/vcap/sys/log/inject-commands".into(),
+                call,
+                format!("{args} \\"),
+                "  >> /var/vcap/sys/log/inject-commands/drain.log 2>&1".into(),
+                "echo 0".into(),
+            ],
+            _ => vec![format!("exec {call}"), args.into()],
+        };
+        assert_eq!(code, expected, "bin/{script}:\n{body}");
     }
     let monit = std::fs::read_to_string(out_dir.join("monit")).unwrap();
     assert!(
         monit.contains("check process inject-ensure"),
         "the ops file's route command is tagged ensure, so monit keeps it:\n{monit}"
     );
-    let run = std::fs::read_to_string(out_dir.join("bin/run")).unwrap();
-    assert!(
-        run.contains("inject run") && run.contains("--phase errand"),
-        "{run}"
-    );
-    assert!(
-        !run.contains("--dry-run"),
-        "dry_run defaults to false:\n{run}"
-    );
-    let pre_start = std::fs::read_to_string(out_dir.join("bin/pre-start")).unwrap();
-    assert!(pre_start.contains("--phase pre-start"), "{pre_start}");
-    assert!(
-        pre_start.contains("/usr/local/bin/inject-tui"),
-        "pre-start links inject-tui:\n{pre_start}"
-    );
-    let post_deploy = std::fs::read_to_string(out_dir.join("bin/post-deploy")).unwrap();
-    assert!(post_deploy.contains("--phase post-deploy"), "{post_deploy}");
     let tui = std::fs::read_to_string(out_dir.join("bin/inject-tui")).unwrap();
     assert!(
         tui.contains("inject tui")
@@ -228,6 +133,7 @@ fn bosh_templates_render_scripts_and_a_config_inject_accepts() {
     let config_path = out_dir.join("config/commands.yml");
     let config = read_json(&config_path);
     assert_eq!(config["commands"], properties["commands"]);
+    assert_eq!(config["dry_run"], false);
     assert_eq!(config["networks"]["ipv6"]["gateway"], SeedVm::V6_GATEWAY);
     assert_eq!(config["networks"]["ipv6"]["ip"], SeedVm::V6_ADDRESS);
     assert_eq!(config["networks"]["default"]["netmask"], "255.255.255.0");
@@ -250,14 +156,13 @@ fn bosh_templates_render_scripts_and_a_config_inject_accepts() {
 }
 
 #[test]
-fn bosh_left_out_properties_take_spec_defaults() {
-    if !have_tool("bosh_left_out_properties_take_spec_defaults", "ruby", "-v") {
-        return;
-    }
+fn bosh_properties_are_data_and_the_scripts_never_change() {
+    let test = "bosh_properties_are_data_and_the_scripts_never_change";
+    let Some(bosh) = Bosh::get(test) else { return };
     let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().join("job");
-    render_ok(&json!({}), &out_dir);
-    let config = read_json(&out_dir.join("config/commands.yml"));
+    let defaults = dir.path().join("defaults");
+    bosh.render_ok(&json!({}), Some(&seed_networks()), &defaults);
+    let config = read_json(&defaults.join("config/commands.yml"));
     assert_eq!(
         config["shell"],
         json!([
@@ -272,30 +177,11 @@ fn bosh_left_out_properties_take_spec_defaults() {
     assert_eq!(config["timeout"], "10m");
     assert_eq!(config["stop_on_error"], true);
     assert_eq!(config["output_limit"], "64KiB");
+    assert_eq!(config["dry_run"], false);
     assert_eq!(config["commands"], json!([]));
-    let run = std::fs::read_to_string(out_dir.join("bin/run")).unwrap();
-    assert!(!run.contains("--dry-run"), "{run}");
-
-    // A value given wins over the default; dry_run makes the errand preview.
-    let out_dir = dir.path().join("job2");
-    render_ok(&json!({"timeout": "2m", "dry_run": true}), &out_dir);
-    assert_eq!(
-        read_json(&out_dir.join("config/commands.yml"))["timeout"],
-        "2m"
-    );
-    let run = std::fs::read_to_string(out_dir.join("bin/run")).unwrap();
-    assert!(run.contains("--phase errand --dry-run"), "{run}");
-    for (script, phase) in [("pre-start", "pre-start"), ("post-deploy", "post-deploy")] {
-        let body = std::fs::read_to_string(out_dir.join("bin").join(script)).unwrap();
-        assert!(
-            body.contains(&format!("--phase {phase} --dry-run")),
-            "dry_run must reach bin/{script} too:\n{body}"
-        );
-    }
-
     let check = Command::new(inject())
         .args(["check", "-c"])
-        .arg(dir.path().join("job/config/commands.yml"))
+        .arg(defaults.join("config/commands.yml"))
         .output()
         .unwrap();
     assert!(
@@ -303,45 +189,76 @@ fn bosh_left_out_properties_take_spec_defaults() {
         "defaults must be valid for inject: {}",
         all_output(&check)
     );
+
+    // Whatever the properties say, dry_run as a boolean or as the string a
+    // quoted manifest value or a CredHub variable gives: they reach the
+    // config as given, and every script is the same.
+    for properties in [
+        json!({"timeout": "2m", "dry_run": true}),
+        json!({"dry_run": "false"}),
+        json!({"dry_run": "true", "stop_on_error": "yes please"}),
+    ] {
+        let out = dir.path().join("other");
+        let _ = std::fs::remove_dir_all(&out);
+        bosh.render_ok(&properties, Some(&seed_networks()), &out);
+        let config = read_json(&out.join("config/commands.yml"));
+        for (key, value) in properties.as_object().unwrap() {
+            assert_eq!(&config[key], value, "{properties}: {key}");
+        }
+        for (script, _) in HOOKS {
+            assert_eq!(
+                std::fs::read_to_string(out.join("bin").join(script)).unwrap(),
+                std::fs::read_to_string(defaults.join("bin").join(script)).unwrap(),
+                "{properties}: bin/{script} depends on the properties"
+            );
+        }
+    }
 }
 
 #[test]
 fn bosh_templates_name_only_declared_properties() {
-    if !have_tool("bosh_templates_name_only_declared_properties", "ruby", "-v") {
-        return;
-    }
+    let test = "bosh_templates_name_only_declared_properties";
+    let Some(bosh) = Bosh::get(test) else { return };
     let dir = tempfile::tempdir().unwrap();
     let copy = release_copy(dir.path());
+    let lint = |release: &Path| {
+        Command::new("ruby")
+            .arg(release_dir().join("test/lint.rb"))
+            .arg(release)
+            .output()
+            .expect("ruby runs")
+    };
 
     // Every p() declared and every property documented (create-release
     // checks neither; the director would fail only at deploy).
-    let lint = ruby(&["lint", copy.to_str().unwrap()]);
-    assert!(lint.status.success(), "release lint: {}", all_output(&lint));
+    let out = lint(&copy);
+    assert!(out.status.success(), "release lint: {}", all_output(&out));
 
     // The same checks catch a template naming an undeclared property, and
-    // rendering it fails as the director's would.
-    let template = copy.join("jobs/inject-commands/templates/bin/run.erb");
+    // bosh-cli's renderer fails on it as a director would.
+    let template = copy.join("jobs/inject-commands/templates/config/commands.yml.erb");
     let body = std::fs::read_to_string(&template).unwrap();
     std::fs::write(&template, body.replace("p('dry_run')", "p('dry_runn')")).unwrap();
-    let lint = ruby(&["lint", copy.to_str().unwrap()]);
-    assert!(!lint.status.success());
+    let out = lint(&copy);
+    assert!(!out.status.success());
     assert!(
-        text(&lint.stderr).contains("templates/bin/run.erb uses undeclared property 'dry_runn'"),
+        text(&out.stderr)
+            .contains("templates/config/commands.yml.erb uses undeclared property 'dry_runn'"),
         "{}",
-        all_output(&lint)
+        all_output(&out)
     );
-    let input = dir.path().join("input.json");
-    std::fs::write(
-        &input,
-        json!({"properties": {"dry_runn": true}}).to_string(),
-    )
-    .unwrap();
-    let render = ruby(&[
-        "render",
-        copy.join("jobs/inject-commands").to_str().unwrap(),
-        input.to_str().unwrap(),
-        dir.path().join("out").to_str().unwrap(),
-    ]);
+    // The package's blob is not rendered: any file will do.
+    let blob = dir.path().join("blob");
+    std::fs::write(&blob, "not a binary").unwrap();
+    let tarball = dir.path().join("broken.tgz");
+    create_release(&bosh.cli, &copy, &blob, &tarball);
+    let render = render_with(
+        &bosh.harness,
+        &tarball,
+        &json!({"dry_runn": true}),
+        Some(&seed_networks()),
+        &dir.path().join("out"),
+    );
     assert!(!render.status.success());
     assert!(
         text(&render.stderr).contains("Can't find property 'dry_runn'"),
@@ -413,7 +330,11 @@ fn bosh_cli_creates_the_release_from_the_tree() {
         "monit",
         "templates/bin/run.erb",
         "templates/bin/pre-start.erb",
+        "templates/bin/post-start.erb",
         "templates/bin/post-deploy.erb",
+        "templates/bin/pre-stop.erb",
+        "templates/bin/drain.erb",
+        "templates/bin/post-stop.erb",
         "templates/bin/inject-tui.erb",
         "templates/config/commands.yml.erb",
     ] {
@@ -422,6 +343,13 @@ fn bosh_cli_creates_the_release_from_the_tree() {
             "job inject-commands lacks {entry}: {job_files:?}"
         );
     }
+    // bosh CLI 7.8.6 (the one scripts/lib/tools.sh pins) packs only spec,
+    // monit and templates: properties_schema.json reaches a director only
+    // from releases made with bosh CLI >= 7.9.1 (README: deploy).
+    assert!(
+        !job_files.contains(&"properties_schema.json".to_string()),
+        "this bosh CLI packs properties_schema.json: update the README's deploy section"
+    );
     let manifest = std::fs::read_to_string(unpacked.join("release.MF")).unwrap();
     assert!(
         manifest.starts_with("name: inject\n") && manifest.contains("version: 0+dev.1\n"),
@@ -565,120 +493,40 @@ fn bosh_cli_interpolates_the_manifests_with_the_errand_colocated() {
     );
 }
 
-/// A temporary /var/vcap with the package installed by its own `packaging`
-/// script and the job rendered into it; scripts run with it bind-mounted over
-/// /var/vcap (and a temporary /usr/local/bin) in a private mount namespace.
-struct Vcap {
-    dir: tempfile::TempDir,
-    _mount_point: MountPoint,
-}
-
-impl Vcap {
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("vcap")
-    }
-
-    fn local_bin(&self) -> PathBuf {
-        self.dir.path().join("usr-local-bin")
-    }
-
-    fn new(properties: &Value) -> Vcap {
-        let vcap = Vcap {
-            dir: tempfile::tempdir().unwrap(),
-            _mount_point: MountPoint::take(),
-        };
-        std::fs::create_dir_all(vcap.root().join("packages")).unwrap();
-        std::fs::create_dir_all(vcap.local_bin()).unwrap();
-        // As the agent compiles a package: the blob at its path in a compile
-        // dir, `bash packaging` there with BOSH_INSTALL_TARGET set.
-        let compile = vcap.dir.path().join("compile");
-        std::fs::create_dir_all(compile.join("inject")).unwrap();
-        std::fs::copy(inject(), compile.join("inject/inject-linux-amd64")).unwrap();
-        let packaging = release_dir().join("packages/inject/packaging");
-        let out = vcap.in_namespace(
-            None,
-            &[
-                "sh",
-                "-c",
-                "cd \"$1\" && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-                 BOSH_COMPILE_TARGET=\"$1\" BOSH_INSTALL_TARGET=/var/vcap/packages/inject bash -x \"$2\"",
-                "sh",
-                compile.to_str().unwrap(),
-                packaging.to_str().unwrap(),
-            ],
-        );
-        assert!(out.status.success(), "packaging: {}", all_output(&out));
-        let installed = vcap.root().join("packages/inject/bin/inject");
-        assert!(
-            installed.is_file(),
-            "packaging did not install {}",
-            installed.display()
-        );
-        render_ok(properties, &vcap.root().join("jobs/inject-commands"));
-        vcap
-    }
-
-    /// Runs `argv` with /var/vcap and /usr/local/bin mounted from this
-    /// directory, inside `vm`'s network namespace when given.
-    fn in_namespace(&self, vm: Option<&SeedVm>, argv: &[&str]) -> Output {
-        let script = "set -e; mount --bind \"$1\" /var/vcap; mount --bind \"$2\" /usr/local/bin; \
-                      shift 2; exec \"$@\"";
-        let mut cmd = Command::new("unshare");
-        cmd.args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "sh",
-        ])
-        .arg(self.root())
-        .arg(self.local_bin());
-        if let Some(vm) = vm {
-            cmd.args(["ip", "netns", "exec", &vm.vm]);
-        }
-        cmd.args(argv).output().expect("unshare runs")
-    }
-
-    /// A job script as the agent runs it: root, only the agent's PATH.
-    fn run_script(&self, vm: &SeedVm, script: &str) -> Output {
-        let path = format!("/var/vcap/jobs/inject-commands/bin/{script}");
-        let out = self.in_namespace(Some(vm), &["env", "-i", AGENT_PATH, &path]);
-        // More than 1 MB of output fails an errand.
-        assert!(
-            out.stdout.len() + out.stderr.len() < 1_000_000,
-            "{script} printed {} bytes",
-            out.stdout.len() + out.stderr.len()
-        );
-        out
-    }
-
-    fn log_files(&self) -> Vec<PathBuf> {
-        fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    walk(&path, found);
-                } else if entry.metadata().map(|m| m.len() > 0).unwrap_or(false) {
-                    found.push(path);
-                }
+/// Every non-empty file under `dir`.
+fn log_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if entry.metadata().map(|m| m.len() > 0).unwrap_or(false) {
+                found.push(path);
             }
         }
-        let mut found = Vec::new();
-        walk(&self.root().join("sys/log/inject-commands"), &mut found);
-        found
     }
+    let mut found = Vec::new();
+    walk(dir, &mut found);
+    found
 }
 
 fn ipv6_default_routes(vm: &SeedVm) -> String {
     vm.ip("-6 route show default")
 }
 
+/// Whether the namespace tests and BOSH's code can run here.
+fn setup(test: &str) -> Option<(Bosh, SeedVm)> {
+    if !can_run(test) {
+        return None;
+    }
+    let bosh = Bosh::get(test)?;
+    Some((bosh, SeedVm::new()))
+}
+
 /// The ops file's properties, with its route command for the errand only and
 /// one pre-start command that leaves a mark, so each script's phase shows.
-fn errand_properties() -> Value {
-    let mut properties = ops_file_properties();
+fn errand_properties(bosh: &Bosh) -> Value {
+    let mut properties = ops_file_properties(bosh);
     let commands = properties["commands"].as_array_mut().unwrap();
     assert_eq!(commands[0]["name"], "ipv6-default-route");
     commands[0]["phases"] = json!(["errand"]);
@@ -692,19 +540,20 @@ fn errand_properties() -> Value {
 
 #[test]
 fn bosh_errand_adds_the_ipv6_default_route_from_the_network_gateway() {
-    if !can_run("bosh_errand_adds_the_ipv6_default_route_from_the_network_gateway") {
+    let Some((bosh, vm)) =
+        setup("bosh_errand_adds_the_ipv6_default_route_from_the_network_gateway")
+    else {
         return;
-    }
-    let vm = SeedVm::new();
-    let vcap = Vcap::new(&errand_properties());
+    };
+    let vcap = Vcap::install(&bosh, &errand_properties(&bosh), Some(&seed_networks()));
 
-    let pre_start = vcap.run_script(&vm, "pre-start");
-    assert!(
-        pre_start.status.success(),
-        "pre-start: {}",
-        all_output(&pre_start)
+    let pre_start = vcap.agent(
+        &bosh,
+        &vm,
+        &["-action", "run_script", "-script", "pre-start"],
     );
-    let mark = std::fs::read_to_string(vcap.root().join("data/pre-start-mark")).unwrap();
+    assert_eq!(pre_start.json, json!({"value": {}}), "{}", pre_start.stderr);
+    let mark = vcap.file("data/pre-start-mark");
     assert_eq!(mark.trim(), format!("gateway {}", SeedVm::V6_GATEWAY));
     let link = std::fs::read_link(vcap.local_bin().join("inject-tui")).unwrap();
     assert_eq!(
@@ -717,15 +566,15 @@ fn bosh_errand_adds_the_ipv6_default_route_from_the_network_gateway() {
         "pre-start ran an errand-only command"
     );
 
-    let run = vcap.run_script(&vm, "run");
-    assert!(run.status.success(), "bin/run: {}", all_output(&run));
+    let run = vcap.agent(&bosh, &vm, &["-action", "run_errand"]);
+    let (code, stdout, stderr) = run.errand();
+    assert_eq!(code, 0, "{stdout}{stderr}");
     let routes = ipv6_default_routes(&vm);
     assert!(
         routes.starts_with(&format!("default via {} dev eth1", SeedVm::V6_GATEWAY)),
-        "no IPv6 default route after the errand: {routes:?}\n{}",
-        all_output(&run)
+        "no IPv6 default route after the errand: {routes:?}\n{stdout}{stderr}"
     );
-    let logs = vcap.log_files();
+    let logs = log_files(&vcap.host_path("sys/log/inject-commands"));
     assert!(
         logs.iter().any(|log| std::fs::read_to_string(log)
             .unwrap_or_default()
@@ -733,28 +582,24 @@ fn bosh_errand_adds_the_ipv6_default_route_from_the_network_gateway() {
         "no log of the run under /var/vcap/sys/log/inject-commands: {logs:?}"
     );
 
-    let again = vcap.run_script(&vm, "run");
+    let again = vcap.agent(&bosh, &vm, &["-action", "run_errand"]);
+    let (code, stdout, stderr) = again.errand();
+    assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
-        again.status.success(),
-        "second bin/run: {}",
-        all_output(&again)
-    );
-    assert!(
-        all_output(&again).contains("skipped"),
-        "second run did not skip: {}",
-        all_output(&again)
+        stdout.contains("1 command: 0 ok, 1 skipped"),
+        "second run did not skip: {stdout}{stderr}"
     );
     assert_eq!(ipv6_default_routes(&vm), routes);
 
     // A default via another gateway (stale, or from someone else) does not
     // satisfy the guard: the errand replaces it with the network's gateway.
     vm.ip("-6 route replace default via 2001:db8:69f5::2 dev eth1");
-    let fix = vcap.run_script(&vm, "run");
-    assert!(fix.status.success(), "bin/run: {}", all_output(&fix));
+    let fix = vcap.agent(&bosh, &vm, &["-action", "run_errand"]);
+    let (code, stdout, stderr) = fix.errand();
+    assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
-        all_output(&fix).contains("1 command: 1 ok, 0 skipped"),
-        "a wrong default satisfied the guard: {}",
-        all_output(&fix)
+        stdout.contains("1 command: 1 ok, 0 skipped"),
+        "a wrong default satisfied the guard: {stdout}{stderr}"
     );
     assert_eq!(
         ipv6_default_routes(&vm),
@@ -765,54 +610,75 @@ fn bosh_errand_adds_the_ipv6_default_route_from_the_network_gateway() {
 
 #[test]
 fn bosh_dry_run_previews_every_hook_and_changes_nothing() {
-    if !can_run("bosh_dry_run_previews_every_hook_and_changes_nothing") {
+    let Some((bosh, vm)) = setup("bosh_dry_run_previews_every_hook_and_changes_nothing") else {
         return;
-    }
-    let vm = SeedVm::new();
+    };
     // The ops file's route command (errand, pre-start, ensure) with
-    // manifests/dry-run.yml over it, plus a pre-start command leaving a mark.
-    let mut properties = ops_file_properties();
-    properties["dry_run"] = json!(true);
+    // manifests/dry-run.yml over it, plus a command in every hook that would
+    // leave a mark.
+    let mut properties = manifest_properties(
+        &bosh.cli,
+        &["haproxy.yml", "colocate-inject-commands.yml", "dry-run.yml"],
+        JOB_PATH,
+    );
+    assert_eq!(properties["dry_run"], true);
     let route = properties["commands"][0].clone();
+    let hooks: Vec<&str> = HOOKS.iter().map(|(_, phase)| *phase).collect();
     properties["commands"].as_array_mut().unwrap().push(json!({
-        "name": "pre-start-mark",
-        "run": "mkdir -p /var/vcap/data && touch /var/vcap/data/pre-start-mark",
-        "phases": ["pre-start"],
+        "name": "mark",
+        "run": "mkdir -p /var/vcap/data && touch /var/vcap/data/mark",
+        "phases": hooks,
     }));
-    let vcap = Vcap::new(&properties);
-
-    let monit = std::fs::read_to_string(vcap.root().join("jobs/inject-commands/monit")).unwrap();
+    let vcap = Vcap::install(&bosh, &properties, Some(&seed_networks()));
     assert_eq!(
-        monit.trim(),
+        vcap.file("jobs/inject-commands/monit").trim(),
         "",
-        "dry_run must declare no inject-ensure process:\n{monit}"
+        "dry_run must declare no inject-ensure process"
     );
 
-    let gateway = format!("INJECT_NET_IPV6_GATEWAY={}", SeedVm::V6_GATEWAY);
-    for (script, phase, expected) in [
-        (
-            "pre-start",
-            "pre-start",
-            vec!["ipv6-default-route", "pre-start-mark"],
-        ),
-        ("run", "errand", vec!["ipv6-default-route"]),
-        ("post-deploy", "post-deploy", vec![]),
-    ] {
-        let out = vcap.run_script(&vm, script);
-        let output = all_output(&out);
-        assert!(out.status.success(), "dry-run bin/{script}: {output}");
+    let gateway = format!("INJECT_IPV6_GATEWAY={}", SeedVm::V6_GATEWAY);
+    for (script, phase) in HOOKS {
+        let expected: &[&str] = match phase {
+            "errand" | "pre-start" => &["ipv6-default-route", "mark"],
+            _ => &["mark"],
+        };
+        // Where the agent puts what each script prints: the errand's in its
+        // reply, a hook's in <job>/<script>.stdout.log, drain's in drain.log.
+        let output = match script {
+            "run" => {
+                let reply = vcap.agent(&bosh, &vm, &["-action", "run_errand"]);
+                let (code, stdout, stderr) = reply.errand();
+                assert_eq!(code, 0, "{stdout}{stderr}");
+                stdout
+            }
+            "drain" => {
+                let reply = vcap.agent(&bosh, &vm, &["-action", "drain"]);
+                assert_eq!(reply.json, json!({"value": 0}), "{}", reply.stderr);
+                vcap.file("sys/log/inject-commands/drain.log")
+            }
+            _ => {
+                let reply = vcap.agent(&bosh, &vm, &["-action", "run_script", "-script", script]);
+                assert_eq!(
+                    reply.json,
+                    json!({"value": {}}),
+                    "{script}: {}",
+                    reply.stderr
+                );
+                vcap.file(&format!("sys/log/inject-commands/{script}.stdout.log"))
+            }
+        };
         let headline = format!("dry run: {} of 2 commands in phase {phase}", expected.len());
         assert!(output.contains(&headline), "bin/{script}: {output}");
-        // What the operator checks before turning dry_run off: the exact
-        // command, its guard, and the gateway it resolves to on this VM.
-        assert!(output.contains(&gateway), "bin/{script}: {output}");
-        for name in &expected {
+        for name in expected {
             assert!(
                 output.contains(&format!("] {name}\n")),
                 "bin/{script} does not preview {name}: {output}"
             );
         }
         if expected.contains(&"ipv6-default-route") {
+            // What the operator checks before turning dry_run off: the exact
+            // command, its guard, and the gateway it resolves to on this VM.
+            assert!(output.contains(&gateway), "bin/{script}: {output}");
             for text in [&route["run"], &route["unless"]] {
                 let text = text.as_str().unwrap();
                 assert!(
@@ -826,11 +692,11 @@ fn bosh_dry_run_previews_every_hook_and_changes_nothing() {
             "",
             "a dry-run bin/{script} changed the routes"
         );
+        assert!(
+            !vcap.host_path("data/mark").exists(),
+            "a dry-run bin/{script} ran a command"
+        );
     }
-    assert!(
-        !vcap.root().join("data/pre-start-mark").exists(),
-        "a dry-run bin/pre-start ran a command"
-    );
 }
 
 /// Whether `output` has `…/config/commands.yml:LINE:COLUMN: FIELD…`.
@@ -847,21 +713,28 @@ fn names_place_and_field(output: &str, field: &str) -> bool {
         };
         numeric(parts.next())
             && numeric(parts.next())
-            && parts.next().is_some_and(|m| m.contains(field))
+            && parts
+                .next()
+                .is_some_and(|m| m.trim_start().starts_with(field))
     })
 }
 
 #[test]
-fn bosh_errand_rejects_bad_properties_with_exit_2() {
-    if !can_run("bosh_errand_rejects_bad_properties_with_exit_2") {
+fn bosh_errand_and_pre_start_reject_bad_properties_with_exit_2() {
+    let Some((bosh, vm)) = setup("bosh_errand_and_pre_start_reject_bad_properties_with_exit_2")
+    else {
         return;
-    }
-    let vm = SeedVm::new();
+    };
+    let route = json!({"name": "route", "run": "ip -6 route add default via 2001:db8:69f5::1",
+                       "unless": "false", "phases": ["errand", "pre-start", "ensure"]});
     let cases = [
+        // As a quoted manifest value or a CredHub variable gives it: ERB
+        // took the string for true; the binary says where it is.
+        (json!({"dry_run": "false", "commands": [route]}), "dry_run"),
         // A typo'd key inside a command.
         (
             json!({"commands": [{"name": "route", "rnu": "ip -6 route add default via ::1"}]}),
-            "rnu",
+            "commands[0]: unknown field `rnu`",
         ),
         // A wrong type.
         (json!({"stop_on_error": "yes please"}), "stop_on_error"),
@@ -871,14 +744,268 @@ fn bosh_errand_rejects_bad_properties_with_exit_2() {
         ),
     ];
     for (properties, field) in cases {
-        let vcap = Vcap::new(&properties);
-        let run = vcap.run_script(&vm, "run");
-        let output = all_output(&run);
-        assert_eq!(run.status.code(), Some(2), "{properties}: {output}");
-        assert!(
-            names_place_and_field(&output, field),
-            "{properties}: the error does not name file:line:column and `{field}`: {output}"
+        let vcap = Vcap::install(&bosh, &properties, Some(&seed_networks()));
+        // pre-start fails the deploy before monit starts anything.
+        let pre_start = vcap.agent(
+            &bosh,
+            &vm,
+            &["-action", "run_script", "-script", "pre-start"],
         );
-        assert_eq!(ipv6_default_routes(&vm), "");
+        assert!(
+            pre_start
+                .exception()
+                .is_some_and(|m| m.contains("1 of 1 pre-start scripts failed")),
+            "{properties}: {}",
+            pre_start.json
+        );
+        let log = vcap.file("sys/log/inject-commands/pre-start.stderr.log");
+        assert!(
+            names_place_and_field(&log, field),
+            "{properties}: pre-start's error does not name file:line:column and `{field}`: {log}"
+        );
+        let run = vcap.agent(&bosh, &vm, &["-action", "run_errand"]);
+        let (code, stdout, stderr) = run.errand();
+        assert_eq!(code, 2, "{properties}: {stdout}{stderr}");
+        assert!(
+            names_place_and_field(&stderr, field),
+            "{properties}: the error does not name file:line:column and `{field}`: {stderr}"
+        );
+        assert_eq!(ipv6_default_routes(&vm), "", "{properties}");
+    }
+}
+
+#[test]
+fn bosh_every_lifecycle_hook_runs_its_commands() {
+    let Some((bosh, vm)) = setup("bosh_every_lifecycle_hook_runs_its_commands") else {
+        return;
+    };
+    let mark = |phase: &str, text: &str| {
+        json!({
+            "name": format!("{phase}-mark"),
+            "run": format!("mkdir -p /var/vcap/data/marks && echo \"{text}\" > /var/vcap/data/marks/{phase} && echo {phase} ran"),
+            "phases": [phase],
+        })
+    };
+    let properties = json!({"commands": [
+        mark("post-start", "post-start"),
+        mark("post-deploy", "post-deploy"),
+        mark("pre-stop", "$BOSH_VM_NEXT_STATE $BOSH_INSTANCE_NEXT_STATE $BOSH_DEPLOYMENT_NEXT_STATE"),
+        mark("drain", "$BOSH_JOB_STATE | $BOSH_JOB_NEXT_STATE"),
+        mark("post-stop", "post-stop"),
+    ]});
+    let vcap = Vcap::install(&bosh, &properties, Some(&seed_networks()));
+
+    for script in ["post-start", "post-deploy"] {
+        let reply = vcap.agent(&bosh, &vm, &["-action", "run_script", "-script", script]);
+        assert_eq!(
+            reply.json,
+            json!({"value": {}}),
+            "{script}: {}",
+            reply.stderr
+        );
+        assert_eq!(vcap.file(&format!("data/marks/{script}")).trim(), script);
+        let stdout = vcap.file(&format!("sys/log/inject-commands/{script}.stdout.log"));
+        assert!(
+            stdout.contains(&format!("{script} ran")) && stdout.contains("1 command: 1 ok"),
+            "{stdout}"
+        );
+    }
+    // The director tells pre-stop what comes next; the commands see it.
+    let reply = vcap.agent(
+        &bosh,
+        &vm,
+        &[
+            "-action",
+            "run_script",
+            "-script",
+            "pre-stop",
+            "-env",
+            "BOSH_VM_NEXT_STATE=delete",
+            "-env",
+            "BOSH_INSTANCE_NEXT_STATE=keep",
+            "-env",
+            "BOSH_DEPLOYMENT_NEXT_STATE=keep",
+        ],
+    );
+    assert_eq!(
+        reply.json,
+        json!({"value": {}}),
+        "pre-stop: {}",
+        reply.stderr
+    );
+    assert_eq!(vcap.file("data/marks/pre-stop").trim(), "delete keep keep");
+
+    // Drain: the agent reads the script's stdout as an integer, so a reply
+    // of 0 means inject printed nothing there; its output is in drain.log.
+    let reply = vcap.agent(&bosh, &vm, &["-action", "drain"]);
+    assert_eq!(reply.json, json!({"value": 0}), "drain: {}", reply.stderr);
+    assert!(
+        !vcap.file("data/marks/drain").trim().is_empty(),
+        "drain's command did not run"
+    );
+    let log = vcap.file("sys/log/inject-commands/drain.log");
+    assert!(
+        log.contains("drain ran") && log.contains("1 command: 1 ok"),
+        "{log}"
+    );
+
+    let reply = vcap.agent(
+        &bosh,
+        &vm,
+        &["-action", "run_script", "-script", "post-stop"],
+    );
+    assert_eq!(
+        reply.json,
+        json!({"value": {}}),
+        "post-stop: {}",
+        reply.stderr
+    );
+    assert_eq!(vcap.file("data/marks/post-stop").trim(), "post-stop");
+}
+
+#[test]
+fn bosh_a_failing_drain_command_fails_the_drain() {
+    let Some((bosh, vm)) = setup("bosh_a_failing_drain_command_fails_the_drain") else {
+        return;
+    };
+    let properties = json!({"commands": [
+        {"name": "deregister", "run": "echo cannot deregister >&2; exit 3", "phases": ["drain"]},
+    ]});
+    let vcap = Vcap::install(&bosh, &properties, Some(&seed_networks()));
+    let reply = vcap.agent(&bosh, &vm, &["-action", "drain"]);
+    // The director gets this exception and stops the deploy at this instance.
+    assert!(
+        reply
+            .exception()
+            .is_some_and(|m| m.contains("1 of 1 drain scripts failed")),
+        "{}",
+        reply.json
+    );
+    let log = vcap.file("sys/log/inject-commands/drain.log");
+    assert!(
+        log.contains("cannot deregister") && log.contains("deregister"),
+        "{log}"
+    );
+}
+
+#[test]
+fn bosh_create_env_placeholder_networks_are_no_networks() {
+    let Some((bosh, vm)) = setup("bosh_create_env_placeholder_networks_are_no_networks") else {
+        return;
+    };
+    // No networks given: the job is rendered exactly as `bosh create-env`
+    // renders it, with networks {default: {ip: "", gateway: "", netmask: ""}}.
+    let properties = json!({"commands": [{"name": "hello", "run": "echo hello"}]});
+    let vcap = Vcap::install(&bosh, &properties, None);
+    let config = read_json(&vcap.host_path("jobs/inject-commands/config/commands.yml"));
+    assert_eq!(
+        config["networks"],
+        json!({"default": {"ip": "", "gateway": "", "netmask": ""}})
+    );
+    let reply = vcap.agent(&bosh, &vm, &["-action", "run_errand"]);
+    let (code, stdout, stderr) = reply.errand();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("hello"), "{stdout}");
+}
+
+#[test]
+fn bosh_cancel_ends_the_errand_with_143_and_leaves_no_process() {
+    let Some((bosh, vm)) = setup("bosh_cancel_ends_the_errand_with_143_and_leaves_no_process")
+    else {
+        return;
+    };
+    // A unique argument, so the check for leftovers finds only this test's.
+    let marker = format!("{}.{}", 300, std::process::id());
+    let properties = json!({"commands": [{
+        "name": "hang",
+        "run": format!("mkdir -p /var/vcap/data && touch /var/vcap/data/started && sleep {marker}"),
+    }]});
+    let vcap = Vcap::install(&bosh, &properties, Some(&seed_networks()));
+    let reply = vcap.agent(
+        &bosh,
+        &vm,
+        &[
+            "-action",
+            "run_errand",
+            "-cancel-when",
+            "/var/vcap/data/started",
+        ],
+    );
+    // 143 = inject's own exit on SIGTERM: it ended within the agent's 10 s
+    // grace (after which the agent kills: no exit code of ours).
+    let (code, stdout, stderr) = reply.errand();
+    assert_eq!(code, 143, "{stdout}{stderr}\n{}", reply.stderr);
+    let left = Command::new("pgrep")
+        .args(["-f", &format!("sleep {marker}")])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "the command's process outlived the errand: {}",
+        text(&left.stdout)
+    );
+}
+
+/// Output floods: the agent's reply (the errand's stdout and stderr as JSON)
+/// stays under its 1 MiB limit and the errand's own result is intact.
+#[test]
+fn bosh_output_floods_keep_the_agents_reply_under_1_mib() {
+    let Some((bosh, vm)) = setup("bosh_output_floods_keep_the_agents_reply_under_1_mib") else {
+        return;
+    };
+    let lt = "head -c 65536 /dev/zero | tr '\\0' '<'";
+    let cases = [
+        (
+            "plain text",
+            json!({"output_limit": "1MiB", "commands": [
+                {"name": "blank-lines", "run": "seq 900000 | tr -dc '\\n'"}]}),
+            0,
+            "1 command: 1 ok",
+        ),
+        (
+            "<-heavy text",
+            json!({"commands": [
+                {"name": "lt-1", "run": lt}, {"name": "lt-2", "run": lt}, {"name": "lt-3", "run": lt}]}),
+            0,
+            "3 commands: 3 ok",
+        ),
+        (
+            "invalid UTF-8",
+            json!({"output_limit": "1MiB", "commands": [
+                {"name": "bytes", "run": "head -c 400000 /dev/zero | tr '\\0' '\\377'"}]}),
+            0,
+            "1 command: 1 ok",
+        ),
+        (
+            "many retries",
+            json!({"shell": ["/bin/sh", "-c"], "commands": [
+                {"name": "never", "run": "false", "retries": 30000, "retry_delay": "0s"}]}),
+            1,
+            "1 command: 0 ok, 0 skipped, 1 failed",
+        ),
+    ];
+    for (case, properties, expected_code, summary) in cases {
+        let vcap = Vcap::install(&bosh, &properties, Some(&seed_networks()));
+        let reply = vcap.agent(&bosh, &vm, &["-action", "run_errand"]);
+        assert!(
+            reply.exception().is_none(),
+            "{case}: the agent replied {} ({} bytes)",
+            reply.json,
+            reply.bytes
+        );
+        let (code, stdout, stderr) = reply.errand();
+        eprintln!(
+            "{case}: errand stdout {} bytes, stderr {} bytes, agent reply {} bytes",
+            stdout.len(),
+            stderr.len(),
+            reply.bytes
+        );
+        assert!(reply.bytes < 1024 * 1024, "{case}: {} bytes", reply.bytes);
+        assert_eq!(code, expected_code, "{case}: {stderr}");
+        assert!(
+            stdout.contains(summary),
+            "{case}: the run's result line is lost: ...{}",
+            &stdout[stdout.len().saturating_sub(2000)..]
+        );
     }
 }

@@ -1,72 +1,36 @@
-//! The BOSH side of `inject ensure`: the job's monit file (rendered with the
-//! release's Ruby harness, `bosh-release/test/render.rb`) declares the
-//! `inject-ensure` process only when a command is tagged ensure, and its
-//! `bin/ensure_ctl` starts and stops the loop as monit would: as root with a
-//! bare PATH, in a private /var/vcap, inside a namespace reproducing the
-//! seed's VM.
+//! The BOSH side of `inject ensure`: the job's monit file (rendered with
+//! bosh-cli's ERB renderer through the Go harness, tests/common/bosh.rs)
+//! declares the `inject-ensure` process only when a command is tagged
+//! ensure, and its `bin/ensure_ctl` starts and stops the loop as monit would
+//! (monit itself is not Go code we can run: its start and stop programs are
+//! run as monit runs them, as root with monit's bare PATH), in a private
+//! /var/vcap installed by bosh-agent's appliers, inside a namespace
+//! reproducing the seed's VM.
 
+#[allow(dead_code)]
+#[path = "common/bosh.rs"]
+mod bosh;
+#[allow(dead_code)]
 #[path = "common/netns.rs"]
 mod netns;
+#[allow(dead_code)]
 #[path = "common/vcap_mount.rs"]
 mod vcap_mount;
-use vcap_mount::MountPoint;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use bosh::{all_output, seed_networks, text, Bosh};
 use netns::{can_run, SeedVm};
 use serde_json::{json, Value};
 
 const MONIT_PATH: &str = "PATH=/bin:/usr/bin:/sbin:/usr/sbin";
 
-fn job_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("bosh-release/jobs/inject-commands")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn all_output(out: &Output) -> String {
-    format!("{}{}", text(&out.stdout), text(&out.stderr))
-}
-
-fn have_ruby(test: &str) -> bool {
-    if Command::new("ruby").arg("-v").output().is_ok() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: `ruby` is required under CI (scripts/lib/tools.sh installs it)");
-    }
-    eprintln!("skipping {test}: `ruby` is not installed (scripts/test installs it)");
-    false
-}
-
 /// Renders the job (its templates and, as the director does, its `monit`
-/// file) with `properties` into `out_dir` with the release's harness.
-fn render(properties: &Value, out_dir: &Path) {
-    let work = tempfile::tempdir().unwrap();
-    let input = work.path().join("input.json");
-    let networks = json!({
-        "default": {"ip": "10.0.250.10", "gateway": SeedVm::V4_GATEWAY, "netmask": "255.255.255.0",
-                    "default": ["dns", "gateway"]},
-        "ipv6": {"ip": SeedVm::V6_ADDRESS, "gateway": SeedVm::V6_GATEWAY, "netmask": "ffff:ffff:ffff:ffff::"},
-    });
-    std::fs::write(
-        &input,
-        json!({"properties": properties, "networks": networks}).to_string(),
-    )
-    .unwrap();
-    let out = Command::new("ruby")
-        .arg(job_dir().join("../../test/render.rb"))
-        .arg("render")
-        .arg(job_dir())
-        .arg(&input)
-        .arg(out_dir)
-        .output()
-        .expect("ruby runs");
-    assert!(out.status.success(), "render failed: {}", all_output(&out));
+/// file) with `properties` into `out_dir` with bosh-cli's renderer.
+fn render(bosh: &Bosh, properties: &Value, out_dir: &Path) {
+    bosh.render_ok(properties, Some(&seed_networks()), out_dir);
 }
 
 fn ensure_command() -> Value {
@@ -81,14 +45,17 @@ fn ensure_command() -> Value {
 
 #[test]
 fn monit_declares_inject_ensure_only_when_a_command_is_tagged_ensure() {
-    if !have_ruby("monit_declares_inject_ensure_only_when_a_command_is_tagged_ensure") {
-        return;
-    }
+    let test = "monit_declares_inject_ensure_only_when_a_command_is_tagged_ensure";
+    let Some(bosh) = Bosh::get(test) else { return };
     let dir = tempfile::tempdir().unwrap();
 
     let with = dir.path().join("with");
     let errand = json!({"name": "once", "run": "true", "phases": ["errand"]});
-    render(&json!({"commands": [errand, ensure_command()]}), &with);
+    render(
+        &bosh,
+        &json!({"commands": [errand, ensure_command()]}),
+        &with,
+    );
     let monit = std::fs::read_to_string(with.join("monit")).unwrap();
     assert_eq!(
         monit,
@@ -97,6 +64,19 @@ fn monit_declares_inject_ensure_only_when_a_command_is_tagged_ensure() {
          \x20 start program \"/var/vcap/jobs/inject-commands/bin/ensure_ctl start\"\n\
          \x20 stop program \"/var/vcap/jobs/inject-commands/bin/ensure_ctl stop\"\n\
          \x20 group vcap\n"
+    );
+    // dry_run as a string is no boolean: monit declares the process, and
+    // pre-start, which runs first, fails on it with exit 2 (the binary
+    // types it; tests/bosh_release.rs runs that through the agent).
+    let string = dir.path().join("string");
+    render(
+        &bosh,
+        &json!({"dry_run": "true", "commands": [ensure_command()]}),
+        &string,
+    );
+    assert_eq!(
+        std::fs::read_to_string(string.join("monit")).unwrap(),
+        monit
     );
     let ctl = with.join("bin/ensure_ctl");
     let body = std::fs::read_to_string(&ctl).unwrap();
@@ -127,12 +107,16 @@ fn monit_declares_inject_ensure_only_when_a_command_is_tagged_ensure() {
             json!({"commands": [{"name": "x", "run": "true"}]}),
         ),
         (
+            "dry_run: true",
+            json!({"dry_run": true, "commands": [ensure_command()]}),
+        ),
+        (
             "commands that are not a list (the binary reports that, not ERB)",
             json!({"commands": "ip -6 route add default via ::1"}),
         ),
     ] {
         let out = dir.path().join(case.replace(' ', "-"));
-        render(&properties, &out);
+        render(&bosh, &properties, &out);
         let monit = std::fs::read_to_string(out.join("monit")).unwrap();
         assert_eq!(
             monit.trim(),
@@ -142,47 +126,38 @@ fn monit_declares_inject_ensure_only_when_a_command_is_tagged_ensure() {
     }
 }
 
-/// A private /var/vcap: the binary where the package puts it, the job
-/// rendered where the director puts it; commands run with it bind-mounted
-/// over /var/vcap, inside the VM's network namespace.
-struct Vcap {
-    dir: tempfile::TempDir,
-    _mount_point: MountPoint,
-}
+/// A private /var/vcap made by bosh-agent's appliers, with the job
+/// rendered for `properties`; monit's programs run with it mounted over
+/// /var/vcap, inside the VM's network namespace.
+struct Vcap(bosh::Vcap);
 
 impl Vcap {
-    fn new(properties: &Value) -> Vcap {
-        let vcap = Vcap {
-            dir: tempfile::tempdir().unwrap(),
-            _mount_point: MountPoint::take(),
-        };
-        let bin = vcap.root().join("packages/inject/bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::fs::copy(env!("CARGO_BIN_EXE_inject"), bin.join("inject")).unwrap();
-        render(properties, &vcap.root().join("jobs/inject-commands"));
-        vcap
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("vcap")
+    fn new(bosh: &Bosh, properties: &Value) -> Vcap {
+        Vcap(bosh::Vcap::install(
+            bosh,
+            properties,
+            Some(&seed_networks()),
+        ))
     }
 
     /// `ensure_ctl <action>` as monit runs it: root, monit's bare PATH.
     fn ctl(&self, vm: &SeedVm, action: &str) -> Command {
-        let mut cmd = vm.command("unshare");
-        cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg("set -e; mount --bind \"$1\" /var/vcap; shift; exec \"$@\"")
-            .arg("sh")
-            .arg(self.root())
-            .args(["env", "-i", MONIT_PATH])
-            .arg("/var/vcap/jobs/inject-commands/bin/ensure_ctl")
-            .arg(action)
-            .stdin(Stdio::null());
+        let mut cmd = self.0.command(
+            Some(vm),
+            &[
+                "env",
+                "-i",
+                MONIT_PATH,
+                "/var/vcap/jobs/inject-commands/bin/ensure_ctl",
+                action,
+            ],
+        );
+        cmd.stdin(Stdio::null());
         cmd
     }
 
     fn file(&self, path: &str) -> String {
-        std::fs::read_to_string(self.root().join(path)).unwrap_or_default()
+        self.0.file(path)
     }
 }
 
@@ -200,11 +175,12 @@ fn wait(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
 #[test]
 fn ensure_ctl_starts_and_stops_inject_ensure_as_monit_does() {
     let test = "ensure_ctl_starts_and_stops_inject_ensure_as_monit_does";
-    if !can_run(test) || !have_ruby(test) {
+    if !can_run(test) {
         return;
     }
+    let Some(bosh) = Bosh::get(test) else { return };
     let seed = SeedVm::new();
-    let vcap = Vcap::new(&json!({"commands": [ensure_command()]}));
+    let vcap = Vcap::new(&bosh, &json!({"commands": [ensure_command()]}));
     // The start program execs the loop: the child is `inject ensure` itself.
     // A thread reaps it, as init does for monit's daemonized start programs.
     let mut start = vcap.ctl(&seed, "start");
@@ -294,11 +270,12 @@ fn start_ensure(vcap: &Vcap, seed: &SeedVm) -> (u32, std::thread::JoinHandle<Exi
 #[test]
 fn ensure_ctl_start_leaves_a_running_ensure_alone() {
     let test = "ensure_ctl_start_leaves_a_running_ensure_alone";
-    if !can_run(test) || !have_ruby(test) {
+    if !can_run(test) {
         return;
     }
+    let Some(bosh) = Bosh::get(test) else { return };
     let seed = SeedVm::new();
-    let vcap = Vcap::new(&json!({"commands": [ensure_command()]}));
+    let vcap = Vcap::new(&bosh, &json!({"commands": [ensure_command()]}));
     let (pid, reaper) = start_ensure(&vcap, &seed);
 
     let again = vcap.ctl(&seed, "start").output().expect("ensure_ctl start");
@@ -327,15 +304,16 @@ fn ensure_ctl_start_leaves_a_running_ensure_alone() {
 #[test]
 fn ensure_ctl_stop_spares_a_process_that_reused_the_pidfiles_pid() {
     let test = "ensure_ctl_stop_spares_a_process_that_reused_the_pidfiles_pid";
-    if !can_run(test) || !have_ruby(test) {
+    if !can_run(test) {
         return;
     }
+    let Some(bosh) = Bosh::get(test) else { return };
     let seed = SeedVm::new();
-    let vcap = Vcap::new(&json!({"commands": [ensure_command()]}));
+    let vcap = Vcap::new(&bosh, &json!({"commands": [ensure_command()]}));
     // A stale pidfile (ensure died with the VM) whose PID is now another
     // program's: here a `sleep` of ours.
     let mut other = Command::new("sleep").arg("30").spawn().unwrap();
-    let run_dir = vcap.root().join("sys/run/inject-commands");
+    let run_dir = vcap.0.host_path("sys/run/inject-commands");
     std::fs::create_dir_all(&run_dir).unwrap();
     std::fs::write(run_dir.join("ensure.pid"), format!("{}\n", other.id())).unwrap();
 

@@ -835,6 +835,27 @@ networks:
 }
 
 #[test]
+fn dry_run_in_the_config_previews_as_the_flag_does() {
+    let case = Case::new(
+        "dry_run: true
+commands:
+  - {name: make-file, run: 'touch $DIR/made'}
+",
+    );
+    let run = case.run(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("dry run: 1 of 1 commands in phase errand"),
+        "{run:?}"
+    );
+    assert!(
+        !case.path("made").exists(),
+        "dry_run: true executed the command"
+    );
+}
+
+#[test]
 fn sensitive_commands_are_redacted_in_output_and_log() {
     let case = Case::new(
         "commands:

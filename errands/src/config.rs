@@ -12,8 +12,12 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+
+mod schema;
+pub use schema::properties_schema;
 
 /// Where the BOSH job renders the config.
 pub const DEFAULT_PATH: &str = "/var/vcap/jobs/inject-commands/config/commands.yml";
@@ -49,6 +53,10 @@ pub struct Config {
     pub timeout: Duration,
     pub stop_on_error: bool,
     pub output_limit: u64,
+    /// Preview only: `inject run` prints the plan and executes nothing.
+    /// Typed here, not in the BOSH job's ERB, where the string "false"
+    /// would be true.
+    pub dry_run: bool,
     pub commands: Vec<CommandSpec>,
     pub networks: BTreeMap<String, Network>,
     /// How `_INTERFACE` is found when a command starts; the caller hands
@@ -75,13 +83,20 @@ pub struct CommandSpec {
     pub sensitive: bool,
 }
 
-/// When a command runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// When a command runs: the errand, one of BOSH's lifecycle hooks (each has
+/// its `bin/` script in the job), or the `ensure` loop.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     Errand,
     PreStart,
+    PostStart,
     PostDeploy,
+    PreStop,
+    Drain,
+    PostStop,
     Ensure,
 }
 
@@ -108,18 +123,32 @@ pub struct Network {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 4] = [
+    /// In the order BOSH runs them on a deploy (the errand first, `ensure`
+    /// last: it is no hook).
+    pub const ALL: [Phase; 8] = [
         Phase::Errand,
         Phase::PreStart,
+        Phase::PostStart,
         Phase::PostDeploy,
+        Phase::PreStop,
+        Phase::Drain,
+        Phase::PostStop,
         Phase::Ensure,
     ];
+
+    /// Every phase's name, for messages: `errand, pre-start, …, ensure`.
+    pub const NAMES: &'static str =
+        "errand, pre-start, post-start, post-deploy, pre-stop, drain, post-stop, ensure";
 
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::Errand => "errand",
             Phase::PreStart => "pre-start",
+            Phase::PostStart => "post-start",
             Phase::PostDeploy => "post-deploy",
+            Phase::PreStop => "pre-stop",
+            Phase::Drain => "drain",
+            Phase::PostStop => "post-stop",
             Phase::Ensure => "ensure",
         }
     }
@@ -138,11 +167,7 @@ impl FromStr for Phase {
         Phase::ALL
             .into_iter()
             .find(|p| p.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown phase `{s}`, expected one of errand, pre-start, post-deploy, ensure"
-                )
-            })
+            .ok_or_else(|| format!("unknown phase `{s}`, expected one of {}", Phase::NAMES))
     }
 }
 
@@ -328,6 +353,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         timeout: raw.timeout.0,
         stop_on_error: raw.stop_on_error,
         output_limit: raw.output_limit.0,
+        dry_run: raw.dry_run,
         commands: raw.commands.0,
         networks: raw.networks.0,
         interfaces: Default::default(),
@@ -443,19 +469,33 @@ fn yaml_error(origin: &str, err: &serde_norway::Error) -> ConfigError {
 
 // ---- the file's shape -------------------------------------------------------
 
-#[derive(Deserialize)]
+// The doc comments of these fields are the descriptions in `inject schema`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with `commands:`")]
 struct ConfigFile {
+    /// The argv a command's `run` text is appended to.
     #[serde(default)]
+    #[schemars(extend("default" = DEFAULT_SHELL))]
     shell: Shell,
+    /// Default time limit per command (`30s`, `10m`, `1h`); a command may set its own.
     #[serde(default = "default_timeout")]
+    #[schemars(extend("default" = "10m"))]
     timeout: PositiveDuration,
+    /// Stop at the first command that fails (unless it sets continue_on_error).
     #[serde(default = "yes")]
     stop_on_error: bool,
+    /// Most stdout bytes echoed per command (`64KiB`, `1MiB`); the log keeps all.
     #[serde(default)]
+    #[schemars(extend("default" = "64KiB"))]
     output_limit: ByteSize,
+    /// Preview only: print what would run and execute nothing. A boolean.
+    #[serde(default)]
+    dry_run: bool,
+    /// The commands to run, in order.
+    #[schemars(extend("default" = []))]
     commands: Commands,
     #[serde(default)]
+    #[schemars(skip)]
     networks: Networks,
 }
 
@@ -467,8 +507,9 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Command")]
 struct RawCommand {
     name: Name,
     run: NonEmpty,
@@ -487,6 +528,7 @@ struct RawCommand {
     #[serde(default)]
     continue_on_error: bool,
     #[serde(default)]
+    #[schemars(schema_with = "schema::env")]
     env: Env,
     #[serde(default)]
     cwd: Option<NonEmpty>,
@@ -1011,7 +1053,7 @@ impl<'de> Deserialize<'de> for Phases {
         impl<'de> Visitor<'de> for V {
             type Value = Phases;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list of phases (errand, pre-start, post-deploy, ensure)")
+                write!(f, "a list of phases ({})", Phase::NAMES)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Phases, A::Error> {
                 let mut phases = Vec::new();
@@ -1021,9 +1063,10 @@ impl<'de> Deserialize<'de> for Phases {
                     }
                 }
                 if phases.is_empty() {
-                    return Err(de::Error::custom(
-                        "must name at least one phase (errand, pre-start, post-deploy, ensure)",
-                    ));
+                    return Err(de::Error::custom(format_args!(
+                        "must name at least one phase ({})",
+                        Phase::NAMES
+                    )));
                 }
                 Ok(Phases(phases))
             }

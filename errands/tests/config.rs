@@ -239,11 +239,11 @@ fn unknown_phase() {
     assert_eq!(
         err("commands:\n  - name: a\n    run: x\n    phases: [errand, boot]\n"),
         "commands.yml:4:22: commands[0].phases[1]: unknown variant `boot`, expected one of `errand`, \
-         `pre-start`, `post-deploy`, `ensure`"
+         `pre-start`, `post-start`, `post-deploy`, `pre-stop`, `drain`, `post-stop`, `ensure`"
     );
     assert_eq!(
         err("commands:\n  - name: a\n    run: x\n    phases: []\n"),
-        "commands.yml:4:13: commands[0].phases: must name at least one phase (errand, pre-start, post-deploy, ensure)"
+        "commands.yml:4:13: commands[0].phases: must name at least one phase (errand, pre-start, post-start, post-deploy, pre-stop, drain, post-stop, ensure)"
     );
 }
 
@@ -566,6 +566,46 @@ fn env_names_and_nul_characters_are_refused_where_written() {
         );
         assert!(message.starts_with("commands.yml:2:"), "{message}");
     }
+}
+
+#[test]
+fn every_bosh_hook_is_a_phase_in_lifecycle_order() {
+    let c = parse(
+        "commands:\n  - name: a\n    run: x\n    phases: [post-stop, drain, pre-stop, post-start]\n",
+        "commands.yml",
+    )
+    .unwrap();
+    assert_eq!(
+        c.commands[0].phases,
+        [
+            Phase::PostStop,
+            Phase::Drain,
+            Phase::PreStop,
+            Phase::PostStart
+        ]
+    );
+    let names: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
+    assert_eq!(names.join(", "), Phase::NAMES);
+    for phase in Phase::ALL {
+        assert_eq!(phase.as_str().parse::<Phase>(), Ok(phase));
+    }
+}
+
+#[test]
+fn dry_run_is_a_boolean_in_the_file() {
+    let c = parse("commands: []\n", "commands.yml").unwrap();
+    assert!(!c.dry_run, "off unless given");
+    assert!(
+        parse("dry_run: true\ncommands: []\n", "commands.yml")
+            .unwrap()
+            .dry_run
+    );
+    // As a quoted manifest value or a CredHub variable renders it: a string,
+    // which ERB would have taken for true.
+    assert_eq!(
+        err("{\"dry_run\": \"false\", \"commands\": []}\n"),
+        "commands.yml:1:13: dry_run: invalid type: string \"false\", expected a boolean"
+    );
 }
 
 /// Issue 12, item 9: the validation gaps an adversary found.

@@ -2,7 +2,7 @@
 # scripts/test and .ci/run; safe to run again (each step checks first).
 
 # Debian packages: iproute2 (ip, netns), tmux (dashboard end-to-end), ruby
-# (BOSH template rendering), procps (ps/pgrep in process tests), time (GNU
+# (bosh-cli's ERB renderer runs it), procps (ps/pgrep in process tests), time (GNU
 # time's peak-memory figure in the 50 MB output test).
 ensure_debian_packages() {
     local missing=()
@@ -68,7 +68,37 @@ ensure_bosh_cli() {
     [ "$required" = false ]
 }
 
+# The Go harness of the BOSH tests (tests/bosh: bosh-cli's renderer and
+# release reader, bosh-agent's compiler, appliers and action dispatcher).
+# The tests build it themselves (`go build`, GOFLAGS=-mod=mod, the exact
+# versions tests/bosh/go.mod pins; the proxy is never asked for a version
+# list); building it here first fetches its modules and fills Go's build
+# cache, and reports a proxy that refuses a module once, up front.
+ensure_bosh_harness() {
+    local repo_dir required=false
+    repo_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+    if [ "${CI:-}" = true ] && [ "${INJECT_BOSH_CLI:-required}" != optional ]; then
+        required=true
+    fi
+    if ! command -v go >/dev/null 2>&1; then
+        echo "tools: no go: the BOSH harness (tests/bosh) cannot be built; its tests will skip" >&2
+        [ "$required" = false ]
+        return
+    fi
+    local log
+    log="$(mktemp)"
+    if (cd "$repo_dir/tests/bosh" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -o /dev/null .) >"$log" 2>&1; then
+        rm -f "$log"
+        return 0
+    fi
+    echo "tools: could not build the BOSH harness in tests/bosh:" >&2
+    tail -n 8 "$log" | sed 's/^/tools:   /' >&2
+    rm -f "$log"
+    [ "$required" = false ]
+}
+
 ensure_test_tools() {
     ensure_debian_packages
     ensure_bosh_cli
+    ensure_bosh_harness
 }
