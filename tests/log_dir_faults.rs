@@ -67,18 +67,15 @@ commands:
 EOF
 "#;
 
-#[test]
-fn a_read_only_log_dir_still_keeps_to_one_run_at_a_time() {
-    if !netns::can_run("a_read_only_log_dir_still_keeps_to_one_run_at_a_time") {
-        return;
-    }
-    let out = in_mount_namespace(
-        "1m",
+/// After `setup` (which makes `$D/log` what the test needs), a slow `inject
+/// run` on `$D/log`, and while it runs a quick one on the same log dir;
+/// prints both exit codes and the first one's output.
+fn two_runs(size: &str, setup: &str) -> String {
+    in_mount_namespace(
+        size,
         &format!(
             r#"{SLOW_RUN}
-mkdir "$D/log"
-"$BIN" run -c "$W/quick.yml" --log-dir "$D/log" >/dev/null || exit 5
-mount -o remount,ro "$D"
+{setup}
 "$BIN" run -c "$W/slow.yml" --log-dir "$D/log" > "$W/first.out" 2>&1 &
 first=$!
 i=0; until [ -e "$W/started" ]; do i=$((i+1)); [ $i -gt 400 ] && exit 6; sleep 0.05; done
@@ -89,6 +86,19 @@ echo "first exit $?"
 cat "$W/first.out"
 "#
         ),
+    )
+}
+
+#[test]
+fn a_read_only_log_dir_still_keeps_to_one_run_at_a_time() {
+    if !netns::can_run("a_read_only_log_dir_still_keeps_to_one_run_at_a_time") {
+        return;
+    }
+    let out = two_runs(
+        "1m",
+        r#"mkdir "$D/log"
+"$BIN" run -c "$W/quick.yml" --log-dir "$D/log" >/dev/null || exit 5
+mount -o remount,ro "$D""#,
     );
     assert!(out.contains("second exit 1"), "{out}");
     assert!(
@@ -108,22 +118,11 @@ fn a_full_log_dir_still_keeps_to_one_run_at_a_time() {
     if !netns::can_run("a_full_log_dir_still_keeps_to_one_run_at_a_time") {
         return;
     }
-    let out = in_mount_namespace(
+    let out = two_runs(
         "64k",
-        &format!(
-            r#"{SLOW_RUN}
-mkdir "$D/log"
+        r#"mkdir "$D/log"
 : > "$D/log/inject.lock"
-dd if=/dev/zero of="$D/fill" bs=4k 2>/dev/null
-"$BIN" run -c "$W/slow.yml" --log-dir "$D/log" > "$W/first.out" 2>&1 &
-first=$!
-i=0; until [ -e "$W/started" ]; do i=$((i+1)); [ $i -gt 400 ] && exit 6; sleep 0.05; done
-"$BIN" run -c "$W/quick.yml" --log-dir "$D/log"
-echo "second exit $?"
-wait $first
-echo "first exit $?"
-"#
-        ),
+dd if=/dev/zero of="$D/fill" bs=4k 2>/dev/null"#,
     );
     assert!(out.contains("second exit 1"), "{out}");
     assert!(

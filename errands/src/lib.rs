@@ -5,6 +5,7 @@ pub mod agent;
 pub mod config;
 pub mod ensure;
 pub mod event;
+pub mod family;
 pub mod netenv;
 pub mod plan;
 pub mod runlog;

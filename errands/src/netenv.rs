@@ -20,61 +20,7 @@ use crate::config::{env_name, CommandSpec, Config, Network};
 /// The fields every network gives (when its config has the value).
 pub const FIELDS: [&str; 6] = ["IP", "GATEWAY", "NETMASK", "PREFIX", "FAMILY", "INTERFACE"];
 
-/// An address family, as the `_FAMILY` variable spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Family {
-    Ipv4,
-    Ipv6,
-}
-
-impl Family {
-    pub const BOTH: [Family; 2] = [Family::Ipv4, Family::Ipv6];
-
-    pub fn of(ip: &IpAddr) -> Family {
-        match ip {
-            IpAddr::V4(_) => Family::Ipv4,
-            IpAddr::V6(_) => Family::Ipv6,
-        }
-    }
-
-    /// `ipv4` / `ipv6`: the value of `_FAMILY`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Family::Ipv4 => "ipv4",
-            Family::Ipv6 => "ipv6",
-        }
-    }
-
-    /// `IPv4` / `IPv6`, as people write it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Family::Ipv4 => "IPv4",
-            Family::Ipv6 => "IPv6",
-        }
-    }
-
-    /// `INJECT_IPV4` / `INJECT_IPV6`: the family alias's prefix.
-    pub fn alias(self) -> &'static str {
-        match self {
-            Family::Ipv4 => "INJECT_IPV4",
-            Family::Ipv6 => "INJECT_IPV6",
-        }
-    }
-
-    /// The number of bits in an address.
-    pub fn bits(self) -> u8 {
-        match self {
-            Family::Ipv4 => 32,
-            Family::Ipv6 => 128,
-        }
-    }
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
-    }
-}
+pub use crate::family::Family;
 
 /// Which addresses the host's interfaces hold right now: (address,
 /// interface name) pairs, or why they could not be read.

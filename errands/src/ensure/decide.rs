@@ -336,6 +336,11 @@ mod tests {
     };
     const MS: Duration = Duration::from_millis(12);
 
+    /// One decision about command `v6`, which took [`MS`].
+    fn check(track: &mut Track, outcome: &Outcome, after: AfterRun, cause: &Cause) -> Decision {
+        decide(track, POLICY, "v6", outcome, after, MS, cause)
+    }
+
     fn held() -> Outcome {
         Outcome::Skipped {
             reason: "unless guard exited 0 (ip -6 route show default | grep -q default)".into(),
@@ -380,15 +385,7 @@ mod tests {
     #[test]
     fn a_guard_that_holds_is_said_once_then_kept_quiet() {
         let mut track = Track::default();
-        let first = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &held(),
-            AfterRun::Holds,
-            MS,
-            &Cause::Start,
-        );
+        let first = check(&mut track, &held(), AfterRun::Holds, &Cause::Start);
         assert_eq!(first.verdict, Verdict::Holds);
         assert!(first.say);
         assert_eq!(
@@ -396,15 +393,7 @@ mod tests {
             "v6: holds (unless guard exited 0 (ip -6 route show default | grep -q default)) at start, nothing to do"
         );
         for cause in [Cause::Periodic, change()] {
-            let again = decide(
-                &mut track,
-                POLICY,
-                "v6",
-                &held(),
-                AfterRun::Holds,
-                MS,
-                &cause,
-            );
+            let again = check(&mut track, &held(), AfterRun::Holds, &cause);
             assert!(
                 !again.say,
                 "{cause}: a guard that keeps holding is not news"
@@ -416,24 +405,8 @@ mod tests {
     #[test]
     fn a_repair_is_always_said_with_its_cause() {
         let mut track = Track::default();
-        decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &held(),
-            AfterRun::Holds,
-            MS,
-            &Cause::Start,
-        );
-        let d = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &Outcome::Ok,
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
+        check(&mut track, &held(), AfterRun::Holds, &Cause::Start);
+        let d = check(&mut track, &Outcome::Ok, AfterRun::Holds, &change());
         assert_eq!(d.verdict, Verdict::Repaired);
         assert!(d.say);
         assert_eq!(
@@ -443,33 +416,14 @@ mod tests {
         );
         assert_eq!(d.next, POLICY.interval);
         // The repair's own netlink change brings a check that finds it held: quiet.
-        assert!(
-            !decide(
-                &mut track,
-                POLICY,
-                "v6",
-                &held(),
-                AfterRun::Holds,
-                MS,
-                &change()
-            )
-            .say
-        );
+        assert!(!check(&mut track, &held(), AfterRun::Holds, &change()).say);
     }
 
     #[test]
     fn a_repair_that_never_makes_the_guard_hold_backs_off_and_says_why() {
         let mut track = Track::default();
         let still = AfterRun::StillFalse;
-        let first = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &Outcome::Ok,
-            still,
-            MS,
-            &Cause::Start,
-        );
+        let first = check(&mut track, &Outcome::Ok, still, &Cause::Start);
         assert_eq!(
             first.line,
             "v6: repaired at start: the guard did not hold, the command ran ok in 12ms; \
@@ -477,20 +431,12 @@ mod tests {
              check that the guard tests what the command does; \
              next re-check in 1m, or on a network change, at the soonest in 100ms"
         );
-        let second = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &Outcome::Ok,
-            still,
-            MS,
-            &Cause::Periodic,
-        );
+        let second = check(&mut track, &Outcome::Ok, still, &Cause::Periodic);
         assert!(second.line.contains("(2 runs in a row)"), "{}", second.line);
         assert_eq!(second.next, Duration::from_secs(120));
         assert_eq!(second.change_wait, Duration::from_millis(200));
         let fifteenth = (0..13)
-            .map(|_| decide(&mut track, POLICY, "v6", &Outcome::Ok, still, MS, &change()))
+            .map(|_| check(&mut track, &Outcome::Ok, still, &change()))
             .last()
             .unwrap();
         assert!(
@@ -508,39 +454,15 @@ mod tests {
     fn repairs_after_churn_by_somebody_else_never_delay_the_next_one() {
         let mut track = Track::default();
         for _ in 0..400 {
-            let d = decide(
-                &mut track,
-                POLICY,
-                "v6",
-                &Outcome::Ok,
-                AfterRun::Holds,
-                MS,
-                &change(),
-            );
+            let d = check(&mut track, &Outcome::Ok, AfterRun::Holds, &change());
             assert_eq!(d.change_wait, Duration::ZERO);
             assert_eq!(d.next, POLICY.interval);
             assert!(!d.line.contains("still"), "{}", d.line);
         }
         // Even with the odd deletion landing between the run and the
         // re-ask, the next clean repair ends the streak.
-        decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &Outcome::Ok,
-            AfterRun::StillFalse,
-            MS,
-            &change(),
-        );
-        let d = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &Outcome::Ok,
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
+        check(&mut track, &Outcome::Ok, AfterRun::StillFalse, &change());
+        let d = check(&mut track, &Outcome::Ok, AfterRun::Holds, &change());
         assert_eq!(d.change_wait, Duration::ZERO);
         assert_eq!(track.streak(), 0);
     }
@@ -550,16 +472,7 @@ mod tests {
         let mut track = Track::default();
         let mut last = Duration::ZERO;
         for _ in 0..40 {
-            last = decide(
-                &mut track,
-                POLICY,
-                "v6",
-                &failed(2),
-                AfterRun::Holds,
-                MS,
-                &change(),
-            )
-            .change_wait;
+            last = check(&mut track, &failed(2), AfterRun::Holds, &change()).change_wait;
         }
         assert_eq!(last, CHANGE_WAIT_FAILING_MAX);
         assert_eq!(track.failures, 40);
@@ -568,33 +481,9 @@ mod tests {
     #[test]
     fn a_repair_after_failures_is_not_taken_for_a_guard_that_never_holds() {
         let mut track = Track::default();
-        decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &failed(2),
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
-        decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &failed(2),
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
-        let d = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &Outcome::Ok,
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
+        check(&mut track, &failed(2), AfterRun::Holds, &change());
+        check(&mut track, &failed(2), AfterRun::Holds, &change());
+        let d = check(&mut track, &Outcome::Ok, AfterRun::Holds, &change());
         assert!(!d.line.contains("still did not hold"), "{}", d.line);
         assert_eq!(d.next, POLICY.interval, "a repair ends the back-off");
     }
@@ -602,53 +491,21 @@ mod tests {
     #[test]
     fn failures_back_off_and_repeats_after_changes_stay_off_stdout() {
         let mut track = Track::default();
-        let first = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &failed(2),
-            AfterRun::Holds,
-            MS,
-            &Cause::Start,
-        );
+        let first = check(&mut track, &failed(2), AfterRun::Holds, &Cause::Start);
         assert!(first.say);
         assert_eq!(
             first.line,
             "v6: FAILED exit 2 at start, in 12ms; failure 1 in a row; next re-check in 1m, or on a network change, at the soonest in 100ms"
         );
-        let again = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &failed(2),
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
+        let again = check(&mut track, &failed(2), AfterRun::Holds, &change());
         assert!(
             !again.say,
             "the same failure after a network change is not repeated on stdout"
         );
         assert_eq!(again.verdict, Verdict::Failed);
-        let other = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &failed(3),
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
+        let other = check(&mut track, &failed(3), AfterRun::Holds, &change());
         assert!(other.say, "a different failure is news");
-        let periodic = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &failed(3),
-            AfterRun::Holds,
-            MS,
-            &Cause::Periodic,
-        );
+        let periodic = check(&mut track, &failed(3), AfterRun::Holds, &Cause::Periodic);
         assert!(periodic.say);
         assert_eq!(periodic.next, Duration::from_secs(480));
         assert!(
@@ -656,24 +513,8 @@ mod tests {
             "{}",
             periodic.line
         );
-        decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &failed(3),
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
-        let later = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &failed(3),
-            AfterRun::Holds,
-            MS,
-            &Cause::Periodic,
-        );
+        check(&mut track, &failed(3), AfterRun::Holds, &change());
+        let later = check(&mut track, &failed(3), AfterRun::Holds, &Cause::Periodic);
         assert!(
             later
                 .line
@@ -687,25 +528,9 @@ mod tests {
     fn a_guard_holding_again_after_failures_is_said_and_resets_the_backoff() {
         let mut track = Track::default();
         for _ in 0..3 {
-            decide(
-                &mut track,
-                POLICY,
-                "v6",
-                &failed(2),
-                AfterRun::Holds,
-                MS,
-                &Cause::Periodic,
-            );
+            check(&mut track, &failed(2), AfterRun::Holds, &Cause::Periodic);
         }
-        let d = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &held(),
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
+        let d = check(&mut track, &held(), AfterRun::Holds, &change());
         assert_eq!(d.verdict, Verdict::Recovered);
         assert!(d.say);
         assert!(
@@ -751,35 +576,11 @@ mod tests {
     #[test]
     fn a_change_rechecks_at_once_unless_failing_or_in_a_repair_streak() {
         let mut track = Track::default();
-        let start = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &Outcome::Ok,
-            AfterRun::Holds,
-            MS,
-            &Cause::Start,
-        );
+        let start = check(&mut track, &Outcome::Ok, AfterRun::Holds, &Cause::Start);
         assert_eq!(start.change_wait, Duration::ZERO, "one repair is the job");
-        let held_again = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &held(),
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
+        let held_again = check(&mut track, &held(), AfterRun::Holds, &change());
         assert_eq!(held_again.change_wait, Duration::ZERO);
-        let repair = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &Outcome::Ok,
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
+        let repair = check(&mut track, &Outcome::Ok, AfterRun::Holds, &change());
         assert_eq!(
             repair.change_wait,
             Duration::ZERO,
@@ -787,7 +588,7 @@ mod tests {
         );
         // The guard still false when asked right after the repair: a streak.
         let still = AfterRun::StillFalse;
-        let again = decide(&mut track, POLICY, "v6", &Outcome::Ok, still, MS, &change());
+        let again = check(&mut track, &Outcome::Ok, still, &change());
         assert_eq!(again.change_wait, Duration::from_millis(100));
         assert!(
             again
@@ -796,42 +597,18 @@ mod tests {
             "{}",
             again.line
         );
-        let third = decide(&mut track, POLICY, "v6", &Outcome::Ok, still, MS, &change());
+        let third = check(&mut track, &Outcome::Ok, still, &change());
         assert_eq!(third.change_wait, Duration::from_millis(200));
-        let fails = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &failed(2),
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
+        let fails = check(&mut track, &failed(2), AfterRun::Holds, &change());
         assert_eq!(fails.change_wait, Duration::from_millis(100));
-        let same = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &failed(2),
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
+        let same = check(&mut track, &failed(2), AfterRun::Holds, &change());
         assert!(!same.say);
         assert_eq!(
             same.change_wait,
             Duration::from_millis(200),
             "a quiet failure waits too"
         );
-        let holds = decide(
-            &mut track,
-            POLICY,
-            "v6",
-            &held(),
-            AfterRun::Holds,
-            MS,
-            &change(),
-        );
+        let holds = check(&mut track, &held(), AfterRun::Holds, &change());
         assert_eq!(holds.change_wait, Duration::ZERO, "holding ends the streak");
     }
 
@@ -852,7 +629,7 @@ mod tests {
             while at < Duration::from_secs(10) {
                 runs += 1;
                 let after = AfterRun::StillFalse;
-                let d = decide(&mut track, POLICY, "v6", &outcome, after, MS, &cause);
+                let d = check(&mut track, &outcome, after, &cause);
                 let own_change = at + MS + Duration::from_millis(50);
                 at = own_change.max(at + MS + d.change_wait).min(at + d.next);
                 cause = change();

@@ -141,10 +141,7 @@ impl Expected {
             .networks
             .iter()
             .map(|(name, n)| {
-                let family = n.family().map(|f| match f {
-                    netenv::Family::Ipv4 => Family::Ipv4,
-                    netenv::Family::Ipv6 => Family::Ipv6,
-                });
+                let family = n.family();
                 let aliased = n
                     .family()
                     .and_then(|f| families.get(&f))

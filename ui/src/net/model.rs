@@ -12,54 +12,7 @@ use serde::{Serialize, Serializer};
 /// The kernel's main routing table (`RT_TABLE_MAIN`).
 pub const MAIN_TABLE: u32 = 254;
 
-/// An address family; serialised `"ipv4"` / `"ipv6"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Family {
-    Ipv4,
-    Ipv6,
-}
-
-impl Family {
-    pub const BOTH: [Family; 2] = [Family::Ipv4, Family::Ipv6];
-
-    pub fn of(ip: &IpAddr) -> Family {
-        match ip {
-            IpAddr::V4(_) => Family::Ipv4,
-            IpAddr::V6(_) => Family::Ipv6,
-        }
-    }
-
-    /// `IPv4` / `IPv6`, as people write it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Family::Ipv4 => "IPv4",
-            Family::Ipv6 => "IPv6",
-        }
-    }
-
-    /// The `ip` flag that selects this family (`-4` / `-6`).
-    pub fn ip_flag(self) -> &'static str {
-        match self {
-            Family::Ipv4 => "-4",
-            Family::Ipv6 => "-6",
-        }
-    }
-
-    /// The unspecified address of the family (`0.0.0.0` / `::`).
-    pub fn unspecified(self) -> IpAddr {
-        match self {
-            Family::Ipv4 => IpAddr::from([0u8; 4]),
-            Family::Ipv6 => IpAddr::from([0u8; 16]),
-        }
-    }
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
-    }
-}
+pub use inject_errands::family::Family;
 
 /// RFC 2863 operational state, named as `ip -br link` prints it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
