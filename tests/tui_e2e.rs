@@ -48,7 +48,12 @@ impl Tmux {
     }
 
     fn cmd(&self, args: &[&str]) -> Output {
+        // A UTF-8 locale, whatever the test's: the dashboard draws ASCII
+        // for other locales.
         Command::new("tmux")
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_CTYPE")
             .args(["-L", &self.socket, "-f", "/dev/null"])
             .args(args)
             .output()
@@ -160,8 +165,8 @@ fn dashboard_shows_the_seed_vm_runs_the_fix_and_follows_the_route() {
         |s| {
             s.contains("IPv4: default via 10.0.250.1 dev eth0")
                 && s.contains("IPv6: no default route")
-                && s.contains("eth0         UP")
-                && s.contains("eth1         UP")
+                && s.contains("eth0 UP")
+                && s.contains("eth1 UP")
                 && s.contains("2001:db8:69f5::10/64")
                 && s.contains("▶ ipv6-default-route")
         },

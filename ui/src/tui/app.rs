@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 
 use super::convert::{apply_to_view, kept, net_view};
 use super::event::{Event, RunMsg};
-use super::layout::{areas, inner_rows};
+use super::layout::inner_rows;
 use super::model::{CmdState, CommandRow, NetView, OutLine, OutStream};
 use crate::net::follow::{on_change, Next, Reads};
 use crate::net::{Change, Snapshot};
@@ -105,6 +105,8 @@ pub struct App {
     pub gateways: Vec<IpAddr>,
     /// Why the last snapshot read failed, if it did (the previous view stays).
     pub net_error: Option<String>,
+    /// Why the config could not be loaded, if it could not (no commands then).
+    pub config_error: Option<String>,
     pub commands: Vec<CommandRow>,
     /// Said in the commands panel: where the config came from, or why there
     /// are no commands.
@@ -130,6 +132,8 @@ pub struct App {
 }
 
 pub const NEEDS_ROOT: &str = "needs root: run sudo inject-tui";
+/// Said in the footer from the start when not root.
+pub const READ_ONLY: &str = "read-only (not root)";
 
 impl App {
     pub fn new(net: NetView, commands: Vec<CommandRow>, config_note: impl Into<String>) -> App {
@@ -138,6 +142,7 @@ impl App {
             snapshot: None,
             gateways: Vec::new(),
             net_error: None,
+            config_error: None,
             commands,
             config_note: config_note.into(),
             selected: 0,
@@ -180,13 +185,40 @@ impl App {
         self.net.banner.len() + usize::from(self.net_error.is_some())
     }
 
-    /// Rows the banner needs at this width, its long lines wrapped.
-    pub fn banner_rows(&self, width: u16) -> usize {
-        let inner = width.saturating_sub(2).max(1) as usize;
-        // Each line starts with a two-column mark (`✓ `).
-        let rows = |text: &str| (text.chars().count() + 2).div_ceil(inner).max(1);
-        let error = self.net_error.as_deref().map_or(0, |e| rows(e) + 1);
-        error + self.net.banner.iter().map(|b| rows(&b.text)).sum::<usize>()
+    /// The findings a configured command fixes: (index of the finding's
+    /// line in the banner, index of the command), errors first. A command
+    /// fixes a finding when the finding names it, or names a value of a
+    /// network variable the command uses (its gateway, its address).
+    pub fn fixes(&self) -> Vec<(usize, usize)> {
+        use super::model::Health;
+        let banner = &self.net.banner;
+        let mut out = Vec::new();
+        for severity in [Health::Error, Health::Warn] {
+            for (i, line) in banner.iter().enumerate() {
+                if line.health != severity {
+                    continue;
+                }
+                let mut text = line.text.clone();
+                for hint in banner[i + 1..]
+                    .iter()
+                    .take_while(|l| l.health == Health::Hint)
+                {
+                    text.push(' ');
+                    text.push_str(&hint.text);
+                }
+                let fix = self.commands.iter().position(|c| {
+                    mentions(&text, &c.name)
+                        || c.vars
+                            .iter()
+                            .filter_map(|v| v.split_once('=').map(|(_, value)| value))
+                            .any(|value| !value.is_empty() && mentions(&text, value))
+                });
+                if let Some(c) = fix {
+                    out.push((i, c));
+                }
+            }
+        }
+        out
     }
 
     /// Put a message in the footer.
@@ -217,19 +249,16 @@ impl App {
     }
 
     fn panels(&self) -> Option<super::layout::Areas> {
-        areas(
-            Rect::new(0, 0, self.size.0, self.size.1),
-            self.banner_rows(self.size.0),
-        )
+        super::views::layout(self, Rect::new(0, 0, self.size.0, self.size.1))
     }
 
     /// Rows one PgUp/PgDn moves in the focused panel.
     fn page(&self) -> usize {
         let rows = self.panels().map_or(1, |a| match self.focus {
-            Focus::Interfaces => inner_rows(a.interfaces, true),
-            Focus::Routes => inner_rows(a.routes, false),
-            Focus::Commands => inner_rows(a.commands, true),
-            Focus::Output => inner_rows(a.output, false),
+            Focus::Interfaces => a.interfaces.map_or(1, |r| inner_rows(r, true)),
+            Focus::Routes => a.routes.map_or(1, |r| inner_rows(r, false)),
+            Focus::Commands => a.commands.map_or(1, |r| inner_rows(r, true)),
+            Focus::Output => a.output.map_or(1, |r| inner_rows(r, false)),
         });
         rows.max(1)
     }
@@ -427,6 +456,13 @@ impl App {
                 return self.request_read();
             }
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
+            KeyCode::Char('f') => match self.fixes().first() {
+                Some(&(_, index)) => {
+                    self.select(index);
+                    self.ask_to_run();
+                }
+                None => self.say(Level::Info, "no finding has a configured fix"),
+            },
             _ => {}
         }
         Vec::new()
@@ -476,6 +512,24 @@ impl App {
             }
         }
     }
+}
+
+/// Whether `text` holds `word` as a whole token: not inside a longer name
+/// or address (`2001:db8::1` is not in `2001:db8::10`).
+fn mentions(text: &str, word: &str) -> bool {
+    let part = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/');
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        // A sentence's full stop or colon after the word still ends it.
+        let ends = |c: Option<char>| match c {
+            None => true,
+            Some(c) => !part(c),
+        };
+        let after_ok = ends(after)
+            || matches!(after, Some('.' | ':')) && ends(text[at + word.len() + 1..].chars().next());
+        ends(before) && after_ok
+    })
 }
 
 /// Apply one event to the state and say what the loop must do next.

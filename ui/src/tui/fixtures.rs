@@ -128,3 +128,74 @@ pub fn seed_vm_kept_app() -> App {
     );
     app
 }
+
+/// The seed's VM with neither default route: both families flagged, the
+/// IPv6 one with its configured fix.
+pub fn both_missing_app() -> App {
+    use crate::net::model::Scope;
+    let (ll0, ll0_route) = fixtures::link_local(2);
+    let (ll1, ll1_route) = fixtures::link_local(3);
+    let snapshot = fixtures::build(
+        vec![fixtures::ethernet(2, "eth0"), fixtures::ethernet(3, "eth1")],
+        vec![
+            fixtures::address(2, "10.0.250.10/24", Scope::GLOBAL),
+            ll0,
+            fixtures::address(3, "2001:db8:69f5::10/64", Scope::GLOBAL),
+            ll1,
+        ],
+        vec![ll0_route, ll1_route],
+    );
+    let mut app = App::new(
+        NetView::default(),
+        commands(),
+        "config: /var/vcap/jobs/inject/config/commands.yml",
+    );
+    // The IPv4 gateway as BOSH would name it in `networks:` too.
+    app.gateways = config_gateways(&config());
+    app.gateways
+        .push("10.0.250.1".parse().expect("fixture gateway"));
+    app.set_snapshot(snapshot);
+    app
+}
+
+/// The seed's VM with long addresses, several per interface, and a long
+/// interface name: what tables must elide without changing a value.
+pub fn long_addresses_app() -> App {
+    use crate::net::model::Scope;
+    let (ll0, ll0_route) = fixtures::link_local(2);
+    let snapshot = fixtures::build(
+        vec![
+            fixtures::ethernet(2, "eth0"),
+            fixtures::ethernet(3, "enp0s31f6-uplnk"),
+        ],
+        vec![
+            fixtures::address(2, "10.0.250.10/24", Scope::GLOBAL),
+            fixtures::address(
+                2,
+                "2001:db8:1234:5678:9abc:def0:1234:5678/64",
+                Scope::GLOBAL,
+            ),
+            ll0,
+            fixtures::address(3, "192.168.100.200/24", Scope::GLOBAL),
+            fixtures::address(
+                3,
+                "fd12:3456:789a:bcde:f012:3456:789a:bcde/64",
+                Scope::GLOBAL,
+            ),
+        ],
+        vec![
+            fixtures::default_route("10.0.250.1", 2, crate::net::model::Protocol::BOOT, None),
+            fixtures::default_route(
+                "2001:db8:1234:5678::1",
+                2,
+                crate::net::model::Protocol::STATIC,
+                Some(1024),
+            ),
+            ll0_route,
+        ],
+    );
+    let mut app = App::new(NetView::default(), commands(), "config: commands.yml");
+    app.gateways = config_gateways(&config());
+    app.set_snapshot(snapshot);
+    app
+}

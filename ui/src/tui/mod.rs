@@ -5,6 +5,7 @@
 pub mod app;
 pub mod convert;
 pub mod event;
+pub mod fit;
 pub mod layout;
 pub mod live;
 pub mod model;

@@ -8,7 +8,9 @@ use ratatui::style::Color;
 use ratatui::Terminal;
 
 use super::app::{App, Focus, Overlay};
-use super::fixtures::{big_app, seed_vm_app, seed_vm_fixed_app, seed_vm_kept_app};
+use super::fixtures::{
+    big_app, both_missing_app, long_addresses_app, seed_vm_app, seed_vm_fixed_app, seed_vm_kept_app,
+};
 use super::theme::Theme;
 use super::views::render;
 
@@ -248,9 +250,10 @@ fn the_footer_colours_a_message_by_its_level_not_its_words() {
 fn commands_panel(app: &App) -> String {
     let (w, h) = (120, 40);
     let buf = draw(app, &Theme::color(), w, h);
-    let area = super::layout::areas(Rect::new(0, 0, w, h), app.banner_rows(w))
+    let area = super::views::layout(app, Rect::new(0, 0, w, h))
         .unwrap()
-        .commands;
+        .commands
+        .unwrap();
     (area.y..area.bottom())
         .map(|y| {
             (area.x..area.right())
@@ -272,12 +275,16 @@ fn commands_kept_by_ensure_say_so_and_when_it_acted() {
 #[test]
 fn kept_commands_scroll_with_both_lines_in_view() {
     let mut app = seed_vm_kept_app();
-    let (w, h) = (120, 20);
+    let w = 120;
+    // The height at which the commands panel has room for 3 lines.
+    let h = (14..60)
+        .find(|&h| {
+            super::views::layout(&app, Rect::new(0, 0, w, h))
+                .and_then(|a| a.commands)
+                .is_some_and(|area| super::layout::inner_rows(area, true) == 3)
+        })
+        .expect("a height with room for 3 lines");
     app.size = (w, h);
-    let area = super::layout::areas(Rect::new(0, 0, w, h), app.banner_rows(w))
-        .unwrap()
-        .commands;
-    assert_eq!(super::layout::inner_rows(area, true), 3, "room for 3 lines");
     // The last command is selected: both its lines show, with the one
     // above it; the first (two lines) scrolls off.
     app.selected = 2;
@@ -286,4 +293,142 @@ fn kept_commands_scroll_with_both_lines_in_view() {
     assert!(s.contains("▶ register-with-vault"), "{s}");
     assert!(s.contains("failing   20s ago"), "{s}");
     assert!(!s.contains("ipv6-default-route  "), "{s}");
+}
+
+/// What every size must show with both defaults missing: both families'
+/// findings, the IPv6 hint's command whole, and the configured fix.
+fn assert_findings_first(s: &str) {
+    assert!(s.contains("✗ IPv4: no default route"), "{s}");
+    assert!(s.contains("✗ IPv6: no default route"), "{s}");
+    assert!(s.contains("f runs ipv6-default-route"), "{s}");
+    // The hint wraps; its command is whole once the rows are joined.
+    let joined: String = s
+        .lines()
+        .map(|l| l.trim_matches(['│', ' ']))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        joined.contains("ip -6 route add default via 2001:db8:69f5::1 dev eth1")
+            || joined.contains("ip -6 route replace default via 2001:db8:69f5::1 dev eth1"),
+        "{s}"
+    );
+    assert!(s.contains("ipv6-default-route"), "the fix's row: {s}");
+}
+
+#[test]
+fn both_defaults_missing_120x40() {
+    let s = screen(&both_missing_app(), 120, 40);
+    assert_findings_first(&s);
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn both_defaults_missing_80x24() {
+    let s = screen(&both_missing_app(), 80, 24);
+    assert_findings_first(&s);
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn both_defaults_missing_60x15() {
+    let s = screen(&both_missing_app(), 60, 15);
+    assert_findings_first(&s);
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn both_defaults_missing_50x14() {
+    let s = screen(&both_missing_app(), 50, 14);
+    assert_findings_first(&s);
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn findings_stay_at_every_size_in_between() {
+    let app = both_missing_app();
+    for w in 50..=130 {
+        for h in [14, 15, 18, 24, 30] {
+            let s = screen(&app, w, h);
+            assert!(s.contains("IPv4: no default"), "{w}x{h}: {s}");
+            assert!(s.contains("IPv6: no default"), "{w}x{h}: {s}");
+            assert!(s.contains("f runs ipv6-default-route"), "{w}x{h}: {s}");
+        }
+    }
+}
+
+/// Every value the tables show is whole or ends in `…`: never a shorter
+/// value that reads as valid.
+#[test]
+fn long_addresses_are_elided_never_cut_to_another_value() {
+    let app = long_addresses_app();
+    for (w, h) in [(120, 40), (80, 24), (60, 15), (50, 14)] {
+        let s = screen(&app, w, h);
+        for word in s.split(|c: char| c.is_whitespace() || c == '│' || c == '┃') {
+            let looks_like_address = word.contains('/') && word.contains(['.', ':']);
+            if looks_like_address && !word.ends_with('…') {
+                assert!(
+                    [
+                        "127.0.0.1/8",
+                        "::1/128",
+                        "10.0.250.10/24",
+                        "2001:db8:1234:5678:9abc:def0:1234:5678/64",
+                        "fe80::2/64",
+                        "192.168.100.200/24",
+                        "fd12:3456:789a:bcde:f012:3456:789a:bcde/64",
+                        "10.0.250.0/24",
+                        "192.168.100.0/24",
+                        "2001:db8:1234:5678::/64",
+                        "fd12:3456:789a:bcde::/64",
+                        "fe80::/64",
+                    ]
+                    .contains(&word),
+                    "{w}x{h}: `{word}` is not a value of the fixture: {s}"
+                );
+            }
+        }
+        assert!(!s.contains(" 655 ") && !s.contains("6553 "), "{w}x{h}: {s}");
+    }
+}
+
+#[test]
+fn long_addresses_120x40() {
+    insta::assert_snapshot!(screen(&long_addresses_app(), 120, 40));
+}
+
+#[test]
+fn long_addresses_80x24() {
+    insta::assert_snapshot!(screen(&long_addresses_app(), 80, 24));
+}
+
+#[test]
+fn long_addresses_60x15() {
+    insta::assert_snapshot!(screen(&long_addresses_app(), 60, 15));
+}
+
+#[test]
+fn long_addresses_50x14() {
+    insta::assert_snapshot!(screen(&long_addresses_app(), 50, 14));
+}
+
+#[test]
+fn ascii_theme_draws_no_box_lines() {
+    let s = text(&draw(
+        &both_missing_app(),
+        &Theme::no_color().ascii(),
+        80,
+        24,
+    ));
+    assert!(s.is_ascii(), "{s}");
+    assert!(s.contains("no default route - eth0"), "{s}");
+    assert!(s.contains("+ inject"), "{s}");
+    assert!(s.contains("x IPv6: no default route"), "{s}");
+}
+
+#[test]
+fn not_root_says_read_only_from_the_start() {
+    let mut app = both_missing_app();
+    app.is_root = false;
+    let s = screen(&app, 80, 24);
+    let footer = s.lines().last().unwrap();
+    assert!(footer.starts_with("read-only (not root)"), "{footer}");
 }

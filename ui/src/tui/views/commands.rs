@@ -10,14 +10,15 @@ use ratatui::Frame;
 
 use super::panel;
 use crate::tui::app::{App, Focus};
+use crate::tui::fit;
 use crate::tui::layout::inner_rows;
 use crate::tui::model::{format_ago, format_duration, CmdState};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let block = panel("commands", Focus::Commands, app, theme).title_bottom(Line::from(
-        Span::styled(format!(" {} ", app.config_note), theme.dim),
-    ));
+    let note = fit::elide(&app.config_note, area.width.saturating_sub(4) as usize);
+    let block = panel("commands", Focus::Commands, app, theme)
+        .title_bottom(Line::from(Span::styled(format!(" {note} "), theme.dim)));
     if app.commands.is_empty() {
         let text = Paragraph::new("no commands are configured")
             .style(theme.warn)
@@ -27,6 +28,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let rows_fit = inner_rows(area, true).max(1);
+    // STATE and LAST are as wide as their widest words; names get the rest.
+    let (state_w, last_w) = (9, 7);
+    let name_w = (area.width.saturating_sub(2) as usize).saturating_sub(state_w + last_w + 2);
     // A kept command takes a second line (`↳ kept by ensure  acted  3m ago`).
     let height = |i: usize| 1 + usize::from(app.commands[i].kept.is_some());
     // Scroll just enough to keep the selection (both its lines) in view.
@@ -52,8 +56,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             CmdState::Cancelled => theme.warn,
         };
         let selected = offset + i == app.selected;
-        let marker = if selected { "▶ " } else { "  " };
-        let mut name = vec![Line::from(format!("{marker}{}", c.name))];
+        let marker = if selected { theme.marks.selected } else { " " };
+        let mut name = vec![Line::from(fit::elide(
+            &format!("{marker} {}", c.name),
+            name_w,
+        ))];
         let mut state = vec![Line::from(Span::styled(c.state.label(), state_style))];
         let mut last = vec![Line::from(
             c.last_duration.map(format_duration).unwrap_or_default(),
@@ -64,7 +71,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             } else {
                 theme.dim
             };
-            name.push(Line::from(Span::styled("  ↳ kept by ensure", theme.dim)));
+            name.push(Line::from(Span::styled(
+                fit::elide("  ↳ kept by ensure", name_w),
+                theme.dim,
+            )));
             state.push(Line::from(Span::styled(kept.label(), style)));
             last.push(Line::from(Span::styled(
                 kept.acted_ago.map(format_ago).unwrap_or_default(),
@@ -86,9 +96,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let table = Table::new(
         rows,
         [
-            Constraint::Min(10),
-            Constraint::Length(9),
-            Constraint::Length(7),
+            Constraint::Length(name_w as u16),
+            Constraint::Length(state_w as u16),
+            Constraint::Length(last_w as u16),
         ],
     )
     .header(Row::new(["COMMAND", "STATE", "LAST"]).style(theme.header))

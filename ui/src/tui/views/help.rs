@@ -13,6 +13,7 @@ pub const BINDINGS: &[(&str, &str)] = &[
     ("↑ ↓  j k", "select a command"),
     ("Enter", "run the selected command (asks first)"),
     ("y / n Esc", "in the confirmation: run / cancel"),
+    ("f", "run the fix a finding names (asks first)"),
     ("p", "show what the selected command would do (dry run)"),
     ("Tab Shift-Tab", "move focus between panels"),
     ("PgUp PgDn", "scroll the focused panel"),

@@ -7,6 +7,7 @@ use ratatui::Frame;
 
 use super::{panel, visible};
 use crate::tui::app::{App, Focus};
+use crate::tui::fit;
 use crate::tui::layout::inner_rows;
 use crate::tui::theme::Theme;
 
@@ -14,13 +15,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows_fit = inner_rows(area, false);
     let all = &app.net.routes;
     let (offset, shown) = visible(all, app.scroll.routes, rows_fit);
+    let inner = area.width.saturating_sub(2) as usize;
     let lines: Vec<Line> = shown
         .iter()
         .map(|r| {
+            let text = fit::elide(&r.line, inner);
             if r.default {
-                Line::from(Span::styled(r.line.as_str(), theme.title))
+                Line::from(Span::styled(text, theme.title))
             } else {
-                Line::from(r.line.as_str())
+                Line::from(text)
             }
         })
         .collect();
