@@ -566,3 +566,150 @@ fn losing_the_terminal_stops_the_running_command_and_logs_it() {
     assert!(events.contains("\"event\":\"finished\""), "{events}");
     assert!(events.contains("\"result\":\"interrupted\""), "{events}");
 }
+
+/// A config of harmless commands for the running-command tests.
+fn write_commands(dir: &Path, commands: &[(&str, &str)]) -> PathBuf {
+    let path = dir.join("commands.yml");
+    let mut yaml = String::from("commands:\n");
+    for (name, run) in commands {
+        yaml.push_str(&format!("  - name: {name}\n    run: {run:?}\n"));
+    }
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+/// The dashboard in a 100x30 tmux, in the seed VM's namespace.
+fn dashboard(name: &str, vm: &SeedVm, dir: &Path, config: &Path) -> Tmux {
+    let script = format!(
+        "ip netns exec {vm} {bin} -c {config} --log-dir {log}; sleep 60",
+        vm = vm.vm,
+        bin = inject_tui(dir).display(),
+        config = config.display(),
+        log = dir.join("log").display()
+    );
+    Tmux::start(name, 100, 30, &script)
+}
+
+/// The frame is whole: the banner's border on the first row, the footer's
+/// keys on the last, and nothing written over the top-left corner.
+fn frame_intact(s: &str) -> bool {
+    let lines: Vec<&str> = s.lines().collect();
+    lines
+        .first()
+        .is_some_and(|l| l.starts_with("┌ inject · network"))
+        && lines.iter().any(|l| l.contains("Enter run"))
+        && !lines.iter().any(|l| l.starts_with('X'))
+}
+
+#[test]
+fn a_running_command_shows_its_time_and_x_stops_it_keeping_the_dashboard() {
+    if !can_run("a_running_command_shows_its_time_and_x_stops_it_keeping_the_dashboard") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_commands(dir.path(), &[("slow", "sleep 60")]);
+    let tmux = dashboard("tui-stop", &vm, dir.path(), &config);
+    tmux.wait_for("the command list", WAIT, |s| s.contains("▶ slow"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run slow?"));
+    tmux.keys(&["y"]);
+    // Elapsed time on the row and in the output panel, before any output.
+    tmux.wait_for("the elapsed time", WAIT, |s| {
+        s.contains("running 1") && s.contains("running for 1") && s.contains("no output yet")
+    });
+    tmux.keys(&["x"]);
+    tmux.wait_for("the stop question", WAIT, |s| {
+        s.contains("stop slow?") && s.contains("y stop it")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_for("the command stopped, the dashboard open", WAIT, |s| {
+        s.contains("slow: cancelled in") && frame_intact(s)
+    });
+    let events = std::fs::read_to_string(dir.path().join("log/inject-run.jsonl")).unwrap();
+    assert!(events.contains("\"result\":\"interrupted\""), "{events}");
+    // It runs again after being stopped.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation again", WAIT, |s| s.contains("run slow?"));
+    tmux.keys(&["y"]);
+    tmux.wait_for("running again", WAIT, |s| s.contains("x stop"));
+}
+
+#[test]
+fn a_command_writing_to_dev_tty_leaves_the_frame_intact() {
+    if !can_run("a_command_writing_to_dev_tty_leaves_the_frame_intact") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_commands(dir.path(), &[("tty", "echo X > /dev/tty")]);
+    let tmux = dashboard("tui-tty", &vm, dir.path(), &config);
+    tmux.wait_for("the command list", WAIT, |s| s.contains("▶ tty"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run tty?"));
+    tmux.keys(&["y"]);
+    // No controlling terminal: the write fails, and says so in the output.
+    let s = tmux.wait_for("the command failed", WAIT, |s| s.contains("tty: failed in"));
+    assert!(frame_intact(&s), "{s}");
+    assert!(
+        s.contains("/dev/tty"),
+        "the shell's error is in the output: {s}"
+    );
+    // Ctrl-L draws everything again.
+    tmux.keys(&["C-l"]);
+    let s = tmux.wait_for("the redrawn frame", WAIT, frame_intact);
+    assert!(s.contains("IPv6: no default route"), "{s}");
+}
+
+#[test]
+fn a_lock_held_by_an_errand_says_who_instead_of_cancelled() {
+    if !can_run("a_lock_held_by_an_errand_says_who_instead_of_cancelled") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("commands.yml");
+    std::fs::write(
+        &config,
+        "commands:\n  - name: hold\n    run: sleep 60\n    phases: [pre-start]\n",
+    )
+    .unwrap();
+    let log = dir.path().join("log");
+    // A real errand run holds the log dir's lock.
+    let mut errand = Command::new(env!("CARGO_BIN_EXE_inject"))
+        .args(["run", "--phase", "pre-start", "-c"])
+        .arg(&config)
+        .arg("--log-dir")
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = errand.id();
+    let deadline = Instant::now() + WAIT;
+    while !std::fs::read_to_string(log.join("inject-run.jsonl"))
+        .unwrap_or_default()
+        .contains("\"event\":\"started\"")
+    {
+        assert!(Instant::now() < deadline, "the errand did not start");
+        assert!(errand.try_wait().unwrap().is_none(), "the errand ended");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _errand = Kill(errand);
+    let tmux = dashboard("tui-lock", &vm, dir.path(), &config);
+    tmux.wait_for("the command list", WAIT, |s| s.contains("▶ hold"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run hold?"));
+    tmux.keys(&["y"]);
+    let who = format!("inject run (pid {pid}, phase pre-start) holds the lock");
+    let s = tmux.wait_for("who holds the lock", WAIT, |s| s.contains(&who));
+    assert!(!s.contains("cancelled"), "{s}");
+    assert!(s.contains("pending"), "nothing ran, nothing changed: {s}");
+}

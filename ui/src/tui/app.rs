@@ -4,6 +4,7 @@
 //! `app.quit`, which the loop checks after every event.
 
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
@@ -51,6 +52,8 @@ pub enum Overlay {
     },
     /// "A command is running: quit and stop it?"
     ConfirmQuit,
+    /// "Stop the running command?" (the dashboard stays open).
+    ConfirmStop,
 }
 
 /// What the event loop must do after an update.
@@ -60,6 +63,10 @@ pub enum Effect {
     ReadSnapshot,
     /// Start the command at this index through the errand runner.
     Run(usize),
+    /// Stop the running command (its whole process group).
+    Stop,
+    /// Clear the terminal and draw everything again (Ctrl-L).
+    Redraw,
 }
 
 /// How the footer shows a message.
@@ -84,6 +91,10 @@ pub struct Message {
 pub const LIVE_STOPPED: &str = "live updates stopped; r re-reads";
 /// The question `q` asks while a command runs.
 pub const QUIT_WHILE_RUNNING: &str = "a command is running: quit and stop it? y/n";
+/// What Esc says with no window open.
+pub const ESC_SAYS: &str = "q quits";
+/// The question `x` asks.
+pub const STOP_RUNNING: &str = "stop it? its process group gets SIGTERM, then SIGKILL";
 
 /// Lines scrolled in each scrollable panel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -117,6 +128,13 @@ pub struct App {
     pub scroll: Scroll,
     /// The command running now; one at a time.
     pub running: Option<usize>,
+    /// When it started, by the loop's clock.
+    pub running_since: Option<Instant>,
+    /// The loop's clock at the last tick (ticks come while a command runs).
+    pub clock: Option<Instant>,
+    /// The running command's state and output before this run, back in
+    /// place if it turns out nothing ran (the lock was held).
+    before_run: Option<(CmdState, Option<Duration>, Vec<OutLine>)>,
     /// One line of news for the footer (refusals, the last run's result).
     pub message: Option<Message>,
     pub is_root: bool,
@@ -150,6 +168,9 @@ impl App {
             overlay: None,
             scroll: Scroll::default(),
             running: None,
+            running_since: None,
+            clock: None,
+            before_run: None,
             message: None,
             is_root: true,
             size: (120, 40),
@@ -219,6 +240,12 @@ impl App {
             }
         }
         out
+    }
+
+    /// How long the running command has run, by the last tick.
+    pub fn elapsed(&self) -> Option<Duration> {
+        let since = self.running_since?;
+        Some(self.clock?.saturating_duration_since(since))
     }
 
     /// Put a message in the footer.
@@ -355,8 +382,12 @@ impl App {
         let Some(cmd) = self.commands.get_mut(index) else {
             return Vec::new();
         };
+        self.before_run = Some((
+            cmd.state,
+            cmd.last_duration,
+            std::mem::take(&mut cmd.output),
+        ));
         cmd.state = CmdState::Running;
-        cmd.output.clear();
         let text = format!("running {}", cmd.name);
         self.running = Some(index);
         self.scroll.output_back = 0;
@@ -366,6 +397,9 @@ impl App {
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && matches!(key.code, KeyCode::Char('l')) {
+            return vec![Effect::Redraw];
+        }
         if ctrl && matches!(key.code, KeyCode::Char('c')) {
             // A second Ctrl-C at the question means it.
             return if self.overlay == Some(Overlay::ConfirmQuit) {
@@ -375,6 +409,22 @@ impl App {
             };
         }
         match self.overlay {
+            Some(Overlay::ConfirmStop) => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    self.overlay = None;
+                    if let Some(i) = self.running {
+                        let text = format!("stopping {}…", self.commands[i].name);
+                        self.say(Level::Warn, text);
+                        return vec![Effect::Stop];
+                    }
+                    Vec::new()
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
+                    self.overlay = None;
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            },
             Some(Overlay::ConfirmQuit) => match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => self.quit(),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
@@ -431,10 +481,11 @@ impl App {
 
     fn on_key_main(&mut self, key: KeyEvent) -> Vec<Effect> {
         match key.code {
-            // Esc closes a window when one is open (above); with none open it
-            // quits like q, which asks first while a command runs, so an Esc
-            // pressed once too often never stops a command unasked.
-            KeyCode::Char('q') | KeyCode::Esc => return self.ask_to_quit(),
+            // Esc closes a window when one is open (above); with none open
+            // it only says how to quit: an Esc pressed once too often (a
+            // double Esc) never quits.
+            KeyCode::Char('q') => return self.ask_to_quit(),
+            KeyCode::Esc => self.say(Level::Info, ESC_SAYS),
             KeyCode::Up | KeyCode::Char('k') => self.select(self.selected.saturating_sub(1)),
             KeyCode::Down | KeyCode::Char('j') => self.select(self.selected + 1),
             KeyCode::Enter => self.ask_to_run(),
@@ -456,6 +507,10 @@ impl App {
                 return self.request_read();
             }
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
+            KeyCode::Char('x') => match self.running {
+                Some(_) => self.overlay = Some(Overlay::ConfirmStop),
+                None => self.say(Level::Info, "nothing is running"),
+            },
             KeyCode::Char('f') => match self.fixes().first() {
                 Some(&(_, index)) => {
                     self.select(index);
@@ -473,6 +528,27 @@ impl App {
             return Vec::new();
         };
         match msg {
+            RunMsg::Started(at) => {
+                self.running_since = Some(at);
+                self.clock = Some(at);
+                Vec::new()
+            }
+            RunMsg::Busy(who) => {
+                // Nothing ran: the command is as it was, and the footer says
+                // who holds the lock.
+                if let Some((state, last, output)) = self.before_run.take() {
+                    cmd.state = state;
+                    cmd.last_duration = last;
+                    cmd.output = output;
+                }
+                let text = format!("{} not run: {who}", cmd.name);
+                self.say(Level::Error, text);
+                if self.running == Some(index) {
+                    self.running = None;
+                    self.running_since = None;
+                }
+                Vec::new()
+            }
             RunMsg::Line { stream, text } => {
                 cmd.output.push(OutLine { stream, text });
                 // Keep a reader who scrolled back at the same lines.
@@ -503,8 +579,10 @@ impl App {
                     _ => Level::Error,
                 };
                 self.say(level, text);
+                self.before_run = None;
                 if self.running == Some(index) {
                     self.running = None;
+                    self.running_since = None;
                 }
                 // The command may have changed the network in ways netlink
                 // does not announce (sysctls); one read settles it.
@@ -582,6 +660,10 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::Run { index, msg } => app.on_run(index, msg),
+        Event::Tick(now) => {
+            app.clock = Some(now);
+            Vec::new()
+        }
         Event::Terminate => app.quit(),
     }
 }

@@ -2,7 +2,7 @@
 //! input, netlink changes and runner progress into these; `update` is the
 //! only place that interprets them.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use inject_errands::ensure::EnsureState;
 
@@ -32,6 +32,8 @@ pub enum Event {
     },
     /// Progress of the command at this index.
     Run { index: usize, msg: RunMsg },
+    /// The clock, while a command runs (its elapsed time and spinner).
+    Tick(Instant),
     /// SIGTERM or SIGHUP (an ssh session closing), or the terminal's input
     /// ended: leave cleanly.
     Terminate,
@@ -40,8 +42,18 @@ pub enum Event {
 /// What the runner reports about one command, in dashboard terms.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RunMsg {
-    Line { stream: OutStream, text: String },
-    Finished { state: CmdState, duration: Duration },
+    /// The loop started the run at this moment.
+    Started(Instant),
+    Line {
+        stream: OutStream,
+        text: String,
+    },
+    Finished {
+        state: CmdState,
+        duration: Duration,
+    },
+    /// Nothing ran: another process holds the log dir's lock (who, in words).
+    Busy(String),
 }
 
 impl Event {

@@ -21,7 +21,7 @@ use inject_errands::{plan, CancellationToken};
 use super::app::{App, Level};
 use super::convert::{command_row, run_msgs};
 use super::event::{Event, RunMsg};
-use super::model::{CmdState, NetView, OutStream};
+use super::model::NetView;
 use super::run::{run, terminal_events, Io, RunSink};
 use super::theme::Theme;
 use crate::net;
@@ -247,6 +247,43 @@ fn running_ensure(dir: &Path) -> Option<EnsureState> {
         .filter(|state| state.is_current(SystemTime::now()))
 }
 
+/// Who holds the lock, for the footer: `inject run (pid 4242, phase
+/// pre-start) holds the lock; try again when it ends`.
+fn holder_text(held: &runlog::LockHeld, phase: Option<&str>) -> String {
+    let pid = held
+        .pid
+        .map_or("pid unknown".to_string(), |p| format!("pid {p}"));
+    let phase = phase.map_or(String::new(), |p| format!(", phase {p}"));
+    format!(
+        "{} ({pid}{phase}) holds the lock; try again when it ends",
+        held.kind.holder
+    )
+}
+
+/// The phase of the run that process `pid` logged last: runs are named
+/// `<time>-<pid>` in the run log. Only the log's end is read (a run that
+/// holds the lock now started recently).
+fn phase_of_pid(dir: &Path, pid: u32) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL: u64 = 256 * 1024;
+    let mut file = std::fs::File::open(dir.join(runlog::EVENTS_FILE)).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL))).ok()?;
+    let mut bytes = Vec::new();
+    file.take(TAIL).read_to_end(&mut bytes).ok()?;
+    // The cut may fall inside a character; that line does not parse anyway.
+    let text = String::from_utf8_lossy(&bytes);
+    let suffix = format!("-{pid}");
+    text.lines().rev().find_map(|line| {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        let run = v.get("run")?.as_str()?;
+        if !run.ends_with(&suffix) {
+            return None;
+        }
+        Some(v.get("phase")?.as_str()?.to_string())
+    })
+}
+
 /// The real side effects: netlink reads and errand runs.
 struct LiveIo {
     config: Option<Arc<Config>>,
@@ -278,14 +315,11 @@ impl Io for LiveIo {
                 None => None,
                 Some(Ok(log)) => Some(log),
                 Some(Err(held)) => {
-                    sink.send(RunMsg::Line {
-                        stream: OutStream::Info,
-                        text: held.to_string(),
-                    });
-                    sink.send(RunMsg::Finished {
-                        state: CmdState::Cancelled,
-                        duration: Default::default(),
-                    });
+                    let phase = match (held.pid, log_dir.as_deref()) {
+                        (Some(pid), Some(dir)) => phase_of_pid(dir, pid),
+                        _ => None,
+                    };
+                    sink.send(RunMsg::Busy(holder_text(&held, phase.as_deref())));
                     return;
                 }
             };

@@ -1,11 +1,12 @@
 //! `update` for every key binding and for net and runner events.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
 
 use super::app::{
-    update, App, Effect, Focus, Level, Overlay, LIVE_STOPPED, NEEDS_ROOT, QUIT_WHILE_RUNNING,
+    update, App, Effect, Focus, Level, Overlay, ESC_SAYS, LIVE_STOPPED, NEEDS_ROOT,
+    QUIT_WHILE_RUNNING,
 };
 use super::convert::net_view;
 use super::event::{Event, RunMsg};
@@ -253,27 +254,107 @@ fn q_ctrl_c_and_sigterm_quit() {
 }
 
 #[test]
-fn esc_closes_a_window_and_quits_only_from_the_main_view() {
+fn esc_closes_a_window_and_never_quits() {
     let mut app = seed_vm_app();
     key(&mut app, KeyCode::Char('?'));
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.overlay, None, "Esc closes the help");
     assert!(!app.quit, "closing a window does not quit");
-    // Two Esc with a command running: the first asks, the second keeps it.
+    // An Esc too many (double Esc) says how to quit instead of quitting.
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.quit);
+    assert_eq!(app.message_text(), Some(ESC_SAYS));
     key(&mut app, KeyCode::Enter);
     ch(&mut app, 'y');
     key(&mut app, KeyCode::Esc);
-    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit));
-    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
     assert!(!app.quit);
     assert_eq!(app.running, Some(0));
 }
 
+fn start(app: &mut App, at: Instant) {
+    key(app, KeyCode::Enter);
+    assert_eq!(ch(app, 'y'), vec![Effect::Run(0)]);
+    update(
+        app,
+        Event::Run {
+            index: 0,
+            msg: RunMsg::Started(at),
+        },
+    );
+}
+
 #[test]
-fn esc_in_the_main_view_with_nothing_running_quits() {
+fn a_running_command_counts_its_time_with_the_clock() {
     let mut app = seed_vm_app();
+    let t0 = Instant::now();
+    start(&mut app, t0);
+    assert_eq!(app.elapsed(), Some(Duration::ZERO));
+    update(&mut app, Event::Tick(t0 + Duration::from_millis(2500)));
+    assert_eq!(app.elapsed(), Some(Duration::from_millis(2500)));
+    update(
+        &mut app,
+        Event::Run {
+            index: 0,
+            msg: RunMsg::Finished {
+                state: CmdState::Ok,
+                duration: Duration::from_millis(2600),
+            },
+        },
+    );
+    assert_eq!(app.elapsed(), None, "nothing runs");
+}
+
+#[test]
+fn x_asks_then_stops_the_running_command_and_the_dashboard_stays() {
+    let mut app = seed_vm_app();
+    ch(&mut app, 'x');
+    assert_eq!(app.overlay, None);
+    assert_eq!(app.message_text(), Some("nothing is running"));
+    start(&mut app, Instant::now());
+    assert!(ch(&mut app, 'x').is_empty(), "asks first");
+    assert_eq!(app.overlay, Some(Overlay::ConfirmStop));
     key(&mut app, KeyCode::Esc);
-    assert!(app.quit);
+    assert_eq!(app.overlay, None, "Esc lets it run");
+    ch(&mut app, 'x');
+    assert_eq!(ch(&mut app, 'y'), vec![Effect::Stop]);
+    assert_eq!(app.overlay, None);
+    assert!(!app.quit);
+    assert_eq!(app.message_text(), Some("stopping ipv6-default-route…"));
+}
+
+#[test]
+fn ctrl_l_redraws_the_screen() {
+    let mut app = seed_vm_app();
+    assert_eq!(update(&mut app, Event::ctrl('l')), vec![Effect::Redraw]);
+    assert!(!app.quit);
+}
+
+#[test]
+fn a_held_lock_says_who_and_leaves_the_command_as_it_was() {
+    let mut app = seed_vm_app();
+    app.commands[0].state = CmdState::Ok;
+    app.commands[0].last_duration = Some(Duration::from_millis(12));
+    app.commands[0].output = vec![super::model::OutLine {
+        stream: OutStream::Info,
+        text: "ok in 12ms".into(),
+    }];
+    let before = app.commands[0].clone();
+    start(&mut app, Instant::now());
+    update(
+        &mut app,
+        Event::Run {
+            index: 0,
+            msg: RunMsg::Busy("inject run (pid 4242, phase errand) holds the lock".into()),
+        },
+    );
+    assert_eq!(app.commands[0], before, "not `cancelled`: nothing ran");
+    assert_eq!(app.running, None);
+    assert_eq!(
+        app.message_text(),
+        Some("ipv6-default-route not run: inject run (pid 4242, phase errand) holds the lock")
+    );
+    assert_eq!(app.message.as_ref().unwrap().level, Level::Error);
 }
 
 #[test]

@@ -432,3 +432,35 @@ fn not_root_says_read_only_from_the_start() {
     let footer = s.lines().last().unwrap();
     assert!(footer.starts_with("read-only (not root)"), "{footer}");
 }
+
+#[test]
+fn a_running_command_shows_a_spinner_and_its_time_so_far() {
+    use std::time::{Duration, Instant};
+    let mut app = both_missing_app();
+    let t0 = Instant::now();
+    app.commands[0].state = super::model::CmdState::Running;
+    app.running = Some(0);
+    app.running_since = Some(t0);
+    app.clock = Some(t0 + Duration::from_secs(12));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("running 12s"), "{s}");
+    assert!(
+        s.contains("running for 12s, no output yet; x stops it"),
+        "{s}"
+    );
+    assert!(s.contains("x stop"), "the footer names the key: {s}");
+    // The spinner moves with the clock.
+    let frame = |app: &App| {
+        let s = screen(app, 80, 24);
+        let at = s.find(" running").unwrap();
+        s[..at].chars().last().unwrap()
+    };
+    let first = frame(&app);
+    app.clock = Some(t0 + Duration::from_millis(12_100));
+    assert_ne!(frame(&app), first);
+    app.overlay = Some(Overlay::ConfirmStop);
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("stop ipv6-default-route?"), "{s}");
+    assert!(s.contains("(running for 12.1s)"), "{s}");
+    insta::assert_snapshot!(s);
+}

@@ -61,10 +61,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             &format!("{marker} {}", c.name),
             name_w,
         ))];
-        let mut state = vec![Line::from(Span::styled(c.state.label(), state_style))];
-        let mut last = vec![Line::from(
-            c.last_duration.map(format_duration).unwrap_or_default(),
-        )];
+        let running = app.running == Some(offset + i);
+        let (state_text, last_text) = if running {
+            // A spinner that moves with the clock, and how long so far.
+            let elapsed = app.elapsed().unwrap_or_default();
+            let frames = theme.marks.spinner;
+            let frame = frames[(elapsed.as_millis() / 100) as usize % frames.len()];
+            (format!("{frame} running"), format_duration(elapsed))
+        } else {
+            (
+                c.state.label().to_string(),
+                c.last_duration.map(format_duration).unwrap_or_default(),
+            )
+        };
+        let mut state = vec![Line::from(Span::styled(state_text, state_style))];
+        let mut last = vec![Line::from(last_text)];
         if let Some(kept) = &c.kept {
             let style = if kept.failures > 0 {
                 theme.error

@@ -39,6 +39,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ]);
     }
     let messages = groups.len();
+    if app.running.is_some() {
+        groups.push(vec![
+            Span::styled("x", theme.key),
+            Span::styled(" stop  ", theme.dim),
+        ]);
+    }
     if !app.fixes().is_empty() && app.is_root {
         groups.push(vec![
             Span::styled("f", theme.key),

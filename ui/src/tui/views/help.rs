@@ -19,7 +19,9 @@ pub const BINDINGS: &[(&str, &str)] = &[
     ("PgUp PgDn", "scroll the focused panel"),
     ("r", "re-read interfaces and routes"),
     ("?", "show or hide this help"),
-    ("Esc", "close a window; with none open, quit"),
+    ("x", "stop the running command (asks first)"),
+    ("Ctrl-L", "redraw the screen"),
+    ("Esc", "close a window (never quits)"),
     ("q Ctrl-C", "quit (asks first while a command runs)"),
 ];
 

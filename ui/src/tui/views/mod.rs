@@ -69,6 +69,11 @@ fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             }
         }
         Some(Overlay::ConfirmQuit) => confirm::render_quit(frame, area, theme),
+        Some(Overlay::ConfirmStop) => {
+            if let Some(cmd) = app.running.and_then(|i| app.commands.get(i)) {
+                confirm::render_stop(frame, area, cmd, app.elapsed(), theme)
+            }
+        }
     }
 }
 

@@ -49,8 +49,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         })
         .collect();
     if all.is_empty() {
+        let running = app.running.is_some() && app.running == Some(app.selected);
+        let text = if running {
+            let elapsed = app.elapsed().unwrap_or_default();
+            format!(
+                "running for {}, no output yet; x stops it",
+                crate::tui::model::format_duration(elapsed)
+            )
+        } else {
+            "not run yet; Enter runs it, p shows the plan".to_string()
+        };
         lines.push(Line::from(Span::styled(
-            fit::elide("not run yet; Enter runs it, p shows the plan", text_w + 4),
+            fit::elide(&text, text_w + 4),
             theme.dim,
         )));
     }
