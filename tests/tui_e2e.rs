@@ -465,7 +465,9 @@ fn commands_kept_by_a_running_ensure_say_so_until_it_stops() {
     );
     let tmux = Tmux::start("tui-ensure", 120, 40, &script);
     let screen = tmux.wait_for("the kept command marked", WAIT, |s| {
-        s.contains("▶ ipv6-default-route") && s.contains("↳ kept by ensure           acted")
+        s.contains("▶ ipv6-default-route")
+            && s.lines()
+                .any(|l| l.contains("↳ kept by ensure") && l.contains(" acted "))
     });
     // Acted seconds ago (it added the route at start); the other command
     // is not kept, so only one mark.
@@ -712,4 +714,55 @@ fn a_lock_held_by_an_errand_says_who_instead_of_cancelled() {
     let s = tmux.wait_for("who holds the lock", WAIT, |s| s.contains(&who));
     assert!(!s.contains("cancelled"), "{s}");
     assert!(s.contains("pending"), "nothing ran, nothing changed: {s}");
+}
+
+#[test]
+fn history_from_an_errand_run_shows_after_a_restart() {
+    if !can_run("history_from_an_errand_run_shows_after_a_restart") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_commands(
+        dir.path(),
+        &[
+            ("greet", "echo hello from the errand"),
+            ("broken", "exit 3"),
+        ],
+    );
+    let log = dir.path().join("log");
+    let status = Command::new(env!("CARGO_BIN_EXE_inject"))
+        .args(["run", "-c"])
+        .arg(&config)
+        .arg("--log-dir")
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "one command failed");
+    let tmux = dashboard("tui-history", &vm, dir.path(), &config);
+    // Each command's last result, how long ago and who ran it; the
+    // selected one's output from the run's file.
+    tmux.wait_for("the errand's results", WAIT, |s| {
+        s.contains("▶ greet") && s.contains(" errand") && s.contains("out│hello from the errand")
+    });
+    let s = tmux.screen();
+    assert!(!s.contains("pending"), "{s}");
+    assert!(s.contains("failed"), "{s}");
+    tmux.keys(&["Down"]);
+    tmux.wait_for("the failed command's result", WAIT, |s| {
+        s.contains("▶ broken")
+            && s.contains("errand ran it 20")
+            && s.contains("failed in")
+            && s.contains("(exit code 3)")
+    });
+    // A run from the dashboard is logged as the dashboard's.
+    tmux.keys(&["Up", "Enter"]);
+    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run greet?"));
+    tmux.keys(&["y"]);
+    tmux.wait_for("the dashboard's run", WAIT, |s| s.contains(" dashboard"));
+    let events = std::fs::read_to_string(log.join("inject-run.jsonl")).unwrap();
+    assert!(events.contains("\"source\":\"dashboard\""), "{events}");
+    assert!(events.contains("\"source\":\"errand\""), "{events}");
 }

@@ -4,7 +4,7 @@
 //! `app.quit`, which the loop checks after every event.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
@@ -132,6 +132,9 @@ pub struct App {
     pub running_since: Option<Instant>,
     /// The loop's clock at the last tick (ticks come while a command runs).
     pub clock: Option<Instant>,
+    /// The wall clock as last told (ticks, ensure reads, start): how long
+    /// ago past runs were.
+    pub wall: Option<SystemTime>,
     /// The running command's state and output before this run, back in
     /// place if it turns out nothing ran (the lock was held).
     before_run: Option<(CmdState, Option<Duration>, Vec<OutLine>)>,
@@ -170,6 +173,7 @@ impl App {
             running: None,
             running_since: None,
             clock: None,
+            wall: None,
             before_run: None,
             message: None,
             is_root: true,
@@ -240,6 +244,53 @@ impl App {
             }
         }
         out
+    }
+
+    /// Show each command's last result from the run log (`history`, by
+    /// name) as of `now`: its state, when and by whom, and its output.
+    pub fn set_history(
+        &mut self,
+        history: std::collections::HashMap<String, super::history::Past>,
+        now: SystemTime,
+    ) {
+        self.wall = Some(now);
+        for row in &mut self.commands {
+            let Some(past) = history.get(&row.name) else {
+                continue;
+            };
+            row.state = past.state;
+            row.last_duration = Some(past.duration);
+            let when = humantime::format_rfc3339_seconds(past.when);
+            let mut what = format!(
+                "{} in {}",
+                past.state.label(),
+                super::model::format_duration(past.duration)
+            );
+            if let Some(d) = &past.detail {
+                what.push_str(&format!(" ({d})"));
+            }
+            row.output = [format!("{} ran it {when}", past.source), what]
+                .into_iter()
+                .map(|text| OutLine {
+                    stream: OutStream::Info,
+                    text,
+                })
+                .collect();
+            match &past.output {
+                Some(path) => {
+                    row.output.extend(super::history::output_lines(path));
+                    row.output.push(OutLine {
+                        stream: OutStream::Info,
+                        text: format!("from {}", path.display()),
+                    });
+                }
+                None => row.output.push(OutLine {
+                    stream: OutStream::Info,
+                    text: "its output is no longer in the run log".into(),
+                }),
+            }
+            row.past = Some(past.clone());
+        }
     }
 
     /// How long the running command has run, by the last tick.
@@ -560,6 +611,14 @@ impl App {
             RunMsg::Finished { state, duration } => {
                 cmd.state = state;
                 cmd.last_duration = Some(duration);
+                cmd.past = self.wall.map(|when| super::history::Past {
+                    state,
+                    when,
+                    source: super::history::DASHBOARD.to_string(),
+                    duration,
+                    output: None,
+                    detail: None,
+                });
                 cmd.output.push(OutLine {
                     stream: OutStream::Info,
                     text: format!(
@@ -650,6 +709,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             }
         }
         Event::Ensure { state, now } => {
+            app.wall = Some(now);
             // Matched by name: ensure keeps the commands of the same config.
             for row in &mut app.commands {
                 row.kept = state
@@ -660,8 +720,9 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::Run { index, msg } => app.on_run(index, msg),
-        Event::Tick(now) => {
+        Event::Tick(now, wall) => {
             app.clock = Some(now);
+            app.wall = Some(wall);
             Vec::new()
         }
         Event::Terminate => app.quit(),

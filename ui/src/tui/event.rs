@@ -32,8 +32,9 @@ pub enum Event {
     },
     /// Progress of the command at this index.
     Run { index: usize, msg: RunMsg },
-    /// The clock, while a command runs (its elapsed time and spinner).
-    Tick(Instant),
+    /// The clock, while a command runs (its elapsed time and spinner), and
+    /// the wall clock at that moment (when a run ended).
+    Tick(Instant, SystemTime),
     /// SIGTERM or SIGHUP (an ssh session closing), or the terminal's input
     /// ended: leave cleanly.
     Terminate,

@@ -199,3 +199,24 @@ pub fn long_addresses_app() -> App {
     app.set_snapshot(snapshot);
     app
 }
+
+/// A run log with a result for each of [`CONFIG`]'s commands, from three
+/// sources: ensure, an errand, pre-start (and an older dashboard run).
+pub const RUN_LOG: &str = r#"{"attempts":1,"command":"ipv6-default-route","duration":0.02,"event":"finished","index":1,"name":"ipv6-default-route","outcome":{"result":"ok"},"phase":"errand","source":"dashboard","run":"2026-09-21T10:00:00Z-77-1","time":"2026-09-21T10:00:00.020Z"}
+{"attempts":1,"command":"ipv6-default-route","duration":0.012,"event":"finished","index":1,"name":"ipv6-default-route","outcome":{"result":"ok"},"phase":"ensure","source":"ensure","run":"2026-09-21T11:00:00Z-88","time":"2026-09-21T11:30:05.000Z"}
+{"attempts":1,"command":"show-ipv6-routes","duration":0.4,"event":"finished","index":2,"name":"show-ipv6-routes","outcome":{"exit_code":1,"result":"failed","signal":null},"phase":"errand","source":"errand","run":"2026-09-21T11:20:00Z-99","time":"2026-09-21T11:20:00.400Z"}
+{"attempts":1,"command":"register-with-vault","duration":2.5,"event":"finished","index":3,"name":"register-with-vault","outcome":{"result":"ok"},"phase":"pre-start","run":"2026-09-20T09:00:00Z-5","time":"2026-09-20T09:00:02.500Z"}
+"#;
+
+/// The seed's VM after a restart of the dashboard: every command's last
+/// result from [`RUN_LOG`], read at 11:33:10.
+pub fn seed_vm_history_app() -> App {
+    let mut app = seed_vm_app();
+    let history = super::history::parse(RUN_LOG)
+        .into_iter()
+        .map(|(name, (past, _, _))| (name, past))
+        .collect();
+    let now = humantime::parse_rfc3339("2026-09-21T11:33:10Z").expect("fixture time");
+    app.set_history(history, now);
+    app
+}

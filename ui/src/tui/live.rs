@@ -148,6 +148,9 @@ async fn dashboard(
         Err(e) => app.net_error = Some(e.to_string()),
     }
     let log_dir = runlog::resolve_dir(log_dir);
+    if let Some(dir) = log_dir.as_deref() {
+        app.set_history(super::history::read(dir), SystemTime::now());
+    }
     let events = stream::select(
         terminal_events(),
         ensure_events(log_dir.clone(), ENSURE_EVERY),
@@ -273,14 +276,18 @@ fn phase_of_pid(dir: &Path, pid: u32) -> Option<String> {
     file.take(TAIL).read_to_end(&mut bytes).ok()?;
     // The cut may fall inside a character; that line does not parse anyway.
     let text = String::from_utf8_lossy(&bytes);
-    let suffix = format!("-{pid}");
+    // `<time>-<pid>`, or `<time>-<pid>-<n>` for a process's later runs.
+    let pid = pid.to_string();
     text.lines().rev().find_map(|line| {
         let v: serde_json::Value = serde_json::from_str(line).ok()?;
         let run = v.get("run")?.as_str()?;
-        if !run.ends_with(&suffix) {
+        let mut parts = run.rsplit('-');
+        let last = parts.next()?;
+        if last != pid && parts.next() != Some(pid.as_str()) {
             return None;
         }
-        Some(v.get("phase")?.as_str()?.to_string())
+        let said = v.get("source").or_else(|| v.get("phase"))?;
+        Some(said.as_str()?.to_string())
     })
 }
 
@@ -311,7 +318,9 @@ impl Io for LiveIo {
             let phase = phase_of(spec);
             // The same log an errand run writes, under the same lock: a
             // dashboard run and `inject run` never interleave.
-            let mut log = match log_dir.as_deref().map(|d| RunLog::open(d, phase)) {
+            // Logged as the dashboard's own (its own ids and retention).
+            let open = |d: &Path| RunLog::open_as(d, phase, super::history::DASHBOARD);
+            let mut log = match log_dir.as_deref().map(open) {
                 None => None,
                 Some(Ok(log)) => Some(log),
                 Some(Err(held)) => {

@@ -6,6 +6,7 @@ pub mod app;
 pub mod convert;
 pub mod event;
 pub mod fit;
+pub mod history;
 pub mod layout;
 pub mod live;
 pub mod model;

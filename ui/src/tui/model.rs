@@ -112,6 +112,8 @@ pub struct CommandRow {
     pub output: Vec<OutLine>,
     /// Kept true by a running `inject ensure`, as its state file says.
     pub kept: Option<Kept>,
+    /// Its last result in the run log (this dashboard's runs included).
+    pub past: Option<super::history::Past>,
 }
 
 /// How a running `inject ensure` keeps a command (from its state file,
@@ -135,6 +137,12 @@ impl Kept {
             "watching"
         }
     }
+}
+
+/// `5s`, `3m`, `2h`, `4d`: [`format_ago`] without the `ago`.
+pub fn format_age(ago: Duration) -> String {
+    let text = format_ago(ago);
+    text.trim_end_matches(" ago").to_string()
 }
 
 /// `5s ago`, `3m ago`, `2h ago`, `4d ago`: how long ago, roughly.
@@ -164,6 +172,7 @@ impl CommandRow {
             last_duration: None,
             output: Vec::new(),
             kept: None,
+            past: None,
         }
     }
 }

@@ -104,7 +104,9 @@ where
             },
             // Never None: `tx` lives as long as the loop.
             Some(ev) = rx.recv() => ev,
-            now = ticks.tick(), if app.running.is_some() => Event::Tick(now.into_std()),
+            now = ticks.tick(), if app.running.is_some() => {
+                Event::Tick(now.into_std(), std::time::SystemTime::now())
+            }
         };
         let mut pending = vec![event];
         // Take whatever else is already queued (a burst of output lines)

@@ -290,7 +290,13 @@ fn a_running_command_counts_its_time_with_the_clock() {
     let t0 = Instant::now();
     start(&mut app, t0);
     assert_eq!(app.elapsed(), Some(Duration::ZERO));
-    update(&mut app, Event::Tick(t0 + Duration::from_millis(2500)));
+    update(
+        &mut app,
+        Event::Tick(
+            t0 + Duration::from_millis(2500),
+            std::time::SystemTime::now(),
+        ),
+    );
     assert_eq!(app.elapsed(), Some(Duration::from_millis(2500)));
     update(
         &mut app,
