@@ -766,3 +766,35 @@ fn history_from_an_errand_run_shows_after_a_restart() {
     assert!(events.contains("\"source\":\"dashboard\""), "{events}");
     assert!(events.contains("\"source\":\"errand\""), "{events}");
 }
+
+#[test]
+fn the_output_viewer_end_shows_the_last_line_of_a_long_output() {
+    if !can_run("the_output_viewer_end_shows_the_last_line_of_a_long_output") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_commands(dir.path(), &[("count", "seq 1 100000")]);
+    let tmux = dashboard("tui-viewer", &vm, dir.path(), &config);
+    tmux.wait_for("the command list", WAIT, |s| s.contains("▶ count"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run count?"));
+    tmux.keys(&["y"]);
+    tmux.wait_for("the run's end", WAIT, |s| s.contains("count: ok in"));
+    // The viewer reads the run's whole output file: the end is there,
+    // though the runner showed only the first part as it ran.
+    tmux.keys(&["o"]);
+    tmux.wait_for("the viewer on the file", WAIT, |s| {
+        s.contains("output: count · ") && s.contains("/100000 · following") && s.contains("│100000")
+    });
+    tmux.keys(&["g"]);
+    tmux.wait_for("the first line", WAIT, |s| {
+        s.contains("│1 ") && s.contains("output: count · 1-")
+    });
+    tmux.keys(&["End"]);
+    tmux.wait_for("the last line again", WAIT, |s| s.contains("│100000"));
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the dashboard again", WAIT, |s| {
+        s.contains("┌ inject · network") && s.contains("▶ count")
+    });
+}

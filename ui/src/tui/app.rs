@@ -57,7 +57,7 @@ pub enum Overlay {
 }
 
 /// What the event loop must do after an update.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     /// Re-read the network snapshot; the result comes back as `Event::Snapshot`.
     ReadSnapshot,
@@ -67,6 +67,9 @@ pub enum Effect {
     Stop,
     /// Clear the terminal and draw everything again (Ctrl-L).
     Redraw,
+    /// Read a command's output file for the viewer; the result comes back
+    /// as `Event::OutputLoaded`.
+    LoadOutput(usize, std::path::PathBuf),
 }
 
 /// How the footer shows a message.
@@ -125,6 +128,8 @@ pub struct App {
     pub selected: usize,
     pub focus: Focus,
     pub overlay: Option<Overlay>,
+    /// The full-screen output viewer, when open (`o`).
+    pub viewer: Option<super::viewer::Viewer>,
     pub scroll: Scroll,
     /// The command running now; one at a time.
     pub running: Option<usize>,
@@ -169,6 +174,7 @@ impl App {
             selected: 0,
             focus: Focus::Commands,
             overlay: None,
+            viewer: None,
             scroll: Scroll::default(),
             running: None,
             running_since: None,
@@ -289,6 +295,7 @@ impl App {
                     text: "its output is no longer in the run log".into(),
                 }),
             }
+            row.log_file = past.output.clone();
             row.past = Some(past.clone());
         }
     }
@@ -392,6 +399,44 @@ impl App {
         }
     }
 
+    fn step_focused(&mut self, down: bool) {
+        let by = |v: usize, max: usize| {
+            if down {
+                (v + 1).min(max)
+            } else {
+                v.saturating_sub(1)
+            }
+        };
+        let page = self.page();
+        match self.focus {
+            Focus::Commands => {
+                let to = if down {
+                    self.selected + 1
+                } else {
+                    self.selected.saturating_sub(1)
+                };
+                self.select(to);
+            }
+            Focus::Interfaces => {
+                let max = self.net.interfaces.len().saturating_sub(page);
+                self.scroll.interfaces = by(self.scroll.interfaces, max);
+            }
+            Focus::Routes => {
+                let max = self.net.routes.len().saturating_sub(page);
+                self.scroll.routes = by(self.scroll.routes, max);
+            }
+            Focus::Output => {
+                let len = self.selected_command().map_or(0, |c| c.output.len());
+                let max = len.saturating_sub(page);
+                self.scroll.output_back = if down {
+                    self.scroll.output_back.saturating_sub(1)
+                } else {
+                    (self.scroll.output_back + 1).min(max)
+                };
+            }
+        }
+    }
+
     fn quit(&mut self) -> Vec<Effect> {
         self.quit = true;
         Vec::new()
@@ -439,6 +484,10 @@ impl App {
             std::mem::take(&mut cmd.output),
         ));
         cmd.state = CmdState::Running;
+        // The viewer follows the new run's lines, not the last run's file.
+        if let Some(v) = self.viewer.as_mut().filter(|v| v.index == index) {
+            v.loaded = None;
+        }
         let text = format!("running {}", cmd.name);
         self.running = Some(index);
         self.scroll.output_back = 0;
@@ -526,7 +575,59 @@ impl App {
                 }
                 Vec::new()
             }
+            None if self.viewer.is_some() => self.on_key_viewer(key),
             None => self.on_key_main(key),
+        }
+    }
+
+    /// The lines the viewer shows: the output file when read, else the
+    /// lines in memory.
+    pub fn viewer_lines(&self) -> &[OutLine] {
+        let Some(v) = &self.viewer else {
+            return &[];
+        };
+        match (&v.loaded, self.commands.get(v.index)) {
+            (Some(l), _) => &l.lines,
+            (None, Some(c)) => &c.output,
+            (None, None) => &[],
+        }
+    }
+
+    /// Rows the viewer has for lines (a border above and below, the keys).
+    pub fn viewer_rows(&self) -> usize {
+        self.size.1.saturating_sub(3).max(1) as usize
+    }
+
+    fn on_key_viewer(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let rows = self.viewer_rows();
+        let Some(mut v) = self.viewer.take() else {
+            return Vec::new();
+        };
+        let loaded = v.loaded.take();
+        let lines: &[OutLine] = match (&loaded, self.commands.get(v.index)) {
+            (Some(l), _) => &l.lines,
+            (None, Some(c)) => &c.output,
+            (None, None) => &[],
+        };
+        let outcome = v.on_key(key, lines, rows);
+        v.loaded = loaded;
+        if outcome == super::viewer::Outcome::Stay {
+            self.viewer = Some(v);
+        }
+        Vec::new()
+    }
+
+    /// `o`: the selected command's output, full screen; its whole output
+    /// file when the run log has one and it is not running.
+    fn open_viewer(&mut self) -> Vec<Effect> {
+        let Some(cmd) = self.commands.get(self.selected) else {
+            self.say(Level::Warn, "no commands are configured");
+            return Vec::new();
+        };
+        self.viewer = Some(super::viewer::Viewer::new(self.selected));
+        match (&cmd.log_file, self.running == Some(self.selected)) {
+            (Some(path), false) => vec![Effect::LoadOutput(self.selected, path.clone())],
+            _ => Vec::new(),
         }
     }
 
@@ -537,8 +638,10 @@ impl App {
             // double Esc) never quits.
             KeyCode::Char('q') => return self.ask_to_quit(),
             KeyCode::Esc => self.say(Level::Info, ESC_SAYS),
-            KeyCode::Up | KeyCode::Char('k') => self.select(self.selected.saturating_sub(1)),
-            KeyCode::Down | KeyCode::Char('j') => self.select(self.selected + 1),
+            // Arrows move in the focused panel: the selection in the commands,
+            // one line in the others (the output goes back in time with ↑).
+            KeyCode::Up | KeyCode::Char('k') => self.step_focused(false),
+            KeyCode::Down | KeyCode::Char('j') => self.step_focused(true),
             KeyCode::Enter => self.ask_to_run(),
             KeyCode::Char('p') => match self.commands.get(self.selected) {
                 Some(_) => {
@@ -558,6 +661,7 @@ impl App {
                 return self.request_read();
             }
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
+            KeyCode::Char('o') => return self.open_viewer(),
             KeyCode::Char('x') => match self.running {
                 Some(_) => self.overlay = Some(Overlay::ConfirmStop),
                 None => self.say(Level::Info, "nothing is running"),
@@ -582,6 +686,16 @@ impl App {
             RunMsg::Started(at) => {
                 self.running_since = Some(at);
                 self.clock = Some(at);
+                Vec::new()
+            }
+            RunMsg::LogFile(path) => {
+                cmd.log_file = Some(path.clone());
+                // A viewer open on it reads the whole output now.
+                if self.viewer.as_ref().is_some_and(|v| v.index == index)
+                    && self.running != Some(index)
+                {
+                    return vec![Effect::LoadOutput(index, path)];
+                }
                 Vec::new()
             }
             RunMsg::Busy(who) => {
@@ -720,6 +834,15 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::Run { index, msg } => app.on_run(index, msg),
+        Event::OutputLoaded { index, result } => {
+            if let Some(v) = app.viewer.as_mut().filter(|v| v.index == index) {
+                match result {
+                    Ok(loaded) => v.loaded = Some(loaded),
+                    Err(e) => v.note = Some(e),
+                }
+            }
+            Vec::new()
+        }
         Event::Tick(now, wall) => {
             app.clock = Some(now);
             app.wall = Some(wall);

@@ -32,6 +32,11 @@ pub enum Event {
     },
     /// Progress of the command at this index.
     Run { index: usize, msg: RunMsg },
+    /// A command's output file, read for the viewer (or why not).
+    OutputLoaded {
+        index: usize,
+        result: Result<super::viewer::Loaded, String>,
+    },
     /// The clock, while a command runs (its elapsed time and spinner), and
     /// the wall clock at that moment (when a run ended).
     Tick(Instant, SystemTime),
@@ -55,6 +60,8 @@ pub enum RunMsg {
     },
     /// Nothing ran: another process holds the log dir's lock (who, in words).
     Busy(String),
+    /// The run's whole output is in this file of the run log.
+    LogFile(std::path::PathBuf),
 }
 
 impl Event {

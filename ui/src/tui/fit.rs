@@ -1,6 +1,7 @@
 //! Text that must fit a width: cut with a visible `…`, never to a shorter
 //! value that looks valid (`10.0.250.10/24` must not read `10.0.250.1`).
 
+use ratatui::text::{Line, Span};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// The mark that says text was cut here.
@@ -69,6 +70,29 @@ pub fn list(items: &[String], max: usize) -> String {
         out.push_str(item);
     }
     out
+}
+
+/// `line` cut to `max` columns, its last span ending in `…`.
+pub fn elide_line(line: Line<'static>, max: usize) -> Line<'static> {
+    if line.width() <= max {
+        return line;
+    }
+    let mut left = max;
+    let mut spans = Vec::new();
+    for span in line.spans {
+        if left == 0 {
+            break;
+        }
+        let w = span.width();
+        if w < left {
+            left -= w;
+            spans.push(span);
+        } else {
+            spans.push(Span::styled(cut(&span.content, left), span.style));
+            left = 0;
+        }
+    }
+    Line::from(spans).style(line.style)
 }
 
 #[cfg(test)]

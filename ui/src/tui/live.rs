@@ -342,6 +342,9 @@ impl Io for LiveIo {
             };
             let slot = Slot { index: 1, total: 1 };
             let report = run_command(config, spec, slot, log.as_mut(), &cancel, &mut forward).await;
+            if let Some(path) = log.as_ref().and_then(|l| l.output_path(1)) {
+                sink.send(RunMsg::LogFile(path));
+            }
             if let Some(log) = log.as_mut() {
                 let mut summary = Summary {
                     total: 1,

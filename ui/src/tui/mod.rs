@@ -12,6 +12,7 @@ pub mod live;
 pub mod model;
 pub mod run;
 pub mod theme;
+pub mod viewer;
 pub mod views;
 
 pub use app::{update, App, Effect, Focus, Overlay};

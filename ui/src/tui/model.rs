@@ -114,6 +114,8 @@ pub struct CommandRow {
     pub kept: Option<Kept>,
     /// Its last result in the run log (this dashboard's runs included).
     pub past: Option<super::history::Past>,
+    /// Its last run's whole output, as the run log kept it.
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 /// How a running `inject ensure` keeps a command (from its state file,
@@ -173,6 +175,7 @@ impl CommandRow {
             output: Vec::new(),
             kept: None,
             past: None,
+            log_file: None,
         }
     }
 }

@@ -141,6 +141,18 @@ where
                         )));
                     }
                     Effect::Stop => run_cancel.cancel(),
+                    Effect::LoadOutput(index, path) => {
+                        let tx = tx.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let result = super::viewer::load(
+                                &path,
+                                super::viewer::HEAD_LINES,
+                                super::viewer::TAIL_LINES,
+                            )
+                            .map_err(|e| format!("cannot read {}: {e}", path.display()));
+                            let _ = tx.send(Event::OutputLoaded { index, result });
+                        });
+                    }
                     Effect::Redraw => {
                         // Whatever wrote over the screen goes with this.
                         if let Err(e) = terminal.clear() {

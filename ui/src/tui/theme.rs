@@ -85,6 +85,8 @@ pub struct Theme {
     /// Draw ASCII only: every other character on screen is replaced
     /// ([`to_ascii`]).
     pub ascii: bool,
+    /// Colours may be drawn (commands' own ANSI colours too).
+    pub color: bool,
 }
 
 /// What an ASCII-only screen shows for a character that is not ASCII: the
@@ -126,6 +128,7 @@ impl Theme {
             borders: border::PLAIN,
             borders_focused: border::THICK,
             ascii: false,
+            color: true,
         }
     }
 
@@ -148,7 +151,13 @@ impl Theme {
             borders: border::PLAIN,
             borders_focused: border::THICK,
             ascii: false,
+            color: false,
         }
+    }
+
+    /// Whether styles may carry colours (not under `NO_COLOR`).
+    pub fn colored(&self) -> bool {
+        self.color
     }
 
     /// ASCII borders and marks, for terminals or locales without UTF-8.

@@ -686,3 +686,51 @@ fn a_running_ensure_marks_the_commands_it_keeps_and_when_it_acted() {
     );
     assert!(app.commands.iter().all(|c| c.kept.is_none()));
 }
+
+#[test]
+fn o_opens_the_viewer_reading_the_log_file_when_there_is_one() {
+    let mut app = seed_vm_app();
+    assert!(ch(&mut app, 'o').is_empty(), "no file: the lines in memory");
+    assert_eq!(app.viewer.as_ref().unwrap().index, 0);
+    ch(&mut app, 'q');
+    assert!(
+        app.viewer.is_none() && !app.quit,
+        "q closes the viewer only"
+    );
+    let path = std::path::PathBuf::from("/log/runs/r/01-ipv6-default-route.log");
+    app.commands[0].log_file = Some(path.clone());
+    assert_eq!(ch(&mut app, 'o'), vec![Effect::LoadOutput(0, path)]);
+    let loaded = super::viewer::Loaded {
+        lines: vec![super::model::OutLine {
+            stream: OutStream::Stdout,
+            text: "from the file".into(),
+        }],
+        ..Default::default()
+    };
+    update(
+        &mut app,
+        Event::OutputLoaded {
+            index: 0,
+            result: Ok(loaded),
+        },
+    );
+    assert_eq!(app.viewer_lines()[0].text, "from the file");
+}
+
+#[test]
+fn arrows_scroll_the_focused_output_instead_of_switching_command() {
+    let mut app = big_app(3, 10);
+    for i in 0..100 {
+        app.commands[0].output.push(super::model::OutLine {
+            stream: OutStream::Stdout,
+            text: format!("{i}"),
+        });
+    }
+    app.focus = Focus::Output;
+    key(&mut app, KeyCode::Up);
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.selected, 0, "still the same command");
+    assert_eq!(app.scroll.output_back, 2);
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.scroll.output_back, 1);
+}

@@ -485,3 +485,82 @@ fn history_from_the_run_log_says_what_when_and_who() {
     assert!(s.contains("3m ensure"), "{s}");
     insta::assert_snapshot!("history_80x24", s);
 }
+
+fn viewer_app() -> App {
+    use super::model::{OutLine, OutStream};
+    let mut app = seed_vm_app();
+    let mut output: Vec<OutLine> = (1..=100)
+        .map(|i| OutLine {
+            stream: OutStream::Stdout,
+            text: format!("line {i}"),
+        })
+        .collect();
+    output.push(OutLine {
+        stream: OutStream::Stdout,
+        text: "\u{1b}[31mred\u{1b}[0m\tafter a tab".into(),
+    });
+    output.push(OutLine {
+        stream: OutStream::Stderr,
+        text: "the error at the end".into(),
+    });
+    app.commands[0].output = output;
+    app.size = (80, 24);
+    assert!(super::update(
+        &mut app,
+        super::Event::key(crossterm::event::KeyCode::Char('o'))
+    )
+    .is_empty());
+    app
+}
+
+#[test]
+fn the_output_viewer_follows_the_end_with_colours_and_tabs() {
+    let app = viewer_app();
+    let buf = draw(&app, &Theme::color(), 80, 24);
+    let s = text(&buf);
+    assert!(s.contains("the error at the end"), "{s}");
+    assert!(
+        s.contains("red     after a tab"),
+        "tab to column 8, no escape codes: {s}"
+    );
+    assert!(!s.contains("[31m"), "{s}");
+    assert!(
+        s.contains("output: ipv6-default-route · 82-102/102 · following"),
+        "{s}"
+    );
+    // The colour is drawn: `red` in red.
+    let row = s.lines().position(|l| l.contains("red     after")).unwrap() as u16;
+    assert_eq!(buf[(1, row)].fg, ratatui::style::Color::Red);
+    insta::assert_snapshot!(s);
+    // Without colour, the same characters and no colour.
+    let buf = draw(&app, &Theme::no_color(), 80, 24);
+    assert_eq!(buf[(1, row)].fg, ratatui::style::Color::Reset);
+    assert!(text(&buf).contains("red     after a tab"));
+}
+
+#[test]
+fn the_output_viewer_goes_home_searches_and_wraps() {
+    use crossterm::event::KeyCode;
+    let mut app = viewer_app();
+    let key = |app: &mut App, code| super::update(app, super::Event::key(code));
+    key(&mut app, KeyCode::Char('g'));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("│line 1 "), "{s}");
+    assert!(!s.contains("following"), "{s}");
+    key(&mut app, KeyCode::Char('/'));
+    for c in "line 50".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("/line 50  Enter searches"), "{s}");
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("│line 48 "), "the match near the top: {s}");
+    key(&mut app, KeyCode::Char('G'));
+    key(&mut app, KeyCode::Char('w'));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("· wrap"), "{s}");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.viewer.is_none(), "Esc closes the viewer");
+    assert!(!app.quit, "and never quits");
+}

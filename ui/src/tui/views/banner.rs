@@ -102,7 +102,7 @@ fn lines(app: &App, theme: &Theme, width: u16, tight: bool) -> Vec<(Line<'static
         .map(|item| {
             let line = match (tight, item.wraps) {
                 (false, _) => item.line,
-                (true, false) => elide_line(item.line, width as usize),
+                (true, false) => fit::elide_line(item.line, width as usize),
                 (true, true) => keep_end(item.line, width, HINT_ROWS),
             };
             let rows = rows_of(&line, width);
@@ -148,30 +148,6 @@ fn keep_end(line: Line<'static>, width: u16, rows: usize) -> Line<'static> {
     let tail: String = text[from..].iter().collect();
     let room = (width as usize * rows).saturating_sub(spans.iter().map(|s| s.width()).sum());
     spans.push(Span::styled(fit::elide(&tail, room), last.style));
-    Line::from(spans)
-}
-
-/// `line` cut to `max` columns, its last span ending in `…`.
-fn elide_line(line: Line<'static>, max: usize) -> Line<'static> {
-    if line.width() <= max {
-        return line;
-    }
-    let mut left = max;
-    let mut spans = Vec::new();
-    for span in line.spans {
-        if left == 0 {
-            break;
-        }
-        let w = span.width();
-        if w < left {
-            left -= w;
-            spans.push(span);
-        } else {
-            let text = fit::cut(&span.content, left);
-            spans.push(Span::styled(text, span.style));
-            left = 0;
-        }
-    }
     Line::from(spans)
 }
 

@@ -10,9 +10,10 @@ use crate::tui::app::{App, Level, READ_ONLY};
 use crate::tui::fit;
 use crate::tui::theme::Theme;
 
-const KEYS: [(&str, &str); 7] = [
+const KEYS: [(&str, &str); 8] = [
     ("↑↓", "select"),
     ("Enter", "run"),
+    ("o", "output"),
     ("p", "plan"),
     ("Tab", "focus"),
     ("r", "refresh"),

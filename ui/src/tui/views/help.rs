@@ -10,9 +10,10 @@ use crate::tui::theme::Theme;
 
 /// Every binding the dashboard knows, as the help overlay lists them.
 pub const BINDINGS: &[(&str, &str)] = &[
-    ("↑ ↓  j k", "select a command"),
+    ("↑ ↓  j k", "select a command; scroll a focused table"),
     ("Enter", "run the selected command (asks first)"),
     ("y / n Esc", "in the confirmation: run / cancel"),
+    ("o", "full-screen output: g G PgUp PgDn, w wrap, / search"),
     ("f", "run the fix a finding names (asks first)"),
     ("p", "show what the selected command would do (dry run)"),
     ("Tab Shift-Tab", "move focus between panels"),

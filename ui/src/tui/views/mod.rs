@@ -11,6 +11,7 @@ mod output;
 mod plan;
 mod routes;
 mod too_small;
+mod viewer;
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -41,6 +42,11 @@ fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         too_small::render(frame, area, theme);
         return;
     };
+    if app.viewer.is_some() {
+        viewer::render(frame, area, app, theme);
+        draw_overlay(frame, area, app, theme);
+        return;
+    }
     banner::render(frame, a.banner, a.tight, app, theme);
     if let Some(r) = a.interfaces {
         interfaces::render(frame, r, app, theme);
@@ -55,6 +61,11 @@ fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         output::render(frame, r, app, theme);
     }
     footer::render(frame, a.footer, app, theme);
+    draw_overlay(frame, area, app, theme);
+}
+
+/// The window over the panels, if one is open.
+fn draw_overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     match app.overlay {
         None => {}
         Some(Overlay::Help) => help::render(frame, area, theme),
