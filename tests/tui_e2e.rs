@@ -798,3 +798,24 @@ fn the_output_viewer_end_shows_the_last_line_of_a_long_output() {
         s.contains("┌ inject · network") && s.contains("▶ count")
     });
 }
+
+#[test]
+fn a_broken_config_in_a_terminal_shows_the_network_with_the_error() {
+    if !can_run("a_broken_config_in_a_terminal_shows_the_network_with_the_error") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("commands.yml");
+    std::fs::write(
+        &config,
+        "commands:\n  - name: x\n    run: true\n    colour: red\n",
+    )
+    .unwrap();
+    let tmux = dashboard("tui-broken", &vm, dir.path(), &config);
+    let at = format!("config: {}:4:", config.display());
+    tmux.wait_for("the error in the banner, the network below", WAIT, |s| {
+        let joined: String = s.lines().collect::<Vec<_>>().join("");
+        joined.contains(&at) && s.contains("IPv6: no default route") && s.contains("eth1 UP")
+    });
+}

@@ -128,6 +128,12 @@ pub struct App {
     pub selected: usize,
     pub focus: Focus,
     pub overlay: Option<Overlay>,
+    /// Routes shown: those with this text (`/` with the routes focused).
+    pub route_filter: Option<String>,
+    /// The route filter being typed.
+    pub route_typing: Option<String>,
+    /// Routes shown: only this family ("4" or "6"), else both.
+    pub route_family: Option<&'static str>,
     /// The full-screen output viewer, when open (`o`).
     pub viewer: Option<super::viewer::Viewer>,
     pub scroll: Scroll,
@@ -175,6 +181,9 @@ impl App {
             focus: Focus::Commands,
             overlay: None,
             viewer: None,
+            route_filter: None,
+            route_typing: None,
+            route_family: None,
             scroll: Scroll::default(),
             running: None,
             running_since: None,
@@ -300,6 +309,27 @@ impl App {
         }
     }
 
+    /// Whether the routes panel shows this route (family and filter).
+    pub fn route_matches(&self, r: &super::model::RouteRow) -> bool {
+        self.route_family.is_none_or(|f| r.family == f)
+            && self
+                .route_filter
+                .as_deref()
+                .is_none_or(|t| r.line.contains(t))
+    }
+
+    /// How many routes the routes panel lists.
+    pub fn routes_shown(&self) -> usize {
+        if self.route_family.is_none() && self.route_filter.is_none() {
+            return self.net.routes.len();
+        }
+        self.net
+            .routes
+            .iter()
+            .filter(|r| self.route_matches(r))
+            .count()
+    }
+
     /// How long the running command has run, by the last tick.
     pub fn elapsed(&self) -> Option<Duration> {
         let since = self.running_since?;
@@ -375,7 +405,7 @@ impl App {
                 self.scroll.interfaces = move_by(self.scroll.interfaces, max);
             }
             Focus::Routes => {
-                let max = self.net.routes.len().saturating_sub(page);
+                let max = self.routes_shown().saturating_sub(page);
                 self.scroll.routes = move_by(self.scroll.routes, max);
             }
             Focus::Commands => {
@@ -422,7 +452,7 @@ impl App {
                 self.scroll.interfaces = by(self.scroll.interfaces, max);
             }
             Focus::Routes => {
-                let max = self.net.routes.len().saturating_sub(page);
+                let max = self.routes_shown().saturating_sub(page);
                 self.scroll.routes = by(self.scroll.routes, max);
             }
             Focus::Output => {
@@ -576,6 +606,23 @@ impl App {
                 Vec::new()
             }
             None if self.viewer.is_some() => self.on_key_viewer(key),
+            None if self.route_typing.is_some() => {
+                let typed = self.route_typing.as_mut().expect("checked");
+                match key.code {
+                    KeyCode::Char(c) => typed.push(c),
+                    KeyCode::Backspace => {
+                        typed.pop();
+                    }
+                    KeyCode::Enter => {
+                        let typed = self.route_typing.take().unwrap_or_default();
+                        self.route_filter = Some(typed).filter(|t| !t.is_empty());
+                        self.scroll.routes = 0;
+                    }
+                    KeyCode::Esc => self.route_typing = None,
+                    _ => {}
+                }
+                Vec::new()
+            }
             None => self.on_key_main(key),
         }
     }
@@ -662,6 +709,24 @@ impl App {
             }
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
             KeyCode::Char('o') => return self.open_viewer(),
+            KeyCode::Char('/') => {
+                self.focus = Focus::Routes;
+                self.route_typing = Some(self.route_filter.clone().unwrap_or_default());
+            }
+            KeyCode::Char(c @ ('4' | '6')) => {
+                let family = if c == '4' { "4" } else { "6" };
+                self.route_family = if self.route_family == Some(family) {
+                    None
+                } else {
+                    Some(family)
+                };
+                self.scroll.routes = 0;
+            }
+            KeyCode::Char('d') => {
+                // Defaults come first: the top of the routes.
+                self.focus = Focus::Routes;
+                self.scroll.routes = 0;
+            }
             KeyCode::Char('x') => match self.running {
                 Some(_) => self.overlay = Some(Overlay::ConfirmStop),
                 None => self.say(Level::Info, "nothing is running"),

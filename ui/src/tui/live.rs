@@ -49,9 +49,17 @@ fn phase_of(spec: &config::CommandSpec) -> Phase {
 /// netlink, terminal) is exit 2.
 pub fn main(opts: Options) -> ExitCode {
     let path = config::resolve_path(opts.config.clone());
+    let tty = std::io::stdout().is_terminal();
+    let mut config_error = None;
     let config = if opts.config.is_some() || path.exists() {
         match config::load(&path) {
             Ok(c) => Some(Arc::new(c)),
+            // In a terminal the network is still worth seeing: the error
+            // goes in the banner. Elsewhere (scripts) it is an error.
+            Err(e) if tty => {
+                config_error = Some(e.to_string());
+                None
+            }
             Err(e) => {
                 say_err(&format!("inject-tui: {e}"));
                 return ExitCode::from(2);
@@ -70,10 +78,10 @@ pub fn main(opts: Options) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if !std::io::stdout().is_terminal() {
+    if !tty {
         return runtime.block_on(print_status(config.as_deref()));
     }
-    runtime.block_on(dashboard(config, path, opts.log_dir))
+    runtime.block_on(dashboard(config, config_error, path, opts.log_dir))
 }
 
 /// stdout is a pipe or file: no screen to draw on, so print what
@@ -109,6 +117,7 @@ async fn print_status(config: Option<&Config>) -> ExitCode {
 
 async fn dashboard(
     config: Option<Arc<Config>>,
+    config_error: Option<String>,
     path: PathBuf,
     log_dir: Option<PathBuf>,
 ) -> ExitCode {
@@ -127,9 +136,13 @@ async fn dashboard(
                 .collect();
             (rows, format!("config: {}", path.display()))
         }
+        None if config_error.is_some() => {
+            (Vec::new(), format!("broken config: {}", path.display()))
+        }
         None => (Vec::new(), format!("no config at {}", path.display())),
     };
     let mut app = App::new(NetView::default(), commands, note);
+    app.config_error = config_error;
     app.is_root = nix::unistd::geteuid().is_root();
     app.gateways = gateways;
     // Follow netlink; without it the view still works, refreshed by `r`.

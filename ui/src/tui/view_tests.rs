@@ -564,3 +564,49 @@ fn the_output_viewer_goes_home_searches_and_wraps() {
     assert!(app.viewer.is_none(), "Esc closes the viewer");
     assert!(!app.quit, "and never quits");
 }
+
+#[test]
+fn routes_filter_by_text_and_family_with_a_count() {
+    use crossterm::event::KeyCode;
+    let mut app = big_app(10, 2_000);
+    let key = |app: &mut App, code| super::update(app, super::Event::key(code));
+    key(&mut app, KeyCode::Char('/'));
+    assert_eq!(app.focus, Focus::Routes);
+    for c in "dev eth3 ".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("/dev eth3   (Enter filters, Esc cancels)"),
+        "{s}"
+    );
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app, 120, 40);
+    let total = app.net.routes.len();
+    let matching = app.routes_shown();
+    assert!(matching > 0 && matching < total);
+    assert!(
+        s.contains(&format!("/{matching} matching \"dev eth3 \" of {total}")),
+        "{s}"
+    );
+    for line in s
+        .lines()
+        .filter(|l| l.contains(" via ") && !l.contains("IPv"))
+    {
+        assert!(
+            line.contains("dev eth3 ") || !line.contains("dev eth"),
+            "{line}"
+        );
+    }
+    key(&mut app, KeyCode::Char('6'));
+    assert!(app.routes_shown() <= matching);
+    assert!(screen(&app, 120, 40).contains(" IPv6 matching"));
+    key(&mut app, KeyCode::Char('6'));
+    assert_eq!(app.routes_shown(), matching, "6 again shows both");
+    key(&mut app, KeyCode::Char('/'));
+    for _ in 0.."dev eth3 ".len() {
+        key(&mut app, KeyCode::Backspace);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.routes_shown(), total, "an empty filter shows all");
+}

@@ -20,7 +20,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = panel("commands", Focus::Commands, app, theme)
         .title_bottom(Line::from(Span::styled(format!(" {note} "), theme.dim)));
     if app.commands.is_empty() {
-        let text = Paragraph::new("no commands are configured")
+        let why = if app.config_error.is_some() {
+            "no commands: the config has an error (see above); fix it and restart"
+        } else {
+            "no commands are configured"
+        };
+        let text = Paragraph::new(why)
             .style(theme.warn)
             .wrap(Wrap { trim: true })
             .block(block);

@@ -19,6 +19,7 @@ pub const BINDINGS: &[(&str, &str)] = &[
     ("Tab Shift-Tab", "move focus between panels"),
     ("PgUp PgDn", "scroll the focused panel"),
     ("r", "re-read interfaces and routes"),
+    ("/  4  6  d", "routes: filter, IPv4/IPv6 only, defaults"),
     ("?", "show or hide this help"),
     ("x", "stop the running command (asks first)"),
     ("Ctrl-L", "redraw the screen"),
