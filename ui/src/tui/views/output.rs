@@ -12,6 +12,7 @@ use crate::tui::fit;
 use crate::tui::layout::inner_rows;
 use crate::tui::model::OutStream;
 use crate::tui::theme::Theme;
+use crate::tui::viewer::expand_tabs;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows_fit = inner_rows(area, false);
@@ -36,15 +37,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .map(|l| match l.stream {
             OutStream::Stdout => Line::from(vec![
                 Span::styled(format!("out{}", theme.marks.bar), theme.dim),
-                Span::raw(fit::elide(&l.text, text_w)),
+                Span::raw(fit::elide(&expand_tabs(&l.text, 0), text_w)),
             ]),
             OutStream::Stderr => Line::from(vec![
                 Span::styled(format!("err{}", theme.marks.bar), theme.stderr),
-                Span::styled(fit::elide(&l.text, text_w), theme.stderr),
+                Span::styled(fit::elide(&expand_tabs(&l.text, 0), text_w), theme.stderr),
             ]),
             OutStream::Info => Line::from(vec![
                 Span::styled(format!("{} ", theme.marks.note), theme.info),
-                Span::styled(fit::elide(&l.text, text_w), theme.info),
+                Span::styled(fit::elide(&expand_tabs(&l.text, 0), text_w), theme.info),
             ]),
         })
         .collect();
