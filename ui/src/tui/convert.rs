@@ -218,6 +218,8 @@ pub fn command_row(config: &Config, spec: &CommandSpec, plan: Vec<String>) -> Co
     row.unless = spec.unless.as_deref().map(hide);
     row.only_if = spec.only_if.as_deref().map(hide);
     row.timeout = Some(config.timeout_of(spec));
+    row.retries = spec.retries;
+    row.retry_delay = spec.retry_delay;
     row.sensitive = spec.sensitive;
     if !spec.sensitive {
         let texts = [Some(&spec.run), spec.unless.as_ref(), spec.only_if.as_ref()];

@@ -101,6 +101,9 @@ pub struct CommandRow {
     pub unless: Option<String>,
     pub only_if: Option<String>,
     pub timeout: Option<Duration>,
+    /// Runs again this many times after a failure, this long apart.
+    pub retries: u32,
+    pub retry_delay: Duration,
     pub sensitive: bool,
     /// `NAME=value` of the network variables the command text uses, so the
     /// confirmation shows what `$INJECT_NET_…` will be.
@@ -167,6 +170,8 @@ impl CommandRow {
             unless: None,
             only_if: None,
             timeout: None,
+            retries: 0,
+            retry_delay: Duration::ZERO,
             sensitive: false,
             vars: Vec::new(),
             plan: Vec::new(),

@@ -610,3 +610,23 @@ fn routes_filter_by_text_and_family_with_a_count() {
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.routes_shown(), total, "an empty filter shows all");
 }
+
+#[test]
+fn the_confirmation_says_retries_and_the_plan_says_what_is_hidden() {
+    let mut app = seed_vm_app();
+    app.commands[0].retries = 2;
+    app.commands[0].retry_delay = std::time::Duration::from_secs(2);
+    app.overlay = Some(Overlay::Confirm(0));
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("retries  2 more times after a failure, 2s apart"),
+        "{s}"
+    );
+    app.commands[0].plan = (0..100).map(|i| format!("step {i}")).collect();
+    app.overlay = Some(Overlay::Plan {
+        index: 0,
+        scroll: 10,
+    });
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("· ↑ 10 more · ↓ 72 more ·"), "{s}");
+}

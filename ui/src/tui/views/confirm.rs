@@ -36,6 +36,17 @@ pub fn render(frame: &mut Frame, area: Rect, cmd: &CommandRow, theme: &Theme) {
     if let Some(t) = cmd.timeout {
         lines.push(field("timeout", format_duration(t)));
     }
+    if cmd.retries > 0 {
+        lines.push(field(
+            "retries",
+            format!(
+                "{} more time{} after a failure, {} apart",
+                cmd.retries,
+                if cmd.retries == 1 { "" } else { "s" },
+                format_duration(cmd.retry_delay)
+            ),
+        ));
+    }
     if cmd.sensitive {
         lines.push(Line::from(Span::styled(
             "          sensitive: the command text is redacted here and in the log",
