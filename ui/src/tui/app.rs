@@ -94,6 +94,9 @@ pub struct Message {
 pub const LIVE_STOPPED: &str = "live updates stopped; r re-reads";
 /// The question `q` asks while a command runs.
 pub const QUIT_WHILE_RUNNING: &str = "a command is running: quit and stop it? y/n";
+/// How long a route that just appeared stays marked.
+pub const FRESH_FOR: Duration = Duration::from_secs(3);
+
 /// What Esc says with no window open.
 pub const ESC_SAYS: &str = "q quits";
 /// The question `x` asks.
@@ -134,6 +137,11 @@ pub struct App {
     pub route_typing: Option<String>,
     /// Routes shown: only this family ("4" or "6"), else both.
     pub route_family: Option<&'static str>,
+    /// Routes that just appeared (their lines), and when: marked in the
+    /// routes panel for [`FRESH_FOR`].
+    pub fresh: Vec<(String, SystemTime)>,
+    /// When the network view last changed (a read or a netlink change).
+    pub updated: Option<SystemTime>,
     /// The full-screen output viewer, when open (`o`).
     pub viewer: Option<super::viewer::Viewer>,
     pub scroll: Scroll,
@@ -181,6 +189,8 @@ impl App {
             focus: Focus::Commands,
             overlay: None,
             viewer: None,
+            fresh: Vec::new(),
+            updated: None,
             route_filter: None,
             route_typing: None,
             route_family: None,
@@ -214,7 +224,14 @@ impl App {
             Next::Applied(applied) => {
                 if let Some(s) = &self.snapshot {
                     apply_to_view(&mut self.net, s, &self.gateways, change, applied);
+                    // A route that just appeared is marked for a moment.
+                    if let (crate::net::Applied::RouteAdded(i), Some(now)) = (applied, self.wall) {
+                        if let Some(route) = s.routes.get(i) {
+                            self.fresh.push((crate::net::route_line(route, s), now));
+                        }
+                    }
                 }
+                self.updated = self.wall;
                 Vec::new()
             }
         }
@@ -830,6 +847,12 @@ impl App {
     }
 }
 
+/// `04:19:19`: a wall-clock time of day, UTC (as the run log's times).
+pub fn clock_time(t: SystemTime) -> String {
+    let text = humantime::format_rfc3339_seconds(t).to_string();
+    text.get(11..19).unwrap_or(&text).to_string()
+}
+
 /// Whether `text` holds `word` as a whole token: not inside a longer name
 /// or address (`2001:db8::1` is not in `2001:db8::10`).
 fn mentions(text: &str, word: &str) -> bool {
@@ -867,8 +890,11 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                 Ok(snapshot) => {
                     app.set_snapshot(snapshot);
                     app.net_error = None;
+                    app.updated = app.wall;
                     if app.message_text() == Some("refreshing") {
-                        app.message = None;
+                        // `r` is answered: when the view was read.
+                        let at = app.wall.map(clock_time).unwrap_or_default();
+                        app.say(Level::Info, format!("re-read at {at}"));
                         // Still true after the refresh: keep saying it.
                         if !app.live {
                             app.say(Level::Warn, LIVE_STOPPED);
@@ -911,6 +937,8 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
         Event::Tick(now, wall) => {
             app.clock = Some(now);
             app.wall = Some(wall);
+            app.fresh
+                .retain(|(_, at)| wall.duration_since(*at).unwrap_or_default() < FRESH_FOR);
             Vec::new()
         }
         Event::Terminate => app.quit(),

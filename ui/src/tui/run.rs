@@ -104,7 +104,7 @@ where
             },
             // Never None: `tx` lives as long as the loop.
             Some(ev) = rx.recv() => ev,
-            now = ticks.tick(), if app.running.is_some() => {
+            now = ticks.tick(), if app.running.is_some() || !app.fresh.is_empty() => {
                 Event::Tick(now.into_std(), std::time::SystemTime::now())
             }
         };
@@ -118,6 +118,10 @@ where
             }
         }
         for event in pending {
+            // The wall clock, for what the view dates (updated at, how long
+            // ago a run was, routes that just appeared); `update` stays
+            // free of clocks.
+            app.wall = Some(std::time::SystemTime::now());
             for effect in update(app, event) {
                 match effect {
                     Effect::ReadSnapshot => {

@@ -734,3 +734,36 @@ fn arrows_scroll_the_focused_output_instead_of_switching_command() {
     key(&mut app, KeyCode::Down);
     assert_eq!(app.scroll.output_back, 1);
 }
+
+#[test]
+fn a_new_route_is_marked_for_a_moment_and_r_says_when_it_read() {
+    use std::time::SystemTime;
+    let t0 = humantime::parse_rfc3339("2026-12-03T04:19:19Z").unwrap();
+    let mut app = seed_vm_app();
+    app.wall = Some(t0);
+    update(&mut app, route_change(Action::Added, v6_default()));
+    assert_eq!(
+        app.fresh,
+        vec![(
+            "default via 2001:db8:69f5::1 dev eth1 proto static metric 1024".to_string(),
+            t0
+        )]
+    );
+    assert_eq!(app.updated, Some(t0));
+    let tick = |app: &mut App, secs| {
+        update(
+            app,
+            Event::Tick(Instant::now(), t0 + Duration::from_secs(secs)),
+        )
+    };
+    tick(&mut app, 2);
+    assert_eq!(app.fresh.len(), 1, "still marked");
+    tick(&mut app, 3);
+    assert!(app.fresh.is_empty(), "marked for 3 s");
+    // r: refreshing, then when it was read.
+    ch(&mut app, 'r');
+    assert_eq!(app.message_text(), Some("refreshing"));
+    app.wall = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(3600 + 61));
+    update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm_fixed())));
+    assert_eq!(app.message_text(), Some("re-read at 01:01:01"));
+}

@@ -630,3 +630,26 @@ fn the_confirmation_says_retries_and_the_plan_says_what_is_hidden() {
     let s = screen(&app, 80, 24);
     assert!(s.contains("· ↑ 10 more · ↓ 72 more ·"), "{s}");
 }
+
+#[test]
+fn a_new_route_is_drawn_reversed_and_the_banner_says_when_it_changed() {
+    let mut app = seed_vm_fixed_app();
+    let line = "default via 2001:db8:69f5::1 dev eth1 proto static metric 1024";
+    let t = humantime::parse_rfc3339("2026-12-03T04:19:19Z").unwrap();
+    app.fresh = vec![(line.to_string(), t)];
+    app.updated = Some(t);
+    let buf = draw(&app, &Theme::color(), 120, 40);
+    let s = text(&buf);
+    assert!(s.contains("updated 04:19:19"), "{s}");
+    let row = s.lines().position(|l| l.contains(line)).unwrap() as u16;
+    let x = s
+        .lines()
+        .nth(row as usize)
+        .unwrap()
+        .chars()
+        .take_while(|c| *c != 'd')
+        .count() as u16;
+    assert!(buf[(x, row)]
+        .modifier
+        .contains(ratatui::style::Modifier::REVERSED));
+}

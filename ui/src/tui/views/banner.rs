@@ -190,6 +190,16 @@ pub fn render(frame: &mut Frame, area: Rect, tight: bool, app: &App, theme: &The
         .border_set(theme.borders)
         .border_style(theme.border)
         .title(Line::from(Span::styled(" inject · network ", theme.title)));
+    let block = match app.updated {
+        Some(at) => block.title(
+            Line::from(Span::styled(
+                format!(" updated {} ", crate::tui::app::clock_time(at)),
+                theme.dim,
+            ))
+            .right_aligned(),
+        ),
+        None => block,
+    };
     frame.render_widget(
         Paragraph::new(shown)
             .wrap(Wrap { trim: false })

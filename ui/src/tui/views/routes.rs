@@ -31,7 +31,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .map(|r| {
             let text = fit::elide(&r.line, inner);
-            if r.default {
+            if app.fresh.iter().any(|(line, _)| *line == r.line) {
+                Line::from(Span::styled(text, theme.selected))
+            } else if r.default {
                 Line::from(Span::styled(text, theme.title))
             } else {
                 Line::from(text)
