@@ -94,6 +94,9 @@ pub struct Message {
 pub const LIVE_STOPPED: &str = "live updates stopped; r re-reads";
 /// The question `q` asks while a command runs.
 pub const QUIT_WHILE_RUNNING: &str = "a command is running: quit and stop it? y/n";
+/// How long a banner that shrank keeps its former rows.
+pub const BANNER_HOLD: Duration = Duration::from_secs(5);
+
 /// How long a route that just appeared stays marked.
 pub const FRESH_FOR: Duration = Duration::from_secs(3);
 
@@ -142,6 +145,9 @@ pub struct App {
     pub fresh: Vec<(String, SystemTime)>,
     /// When the network view last changed (a read or a netlink change).
     pub updated: Option<SystemTime>,
+    /// The banner's rows before it last shrank, at that width, and when:
+    /// kept for [`BANNER_HOLD`] so the panels do not jump.
+    pub banner_hold: Option<(super::layout::BannerNeed, u16, SystemTime)>,
     /// The full-screen output viewer, when open (`o`).
     pub viewer: Option<super::viewer::Viewer>,
     pub scroll: Scroll,
@@ -191,6 +197,7 @@ impl App {
             viewer: None,
             fresh: Vec::new(),
             updated: None,
+            banner_hold: None,
             route_filter: None,
             route_typing: None,
             route_family: None,
@@ -873,6 +880,28 @@ fn mentions(text: &str, word: &str) -> bool {
 
 /// Apply one event to the state and say what the loop must do next.
 pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
+    let net_event = matches!(event, Event::Net(_) | Event::Snapshot(_));
+    let before = net_event.then(|| super::views::banner_need(app, app.size.0));
+    let effects = update_inner(app, event);
+    // Hold the banner's rows when it shrank; let the hold go after a while.
+    if let Some(wall) = app.wall {
+        if let Some(before) = before {
+            let now = super::views::banner_need(app, app.size.0);
+            if now.wrapped < before.wrapped || now.tight < before.tight {
+                app.banner_hold = Some((before, app.size.0, wall));
+            }
+        }
+        if app
+            .banner_hold
+            .is_some_and(|(_, _, at)| wall.duration_since(at).unwrap_or_default() >= BANNER_HOLD)
+        {
+            app.banner_hold = None;
+        }
+    }
+    effects
+}
+
+fn update_inner(app: &mut App, event: Event) -> Vec<Effect> {
     match event {
         Event::Key(key) => app.on_key(key),
         Event::Resize(w, h) => {

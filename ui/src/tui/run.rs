@@ -104,7 +104,7 @@ where
             },
             // Never None: `tx` lives as long as the loop.
             Some(ev) = rx.recv() => ev,
-            now = ticks.tick(), if app.running.is_some() || !app.fresh.is_empty() => {
+            now = ticks.tick(), if app.running.is_some() || !app.fresh.is_empty() || app.banner_hold.is_some() => {
                 Event::Tick(now.into_std(), std::time::SystemTime::now())
             }
         };

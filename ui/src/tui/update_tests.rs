@@ -767,3 +767,26 @@ fn a_new_route_is_marked_for_a_moment_and_r_says_when_it_read() {
     update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm_fixed())));
     assert_eq!(app.message_text(), Some("re-read at 01:01:01"));
 }
+
+#[test]
+fn a_banner_that_shrinks_keeps_its_rows_a_moment_so_panels_do_not_jump() {
+    use ratatui::layout::Rect;
+    let t0 = humantime::parse_rfc3339("2026-12-03T04:19:19Z").unwrap();
+    let mut app = seed_vm_app();
+    app.wall = Some(t0);
+    let area = Rect::new(0, 0, 120, 40);
+    let flagged = super::views::layout(&app, area).unwrap().banner.height;
+    // The IPv6 default arrives: the finding and its hint go.
+    update(&mut app, route_change(Action::Added, v6_default()));
+    assert_eq!(
+        super::views::layout(&app, area).unwrap().banner.height,
+        flagged,
+        "held"
+    );
+    update(
+        &mut app,
+        Event::Tick(Instant::now(), t0 + Duration::from_secs(5)),
+    );
+    assert!(app.banner_hold.is_none());
+    assert!(super::views::layout(&app, area).unwrap().banner.height < flagged);
+}

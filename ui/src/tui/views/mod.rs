@@ -92,7 +92,21 @@ fn draw_overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 pub fn layout(app: &App, area: Rect) -> Option<Areas> {
     let command_rows =
         app.commands.len() + app.commands.iter().filter(|c| c.kept.is_some()).count();
-    areas(area, banner::need(app, area.width), command_rows)
+    let mut need = banner::need(app, area.width);
+    // A banner that just shrank keeps its rows a moment: a warning that
+    // comes and goes (a tentative address) does not make the panels jump.
+    if let Some((held, width, _)) = app.banner_hold {
+        if width == area.width {
+            need.wrapped = need.wrapped.max(held.wrapped);
+            need.tight = need.tight.max(held.tight);
+        }
+    }
+    areas(area, need, command_rows)
+}
+
+/// Rows the banner needs at this width (see [`layout`]).
+pub fn banner_need(app: &App, width: u16) -> super::layout::BannerNeed {
+    banner::need(app, width)
 }
 
 /// Rows a bordered window needs for `lines` lines of text: saturating, as
