@@ -70,10 +70,19 @@ commands:
     unless: ip -6 route show default | grep -q default
     timeout: 30s
 YAML
+# A second command, run once by the errand before the dashboard starts:
+# the dashboard shows its last result (history) and its output (viewer).
+sed -i '/^networks:/i\  - name: show-ipv6-routes\n    run: ip -6 route show; printf "table\\tmain\\n"\n' "$work/commands.yml"
+grep -q show-ipv6-routes "$work/commands.yml" || cat >>"$work/commands.yml" <<'YAML'
+  - name: show-ipv6-routes
+    run: ip -6 route show
+YAML
+ip netns exec "$vm" target/debug/inject run -c "$work/commands.yml" --only show-ipv6-routes \
+    --log-dir "$work/log" >/dev/null
 ln -s "$PWD/target/debug/inject" "$work/inject-tui"
 
 tmux -L "$sock" -f /dev/null new-session -d -s shot -x 120 -y 40 \
-    "TERM=xterm-256color ip netns exec $vm $work/inject-tui -c $work/commands.yml --log-dir $work/log; sleep 30"
+    "TERM=xterm-256color LANG=C.UTF-8 ip netns exec $vm $work/inject-tui -c $work/commands.yml --log-dir $work/log; sleep 30"
 
 # Wait (up to 10 s) until the screen shows `$1`.
 wait_for() {
@@ -88,9 +97,10 @@ wait_for() {
     exit 1
 }
 
-# capture-pane -e (SGR colours) → aha (HTML) → Chromium (PNG).
+# capture-pane -e (SGR colours) → aha (HTML) → Chromium (PNG); $2 is the
+# window size in pixels (120x40 by default).
 shoot() {
-    local name=$1
+    local name=$1 size=${2:-1030,660}
     tmux -L "$sock" capture-pane -e -p -t shot >"$work/$name.ansi"
     aha --black --title "inject-tui" <"$work/$name.ansi" >"$work/$name.html"
     # A monospace font with box-drawing glyphs, lines packed so borders join.
@@ -98,7 +108,7 @@ shoot() {
     chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
         --hide-scrollbars --user-data-dir="$(mktemp -d -p "$work")" \
-        --window-size=1030,660 --screenshot="$PWD/$out/$name.png" \
+        --window-size="$size" --screenshot="$PWD/$out/$name.png" \
         "file://$work/$name.html" >/dev/null 2>&1
     echo "screenshots: wrote $out/$name.png"
 }
@@ -114,4 +124,29 @@ shoot seed-vm-fixed
 tmux -L "$sock" send-keys -t shot '?'
 wait_for "show or hide this help"
 shoot help
-tmux -L "$sock" send-keys -t shot '?' q
+tmux -L "$sock" send-keys -t shot '?'
+# History: the errand's run of show-ipv6-routes, read from the run log.
+tmux -L "$sock" send-keys -t shot Down
+wait_for "errand ran it"
+shoot history
+tmux -L "$sock" send-keys -t shot o
+wait_for "output: show-ipv6-routes"
+shoot output-viewer
+tmux -L "$sock" send-keys -t shot Escape
+wait_for "inject · network"
+tmux -L "$sock" send-keys -t shot Up
+wait_for "▶ ipv6-default-route"
+# Both defaults gone, at 80x24: both findings, the hint, the fix.
+ip -n "$vm" route del default
+ip -n "$vm" -6 route del default
+tmux -L "$sock" resize-window -t shot -x 80 -y 24
+wait_for "IPv4: no default route"
+wait_for "IPv6: no default route"
+shoot findings-80x24 690,400
+tmux -L "$sock" resize-window -t shot -x 60 -y 15
+wait_for "IPv4: no default route"
+sleep 0.3
+tmux -L "$sock" capture-pane -p -t shot >"$out/findings-60x15.txt"
+shoot findings-60x15 530,260
+echo "screenshots: wrote $out/findings-60x15.txt"
+tmux -L "$sock" send-keys -t shot q

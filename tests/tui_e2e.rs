@@ -48,7 +48,12 @@ impl Tmux {
     }
 
     fn cmd(&self, args: &[&str]) -> Output {
+        // A UTF-8 locale, whatever the test's: the dashboard draws ASCII
+        // for other locales.
         Command::new("tmux")
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_CTYPE")
             .args(["-L", &self.socket, "-f", "/dev/null"])
             .args(args)
             .output()
@@ -160,8 +165,8 @@ fn dashboard_shows_the_seed_vm_runs_the_fix_and_follows_the_route() {
         |s| {
             s.contains("IPv4: default via 10.0.250.1 dev eth0")
                 && s.contains("IPv6: no default route")
-                && s.contains("eth0         UP")
-                && s.contains("eth1         UP")
+                && s.contains("eth0 UP")
+                && s.contains("eth1 UP")
                 && s.contains("2001:db8:69f5::10/64")
                 && s.contains("▶ ipv6-default-route")
         },
@@ -460,7 +465,9 @@ fn commands_kept_by_a_running_ensure_say_so_until_it_stops() {
     );
     let tmux = Tmux::start("tui-ensure", 120, 40, &script);
     let screen = tmux.wait_for("the kept command marked", WAIT, |s| {
-        s.contains("▶ ipv6-default-route") && s.contains("↳ kept by ensure           acted")
+        s.contains("▶ ipv6-default-route")
+            && s.lines()
+                .any(|l| l.contains("↳ kept by ensure") && l.contains(" acted "))
     });
     // Acted seconds ago (it added the route at start); the other command
     // is not kept, so only one mark.
@@ -560,4 +567,255 @@ fn losing_the_terminal_stops_the_running_command_and_logs_it() {
     let events = std::fs::read_to_string(log.join("inject-run.jsonl")).unwrap();
     assert!(events.contains("\"event\":\"finished\""), "{events}");
     assert!(events.contains("\"result\":\"interrupted\""), "{events}");
+}
+
+/// A config of harmless commands for the running-command tests.
+fn write_commands(dir: &Path, commands: &[(&str, &str)]) -> PathBuf {
+    let path = dir.join("commands.yml");
+    let mut yaml = String::from("commands:\n");
+    for (name, run) in commands {
+        yaml.push_str(&format!("  - name: {name}\n    run: {run:?}\n"));
+    }
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+/// The dashboard in a 100x30 tmux, in the seed VM's namespace.
+fn dashboard(name: &str, vm: &SeedVm, dir: &Path, config: &Path) -> Tmux {
+    let script = format!(
+        "ip netns exec {vm} {bin} -c {config} --log-dir {log}; sleep 60",
+        vm = vm.vm,
+        bin = inject_tui(dir).display(),
+        config = config.display(),
+        log = dir.join("log").display()
+    );
+    Tmux::start(name, 100, 30, &script)
+}
+
+/// The frame is whole: the banner's border on the first row, the footer's
+/// keys on the last, and nothing written over the top-left corner.
+fn frame_intact(s: &str) -> bool {
+    let lines: Vec<&str> = s.lines().collect();
+    lines
+        .first()
+        .is_some_and(|l| l.starts_with("┌ inject · network"))
+        && lines.iter().any(|l| l.contains("Enter run"))
+        && !lines.iter().any(|l| l.starts_with('X'))
+}
+
+#[test]
+fn a_running_command_shows_its_time_and_x_stops_it_keeping_the_dashboard() {
+    if !can_run("a_running_command_shows_its_time_and_x_stops_it_keeping_the_dashboard") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_commands(dir.path(), &[("slow", "sleep 60")]);
+    let tmux = dashboard("tui-stop", &vm, dir.path(), &config);
+    tmux.wait_for("the command list", WAIT, |s| s.contains("▶ slow"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run slow?"));
+    tmux.keys(&["y"]);
+    // Elapsed time on the row and in the output panel, before any output.
+    tmux.wait_for("the elapsed time", WAIT, |s| {
+        s.contains("running 1") && s.contains("running for 1") && s.contains("no output yet")
+    });
+    tmux.keys(&["x"]);
+    tmux.wait_for("the stop question", WAIT, |s| {
+        s.contains("stop slow?") && s.contains("y stop it")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_for("the command stopped, the dashboard open", WAIT, |s| {
+        s.contains("slow: cancelled in") && frame_intact(s)
+    });
+    let events = std::fs::read_to_string(dir.path().join("log/inject-run.jsonl")).unwrap();
+    assert!(events.contains("\"result\":\"interrupted\""), "{events}");
+    // It runs again after being stopped.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation again", WAIT, |s| s.contains("run slow?"));
+    tmux.keys(&["y"]);
+    tmux.wait_for("running again", WAIT, |s| s.contains("x stop"));
+}
+
+#[test]
+fn a_command_writing_to_dev_tty_leaves_the_frame_intact() {
+    if !can_run("a_command_writing_to_dev_tty_leaves_the_frame_intact") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_commands(dir.path(), &[("tty", "echo X > /dev/tty")]);
+    let tmux = dashboard("tui-tty", &vm, dir.path(), &config);
+    tmux.wait_for("the command list", WAIT, |s| s.contains("▶ tty"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run tty?"));
+    tmux.keys(&["y"]);
+    // No controlling terminal: the write fails, and says so in the output.
+    let s = tmux.wait_for("the command failed", WAIT, |s| s.contains("tty: failed in"));
+    assert!(frame_intact(&s), "{s}");
+    assert!(
+        s.contains("/dev/tty"),
+        "the shell's error is in the output: {s}"
+    );
+    // Ctrl-L draws everything again.
+    tmux.keys(&["C-l"]);
+    let s = tmux.wait_for("the redrawn frame", WAIT, frame_intact);
+    assert!(s.contains("IPv6: no default route"), "{s}");
+}
+
+#[test]
+fn a_lock_held_by_an_errand_says_who_instead_of_cancelled() {
+    if !can_run("a_lock_held_by_an_errand_says_who_instead_of_cancelled") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("commands.yml");
+    std::fs::write(
+        &config,
+        "commands:\n  - name: hold\n    run: sleep 60\n    phases: [pre-start]\n",
+    )
+    .unwrap();
+    let log = dir.path().join("log");
+    // A real errand run holds the log dir's lock.
+    let mut errand = Command::new(env!("CARGO_BIN_EXE_inject"))
+        .args(["run", "--phase", "pre-start", "-c"])
+        .arg(&config)
+        .arg("--log-dir")
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = errand.id();
+    let deadline = Instant::now() + WAIT;
+    while !std::fs::read_to_string(log.join("inject-run.jsonl"))
+        .unwrap_or_default()
+        .contains("\"event\":\"started\"")
+    {
+        assert!(Instant::now() < deadline, "the errand did not start");
+        assert!(errand.try_wait().unwrap().is_none(), "the errand ended");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _errand = Kill(errand);
+    let tmux = dashboard("tui-lock", &vm, dir.path(), &config);
+    tmux.wait_for("the command list", WAIT, |s| s.contains("▶ hold"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run hold?"));
+    tmux.keys(&["y"]);
+    let who = format!("inject run (pid {pid}, phase pre-start) holds the lock");
+    let s = tmux.wait_for("who holds the lock", WAIT, |s| s.contains(&who));
+    assert!(!s.contains("cancelled"), "{s}");
+    assert!(s.contains("pending"), "nothing ran, nothing changed: {s}");
+}
+
+#[test]
+fn history_from_an_errand_run_shows_after_a_restart() {
+    if !can_run("history_from_an_errand_run_shows_after_a_restart") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_commands(
+        dir.path(),
+        &[
+            ("greet", "echo hello from the errand"),
+            ("broken", "exit 3"),
+        ],
+    );
+    let log = dir.path().join("log");
+    let status = Command::new(env!("CARGO_BIN_EXE_inject"))
+        .args(["run", "-c"])
+        .arg(&config)
+        .arg("--log-dir")
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "one command failed");
+    let tmux = dashboard("tui-history", &vm, dir.path(), &config);
+    // Each command's last result, how long ago and who ran it; the
+    // selected one's output from the run's file.
+    tmux.wait_for("the errand's results", WAIT, |s| {
+        s.contains("▶ greet") && s.contains(" errand") && s.contains("out│hello from the errand")
+    });
+    let s = tmux.screen();
+    assert!(!s.contains("pending"), "{s}");
+    assert!(s.contains("failed"), "{s}");
+    tmux.keys(&["Down"]);
+    tmux.wait_for("the failed command's result", WAIT, |s| {
+        s.contains("▶ broken")
+            && s.contains("errand ran it 20")
+            && s.contains("failed in")
+            && s.contains("(exit code 3)")
+    });
+    // A run from the dashboard is logged as the dashboard's.
+    tmux.keys(&["Up", "Enter"]);
+    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run greet?"));
+    tmux.keys(&["y"]);
+    tmux.wait_for("the dashboard's run", WAIT, |s| s.contains(" dashboard"));
+    let events = std::fs::read_to_string(log.join("inject-run.jsonl")).unwrap();
+    assert!(events.contains("\"source\":\"dashboard\""), "{events}");
+    assert!(events.contains("\"source\":\"errand\""), "{events}");
+}
+
+#[test]
+fn the_output_viewer_end_shows_the_last_line_of_a_long_output() {
+    if !can_run("the_output_viewer_end_shows_the_last_line_of_a_long_output") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_commands(dir.path(), &[("count", "seq 1 100000")]);
+    let tmux = dashboard("tui-viewer", &vm, dir.path(), &config);
+    tmux.wait_for("the command list", WAIT, |s| s.contains("▶ count"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run count?"));
+    tmux.keys(&["y"]);
+    tmux.wait_for("the run's end", WAIT, |s| s.contains("count: ok in"));
+    // The viewer reads the run's whole output file: the end is there,
+    // though the runner showed only the first part as it ran.
+    tmux.keys(&["o"]);
+    tmux.wait_for("the viewer on the file", WAIT, |s| {
+        s.contains("output: count · ") && s.contains("/100000 · following") && s.contains("│100000")
+    });
+    tmux.keys(&["g"]);
+    tmux.wait_for("the first line", WAIT, |s| {
+        s.contains("│1 ") && s.contains("output: count · 1-")
+    });
+    tmux.keys(&["End"]);
+    tmux.wait_for("the last line again", WAIT, |s| s.contains("│100000"));
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the dashboard again", WAIT, |s| {
+        s.contains("┌ inject · network") && s.contains("▶ count")
+    });
+}
+
+#[test]
+fn a_broken_config_in_a_terminal_shows_the_network_with_the_error() {
+    if !can_run("a_broken_config_in_a_terminal_shows_the_network_with_the_error") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("commands.yml");
+    std::fs::write(
+        &config,
+        "commands:\n  - name: x\n    run: true\n    colour: red\n",
+    )
+    .unwrap();
+    let tmux = dashboard("tui-broken", &vm, dir.path(), &config);
+    let at = format!("config: {}:4:", config.display());
+    tmux.wait_for("the error in the banner, the network below", WAIT, |s| {
+        let joined: String = s.lines().collect::<Vec<_>>().join("");
+        joined.contains(&at) && s.contains("IPv6: no default route") && s.contains("eth1 UP")
+    });
 }

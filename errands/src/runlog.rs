@@ -24,8 +24,16 @@ pub const BOSH_LOG_ROOT: &str = "/var/vcap/sys/log";
 pub const BOSH_LOG_DIR: &str = "/var/vcap/sys/log/inject-commands";
 pub const EVENTS_FILE: &str = "inject-run.jsonl";
 pub const LOCK_FILE: &str = "inject.lock";
-/// Run output directories kept; older ones are removed when a run starts.
+/// Run output directories kept per source (a run of `inject run` keeps
+/// 20 of those, the dashboard 20 of its own); older ones are removed when a
+/// run starts.
 pub const KEEP_RUNS: usize = 20;
+/// In a run's output dir, the source of a run that is no phase's
+/// (`dashboard`): pruning counts each source's runs apart, so runs from the
+/// dashboard never evict the errand's.
+pub const SOURCE_FILE: &str = ".source";
+/// Runs this process has opened, so two in the same second get two ids.
+static RUNS_OPENED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 /// How often a held lock's PID is read before it is reported unknown.
 const PID_READS: usize = 100;
 
@@ -185,6 +193,8 @@ pub struct RunLog {
     dir: PathBuf,
     run_id: String,
     phase: Phase,
+    /// Who ran it: the phase's name, or what else started it (`dashboard`).
+    source: String,
     events: Option<File>,
     outputs: HashMap<usize, BufWriter<File>>,
     names: HashMap<usize, String>,
@@ -197,7 +207,15 @@ impl RunLog {
     /// Takes `inject run`'s lock in `dir` and opens the log. A held lock is
     /// an error; any other failure gives a log that only carries a notice.
     pub fn open(dir: &Path, phase: Phase) -> Result<RunLog, LockHeld> {
+        RunLog::open_as(dir, phase, phase.as_str())
+    }
+
+    /// [`RunLog::open`] for a run started by something other than the
+    /// phase (the dashboard): its lines say `"source": source`, and its
+    /// output dirs are kept and pruned apart from the phases' runs.
+    pub fn open_as(dir: &Path, phase: Phase, source: &str) -> Result<RunLog, LockHeld> {
         let mut log = RunLog::new(dir, phase);
+        log.source = source.to_string();
         match DirLock::acquire(dir, RUN_LOCK) {
             Ok(lock) => log._lock = Some(lock),
             Err(LockError::Held(held)) => return Err(held),
@@ -208,7 +226,11 @@ impl RunLog {
         }
         log.open_events();
         if !log.failed {
-            if let Err(err) = create_dir(&log.run_dir()) {
+            let made = create_dir(&log.run_dir()).and_then(|()| match log.group() {
+                Some(source) => write_private(&log.run_dir().join(SOURCE_FILE), source),
+                None => Ok(()),
+            });
+            if let Err(err) = made {
                 log.fail(err);
             }
         }
@@ -230,15 +252,22 @@ impl RunLog {
     }
 
     fn new(dir: &Path, phase: Phase) -> RunLog {
-        let run_id = format!(
+        let mut run_id = format!(
             "{}-{}",
             humantime::format_rfc3339_seconds(SystemTime::now()),
             std::process::id()
         );
+        // A process that runs more than once (the dashboard) numbers its
+        // later runs: two runs never share an id or an output dir.
+        let nth = RUNS_OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if nth > 0 {
+            run_id.push_str(&format!("-{nth}"));
+        }
         RunLog {
             dir: dir.to_path_buf(),
             run_id,
             phase,
+            source: phase.as_str().to_string(),
             events: None,
             outputs: HashMap::new(),
             names: HashMap::new(),
@@ -356,6 +385,7 @@ impl RunLog {
         );
         line.insert("run".into(), self.run_id.clone().into());
         line.insert("phase".into(), self.phase.as_str().into());
+        line.insert("source".into(), self.source.clone().into());
         if let Some(command) = command {
             line.insert("command".into(), command.into());
         }
@@ -428,8 +458,14 @@ impl RunLog {
         }
     }
 
-    /// Removes the oldest run output dirs beyond [`KEEP_RUNS`], never this
-    /// run's own. Age is what the file system says (the last change to a
+    /// The source whose runs this one is kept with, when it is not a
+    /// phase's (those share one count).
+    fn group(&self) -> Option<&str> {
+        (self.source != self.phase.as_str()).then_some(self.source.as_str())
+    }
+
+    /// Removes the oldest run output dirs of this run's source beyond
+    /// [`KEEP_RUNS`], never this run's own. Age is what the file system says (the last change to a
     /// dir), then the name: a name only tells the clock of the day it was
     /// made, and a clock that was once ahead makes old runs look newest.
     fn prune(&self) {
@@ -437,10 +473,15 @@ impl RunLog {
             return;
         };
         let own = self.run_dir();
+        let group = self.group();
         let mut runs: Vec<(SystemTime, PathBuf)> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|path| *path != own)
+            .filter(|path| {
+                let source = std::fs::read_to_string(path.join(SOURCE_FILE)).ok();
+                source.as_deref().map(str::trim) == group
+            })
             .map(|path| {
                 let changed = std::fs::symlink_metadata(&path)
                     .and_then(|m| m.modified())
@@ -467,6 +508,16 @@ fn private_file() -> OpenOptions {
     let mut options = OpenOptions::new();
     options.mode(0o640);
     options
+}
+
+/// Writes a small file of the log, 0640 like the rest.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    private_file()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?
+        .write_all(text.as_bytes())
 }
 
 fn read_pid(file: &mut File) -> Option<u32> {

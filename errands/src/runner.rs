@@ -682,10 +682,18 @@ impl Setup {
         } else {
             cmd.arg(text);
         }
-        cmd.envs(&self.env)
-            .stdin(Stdio::null())
-            .process_group(0)
-            .kill_on_drop(true);
+        cmd.envs(&self.env).stdin(Stdio::null()).kill_on_drop(true);
+        // A session of its own (so a group of its own, id = its pid) and no
+        // controlling terminal: a command that opens /dev/tty (a sudo or
+        // ssh prompt) fails at once instead of waiting on, or writing over,
+        // the terminal of whoever started inject (the dashboard's screen).
+        // SAFETY: setsid is a plain system call; nothing is allocated.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::unistd::setsid()?;
+                Ok(())
+            });
+        }
         let pipe = || {
             if capture {
                 Stdio::piped()
@@ -824,7 +832,7 @@ async fn run_process(
     let Some(pid) = child.id() else {
         return Ran::NotStarted("it vanished at once".into());
     };
-    // process_group(0): the group's id is the leader's pid.
+    // setsid: the group's id is the leader's pid.
     let pgid = Pid::from_raw(pid as i32);
     let mut guard = GroupGuard { pgid, armed: true };
     let mut stdout = child.stdout.take().map(|r| Lines::new(r, Stream::Stdout));

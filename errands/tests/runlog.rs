@@ -90,3 +90,43 @@ fn pruning_never_removes_the_current_run_and_goes_by_age() {
     assert!((0..6).all(gone), "{left:?}");
     assert!(!gone(6), "{left:?}");
 }
+
+/// Issue 13: three dashboard runs within a second shared one run id and
+/// one output file, were logged as `errand`, and evicted the errand's
+/// runs. Each run has its own id; the source is logged; each source keeps
+/// its own runs.
+#[test]
+fn dashboard_runs_have_their_own_ids_source_and_retention() {
+    use inject_errands::event::Event;
+    use inject_errands::runlog::{EVENTS_FILE, KEEP_RUNS};
+
+    let dir = tempfile::tempdir().unwrap();
+    let errand = RunLog::open(dir.path(), Phase::Errand).unwrap();
+    let errand_dir = errand.run_dir();
+    drop(errand);
+    let mut ids = Vec::new();
+    for _ in 0..KEEP_RUNS + 5 {
+        let mut log = RunLog::open_as(dir.path(), Phase::Errand, "dashboard").unwrap();
+        log.record(&Event::RunStarted {
+            phase: Phase::Errand,
+            total: 1,
+        });
+        ids.push(log.run_dir());
+    }
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "one id per run: {ids:?}");
+    assert!(errand_dir.is_dir(), "the errand's run is kept");
+    let dashboard_dirs = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path() != errand_dir)
+        .count();
+    assert_eq!(dashboard_dirs, KEEP_RUNS, "the dashboard keeps its own 20");
+    let events = std::fs::read_to_string(dir.path().join(EVENTS_FILE)).unwrap();
+    assert!(
+        events
+            .lines()
+            .all(|l| l.contains("\"source\":\"dashboard\"")),
+        "{events}"
+    );
+}

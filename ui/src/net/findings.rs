@@ -86,6 +86,25 @@ pub struct Finding {
     pub message: String,
     /// What to do next, with the command when we know it.
     pub hint: Option<String>,
+    /// Where `hint` names the configured command that fixes this (`The
+    /// config's command X does this; run: …`), for views that offer the
+    /// command themselves (the dashboard's `f`); see [`Finding::advice`].
+    #[serde(skip)]
+    pub fix: Option<std::ops::Range<usize>>,
+}
+
+impl Finding {
+    /// The hint without its naming of the configured command that fixes
+    /// the finding.
+    pub fn advice(&self) -> Option<String> {
+        let hint = self.hint.as_deref()?;
+        Some(
+            match self.fix.clone().filter(|r| hint.get(r.clone()).is_some()) {
+                Some(r) => format!("{}{}", &hint[..r.start], &hint[r.end..]),
+                None => hint.to_string(),
+            },
+        )
+    }
 }
 
 /// What the config says the host should have: its networks (rendered by
@@ -475,13 +494,17 @@ fn missing_default(
         last.push('.');
         last.push_str(&fix);
     }
+    let hint = hint.join(" ");
+    // The naming starts at the `.` that ends the sentence before it.
+    let fix = (!fix.is_empty()).then(|| hint.len() - fix.len() - 1..hint.len());
     out.push(Finding {
         code: Code::MissingDefaultRoute,
         severity: Severity::Error,
         family: Some(family),
         interface: Some(iface),
         message,
-        hint: Some(hint.join(" ")),
+        hint: Some(hint),
+        fix,
     });
 }
 
@@ -515,6 +538,7 @@ fn duplicate_defaults(snapshot: &Snapshot, family: Family, out: &mut Vec<Finding
                 "Keep one, or give them different metrics so the order is explicit: ip {} route change default … metric <n>",
                 family.ip_flag()
             )),
+            fix: None,
         });
     }
 }
@@ -568,6 +592,7 @@ fn defaults_via_down_links(snapshot: &Snapshot, out: &mut Vec<Finding>) {
                         }
                     ),
                     hint: Some(hint),
+                    fix: None,
                 });
             }
         }
@@ -690,6 +715,10 @@ fn expected_addresses(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Fi
                 net.name
             ),
             hint: Some(format!("{}{networkd}{fix_cmd} {fix}", waits.trim_start())),
+            fix: (!fix_cmd.is_empty()).then(|| {
+                let start = waits.trim_start().len() + networkd.len();
+                start..start + fix_cmd.len()
+            }),
         });
     }
 }
@@ -760,6 +789,7 @@ fn unusable_default(snapshot: &Snapshot, family: Family, out: &mut Vec<Finding>)
             family.ip_flag(),
             reject.kind
         )),
+        fix: None,
     });
 }
 
@@ -814,6 +844,7 @@ fn defaults_from_ra(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Find
                 hint: Some(format!(
                     "Traffic works if the router is right; if the config's gateway is the one to use, the router's advertisements disagree with the manifest.{replaced}"
                 )),
+                fix: None,
             });
         }
     }
@@ -952,6 +983,7 @@ fn gateways_not_on_link(snapshot: &Snapshot, uses: &GatewayUses, out: &mut Vec<F
                 "{family}: gateway {gw} of route {dest}{others} is in no connected prefix{on}"
             ),
             hint: Some(hint),
+            fix: None,
         });
     }
 }
@@ -973,6 +1005,7 @@ fn address_states(snapshot: &Snapshot, out: &mut Vec<Finding>) {
                 hint: Some(format!(
                     "Find the other holder (check the IaaS for a second VM with this IP), then re-add it: ip addr del {cidr} dev {iface} && ip addr add {cidr} dev {iface}"
                 )),
+                fix: None,
             });
         } else if a.has_flag("tentative") {
             out.push(Finding {
@@ -986,6 +1019,7 @@ fn address_states(snapshot: &Snapshot, out: &mut Vec<Finding>) {
                 hint: Some(format!(
                     "It settles within seconds on a link with carrier; if it stays, check that {iface} has a carrier (`ip link show {iface}`)."
                 )),
+                fix: None,
             });
         }
     }

@@ -3,12 +3,14 @@
 //! snapshot, run a command) for the event loop to carry out; quitting is
 //! `app.quit`, which the loop checks after every event.
 
+use std::time::{Duration, Instant, SystemTime};
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
 use super::convert::{apply_to_view, kept, net_view};
 use super::event::{Event, RunMsg};
-use super::layout::{areas, inner_rows};
+use super::layout::inner_rows;
 use super::model::{CmdState, CommandRow, NetView, OutLine, OutStream};
 use crate::net::follow::{on_change, Next, Reads};
 use crate::net::{Change, Snapshot};
@@ -49,15 +51,24 @@ pub enum Overlay {
     },
     /// "A command is running: quit and stop it?"
     ConfirmQuit,
+    /// "Stop the running command?" (the dashboard stays open).
+    ConfirmStop,
 }
 
 /// What the event loop must do after an update.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     /// Re-read the network snapshot; the result comes back as `Event::Snapshot`.
     ReadSnapshot,
     /// Start the command at this index through the errand runner.
     Run(usize),
+    /// Stop the running command (its whole process group).
+    Stop,
+    /// Clear the terminal and draw everything again (Ctrl-L).
+    Redraw,
+    /// Read a command's output file for the viewer; the result comes back
+    /// as `Event::OutputLoaded`.
+    LoadOutput(usize, std::path::PathBuf),
 }
 
 /// How the footer shows a message.
@@ -82,6 +93,16 @@ pub struct Message {
 pub const LIVE_STOPPED: &str = "live updates stopped; r re-reads";
 /// The question `q` asks while a command runs.
 pub const QUIT_WHILE_RUNNING: &str = "a command is running: quit and stop it? y/n";
+/// How long a banner that shrank keeps its former rows.
+pub const BANNER_HOLD: Duration = Duration::from_secs(5);
+
+/// How long a route that just appeared stays marked.
+pub const FRESH_FOR: Duration = Duration::from_secs(3);
+
+/// What Esc says with no window open.
+pub const ESC_SAYS: &str = "q quits";
+/// The question `x` asks.
+pub const STOP_RUNNING: &str = "stop it? its process group gets SIGTERM, then SIGKILL";
 
 /// Lines scrolled in each scrollable panel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -103,6 +124,8 @@ pub struct App {
     pub gateways: crate::net::findings::Expected,
     /// Why the last snapshot read failed, if it did (the previous view stays).
     pub net_error: Option<String>,
+    /// Why the config could not be loaded, if it could not (no commands then).
+    pub config_error: Option<String>,
     pub commands: Vec<CommandRow>,
     /// Said in the commands panel: where the config came from, or why there
     /// are no commands.
@@ -110,9 +133,35 @@ pub struct App {
     pub selected: usize,
     pub focus: Focus,
     pub overlay: Option<Overlay>,
+    /// Routes shown: those with this text (`/` with the routes focused).
+    pub route_filter: Option<String>,
+    /// The route filter being typed.
+    pub route_typing: Option<String>,
+    /// Routes shown: only this family ("4" or "6"), else both.
+    pub route_family: Option<&'static str>,
+    /// Routes that just appeared (their lines), and when: marked in the
+    /// routes panel for [`FRESH_FOR`].
+    pub fresh: Vec<(String, SystemTime)>,
+    /// When the network view last changed (a read or a netlink change).
+    pub updated: Option<SystemTime>,
+    /// The banner's rows before it last shrank, at that width, and when:
+    /// kept for [`BANNER_HOLD`] so the panels do not jump.
+    pub banner_hold: Option<(super::layout::BannerNeed, u16, SystemTime)>,
+    /// The full-screen output viewer, when open (`o`).
+    pub viewer: Option<super::viewer::Viewer>,
     pub scroll: Scroll,
     /// The command running now; one at a time.
     pub running: Option<usize>,
+    /// When it started, by the loop's clock.
+    pub running_since: Option<Instant>,
+    /// The loop's clock at the last tick (ticks come while a command runs).
+    pub clock: Option<Instant>,
+    /// The wall clock as last told (ticks, ensure reads, start): how long
+    /// ago past runs were.
+    pub wall: Option<SystemTime>,
+    /// The running command's state and output before this run, back in
+    /// place if it turns out nothing ran (the lock was held).
+    before_run: Option<(CmdState, Option<Duration>, Vec<OutLine>)>,
     /// One line of news for the footer (refusals, the last run's result).
     pub message: Option<Message>,
     pub is_root: bool,
@@ -128,6 +177,8 @@ pub struct App {
 }
 
 pub const NEEDS_ROOT: &str = "needs root: run sudo inject-tui";
+/// Said in the footer from the start when not root.
+pub const READ_ONLY: &str = "read-only (not root)";
 
 impl App {
     pub fn new(net: NetView, commands: Vec<CommandRow>, config_note: impl Into<String>) -> App {
@@ -136,13 +187,25 @@ impl App {
             snapshot: None,
             gateways: Default::default(),
             net_error: None,
+            config_error: None,
             commands,
             config_note: config_note.into(),
             selected: 0,
             focus: Focus::Commands,
             overlay: None,
+            viewer: None,
+            fresh: Vec::new(),
+            updated: None,
+            banner_hold: None,
+            route_filter: None,
+            route_typing: None,
+            route_family: None,
             scroll: Scroll::default(),
             running: None,
+            running_since: None,
+            clock: None,
+            wall: None,
+            before_run: None,
             message: None,
             is_root: true,
             size: (120, 40),
@@ -167,7 +230,14 @@ impl App {
             Next::Applied(applied) => {
                 if let Some(s) = &self.snapshot {
                     apply_to_view(&mut self.net, s, &self.gateways, change, applied);
+                    // A route that just appeared is marked for a moment.
+                    if let (crate::net::Applied::RouteAdded(i), Some(now)) = (applied, self.wall) {
+                        if let Some(route) = s.routes.get(i) {
+                            self.fresh.push((crate::net::route_line(route, s), now));
+                        }
+                    }
                 }
+                self.updated = self.wall;
                 Vec::new()
             }
         }
@@ -178,13 +248,115 @@ impl App {
         self.net.banner.len() + usize::from(self.net_error.is_some())
     }
 
-    /// Rows the banner needs at this width, its long lines wrapped.
-    pub fn banner_rows(&self, width: u16) -> usize {
-        let inner = width.saturating_sub(2).max(1) as usize;
-        // Each line starts with a two-column mark (`✓ `).
-        let rows = |text: &str| (text.chars().count() + 2).div_ceil(inner).max(1);
-        let error = self.net_error.as_deref().map_or(0, |e| rows(e) + 1);
-        error + self.net.banner.iter().map(|b| rows(&b.text)).sum::<usize>()
+    /// The findings a configured command fixes: (index of the finding's
+    /// line in the banner, index of the command), errors first. A command
+    /// fixes a finding when the finding names it, or names a value of a
+    /// network variable the command uses (its gateway, its address).
+    pub fn fixes(&self) -> Vec<(usize, usize)> {
+        use super::model::Health;
+        let banner = &self.net.banner;
+        let mut out = Vec::new();
+        for severity in [Health::Error, Health::Warn] {
+            for (i, line) in banner.iter().enumerate() {
+                if line.health != severity {
+                    continue;
+                }
+                let mut text = line.text.clone();
+                for hint in banner[i + 1..]
+                    .iter()
+                    .take_while(|l| l.health == Health::Hint)
+                {
+                    text.push(' ');
+                    text.push_str(&hint.text);
+                }
+                let fix = self.commands.iter().position(|c| {
+                    mentions(&text, &c.name)
+                        || c.vars
+                            .iter()
+                            .filter_map(|v| v.split_once('=').map(|(_, value)| value))
+                            .any(|value| !value.is_empty() && mentions(&text, value))
+                });
+                if let Some(c) = fix {
+                    out.push((i, c));
+                }
+            }
+        }
+        out
+    }
+
+    /// Show each command's last result from the run log (`history`, by
+    /// name) as of `now`: its state, when and by whom, and its output.
+    pub fn set_history(
+        &mut self,
+        history: std::collections::HashMap<String, super::history::Past>,
+        now: SystemTime,
+    ) {
+        self.wall = Some(now);
+        for row in &mut self.commands {
+            let Some(past) = history.get(&row.name) else {
+                continue;
+            };
+            row.state = past.state;
+            row.last_duration = Some(past.duration);
+            let when = humantime::format_rfc3339_seconds(past.when);
+            let mut what = format!(
+                "{} in {}",
+                past.state.label(),
+                super::model::format_duration(past.duration)
+            );
+            if let Some(d) = &past.detail {
+                what.push_str(&format!(" ({d})"));
+            }
+            row.output = [format!("{} ran it {when}", past.source), what]
+                .into_iter()
+                .map(|text| OutLine {
+                    stream: OutStream::Info,
+                    text,
+                })
+                .collect();
+            match &past.output {
+                Some(path) => {
+                    row.output.extend(super::history::output_lines(path));
+                    row.output.push(OutLine {
+                        stream: OutStream::Info,
+                        text: format!("from {}", path.display()),
+                    });
+                }
+                None => row.output.push(OutLine {
+                    stream: OutStream::Info,
+                    text: "its output is no longer in the run log".into(),
+                }),
+            }
+            row.log_file = past.output.clone();
+            row.past = Some(past.clone());
+        }
+    }
+
+    /// Whether the routes panel shows this route (family and filter).
+    pub fn route_matches(&self, r: &super::model::RouteRow) -> bool {
+        self.route_family.is_none_or(|f| r.family == f)
+            && self
+                .route_filter
+                .as_deref()
+                .is_none_or(|t| r.line.contains(t))
+    }
+
+    /// How many routes the routes panel lists.
+    pub fn routes_shown(&self) -> usize {
+        if self.route_family.is_none() && self.route_filter.is_none() {
+            return self.net.routes.len();
+        }
+        self.net
+            .routes
+            .iter()
+            .filter(|r| self.route_matches(r))
+            .count()
+    }
+
+    /// How long the running command has run, by the last tick.
+    pub fn elapsed(&self) -> Option<Duration> {
+        let since = self.running_since?;
+        Some(self.clock?.saturating_duration_since(since))
     }
 
     /// Put a message in the footer.
@@ -215,19 +387,16 @@ impl App {
     }
 
     fn panels(&self) -> Option<super::layout::Areas> {
-        areas(
-            Rect::new(0, 0, self.size.0, self.size.1),
-            self.banner_rows(self.size.0),
-        )
+        super::views::layout(self, Rect::new(0, 0, self.size.0, self.size.1))
     }
 
     /// Rows one PgUp/PgDn moves in the focused panel.
     fn page(&self) -> usize {
         let rows = self.panels().map_or(1, |a| match self.focus {
-            Focus::Interfaces => inner_rows(a.interfaces, true),
-            Focus::Routes => inner_rows(a.routes, false),
-            Focus::Commands => inner_rows(a.commands, true),
-            Focus::Output => inner_rows(a.output, false),
+            Focus::Interfaces => a.interfaces.map_or(1, |r| inner_rows(r, true)),
+            Focus::Routes => a.routes.map_or(1, |r| inner_rows(r, false)),
+            Focus::Commands => a.commands.map_or(1, |r| inner_rows(r, true)),
+            Focus::Output => a.output.map_or(1, |r| inner_rows(r, false)),
         });
         rows.max(1)
     }
@@ -259,7 +428,7 @@ impl App {
                 self.scroll.interfaces = move_by(self.scroll.interfaces, max);
             }
             Focus::Routes => {
-                let max = self.net.routes.len().saturating_sub(page);
+                let max = self.routes_shown().saturating_sub(page);
                 self.scroll.routes = move_by(self.scroll.routes, max);
             }
             Focus::Commands => {
@@ -278,6 +447,44 @@ impl App {
                     self.scroll.output_back.saturating_sub(page)
                 } else {
                     (self.scroll.output_back + page).min(max)
+                };
+            }
+        }
+    }
+
+    fn step_focused(&mut self, down: bool) {
+        let by = |v: usize, max: usize| {
+            if down {
+                (v + 1).min(max)
+            } else {
+                v.saturating_sub(1)
+            }
+        };
+        let page = self.page();
+        match self.focus {
+            Focus::Commands => {
+                let to = if down {
+                    self.selected + 1
+                } else {
+                    self.selected.saturating_sub(1)
+                };
+                self.select(to);
+            }
+            Focus::Interfaces => {
+                let max = self.net.interfaces.len().saturating_sub(page);
+                self.scroll.interfaces = by(self.scroll.interfaces, max);
+            }
+            Focus::Routes => {
+                let max = self.routes_shown().saturating_sub(page);
+                self.scroll.routes = by(self.scroll.routes, max);
+            }
+            Focus::Output => {
+                let len = self.selected_command().map_or(0, |c| c.output.len());
+                let max = len.saturating_sub(page);
+                self.scroll.output_back = if down {
+                    self.scroll.output_back.saturating_sub(1)
+                } else {
+                    (self.scroll.output_back + 1).min(max)
                 };
             }
         }
@@ -324,8 +531,16 @@ impl App {
         let Some(cmd) = self.commands.get_mut(index) else {
             return Vec::new();
         };
+        self.before_run = Some((
+            cmd.state,
+            cmd.last_duration,
+            std::mem::take(&mut cmd.output),
+        ));
         cmd.state = CmdState::Running;
-        cmd.output.clear();
+        // The viewer follows the new run's lines, not the last run's file.
+        if let Some(v) = self.viewer.as_mut().filter(|v| v.index == index) {
+            v.loaded = None;
+        }
         let text = format!("running {}", cmd.name);
         self.running = Some(index);
         self.scroll.output_back = 0;
@@ -335,6 +550,9 @@ impl App {
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && matches!(key.code, KeyCode::Char('l')) {
+            return vec![Effect::Redraw];
+        }
         if ctrl && matches!(key.code, KeyCode::Char('c')) {
             // A second Ctrl-C at the question means it.
             return if self.overlay == Some(Overlay::ConfirmQuit) {
@@ -344,6 +562,22 @@ impl App {
             };
         }
         match self.overlay {
+            Some(Overlay::ConfirmStop) => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    self.overlay = None;
+                    if let Some(i) = self.running {
+                        let text = format!("stopping {}…", self.commands[i].name);
+                        self.say(Level::Warn, text);
+                        return vec![Effect::Stop];
+                    }
+                    Vec::new()
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
+                    self.overlay = None;
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            },
             Some(Overlay::ConfirmQuit) => match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => self.quit(),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
@@ -394,18 +628,90 @@ impl App {
                 }
                 Vec::new()
             }
+            None if self.viewer.is_some() => self.on_key_viewer(key),
+            None if self.route_typing.is_some() => {
+                let typed = self.route_typing.as_mut().expect("checked");
+                match key.code {
+                    KeyCode::Char(c) => typed.push(c),
+                    KeyCode::Backspace => {
+                        typed.pop();
+                    }
+                    KeyCode::Enter => {
+                        let typed = self.route_typing.take().unwrap_or_default();
+                        self.route_filter = Some(typed).filter(|t| !t.is_empty());
+                        self.scroll.routes = 0;
+                    }
+                    KeyCode::Esc => self.route_typing = None,
+                    _ => {}
+                }
+                Vec::new()
+            }
             None => self.on_key_main(key),
+        }
+    }
+
+    /// The lines the viewer shows: the output file when read, else the
+    /// lines in memory.
+    pub fn viewer_lines(&self) -> &[OutLine] {
+        let Some(v) = &self.viewer else {
+            return &[];
+        };
+        match (&v.loaded, self.commands.get(v.index)) {
+            (Some(l), _) => &l.lines,
+            (None, Some(c)) => &c.output,
+            (None, None) => &[],
+        }
+    }
+
+    /// Rows the viewer has for lines (a border above and below, the keys).
+    pub fn viewer_rows(&self) -> usize {
+        self.size.1.saturating_sub(3).max(1) as usize
+    }
+
+    fn on_key_viewer(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let rows = self.viewer_rows();
+        let Some(mut v) = self.viewer.take() else {
+            return Vec::new();
+        };
+        let loaded = v.loaded.take();
+        let lines: &[OutLine] = match (&loaded, self.commands.get(v.index)) {
+            (Some(l), _) => &l.lines,
+            (None, Some(c)) => &c.output,
+            (None, None) => &[],
+        };
+        let outcome = v.on_key(key, lines, rows);
+        v.loaded = loaded;
+        if outcome == super::viewer::Outcome::Stay {
+            self.viewer = Some(v);
+        }
+        Vec::new()
+    }
+
+    /// `o`: the selected command's output, full screen; its whole output
+    /// file when the run log has one and it is not running.
+    fn open_viewer(&mut self) -> Vec<Effect> {
+        let Some(cmd) = self.commands.get(self.selected) else {
+            self.say(Level::Warn, "no commands are configured");
+            return Vec::new();
+        };
+        self.viewer = Some(super::viewer::Viewer::new(self.selected));
+        match (&cmd.log_file, self.running == Some(self.selected)) {
+            (Some(path), false) => vec![Effect::LoadOutput(self.selected, path.clone())],
+            _ => Vec::new(),
         }
     }
 
     fn on_key_main(&mut self, key: KeyEvent) -> Vec<Effect> {
         match key.code {
-            // Esc closes a window when one is open (above); with none open it
-            // quits like q, which asks first while a command runs, so an Esc
-            // pressed once too often never stops a command unasked.
-            KeyCode::Char('q') | KeyCode::Esc => return self.ask_to_quit(),
-            KeyCode::Up | KeyCode::Char('k') => self.select(self.selected.saturating_sub(1)),
-            KeyCode::Down | KeyCode::Char('j') => self.select(self.selected + 1),
+            // Esc closes a window when one is open (above); with none open
+            // it only says how to quit: an Esc pressed once too often (a
+            // double Esc) never quits.
+            KeyCode::Char('q') => return self.ask_to_quit(),
+            KeyCode::Esc => self.say(Level::Info, ESC_SAYS),
+            // Arrows move in the focused panel: the selection in the commands,
+            // one line in the others (the output goes back in time with ↑).
+            KeyCode::Up | KeyCode::Char('k') => self.step_focused(false),
+            KeyCode::Down | KeyCode::Char('j') => self.step_focused(true),
             KeyCode::Enter => self.ask_to_run(),
             KeyCode::Char('p') => match self.commands.get(self.selected) {
                 Some(_) => {
@@ -425,6 +731,36 @@ impl App {
                 return self.request_read();
             }
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
+            KeyCode::Char('o') => return self.open_viewer(),
+            KeyCode::Char('/') => {
+                self.focus = Focus::Routes;
+                self.route_typing = Some(self.route_filter.clone().unwrap_or_default());
+            }
+            KeyCode::Char(c @ ('4' | '6')) => {
+                let family = if c == '4' { "4" } else { "6" };
+                self.route_family = if self.route_family == Some(family) {
+                    None
+                } else {
+                    Some(family)
+                };
+                self.scroll.routes = 0;
+            }
+            KeyCode::Char('d') => {
+                // Defaults come first: the top of the routes.
+                self.focus = Focus::Routes;
+                self.scroll.routes = 0;
+            }
+            KeyCode::Char('x') => match self.running {
+                Some(_) => self.overlay = Some(Overlay::ConfirmStop),
+                None => self.say(Level::Info, "nothing is running"),
+            },
+            KeyCode::Char('f') => match self.fixes().first() {
+                Some(&(_, index)) => {
+                    self.select(index);
+                    self.ask_to_run();
+                }
+                None => self.say(Level::Info, "no finding has a configured fix"),
+            },
             _ => {}
         }
         Vec::new()
@@ -435,6 +771,37 @@ impl App {
             return Vec::new();
         };
         match msg {
+            RunMsg::Started(at) => {
+                self.running_since = Some(at);
+                self.clock = Some(at);
+                Vec::new()
+            }
+            RunMsg::LogFile(path) => {
+                cmd.log_file = Some(path.clone());
+                // A viewer open on it reads the whole output now.
+                if self.viewer.as_ref().is_some_and(|v| v.index == index)
+                    && self.running != Some(index)
+                {
+                    return vec![Effect::LoadOutput(index, path)];
+                }
+                Vec::new()
+            }
+            RunMsg::Busy(who) => {
+                // Nothing ran: the command is as it was, and the footer says
+                // who holds the lock.
+                if let Some((state, last, output)) = self.before_run.take() {
+                    cmd.state = state;
+                    cmd.last_duration = last;
+                    cmd.output = output;
+                }
+                let text = format!("{} not run: {who}", cmd.name);
+                self.say(Level::Error, text);
+                if self.running == Some(index) {
+                    self.running = None;
+                    self.running_since = None;
+                }
+                Vec::new()
+            }
             RunMsg::Line { stream, text } => {
                 cmd.output.push(OutLine { stream, text });
                 // Keep a reader who scrolled back at the same lines.
@@ -446,6 +813,14 @@ impl App {
             RunMsg::Finished { state, duration } => {
                 cmd.state = state;
                 cmd.last_duration = Some(duration);
+                cmd.past = self.wall.map(|when| super::history::Past {
+                    state,
+                    when,
+                    source: super::history::DASHBOARD.to_string(),
+                    duration,
+                    output: None,
+                    detail: None,
+                });
                 cmd.output.push(OutLine {
                     stream: OutStream::Info,
                     text: format!(
@@ -465,8 +840,10 @@ impl App {
                     _ => Level::Error,
                 };
                 self.say(level, text);
+                self.before_run = None;
                 if self.running == Some(index) {
                     self.running = None;
+                    self.running_since = None;
                 }
                 // The command may have changed the network in ways netlink
                 // does not announce (sysctls); one read settles it.
@@ -476,8 +853,54 @@ impl App {
     }
 }
 
+/// `04:19:19`: a wall-clock time of day, UTC (as the run log's times).
+pub fn clock_time(t: SystemTime) -> String {
+    let text = humantime::format_rfc3339_seconds(t).to_string();
+    text.get(11..19).unwrap_or(&text).to_string()
+}
+
+/// Whether `text` holds `word` as a whole token: not inside a longer name
+/// or address (`2001:db8::1` is not in `2001:db8::10`).
+fn mentions(text: &str, word: &str) -> bool {
+    let part = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/');
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        // A sentence's full stop or colon after the word still ends it.
+        let ends = |c: Option<char>| match c {
+            None => true,
+            Some(c) => !part(c),
+        };
+        let after_ok = ends(after)
+            || matches!(after, Some('.' | ':')) && ends(text[at + word.len() + 1..].chars().next());
+        ends(before) && after_ok
+    })
+}
+
 /// Apply one event to the state and say what the loop must do next.
 pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
+    let net_event = matches!(event, Event::Net(_) | Event::Snapshot(_));
+    let before = net_event.then(|| super::views::banner_need(app, app.size.0));
+    let effects = update_inner(app, event);
+    // Hold the banner's rows when it shrank; let the hold go after a while.
+    if let Some(wall) = app.wall {
+        if let Some(before) = before {
+            let now = super::views::banner_need(app, app.size.0);
+            if now.wrapped < before.wrapped || now.tight < before.tight {
+                app.banner_hold = Some((before, app.size.0, wall));
+            }
+        }
+        if app
+            .banner_hold
+            .is_some_and(|(_, _, at)| wall.duration_since(at).unwrap_or_default() >= BANNER_HOLD)
+        {
+            app.banner_hold = None;
+        }
+    }
+    effects
+}
+
+fn update_inner(app: &mut App, event: Event) -> Vec<Effect> {
     match event {
         Event::Key(key) => app.on_key(key),
         Event::Resize(w, h) => {
@@ -495,8 +918,11 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                 Ok(snapshot) => {
                     app.set_snapshot(snapshot);
                     app.net_error = None;
+                    app.updated = app.wall;
                     if app.message_text() == Some("refreshing") {
-                        app.message = None;
+                        // `r` is answered: when the view was read.
+                        let at = app.wall.map(clock_time).unwrap_or_default();
+                        app.say(Level::Info, format!("re-read at {at}"));
                         // Still true after the refresh: keep saying it.
                         if !app.live {
                             app.say(Level::Warn, LIVE_STOPPED);
@@ -516,6 +942,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             }
         }
         Event::Ensure { state, now } => {
+            app.wall = Some(now);
             // Matched by name: ensure keeps the commands of the same config.
             for row in &mut app.commands {
                 row.kept = state
@@ -526,6 +953,22 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::Run { index, msg } => app.on_run(index, msg),
+        Event::OutputLoaded { index, result } => {
+            if let Some(v) = app.viewer.as_mut().filter(|v| v.index == index) {
+                match result {
+                    Ok(loaded) => v.loaded = Some(loaded),
+                    Err(e) => v.note = Some(e),
+                }
+            }
+            Vec::new()
+        }
+        Event::Tick(now, wall) => {
+            app.clock = Some(now);
+            app.wall = Some(wall);
+            app.fresh
+                .retain(|(_, at)| wall.duration_since(*at).unwrap_or_default() < FRESH_FOR);
+            Vec::new()
+        }
         Event::Terminate => app.quit(),
     }
 }

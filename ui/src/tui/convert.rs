@@ -109,7 +109,9 @@ fn finding_lines(f: &Finding, out: &mut Vec<BannerLine>) {
         health,
         text: f.message.clone(),
     });
-    if let Some(hint) = &f.hint {
+    // The configured command that fixes it is offered by the banner
+    // itself (`f runs NAME`), not repeated in words.
+    if let Some(hint) = f.advice() {
         out.push(BannerLine {
             health: Health::Hint,
             text: format!("hint: {hint}"),
@@ -217,6 +219,8 @@ pub fn command_row(config: &Config, spec: &CommandSpec, plan: Vec<String>) -> Co
     row.unless = spec.unless.as_deref().map(hide);
     row.only_if = spec.only_if.as_deref().map(hide);
     row.timeout = Some(config.timeout_of(spec));
+    row.retries = spec.retries;
+    row.retry_delay = spec.retry_delay;
     row.sensitive = spec.sensitive;
     if !spec.sensitive {
         let texts = [Some(&spec.run), spec.unless.as_ref(), spec.only_if.as_ref()];

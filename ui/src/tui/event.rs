@@ -2,7 +2,7 @@
 //! input, netlink changes and runner progress into these; `update` is the
 //! only place that interprets them.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use inject_errands::ensure::EnsureState;
 
@@ -32,6 +32,14 @@ pub enum Event {
     },
     /// Progress of the command at this index.
     Run { index: usize, msg: RunMsg },
+    /// A command's output file, read for the viewer (or why not).
+    OutputLoaded {
+        index: usize,
+        result: Result<super::viewer::Loaded, String>,
+    },
+    /// The clock, while a command runs (its elapsed time and spinner), and
+    /// the wall clock at that moment (when a run ended).
+    Tick(Instant, SystemTime),
     /// SIGTERM or SIGHUP (an ssh session closing), or the terminal's input
     /// ended: leave cleanly.
     Terminate,
@@ -40,8 +48,20 @@ pub enum Event {
 /// What the runner reports about one command, in dashboard terms.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RunMsg {
-    Line { stream: OutStream, text: String },
-    Finished { state: CmdState, duration: Duration },
+    /// The loop started the run at this moment.
+    Started(Instant),
+    Line {
+        stream: OutStream,
+        text: String,
+    },
+    Finished {
+        state: CmdState,
+        duration: Duration,
+    },
+    /// Nothing ran: another process holds the log dir's lock (who, in words).
+    Busy(String),
+    /// The run's whole output is in this file of the run log.
+    LogFile(std::path::PathBuf),
 }
 
 impl Event {

@@ -128,3 +128,98 @@ pub fn seed_vm_kept_app() -> App {
     );
     app
 }
+
+/// The seed's VM with neither default route: both families flagged, the
+/// IPv6 one with its configured fix.
+pub fn both_missing_app() -> App {
+    use crate::net::model::Scope;
+    let (ll0, ll0_route) = fixtures::link_local(2);
+    let (ll1, ll1_route) = fixtures::link_local(3);
+    let snapshot = fixtures::build(
+        vec![fixtures::ethernet(2, "eth0"), fixtures::ethernet(3, "eth1")],
+        vec![
+            fixtures::address(2, "10.0.250.10/24", Scope::GLOBAL),
+            ll0,
+            fixtures::address(3, "2001:db8:69f5::10/64", Scope::GLOBAL),
+            ll1,
+        ],
+        vec![ll0_route, ll1_route],
+    );
+    let mut app = App::new(
+        NetView::default(),
+        commands(),
+        "config: /var/vcap/jobs/inject/config/commands.yml",
+    );
+    // The IPv4 gateway as BOSH would name it in `networks:` too.
+    app.gateways = config_gateways(&config());
+    let v4 = crate::net::findings::Expected::with_gateways(&["10.0.250.1"
+        .parse()
+        .expect("fixture gateway")]);
+    app.gateways.networks.extend(v4.networks);
+    app.set_snapshot(snapshot);
+    app
+}
+
+/// The seed's VM with long addresses, several per interface, and a long
+/// interface name: what tables must elide without changing a value.
+pub fn long_addresses_app() -> App {
+    use crate::net::model::Scope;
+    let (ll0, ll0_route) = fixtures::link_local(2);
+    let snapshot = fixtures::build(
+        vec![
+            fixtures::ethernet(2, "eth0"),
+            fixtures::ethernet(3, "enp0s31f6-uplnk"),
+        ],
+        vec![
+            fixtures::address(2, "10.0.250.10/24", Scope::GLOBAL),
+            fixtures::address(
+                2,
+                "2001:db8:1234:5678:9abc:def0:1234:5678/64",
+                Scope::GLOBAL,
+            ),
+            ll0,
+            fixtures::address(3, "192.168.100.200/24", Scope::GLOBAL),
+            fixtures::address(
+                3,
+                "fd12:3456:789a:bcde:f012:3456:789a:bcde/64",
+                Scope::GLOBAL,
+            ),
+        ],
+        vec![
+            fixtures::default_route("10.0.250.1", 2, crate::net::model::Protocol::BOOT, None),
+            fixtures::default_route(
+                "2001:db8:1234:5678::1",
+                2,
+                crate::net::model::Protocol::STATIC,
+                Some(1024),
+            ),
+            ll0_route,
+        ],
+    );
+    // No expected networks: the addresses here are not the config's, and
+    // this fixture is about the tables, not a lost address.
+    let mut app = App::new(NetView::default(), commands(), "config: commands.yml");
+    app.set_snapshot(snapshot);
+    app
+}
+
+/// A run log with a result for each of [`CONFIG`]'s commands, from three
+/// sources: ensure, an errand, pre-start (and an older dashboard run).
+pub const RUN_LOG: &str = r#"{"attempts":1,"command":"ipv6-default-route","duration":0.02,"event":"finished","index":1,"name":"ipv6-default-route","outcome":{"result":"ok"},"phase":"errand","source":"dashboard","run":"2026-09-21T10:00:00Z-77-1","time":"2026-09-21T10:00:00.020Z"}
+{"attempts":1,"command":"ipv6-default-route","duration":0.012,"event":"finished","index":1,"name":"ipv6-default-route","outcome":{"result":"ok"},"phase":"ensure","source":"ensure","run":"2026-09-21T11:00:00Z-88","time":"2026-09-21T11:30:05.000Z"}
+{"attempts":1,"command":"show-ipv6-routes","duration":0.4,"event":"finished","index":2,"name":"show-ipv6-routes","outcome":{"exit_code":1,"result":"failed","signal":null},"phase":"errand","source":"errand","run":"2026-09-21T11:20:00Z-99","time":"2026-09-21T11:20:00.400Z"}
+{"attempts":1,"command":"register-with-vault","duration":2.5,"event":"finished","index":3,"name":"register-with-vault","outcome":{"result":"ok"},"phase":"pre-start","run":"2026-09-20T09:00:00Z-5","time":"2026-09-20T09:00:02.500Z"}
+"#;
+
+/// The seed's VM after a restart of the dashboard: every command's last
+/// result from [`RUN_LOG`], read at 11:33:10.
+pub fn seed_vm_history_app() -> App {
+    let mut app = seed_vm_app();
+    let history = super::history::parse(RUN_LOG)
+        .into_iter()
+        .map(|(name, (past, _, _))| (name, past))
+        .collect();
+    let now = humantime::parse_rfc3339("2026-09-21T11:33:10Z").expect("fixture time");
+    app.set_history(history, now);
+    app
+}

@@ -21,7 +21,7 @@ use inject_errands::{plan, CancellationToken};
 use super::app::{App, Level};
 use super::convert::{command_row, run_msgs};
 use super::event::{Event, RunMsg};
-use super::model::{CmdState, NetView, OutStream};
+use super::model::NetView;
 use super::run::{run, terminal_events, Io, RunSink};
 use super::theme::Theme;
 use crate::net;
@@ -49,9 +49,17 @@ fn phase_of(spec: &config::CommandSpec) -> Phase {
 /// netlink, terminal) is exit 2.
 pub fn main(opts: Options) -> ExitCode {
     let path = config::resolve_path(opts.config.clone());
+    let tty = std::io::stdout().is_terminal();
+    let mut config_error = None;
     let config = if opts.config.is_some() || path.exists() {
         match net::locate::load(&path) {
             Ok(c) => Some(Arc::new(c)),
+            // In a terminal the network is still worth seeing: the error
+            // goes in the banner. Elsewhere (scripts) it is an error.
+            Err(e) if tty => {
+                config_error = Some(e.to_string());
+                None
+            }
             Err(e) => {
                 say_err(&format!("inject-tui: {e}"));
                 return ExitCode::from(2);
@@ -70,10 +78,10 @@ pub fn main(opts: Options) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if !std::io::stdout().is_terminal() {
+    if !tty {
         return runtime.block_on(print_status(config.as_deref()));
     }
-    runtime.block_on(dashboard(config, path, opts.log_dir))
+    runtime.block_on(dashboard(config, config_error, path, opts.log_dir))
 }
 
 /// stdout is a pipe or file: no screen to draw on, so print what
@@ -109,6 +117,7 @@ async fn print_status(config: Option<&Config>) -> ExitCode {
 
 async fn dashboard(
     config: Option<Arc<Config>>,
+    config_error: Option<String>,
     path: PathBuf,
     log_dir: Option<PathBuf>,
 ) -> ExitCode {
@@ -127,9 +136,13 @@ async fn dashboard(
                 .collect();
             (rows, format!("config: {}", path.display()))
         }
+        None if config_error.is_some() => {
+            (Vec::new(), format!("broken config: {}", path.display()))
+        }
         None => (Vec::new(), format!("no config at {}", path.display())),
     };
     let mut app = App::new(NetView::default(), commands, note);
+    app.config_error = config_error;
     app.is_root = nix::unistd::geteuid().is_root();
     app.gateways = gateways;
     // Follow netlink; without it the view still works, refreshed by `r`.
@@ -148,6 +161,9 @@ async fn dashboard(
         Err(e) => app.net_error = Some(e.to_string()),
     }
     let log_dir = runlog::resolve_dir(log_dir);
+    if let Some(dir) = log_dir.as_deref() {
+        app.set_history(super::history::read(dir), SystemTime::now());
+    }
     let events = stream::select(
         terminal_events(),
         ensure_events(log_dir.clone(), ENSURE_EVERY),
@@ -247,6 +263,47 @@ fn running_ensure(dir: &Path) -> Option<EnsureState> {
         .filter(|state| state.is_current(SystemTime::now()))
 }
 
+/// Who holds the lock, for the footer: `inject run (pid 4242, phase
+/// pre-start) holds the lock; try again when it ends`.
+fn holder_text(held: &runlog::LockHeld, phase: Option<&str>) -> String {
+    let pid = held
+        .pid
+        .map_or("pid unknown".to_string(), |p| format!("pid {p}"));
+    let phase = phase.map_or(String::new(), |p| format!(", phase {p}"));
+    format!(
+        "{} ({pid}{phase}) holds the lock; try again when it ends",
+        held.kind.holder
+    )
+}
+
+/// The phase of the run that process `pid` logged last: runs are named
+/// `<time>-<pid>` in the run log. Only the log's end is read (a run that
+/// holds the lock now started recently).
+fn phase_of_pid(dir: &Path, pid: u32) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL: u64 = 256 * 1024;
+    let mut file = std::fs::File::open(dir.join(runlog::EVENTS_FILE)).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL))).ok()?;
+    let mut bytes = Vec::new();
+    file.take(TAIL).read_to_end(&mut bytes).ok()?;
+    // The cut may fall inside a character; that line does not parse anyway.
+    let text = String::from_utf8_lossy(&bytes);
+    // `<time>-<pid>`, or `<time>-<pid>-<n>` for a process's later runs.
+    let pid = pid.to_string();
+    text.lines().rev().find_map(|line| {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        let run = v.get("run")?.as_str()?;
+        let mut parts = run.rsplit('-');
+        let last = parts.next()?;
+        if last != pid && parts.next() != Some(pid.as_str()) {
+            return None;
+        }
+        let said = v.get("source").or_else(|| v.get("phase"))?;
+        Some(said.as_str()?.to_string())
+    })
+}
+
 /// The real side effects: netlink reads and errand runs.
 struct LiveIo {
     config: Option<Arc<Config>>,
@@ -274,18 +331,17 @@ impl Io for LiveIo {
             let phase = phase_of(spec);
             // The same log an errand run writes, under the same lock: a
             // dashboard run and `inject run` never interleave.
-            let mut log = match log_dir.as_deref().map(|d| RunLog::open(d, phase)) {
+            // Logged as the dashboard's own (its own ids and retention).
+            let open = |d: &Path| RunLog::open_as(d, phase, super::history::DASHBOARD);
+            let mut log = match log_dir.as_deref().map(open) {
                 None => None,
                 Some(Ok(log)) => Some(log),
                 Some(Err(held)) => {
-                    sink.send(RunMsg::Line {
-                        stream: OutStream::Info,
-                        text: held.to_string(),
-                    });
-                    sink.send(RunMsg::Finished {
-                        state: CmdState::Cancelled,
-                        duration: Default::default(),
-                    });
+                    let phase = match (held.pid, log_dir.as_deref()) {
+                        (Some(pid), Some(dir)) => phase_of_pid(dir, pid),
+                        _ => None,
+                    };
+                    sink.send(RunMsg::Busy(holder_text(&held, phase.as_deref())));
                     return;
                 }
             };
@@ -299,6 +355,9 @@ impl Io for LiveIo {
             };
             let slot = Slot { index: 1, total: 1 };
             let report = run_command(config, spec, slot, log.as_mut(), &cancel, &mut forward).await;
+            if let Some(path) = log.as_ref().and_then(|l| l.output_path(1)) {
+                sink.send(RunMsg::LogFile(path));
+            }
             if let Some(log) = log.as_mut() {
                 let mut summary = Summary {
                     total: 1,

@@ -5,11 +5,14 @@
 pub mod app;
 pub mod convert;
 pub mod event;
+pub mod fit;
+pub mod history;
 pub mod layout;
 pub mod live;
 pub mod model;
 pub mod run;
 pub mod theme;
+pub mod viewer;
 pub mod views;
 
 pub use app::{update, App, Effect, Focus, Overlay};

@@ -101,6 +101,9 @@ pub struct CommandRow {
     pub unless: Option<String>,
     pub only_if: Option<String>,
     pub timeout: Option<Duration>,
+    /// Runs again this many times after a failure, this long apart.
+    pub retries: u32,
+    pub retry_delay: Duration,
     pub sensitive: bool,
     /// `NAME=value` of the network variables the command text uses, so the
     /// confirmation shows what `$INJECT_NET_…` will be.
@@ -112,6 +115,10 @@ pub struct CommandRow {
     pub output: Vec<OutLine>,
     /// Kept true by a running `inject ensure`, as its state file says.
     pub kept: Option<Kept>,
+    /// Its last result in the run log (this dashboard's runs included).
+    pub past: Option<super::history::Past>,
+    /// Its last run's whole output, as the run log kept it.
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 /// How a running `inject ensure` keeps a command (from its state file,
@@ -137,6 +144,12 @@ impl Kept {
     }
 }
 
+/// `5s`, `3m`, `2h`, `4d`: [`format_ago`] without the `ago`.
+pub fn format_age(ago: Duration) -> String {
+    let text = format_ago(ago);
+    text.trim_end_matches(" ago").to_string()
+}
+
 /// `5s ago`, `3m ago`, `2h ago`, `4d ago`: how long ago, roughly.
 pub fn format_ago(ago: Duration) -> String {
     let s = ago.as_secs();
@@ -157,6 +170,8 @@ impl CommandRow {
             unless: None,
             only_if: None,
             timeout: None,
+            retries: 0,
+            retry_delay: Duration::ZERO,
             sensitive: false,
             vars: Vec::new(),
             plan: Vec::new(),
@@ -164,6 +179,8 @@ impl CommandRow {
             last_duration: None,
             output: Vec::new(),
             kept: None,
+            past: None,
+            log_file: None,
         }
     }
 }

@@ -52,6 +52,9 @@ pub trait Io: Send + Sync + 'static {
     ) -> BoxFuture<'static, ()>;
 }
 
+/// How often a running command's spinner and elapsed time move.
+const TICK: Duration = Duration::from_millis(100);
+
 /// How long quitting waits for a cancelled command to be stopped and logged.
 const STOP_GRACE: Duration = Duration::from_secs(15);
 
@@ -76,7 +79,12 @@ where
     let mut net_changes = net_changes.fuse();
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let cancel = CancellationToken::new();
+    // The running command's own token, so `x` stops it and nothing else.
+    let mut run_cancel = cancel.child_token();
     let mut running: Option<JoinHandle<()>> = None;
+    // While a command runs, a tick moves its spinner and elapsed time.
+    let mut ticks = tokio::time::interval(TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut net_live = true;
     let mut lost: Option<B::Error> = None;
 
@@ -96,6 +104,9 @@ where
             },
             // Never None: `tx` lives as long as the loop.
             Some(ev) = rx.recv() => ev,
+            now = ticks.tick(), if app.running.is_some() || !app.fresh.is_empty() || app.banner_hold.is_some() => {
+                Event::Tick(now.into_std(), std::time::SystemTime::now())
+            }
         };
         let mut pending = vec![event];
         // Take whatever else is already queued (a burst of output lines)
@@ -107,6 +118,10 @@ where
             }
         }
         for event in pending {
+            // The wall clock, for what the view dates (updated at, how long
+            // ago a run was, routes that just appeared); `update` stays
+            // free of clocks.
+            app.wall = Some(std::time::SystemTime::now());
             for effect in update(app, event) {
                 match effect {
                     Effect::ReadSnapshot => {
@@ -121,19 +136,40 @@ where
                             index,
                             tx: tx.clone(),
                         };
+                        sink.send(RunMsg::Started(std::time::Instant::now()));
+                        run_cancel = cancel.child_token();
                         running = Some(tokio::spawn(io.run_command(
                             index,
                             sink,
-                            cancel.child_token(),
+                            run_cancel.clone(),
                         )));
+                    }
+                    Effect::Stop => run_cancel.cancel(),
+                    Effect::LoadOutput(index, path) => {
+                        let tx = tx.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let result = super::viewer::load(
+                                &path,
+                                super::viewer::HEAD_LINES,
+                                super::viewer::TAIL_LINES,
+                            )
+                            .map_err(|e| format!("cannot read {}: {e}", path.display()));
+                            let _ = tx.send(Event::OutputLoaded { index, result });
+                        });
+                    }
+                    Effect::Redraw => {
+                        // Whatever wrote over the screen goes with this.
+                        if let Err(e) = terminal.clear() {
+                            lost = Some(e);
+                        }
                     }
                 }
             }
-            if app.quit {
+            if app.quit || lost.is_some() {
                 break;
             }
         }
-        if app.quit {
+        if app.quit || lost.is_some() {
             break;
         }
         // A terminal that went away (ssh dropped, tmux killed) ends the

@@ -1,11 +1,12 @@
 //! `update` for every key binding and for net and runner events.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
 
 use super::app::{
-    update, App, Effect, Focus, Level, Overlay, LIVE_STOPPED, NEEDS_ROOT, QUIT_WHILE_RUNNING,
+    update, App, Effect, Focus, Level, Overlay, ESC_SAYS, LIVE_STOPPED, NEEDS_ROOT,
+    QUIT_WHILE_RUNNING,
 };
 use super::convert::net_view;
 use super::event::{Event, RunMsg};
@@ -257,27 +258,113 @@ fn q_ctrl_c_and_sigterm_quit() {
 }
 
 #[test]
-fn esc_closes_a_window_and_quits_only_from_the_main_view() {
+fn esc_closes_a_window_and_never_quits() {
     let mut app = seed_vm_app();
     key(&mut app, KeyCode::Char('?'));
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.overlay, None, "Esc closes the help");
     assert!(!app.quit, "closing a window does not quit");
-    // Two Esc with a command running: the first asks, the second keeps it.
+    // An Esc too many (double Esc) says how to quit instead of quitting.
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.quit);
+    assert_eq!(app.message_text(), Some(ESC_SAYS));
     key(&mut app, KeyCode::Enter);
     ch(&mut app, 'y');
     key(&mut app, KeyCode::Esc);
-    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit));
-    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
     assert!(!app.quit);
     assert_eq!(app.running, Some(0));
 }
 
+fn start(app: &mut App, at: Instant) {
+    key(app, KeyCode::Enter);
+    assert_eq!(ch(app, 'y'), vec![Effect::Run(0)]);
+    update(
+        app,
+        Event::Run {
+            index: 0,
+            msg: RunMsg::Started(at),
+        },
+    );
+}
+
 #[test]
-fn esc_in_the_main_view_with_nothing_running_quits() {
+fn a_running_command_counts_its_time_with_the_clock() {
     let mut app = seed_vm_app();
+    let t0 = Instant::now();
+    start(&mut app, t0);
+    assert_eq!(app.elapsed(), Some(Duration::ZERO));
+    update(
+        &mut app,
+        Event::Tick(
+            t0 + Duration::from_millis(2500),
+            std::time::SystemTime::now(),
+        ),
+    );
+    assert_eq!(app.elapsed(), Some(Duration::from_millis(2500)));
+    update(
+        &mut app,
+        Event::Run {
+            index: 0,
+            msg: RunMsg::Finished {
+                state: CmdState::Ok,
+                duration: Duration::from_millis(2600),
+            },
+        },
+    );
+    assert_eq!(app.elapsed(), None, "nothing runs");
+}
+
+#[test]
+fn x_asks_then_stops_the_running_command_and_the_dashboard_stays() {
+    let mut app = seed_vm_app();
+    ch(&mut app, 'x');
+    assert_eq!(app.overlay, None);
+    assert_eq!(app.message_text(), Some("nothing is running"));
+    start(&mut app, Instant::now());
+    assert!(ch(&mut app, 'x').is_empty(), "asks first");
+    assert_eq!(app.overlay, Some(Overlay::ConfirmStop));
     key(&mut app, KeyCode::Esc);
-    assert!(app.quit);
+    assert_eq!(app.overlay, None, "Esc lets it run");
+    ch(&mut app, 'x');
+    assert_eq!(ch(&mut app, 'y'), vec![Effect::Stop]);
+    assert_eq!(app.overlay, None);
+    assert!(!app.quit);
+    assert_eq!(app.message_text(), Some("stopping ipv6-default-route…"));
+}
+
+#[test]
+fn ctrl_l_redraws_the_screen() {
+    let mut app = seed_vm_app();
+    assert_eq!(update(&mut app, Event::ctrl('l')), vec![Effect::Redraw]);
+    assert!(!app.quit);
+}
+
+#[test]
+fn a_held_lock_says_who_and_leaves_the_command_as_it_was() {
+    let mut app = seed_vm_app();
+    app.commands[0].state = CmdState::Ok;
+    app.commands[0].last_duration = Some(Duration::from_millis(12));
+    app.commands[0].output = vec![super::model::OutLine {
+        stream: OutStream::Info,
+        text: "ok in 12ms".into(),
+    }];
+    let before = app.commands[0].clone();
+    start(&mut app, Instant::now());
+    update(
+        &mut app,
+        Event::Run {
+            index: 0,
+            msg: RunMsg::Busy("inject run (pid 4242, phase errand) holds the lock".into()),
+        },
+    );
+    assert_eq!(app.commands[0], before, "not `cancelled`: nothing ran");
+    assert_eq!(app.running, None);
+    assert_eq!(
+        app.message_text(),
+        Some("ipv6-default-route not run: inject run (pid 4242, phase errand) holds the lock")
+    );
+    assert_eq!(app.message.as_ref().unwrap().level, Level::Error);
 }
 
 #[test]
@@ -602,4 +689,108 @@ fn a_running_ensure_marks_the_commands_it_keeps_and_when_it_acted() {
         },
     );
     assert!(app.commands.iter().all(|c| c.kept.is_none()));
+}
+
+#[test]
+fn o_opens_the_viewer_reading_the_log_file_when_there_is_one() {
+    let mut app = seed_vm_app();
+    assert!(ch(&mut app, 'o').is_empty(), "no file: the lines in memory");
+    assert_eq!(app.viewer.as_ref().unwrap().index, 0);
+    ch(&mut app, 'q');
+    assert!(
+        app.viewer.is_none() && !app.quit,
+        "q closes the viewer only"
+    );
+    let path = std::path::PathBuf::from("/log/runs/r/01-ipv6-default-route.log");
+    app.commands[0].log_file = Some(path.clone());
+    assert_eq!(ch(&mut app, 'o'), vec![Effect::LoadOutput(0, path)]);
+    let loaded = super::viewer::Loaded {
+        lines: vec![super::model::OutLine {
+            stream: OutStream::Stdout,
+            text: "from the file".into(),
+        }],
+        ..Default::default()
+    };
+    update(
+        &mut app,
+        Event::OutputLoaded {
+            index: 0,
+            result: Ok(loaded),
+        },
+    );
+    assert_eq!(app.viewer_lines()[0].text, "from the file");
+}
+
+#[test]
+fn arrows_scroll_the_focused_output_instead_of_switching_command() {
+    let mut app = big_app(3, 10);
+    for i in 0..100 {
+        app.commands[0].output.push(super::model::OutLine {
+            stream: OutStream::Stdout,
+            text: format!("{i}"),
+        });
+    }
+    app.focus = Focus::Output;
+    key(&mut app, KeyCode::Up);
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.selected, 0, "still the same command");
+    assert_eq!(app.scroll.output_back, 2);
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.scroll.output_back, 1);
+}
+
+#[test]
+fn a_new_route_is_marked_for_a_moment_and_r_says_when_it_read() {
+    use std::time::SystemTime;
+    let t0 = humantime::parse_rfc3339("2026-12-03T04:19:19Z").unwrap();
+    let mut app = seed_vm_app();
+    app.wall = Some(t0);
+    update(&mut app, route_change(Action::Added, v6_default()));
+    assert_eq!(
+        app.fresh,
+        vec![(
+            "default via 2001:db8:69f5::1 dev eth1 proto static metric 1024".to_string(),
+            t0
+        )]
+    );
+    assert_eq!(app.updated, Some(t0));
+    let tick = |app: &mut App, secs| {
+        update(
+            app,
+            Event::Tick(Instant::now(), t0 + Duration::from_secs(secs)),
+        )
+    };
+    tick(&mut app, 2);
+    assert_eq!(app.fresh.len(), 1, "still marked");
+    tick(&mut app, 3);
+    assert!(app.fresh.is_empty(), "marked for 3 s");
+    // r: refreshing, then when it was read.
+    ch(&mut app, 'r');
+    assert_eq!(app.message_text(), Some("refreshing"));
+    app.wall = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(3600 + 61));
+    update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm_fixed())));
+    assert_eq!(app.message_text(), Some("re-read at 01:01:01"));
+}
+
+#[test]
+fn a_banner_that_shrinks_keeps_its_rows_a_moment_so_panels_do_not_jump() {
+    use ratatui::layout::Rect;
+    let t0 = humantime::parse_rfc3339("2026-12-03T04:19:19Z").unwrap();
+    let mut app = seed_vm_app();
+    app.wall = Some(t0);
+    let area = Rect::new(0, 0, 120, 40);
+    let flagged = super::views::layout(&app, area).unwrap().banner.height;
+    // The IPv6 default arrives: the finding and its hint go.
+    update(&mut app, route_change(Action::Added, v6_default()));
+    assert_eq!(
+        super::views::layout(&app, area).unwrap().banner.height,
+        flagged,
+        "held"
+    );
+    update(
+        &mut app,
+        Event::Tick(Instant::now(), t0 + Duration::from_secs(5)),
+    );
+    assert!(app.banner_hold.is_none());
+    assert!(super::views::layout(&app, area).unwrap().banner.height < flagged);
 }

@@ -8,7 +8,9 @@ use ratatui::style::Color;
 use ratatui::Terminal;
 
 use super::app::{App, Focus, Overlay};
-use super::fixtures::{big_app, seed_vm_app, seed_vm_fixed_app, seed_vm_kept_app};
+use super::fixtures::{
+    big_app, both_missing_app, long_addresses_app, seed_vm_app, seed_vm_fixed_app, seed_vm_kept_app,
+};
 use super::theme::Theme;
 use super::views::render;
 
@@ -249,9 +251,10 @@ fn the_footer_colours_a_message_by_its_level_not_its_words() {
 fn commands_panel(app: &App) -> String {
     let (w, h) = (120, 40);
     let buf = draw(app, &Theme::color(), w, h);
-    let area = super::layout::areas(Rect::new(0, 0, w, h), app.banner_rows(w))
+    let area = super::views::layout(app, Rect::new(0, 0, w, h))
         .unwrap()
-        .commands;
+        .commands
+        .unwrap();
     (area.y..area.bottom())
         .map(|y| {
             (area.x..area.right())
@@ -273,18 +276,381 @@ fn commands_kept_by_ensure_say_so_and_when_it_acted() {
 #[test]
 fn kept_commands_scroll_with_both_lines_in_view() {
     let mut app = seed_vm_kept_app();
-    let (w, h) = (120, 20);
+    let w = 120;
+    // The height at which the commands panel has room for 3 lines.
+    let h = (14..60)
+        .find(|&h| {
+            super::views::layout(&app, Rect::new(0, 0, w, h))
+                .and_then(|a| a.commands)
+                .is_some_and(|area| super::layout::inner_rows(area, true) == 3)
+        })
+        .expect("a height with room for 3 lines");
     app.size = (w, h);
-    let area = super::layout::areas(Rect::new(0, 0, w, h), app.banner_rows(w))
-        .unwrap()
-        .commands;
-    assert_eq!(super::layout::inner_rows(area, true), 3, "room for 3 lines");
     // The last command is selected: both its lines show, with the one
     // above it; the first (two lines) scrolls off.
     app.selected = 2;
     let s = screen(&app, w, h);
     assert!(s.contains("  show-ipv6-routes"), "{s}");
     assert!(s.contains("▶ register-with-vault"), "{s}");
-    assert!(s.contains("failing   20s ago"), "{s}");
+    assert!(
+        s.lines()
+            .any(|l| l.contains("failing") && l.contains("20s ago")),
+        "{s}"
+    );
     assert!(!s.contains("ipv6-default-route  "), "{s}");
+}
+
+/// What every size must show with both defaults missing: both families'
+/// findings, the IPv6 hint's command whole, and the configured fix.
+fn assert_findings_first(s: &str) {
+    assert!(s.contains("✗ IPv4: no default route"), "{s}");
+    assert!(s.contains("✗ IPv6: no default route"), "{s}");
+    assert!(s.contains("f runs ipv6-default-route"), "{s}");
+    // The hint wraps; its command is whole once the rows are joined.
+    let joined: String = s
+        .lines()
+        .map(|l| l.trim_matches(['│', ' ']))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        joined.contains("ip -6 route add default via 2001:db8:69f5::1 dev eth1")
+            || joined.contains("ip -6 route replace default via 2001:db8:69f5::1 dev eth1"),
+        "{s}"
+    );
+    assert!(s.contains("ipv6-default-route"), "the fix's row: {s}");
+}
+
+#[test]
+fn both_defaults_missing_120x40() {
+    let s = screen(&both_missing_app(), 120, 40);
+    assert_findings_first(&s);
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn both_defaults_missing_80x24() {
+    let s = screen(&both_missing_app(), 80, 24);
+    assert_findings_first(&s);
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn both_defaults_missing_60x15() {
+    let s = screen(&both_missing_app(), 60, 15);
+    assert_findings_first(&s);
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn both_defaults_missing_50x14() {
+    let s = screen(&both_missing_app(), 50, 14);
+    assert_findings_first(&s);
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn findings_stay_at_every_size_in_between() {
+    let app = both_missing_app();
+    for w in 50..=130 {
+        for h in [14, 15, 18, 24, 30] {
+            let s = screen(&app, w, h);
+            assert!(s.contains("IPv4: no default"), "{w}x{h}: {s}");
+            assert!(s.contains("IPv6: no default"), "{w}x{h}: {s}");
+            assert!(s.contains("f runs ipv6-default-route"), "{w}x{h}: {s}");
+        }
+    }
+}
+
+/// Every value the tables show is whole or ends in `…`: never a shorter
+/// value that reads as valid.
+#[test]
+fn long_addresses_are_elided_never_cut_to_another_value() {
+    let app = long_addresses_app();
+    for (w, h) in [(120, 40), (80, 24), (60, 15), (50, 14)] {
+        let s = screen(&app, w, h);
+        for word in s.split(|c: char| c.is_whitespace() || c == '│' || c == '┃') {
+            let looks_like_address = word.contains('/') && word.contains(['.', ':']);
+            if looks_like_address && !word.ends_with('…') {
+                assert!(
+                    [
+                        "127.0.0.1/8",
+                        "::1/128",
+                        "10.0.250.10/24",
+                        "2001:db8:1234:5678:9abc:def0:1234:5678/64",
+                        "fe80::2/64",
+                        "192.168.100.200/24",
+                        "fd12:3456:789a:bcde:f012:3456:789a:bcde/64",
+                        "10.0.250.0/24",
+                        "192.168.100.0/24",
+                        "2001:db8:1234:5678::/64",
+                        "fd12:3456:789a:bcde::/64",
+                        "fe80::/64",
+                    ]
+                    .contains(&word),
+                    "{w}x{h}: `{word}` is not a value of the fixture: {s}"
+                );
+            }
+        }
+        assert!(!s.contains(" 655 ") && !s.contains("6553 "), "{w}x{h}: {s}");
+    }
+}
+
+#[test]
+fn long_addresses_120x40() {
+    insta::assert_snapshot!(screen(&long_addresses_app(), 120, 40));
+}
+
+#[test]
+fn long_addresses_80x24() {
+    insta::assert_snapshot!(screen(&long_addresses_app(), 80, 24));
+}
+
+#[test]
+fn long_addresses_60x15() {
+    insta::assert_snapshot!(screen(&long_addresses_app(), 60, 15));
+}
+
+#[test]
+fn long_addresses_50x14() {
+    insta::assert_snapshot!(screen(&long_addresses_app(), 50, 14));
+}
+
+#[test]
+fn ascii_theme_draws_no_box_lines() {
+    let s = text(&draw(
+        &both_missing_app(),
+        &Theme::no_color().ascii(),
+        80,
+        24,
+    ));
+    assert!(s.is_ascii(), "{s}");
+    assert!(s.contains("no default route - eth0"), "{s}");
+    assert!(s.contains("+ inject"), "{s}");
+    assert!(s.contains("x IPv6: no default route"), "{s}");
+}
+
+#[test]
+fn not_root_says_read_only_from_the_start() {
+    let mut app = both_missing_app();
+    app.is_root = false;
+    let s = screen(&app, 80, 24);
+    let footer = s.lines().last().unwrap();
+    assert!(footer.starts_with("read-only (not root)"), "{footer}");
+}
+
+#[test]
+fn a_running_command_shows_a_spinner_and_its_time_so_far() {
+    use std::time::{Duration, Instant};
+    let mut app = both_missing_app();
+    let t0 = Instant::now();
+    app.commands[0].state = super::model::CmdState::Running;
+    app.running = Some(0);
+    app.running_since = Some(t0);
+    app.clock = Some(t0 + Duration::from_secs(12));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("running 12s"), "{s}");
+    assert!(
+        s.contains("running for 12s, no output yet; x stops it"),
+        "{s}"
+    );
+    assert!(s.contains("x stop"), "the footer names the key: {s}");
+    // The spinner moves with the clock.
+    let frame = |app: &App| {
+        let s = screen(app, 80, 24);
+        let at = s.find(" running").unwrap();
+        s[..at].chars().last().unwrap()
+    };
+    let first = frame(&app);
+    app.clock = Some(t0 + Duration::from_millis(12_100));
+    assert_ne!(frame(&app), first);
+    app.overlay = Some(Overlay::ConfirmStop);
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("stop ipv6-default-route?"), "{s}");
+    assert!(s.contains("(running for 12.1s)"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn history_from_the_run_log_says_what_when_and_who() {
+    let app = super::fixtures::seed_vm_history_app();
+    let s = screen(&app, 120, 40);
+    assert!(!s.contains("pending"), "{s}");
+    let row = |words: &[&str]| s.lines().any(|l| words.iter().all(|w| l.contains(w)));
+    assert!(row(&["ipv6-default-route", " ok ", "3m ensure"]), "{s}");
+    assert!(row(&["show-ipv6-routes", " failed ", "13m errand"]), "{s}");
+    assert!(row(&["register-with-vault", " ok ", "1d pre-start"]), "{s}");
+    assert!(s.contains("ensure ran it 2026-09-21T11:30:05Z"), "{s}");
+    assert!(s.contains("ok in 12ms"), "{s}");
+    insta::assert_snapshot!(s);
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("3m ensure"), "{s}");
+    insta::assert_snapshot!("history_80x24", s);
+}
+
+fn viewer_app() -> App {
+    use super::model::{OutLine, OutStream};
+    let mut app = seed_vm_app();
+    let mut output: Vec<OutLine> = (1..=100)
+        .map(|i| OutLine {
+            stream: OutStream::Stdout,
+            text: format!("line {i}"),
+        })
+        .collect();
+    output.push(OutLine {
+        stream: OutStream::Stdout,
+        text: "\u{1b}[31mred\u{1b}[0m\tafter a tab".into(),
+    });
+    output.push(OutLine {
+        stream: OutStream::Stderr,
+        text: "the error at the end".into(),
+    });
+    app.commands[0].output = output;
+    app.size = (80, 24);
+    assert!(super::update(
+        &mut app,
+        super::Event::key(crossterm::event::KeyCode::Char('o'))
+    )
+    .is_empty());
+    app
+}
+
+#[test]
+fn the_output_viewer_follows_the_end_with_colours_and_tabs() {
+    let app = viewer_app();
+    let buf = draw(&app, &Theme::color(), 80, 24);
+    let s = text(&buf);
+    assert!(s.contains("the error at the end"), "{s}");
+    assert!(
+        s.contains("red     after a tab"),
+        "tab to column 8, no escape codes: {s}"
+    );
+    assert!(!s.contains("[31m"), "{s}");
+    assert!(
+        s.contains("output: ipv6-default-route · 82-102/102 · following"),
+        "{s}"
+    );
+    // The colour is drawn: `red` in red.
+    let row = s.lines().position(|l| l.contains("red     after")).unwrap() as u16;
+    assert_eq!(buf[(1, row)].fg, ratatui::style::Color::Red);
+    insta::assert_snapshot!(s);
+    // Without colour, the same characters and no colour.
+    let buf = draw(&app, &Theme::no_color(), 80, 24);
+    assert_eq!(buf[(1, row)].fg, ratatui::style::Color::Reset);
+    assert!(text(&buf).contains("red     after a tab"));
+}
+
+#[test]
+fn the_output_viewer_goes_home_searches_and_wraps() {
+    use crossterm::event::KeyCode;
+    let mut app = viewer_app();
+    let key = |app: &mut App, code| super::update(app, super::Event::key(code));
+    key(&mut app, KeyCode::Char('g'));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("│line 1 "), "{s}");
+    assert!(!s.contains("following"), "{s}");
+    key(&mut app, KeyCode::Char('/'));
+    for c in "line 50".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("/line 50  Enter searches"), "{s}");
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("│line 48 "), "the match near the top: {s}");
+    key(&mut app, KeyCode::Char('G'));
+    key(&mut app, KeyCode::Char('w'));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("· wrap"), "{s}");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.viewer.is_none(), "Esc closes the viewer");
+    assert!(!app.quit, "and never quits");
+}
+
+#[test]
+fn routes_filter_by_text_and_family_with_a_count() {
+    use crossterm::event::KeyCode;
+    let mut app = big_app(10, 2_000);
+    let key = |app: &mut App, code| super::update(app, super::Event::key(code));
+    key(&mut app, KeyCode::Char('/'));
+    assert_eq!(app.focus, Focus::Routes);
+    for c in "dev eth3 ".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("/dev eth3   (Enter filters, Esc cancels)"),
+        "{s}"
+    );
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app, 120, 40);
+    let total = app.net.routes.len();
+    let matching = app.routes_shown();
+    assert!(matching > 0 && matching < total);
+    assert!(
+        s.contains(&format!("/{matching} matching \"dev eth3 \" of {total}")),
+        "{s}"
+    );
+    for line in s
+        .lines()
+        .filter(|l| l.contains(" via ") && !l.contains("IPv"))
+    {
+        assert!(
+            line.contains("dev eth3 ") || !line.contains("dev eth"),
+            "{line}"
+        );
+    }
+    key(&mut app, KeyCode::Char('6'));
+    assert!(app.routes_shown() <= matching);
+    assert!(screen(&app, 120, 40).contains(" IPv6 matching"));
+    key(&mut app, KeyCode::Char('6'));
+    assert_eq!(app.routes_shown(), matching, "6 again shows both");
+    key(&mut app, KeyCode::Char('/'));
+    for _ in 0.."dev eth3 ".len() {
+        key(&mut app, KeyCode::Backspace);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.routes_shown(), total, "an empty filter shows all");
+}
+
+#[test]
+fn the_confirmation_says_retries_and_the_plan_says_what_is_hidden() {
+    let mut app = seed_vm_app();
+    app.commands[0].retries = 2;
+    app.commands[0].retry_delay = std::time::Duration::from_secs(2);
+    app.overlay = Some(Overlay::Confirm(0));
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("retries  2 more times after a failure, 2s apart"),
+        "{s}"
+    );
+    app.commands[0].plan = (0..100).map(|i| format!("step {i}")).collect();
+    app.overlay = Some(Overlay::Plan {
+        index: 0,
+        scroll: 10,
+    });
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("· ↑ 10 more · ↓ 72 more ·"), "{s}");
+}
+
+#[test]
+fn a_new_route_is_drawn_reversed_and_the_banner_says_when_it_changed() {
+    let mut app = seed_vm_fixed_app();
+    let line = "default via 2001:db8:69f5::1 dev eth1 proto static metric 1024";
+    let t = humantime::parse_rfc3339("2026-12-03T04:19:19Z").unwrap();
+    app.fresh = vec![(line.to_string(), t)];
+    app.updated = Some(t);
+    let buf = draw(&app, &Theme::color(), 120, 40);
+    let s = text(&buf);
+    assert!(s.contains("updated 04:19:19"), "{s}");
+    let row = s.lines().position(|l| l.contains(line)).unwrap() as u16;
+    let x = s
+        .lines()
+        .nth(row as usize)
+        .unwrap()
+        .chars()
+        .take_while(|c| *c != 'd')
+        .count() as u16;
+    assert!(buf[(x, row)]
+        .modifier
+        .contains(ratatui::style::Modifier::REVERSED));
 }

@@ -10,16 +10,22 @@ use ratatui::Frame;
 
 use super::panel;
 use crate::tui::app::{App, Focus};
+use crate::tui::fit;
 use crate::tui::layout::inner_rows;
-use crate::tui::model::{format_ago, format_duration, CmdState};
+use crate::tui::model::{format_age, format_ago, format_duration, CmdState};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let block = panel("commands", Focus::Commands, app, theme).title_bottom(Line::from(
-        Span::styled(format!(" {} ", app.config_note), theme.dim),
-    ));
+    let note = fit::elide(&app.config_note, area.width.saturating_sub(4) as usize);
+    let block = panel("commands", Focus::Commands, app, theme)
+        .title_bottom(Line::from(Span::styled(format!(" {note} "), theme.dim)));
     if app.commands.is_empty() {
-        let text = Paragraph::new("no commands are configured")
+        let why = if app.config_error.is_some() {
+            "no commands: the config has an error (see above); fix it and restart"
+        } else {
+            "no commands are configured"
+        };
+        let text = Paragraph::new(why)
             .style(theme.warn)
             .wrap(Wrap { trim: true })
             .block(block);
@@ -27,6 +33,49 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let rows_fit = inner_rows(area, true).max(1);
+    // LAST says how long ago and who ran it (`3m errand`), or how long it
+    // took when nothing says when; STATE and LAST are as wide as their
+    // widest words, names get the rest.
+    let last_of = |i: usize, c: &crate::tui::model::CommandRow| -> String {
+        if app.running == Some(i) {
+            return format_duration(app.elapsed().unwrap_or_default());
+        }
+        match (&c.past, app.wall) {
+            (Some(p), Some(now)) => {
+                let ago = now.duration_since(p.when).unwrap_or_default();
+                format!("{} {}", format_age(ago), p.source)
+            }
+            _ => c.last_duration.map(format_duration).unwrap_or_default(),
+        }
+    };
+    let lasts: Vec<String> = app
+        .commands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| last_of(i, c))
+        .collect();
+    let widest = |texts: &mut dyn Iterator<Item = usize>| texts.max().unwrap_or(0);
+    let state_w = widest(&mut app.commands.iter().enumerate().map(|(i, c)| {
+        let own = if app.running == Some(i) {
+            9 // `⠋ running`
+        } else {
+            fit::width(c.state.label())
+        };
+        own.max(c.kept.as_ref().map_or(0, |k| fit::width(k.label())))
+    }))
+    .max(5);
+    let kept_ago = app.commands.iter().filter_map(|c| {
+        c.kept
+            .as_ref()?
+            .acted_ago
+            .map(|a| fit::width(&format_ago(a)))
+    });
+    // No column at all while no command has a last run to show.
+    let last_w = match widest(&mut lasts.iter().map(|l| fit::width(l)).chain(kept_ago)) {
+        0 => 0,
+        w => w.clamp(8, 14),
+    };
+    let name_w = (area.width.saturating_sub(2) as usize).saturating_sub(state_w + last_w + 2);
     // A kept command takes a second line (`↳ kept by ensure  acted  3m ago`).
     let height = |i: usize| 1 + usize::from(app.commands[i].kept.is_some());
     // Scroll just enough to keep the selection (both its lines) in view.
@@ -52,19 +101,34 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             CmdState::Cancelled => theme.warn,
         };
         let selected = offset + i == app.selected;
-        let marker = if selected { "▶ " } else { "  " };
-        let mut name = vec![Line::from(format!("{marker}{}", c.name))];
-        let mut state = vec![Line::from(Span::styled(c.state.label(), state_style))];
-        let mut last = vec![Line::from(
-            c.last_duration.map(format_duration).unwrap_or_default(),
-        )];
+        let marker = if selected { theme.marks.selected } else { " " };
+        let mut name = vec![Line::from(fit::elide(
+            &format!("{marker} {}", c.name),
+            name_w,
+        ))];
+        let running = app.running == Some(offset + i);
+        let last_text = fit::elide(&lasts[offset + i], last_w);
+        let state_text = if running {
+            // A spinner that moves with the clock.
+            let elapsed = app.elapsed().unwrap_or_default();
+            let frames = theme.marks.spinner;
+            let frame = frames[(elapsed.as_millis() / 100) as usize % frames.len()];
+            format!("{frame} running")
+        } else {
+            c.state.label().to_string()
+        };
+        let mut state = vec![Line::from(Span::styled(state_text, state_style))];
+        let mut last = vec![Line::from(last_text)];
         if let Some(kept) = &c.kept {
             let style = if kept.failures > 0 {
                 theme.error
             } else {
                 theme.dim
             };
-            name.push(Line::from(Span::styled("  ↳ kept by ensure", theme.dim)));
+            name.push(Line::from(Span::styled(
+                fit::elide("  ↳ kept by ensure", name_w),
+                theme.dim,
+            )));
             state.push(Line::from(Span::styled(kept.label(), style)));
             last.push(Line::from(Span::styled(
                 kept.acted_ago.map(format_ago).unwrap_or_default(),
@@ -86,12 +150,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let table = Table::new(
         rows,
         [
-            Constraint::Min(10),
-            Constraint::Length(9),
-            Constraint::Length(7),
+            Constraint::Length(name_w as u16),
+            Constraint::Length(state_w as u16),
+            Constraint::Length(last_w as u16),
         ],
     )
-    .header(Row::new(["COMMAND", "STATE", "LAST"]).style(theme.header))
+    .header(
+        Row::new(["COMMAND", "STATE", if last_w > 0 { "LAST RUN" } else { "" }])
+            .style(theme.header),
+    )
     .block(block);
     frame.render_widget(table, area);
 }

@@ -6,7 +6,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{popup, rows_with_border};
-use crate::tui::app::QUIT_WHILE_RUNNING;
+use crate::tui::app::{QUIT_WHILE_RUNNING, STOP_RUNNING};
 use crate::tui::model::{format_duration, CommandRow};
 use crate::tui::theme::Theme;
 
@@ -35,6 +35,17 @@ pub fn render(frame: &mut Frame, area: Rect, cmd: &CommandRow, theme: &Theme) {
     }
     if let Some(t) = cmd.timeout {
         lines.push(field("timeout", format_duration(t)));
+    }
+    if cmd.retries > 0 {
+        lines.push(field(
+            "retries",
+            format!(
+                "{} more time{} after a failure, {} apart",
+                cmd.retries,
+                if cmd.retries == 1 { "" } else { "s" },
+                format_duration(cmd.retry_delay)
+            ),
+        ));
     }
     if cmd.sensitive {
         lines.push(Line::from(Span::styled(
@@ -70,6 +81,36 @@ pub fn render_quit(frame: &mut Frame, area: Rect, theme: &Theme) {
         area,
         (50, rows_with_border(lines.len())),
         " quit? ",
+        Paragraph::new(lines).wrap(Wrap { trim: false }),
+        theme,
+    );
+}
+
+/// "Stop it?": `x` while a command runs.
+pub fn render_stop(
+    frame: &mut Frame,
+    area: Rect,
+    cmd: &CommandRow,
+    elapsed: Option<std::time::Duration>,
+    theme: &Theme,
+) {
+    let ran = elapsed.map_or(String::new(), |e| {
+        format!(" (running for {})", format_duration(e))
+    });
+    let lines = vec![
+        Line::from(Span::styled(format!("{}{ran}", cmd.name), theme.title)),
+        Line::from(STOP_RUNNING),
+        Line::from(""),
+        answers("stop it", "let it run", theme),
+    ];
+    let width = area.width.saturating_sub(8).clamp(20, 70);
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let height: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    popup(
+        frame,
+        area,
+        (width, rows_with_border(height)),
+        &format!(" stop {}? ", cmd.name),
         Paragraph::new(lines).wrap(Wrap { trim: false }),
         theme,
     );

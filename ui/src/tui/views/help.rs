@@ -10,15 +10,20 @@ use crate::tui::theme::Theme;
 
 /// Every binding the dashboard knows, as the help overlay lists them.
 pub const BINDINGS: &[(&str, &str)] = &[
-    ("↑ ↓  j k", "select a command"),
+    ("↑ ↓  j k", "select a command; scroll a focused table"),
     ("Enter", "run the selected command (asks first)"),
     ("y / n Esc", "in the confirmation: run / cancel"),
+    ("o", "full-screen output: g G PgUp PgDn, w wrap, / search"),
+    ("f", "run the fix a finding names (asks first)"),
     ("p", "show what the selected command would do (dry run)"),
     ("Tab Shift-Tab", "move focus between panels"),
     ("PgUp PgDn", "scroll the focused panel"),
     ("r", "re-read interfaces and routes"),
+    ("/  4  6  d", "routes: filter, IPv4/IPv6 only, defaults"),
     ("?", "show or hide this help"),
-    ("Esc", "close a window; with none open, quit"),
+    ("x", "stop the running command (asks first)"),
+    ("Ctrl-L", "redraw the screen"),
+    ("Esc", "close a window (never quits)"),
     ("q Ctrl-C", "quit (asks first while a command runs)"),
 ];
 

@@ -8,23 +8,37 @@ use ratatui::Frame;
 
 use super::{panel, visible};
 use crate::tui::app::{App, Focus};
+use crate::tui::fit;
 use crate::tui::layout::inner_rows;
+use crate::tui::model::InterfaceRow;
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows_fit = inner_rows(area, true);
     let all = &app.net.interfaces;
     let (offset, shown) = visible(all, app.scroll.interfaces, rows_fit);
+    // Columns as wide as what they hold (names and MTUs are short, and
+    // the same all along the table); addresses get the rest.
+    let inner = area.width.saturating_sub(2) as usize;
+    let widest = |f: fn(&InterfaceRow) -> usize, header: &str| {
+        all.iter().map(f).max().unwrap_or(0).max(fit::width(header))
+    };
+    // A long name gives way to the addresses on a narrow panel.
+    let name_w =
+        widest(|i| fit::width(&i.name), "NAME").min(16.max(inner / 4).min(inner / 4).max(6));
+    let state_w = widest(|i| fit::width(&i.state), "STATE").min(8);
+    let mtu_w = widest(|i| fit::width(&i.mtu), "MTU");
+    let addr_w = inner.saturating_sub(name_w + state_w + mtu_w + 3);
     let rows = shown.iter().map(|i| {
         let state = match i.state.as_str() {
             "UP" | "UNKNOWN" => theme.ok,
             _ => theme.warn,
         };
         Row::new(vec![
-            Line::from(i.name.as_str()),
-            Line::from(Span::styled(i.state.as_str(), state)),
-            Line::from(i.mtu.as_str()),
-            Line::from(i.addresses.join(" ")),
+            Line::from(fit::elide(&i.name, name_w)),
+            Line::from(Span::styled(fit::elide(&i.state, state_w), state)),
+            Line::from(fit::elide(&i.mtu, mtu_w)),
+            Line::from(fit::list(&i.addresses, addr_w)),
         ])
     });
     let title = if all.len() > rows_fit {
@@ -40,10 +54,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(12),
-            Constraint::Length(8),
-            Constraint::Length(6),
-            Constraint::Min(10),
+            Constraint::Length(name_w as u16),
+            Constraint::Length(state_w as u16),
+            Constraint::Length(mtu_w as u16),
+            Constraint::Min(0),
         ],
     )
     .header(Row::new(["NAME", "STATE", "MTU", "ADDRESSES"]).style(theme.header))

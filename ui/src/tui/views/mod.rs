@@ -11,29 +11,61 @@ mod output;
 mod plan;
 mod routes;
 mod too_small;
+mod viewer;
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::app::{App, Focus, Overlay};
-use super::layout::areas;
+use super::layout::{areas, Areas};
 use super::theme::Theme;
 
 /// Draw the whole screen for `app`.
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
+    draw(frame, app, theme);
+    if theme.ascii {
+        for cell in frame.buffer_mut().content.iter_mut() {
+            let ascii = super::theme::to_ascii(cell.symbol());
+            if ascii != cell.symbol() {
+                let ascii = ascii.to_string();
+                cell.set_symbol(&ascii);
+            }
+        }
+    }
+}
+
+fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
-    let Some(a) = areas(area, app.banner_rows(area.width)) else {
+    let Some(a) = layout(app, area) else {
         too_small::render(frame, area, theme);
         return;
     };
-    banner::render(frame, a.banner, app, theme);
-    interfaces::render(frame, a.interfaces, app, theme);
-    routes::render(frame, a.routes, app, theme);
-    commands::render(frame, a.commands, app, theme);
-    output::render(frame, a.output, app, theme);
+    if app.viewer.is_some() {
+        viewer::render(frame, area, app, theme);
+        draw_overlay(frame, area, app, theme);
+        return;
+    }
+    banner::render(frame, a.banner, a.tight, app, theme);
+    if let Some(r) = a.interfaces {
+        interfaces::render(frame, r, app, theme);
+    }
+    if let Some(r) = a.routes {
+        routes::render(frame, r, app, theme);
+    }
+    if let Some(r) = a.commands {
+        commands::render(frame, r, app, theme);
+    }
+    if let Some(r) = a.output {
+        output::render(frame, r, app, theme);
+    }
     footer::render(frame, a.footer, app, theme);
+    draw_overlay(frame, area, app, theme);
+}
+
+/// The window over the panels, if one is open.
+fn draw_overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     match app.overlay {
         None => {}
         Some(Overlay::Help) => help::render(frame, area, theme),
@@ -48,7 +80,33 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
             }
         }
         Some(Overlay::ConfirmQuit) => confirm::render_quit(frame, area, theme),
+        Some(Overlay::ConfirmStop) => {
+            if let Some(cmd) = app.running.and_then(|i| app.commands.get(i)) {
+                confirm::render_stop(frame, area, cmd, app.elapsed(), theme)
+            }
+        }
     }
+}
+
+/// Where the panels go on a screen of `area` for what `app` shows.
+pub fn layout(app: &App, area: Rect) -> Option<Areas> {
+    let command_rows =
+        app.commands.len() + app.commands.iter().filter(|c| c.kept.is_some()).count();
+    let mut need = banner::need(app, area.width);
+    // A banner that just shrank keeps its rows a moment: a warning that
+    // comes and goes (a tentative address) does not make the panels jump.
+    if let Some((held, width, _)) = app.banner_hold {
+        if width == area.width {
+            need.wrapped = need.wrapped.max(held.wrapped);
+            need.tight = need.tight.max(held.tight);
+        }
+    }
+    areas(area, need, command_rows)
+}
+
+/// Rows the banner needs at this width (see [`layout`]).
+pub fn banner_need(app: &App, width: u16) -> super::layout::BannerNeed {
+    banner::need(app, width)
 }
 
 /// Rows a bordered window needs for `lines` lines of text: saturating, as
@@ -61,13 +119,13 @@ fn rows_with_border(lines: usize) -> u16 {
 /// A bordered panel; the focused one has a heavier border and says so.
 fn panel<'a>(title: &'a str, focus: Focus, app: &App, theme: &Theme) -> Block<'a> {
     let focused = app.focus == focus && app.overlay.is_none();
-    let (style, kind) = if focused {
-        (theme.border_focused, BorderType::Thick)
+    let (style, set) = if focused {
+        (theme.border_focused, theme.borders_focused)
     } else {
-        (theme.border, BorderType::Plain)
+        (theme.border, theme.borders)
     };
     Block::bordered()
-        .border_type(kind)
+        .border_set(set)
         .border_style(style)
         .title(Line::from(Span::styled(format!(" {title} "), theme.title)))
 }
@@ -88,6 +146,7 @@ fn popup(
     let rect = area.centered(Constraint::Length(w), Constraint::Length(h));
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
+        .border_set(theme.borders)
         .border_style(theme.border_focused)
         .title(Line::from(Span::styled(title, theme.title)));
     frame.render_widget(text.block(block), rect);

@@ -8,9 +8,11 @@ use ratatui::Frame;
 
 use super::panel;
 use crate::tui::app::{App, Focus};
+use crate::tui::fit;
 use crate::tui::layout::inner_rows;
 use crate::tui::model::OutStream;
 use crate::tui::theme::Theme;
+use crate::tui::viewer::expand_tabs;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows_fit = inner_rows(area, false);
@@ -22,6 +24,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     };
     let all = &cmd.output;
+    // Lines are cut with `…` (the output viewer shows them whole).
+    let text_w = (area.width.saturating_sub(2) as usize).saturating_sub(4);
     let back = app
         .scroll
         .output_back
@@ -32,32 +36,46 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .map(|l| match l.stream {
             OutStream::Stdout => Line::from(vec![
-                Span::styled("out│", theme.dim),
-                Span::raw(l.text.as_str()),
+                Span::styled(format!("out{}", theme.marks.bar), theme.dim),
+                Span::raw(fit::elide(&expand_tabs(&l.text, 0), text_w)),
             ]),
             OutStream::Stderr => Line::from(vec![
-                Span::styled("err│", theme.stderr),
-                Span::styled(l.text.as_str(), theme.stderr),
+                Span::styled(format!("err{}", theme.marks.bar), theme.stderr),
+                Span::styled(fit::elide(&expand_tabs(&l.text, 0), text_w), theme.stderr),
             ]),
             OutStream::Info => Line::from(vec![
-                Span::styled("··· ", theme.info),
-                Span::styled(l.text.as_str(), theme.info),
+                Span::styled(format!("{} ", theme.marks.note), theme.info),
+                Span::styled(fit::elide(&expand_tabs(&l.text, 0), text_w), theme.info),
             ]),
         })
         .collect();
     if all.is_empty() {
+        let running = app.running.is_some() && app.running == Some(app.selected);
+        let text = if running {
+            let elapsed = app.elapsed().unwrap_or_default();
+            format!(
+                "running for {}, no output yet; x stops it",
+                crate::tui::model::format_duration(elapsed)
+            )
+        } else {
+            "not run yet; Enter runs it, p shows the plan".to_string()
+        };
         lines.push(Line::from(Span::styled(
-            "not run yet · Enter runs it · p: plan",
+            fit::elide(&text, text_w + 4),
             theme.dim,
         )));
     }
-    let title = if back > 0 {
-        format!("output: {} (scrolled back {back})", cmd.name)
-    } else {
-        format!("output: {}", cmd.name)
-    };
+    let title = fit::elide(&title_of(cmd, back), area.width.saturating_sub(4) as usize);
     frame.render_widget(
         Paragraph::new(lines).block(panel(&title, Focus::Output, app, theme)),
         area,
     );
+}
+
+fn title_of(cmd: &crate::tui::model::CommandRow, back: usize) -> String {
+    if back > 0 {
+        format!("output: {} (scrolled back {back})", cmd.name)
+    } else {
+        format!("output: {}", cmd.name)
+    }
 }

@@ -18,11 +18,23 @@ pub fn render(frame: &mut Frame, area: Rect, cmd: &CommandRow, scroll: usize, th
         .collect();
     let width = area.width.saturating_sub(8).clamp(20, 100);
     let height = rows_with_border(cmd.plan.len()).min(area.height.saturating_sub(4));
+    // Lines above and below the window say so in its title (wrapped lines
+    // may hide a few more: the count is of plan lines).
+    let rows = height.max(5).saturating_sub(2) as usize;
+    let below = cmd.plan.len().saturating_sub(scroll + rows);
+    let mut title = format!(" plan: {} (dry run)", cmd.name);
+    if scroll > 0 {
+        title.push_str(&format!(" · ↑ {scroll} more"));
+    }
+    if below > 0 {
+        title.push_str(&format!(" · ↓ {below} more"));
+    }
+    title.push_str(" · Esc closes ");
     popup(
         frame,
         area,
         (width, height.max(5)),
-        &format!(" plan: {} (dry run) · Esc closes ", cmd.name),
+        &title,
         Paragraph::new(lines).wrap(Wrap { trim: false }),
         theme,
     );

@@ -7,33 +7,59 @@ use ratatui::Frame;
 
 use super::{panel, visible};
 use crate::tui::app::{App, Focus};
+use crate::tui::fit;
 use crate::tui::layout::inner_rows;
+use crate::tui::model::RouteRow;
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows_fit = inner_rows(area, false);
-    let all = &app.net.routes;
-    let (offset, shown) = visible(all, app.scroll.routes, rows_fit);
-    let lines: Vec<Line> = shown
+    let filtered = app.route_family.is_some() || app.route_filter.is_some();
+    // Only what is drawn is formatted; a filter walks the list once.
+    let matching: Vec<&RouteRow> = if filtered {
+        app.net
+            .routes
+            .iter()
+            .filter(|r| app.route_matches(r))
+            .collect()
+    } else {
+        app.net.routes.iter().collect()
+    };
+    let (offset, shown) = visible(&matching, app.scroll.routes, rows_fit);
+    let inner = area.width.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = shown
         .iter()
         .map(|r| {
-            if r.default {
-                Line::from(Span::styled(r.line.as_str(), theme.title))
+            let text = fit::elide(&r.line, inner);
+            if app.fresh.iter().any(|(line, _)| *line == r.line) {
+                Line::from(Span::styled(text, theme.selected))
+            } else if r.default {
+                Line::from(Span::styled(text, theme.title))
             } else {
-                Line::from(r.line.as_str())
+                Line::from(text)
             }
         })
         .collect();
-    let title = if all.len() > rows_fit {
-        format!(
-            "routes {}-{}/{}",
-            offset + 1,
-            offset + shown.len(),
-            all.len()
-        )
+    if let Some(typed) = &app.route_typing {
+        let prompt = fit::elide(&format!("/{typed}  (Enter filters, Esc cancels)"), inner);
+        if lines.len() >= rows_fit && !lines.is_empty() {
+            lines.pop();
+        }
+        lines.push(Line::from(Span::styled(prompt, theme.key)));
+    }
+    let all = matching.len();
+    let mut title = if all > rows_fit {
+        format!("routes {}-{}/{all}", offset + 1, offset + shown.len())
     } else {
-        format!("routes ({})", all.len())
+        format!("routes ({all})")
     };
+    if let Some(f) = app.route_family {
+        title.push_str(&format!(" IPv{f}"));
+    }
+    if let Some(t) = &app.route_filter {
+        title.push_str(&format!(" matching {t:?} of {}", app.net.routes.len()));
+    }
+    let title = fit::elide(&title, inner.saturating_sub(2));
     let block = panel(&title, Focus::Routes, app, theme);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

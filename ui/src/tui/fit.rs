@@ -1,0 +1,121 @@
+//! Text that must fit a width: cut with a visible `…`, never to a shorter
+//! value that looks valid (`10.0.250.10/24` must not read `10.0.250.1`).
+
+use ratatui::text::{Line, Span};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// The mark that says text was cut here.
+pub const ELLIPSIS: &str = "…";
+
+/// Columns `text` takes on a terminal.
+pub fn width(text: &str) -> usize {
+    UnicodeWidthStr::width(text)
+}
+
+/// `text` as it fits `max` columns: whole, or its start and `…`.
+pub fn elide(text: &str, max: usize) -> String {
+    if width(text) <= max {
+        return text.to_string();
+    }
+    cut(text, max)
+}
+
+/// The start of `text` and `…` in at most `max` columns, whether or not
+/// all of it would fit: for text that goes on beyond this piece.
+pub fn cut(text: &str, max: usize) -> String {
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > max - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push_str(ELLIPSIS);
+    out
+}
+
+/// Whole items separated by a space, as many as fit `max` columns, then
+/// `+N` for those left out (`10.0.0.1/24 fe80::1/64 +2`): a list is never cut
+/// inside an item. When not even the first item fits, it is elided.
+pub fn list(items: &[String], max: usize) -> String {
+    let all = items.join(" ");
+    if width(&all) <= max {
+        return all;
+    }
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let rest = format!("+{}", items.len() - i);
+        let sep = usize::from(!out.is_empty());
+        // Room for this item and, unless it is the last, the `+N` after it.
+        let more = if i + 1 < items.len() {
+            1 + width(&format!("+{}", items.len() - i - 1))
+        } else {
+            0
+        };
+        if width(&out) + sep + width(item) + more > max {
+            if out.is_empty() {
+                return elide(&all, max);
+            }
+            return format!("{out} {rest}");
+        }
+        if sep == 1 {
+            out.push(' ');
+        }
+        out.push_str(item);
+    }
+    out
+}
+
+/// `line` cut to `max` columns, its last span ending in `…`.
+pub fn elide_line(line: Line<'static>, max: usize) -> Line<'static> {
+    if line.width() <= max {
+        return line;
+    }
+    let mut left = max;
+    let mut spans = Vec::new();
+    for span in line.spans {
+        if left == 0 {
+            break;
+        }
+        let w = span.width();
+        if w < left {
+            left -= w;
+            spans.push(span);
+        } else {
+            spans.push(Span::styled(cut(&span.content, left), span.style));
+            left = 0;
+        }
+    }
+    Line::from(spans).style(line.style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elided_text_ends_in_an_ellipsis_and_fits() {
+        assert_eq!(elide("10.0.250.10/24", 20), "10.0.250.10/24");
+        assert_eq!(elide("10.0.250.10/24", 10), "10.0.250.…");
+        assert_eq!(width(&elide("IPv6: no default route — eth1", 12)), 12);
+        assert_eq!(elide("65536", 3), "65…");
+        assert_eq!(elide("abc", 0), "");
+    }
+
+    #[test]
+    fn lists_keep_whole_items_and_count_the_rest() {
+        let items: Vec<String> = ["10.0.250.10/24", "2001:db8:69f5::10/64", "fe80::3/64"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(list(&items, 100), items.join(" "));
+        assert_eq!(list(&items, 20), "10.0.250.10/24 +2");
+        assert_eq!(list(&items, 40), "10.0.250.10/24 2001:db8:69f5::10/64 +1");
+        assert_eq!(list(&items, 8), "10.0.25…");
+    }
+}

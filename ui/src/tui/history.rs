@@ -1,0 +1,233 @@
+//! Each command's last result from the run log: what it did, when, who ran
+//! it (`errand`, `pre-start`, `ensure`, `dashboard`…) and where its output
+//! is, so a restarted dashboard does not say `pending` for what already ran.
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use inject_errands::runlog::EVENTS_FILE;
+
+use super::model::{CmdState, OutLine, OutStream};
+
+/// The source the dashboard's own runs are logged under.
+pub const DASHBOARD: &str = "dashboard";
+
+/// How much of the log's end is read: the last results of a config's
+/// commands are near the end (a run log grows by runs, not by years).
+const TAIL: u64 = 4 * 1024 * 1024;
+/// Lines of a past output shown in the output panel (its end).
+pub const PAST_LINES: usize = 2000;
+
+/// A command's last logged result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Past {
+    pub state: CmdState,
+    pub when: SystemTime,
+    /// Who ran it: the run's `source`, else (older logs) its `phase`.
+    pub source: String,
+    pub duration: Duration,
+    /// `runs/<run>/<NN>-<name>.log` as the run wrote it, if it is still there.
+    pub output: Option<PathBuf>,
+    /// Why it did not succeed, as the log says (`exit code 3`).
+    pub detail: Option<String>,
+}
+
+/// The last `finished` event of each command in `text` (JSON lines, oldest
+/// first), by name; lines that do not parse are skipped.
+pub fn parse(text: &str) -> HashMap<String, (Past, String, u64)> {
+    let mut out = HashMap::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v.get("event").and_then(|e| e.as_str()) != Some("finished") {
+            continue;
+        }
+        let Some(name) = v.get("name").and_then(|n| n.as_str()) else {
+            continue;
+        };
+        let outcome = v.get("outcome");
+        let result = outcome
+            .and_then(|o| o.get("result"))
+            .and_then(|r| r.as_str())
+            .unwrap_or("");
+        let state = match result {
+            "ok" => CmdState::Ok,
+            "skipped" => CmdState::Skipped,
+            "failed" => CmdState::Failed,
+            "timed_out" => CmdState::TimedOut,
+            _ => CmdState::Cancelled,
+        };
+        let detail = match (result, outcome) {
+            ("failed", Some(o)) => o
+                .get("exit_code")
+                .and_then(|c| c.as_i64())
+                .map(|c| format!("exit code {c}"))
+                .or_else(|| {
+                    o.get("signal")
+                        .and_then(|s| s.as_i64())
+                        .map(|s| format!("signal {s}"))
+                }),
+            ("skipped", Some(o)) => o.get("reason").and_then(|r| r.as_str()).map(String::from),
+            _ => None,
+        };
+        let when = v
+            .get("time")
+            .and_then(|t| t.as_str())
+            .and_then(|t| humantime::parse_rfc3339(t).ok());
+        let Some(when) = when else {
+            continue;
+        };
+        let source = v
+            .get("source")
+            .or_else(|| v.get("phase"))
+            .and_then(|s| s.as_str())
+            .unwrap_or("unknown")
+            .to_string();
+        let duration = v
+            .get("duration")
+            .and_then(|d| d.as_f64())
+            .and_then(|d| Duration::try_from_secs_f64(d).ok())
+            .unwrap_or_default();
+        let run = v
+            .get("run")
+            .and_then(|r| r.as_str())
+            .unwrap_or("")
+            .to_string();
+        let index = v.get("index").and_then(|i| i.as_u64()).unwrap_or(0);
+        let past = Past {
+            state,
+            when,
+            source,
+            duration,
+            output: None,
+            detail,
+        };
+        out.insert(name.to_string(), (past, run, index));
+    }
+    out
+}
+
+/// Each command's last result in the run log in `dir`, by name, with its
+/// output file when the run's dir is still there.
+pub fn read(dir: &Path) -> HashMap<String, Past> {
+    let Some(text) = tail(&dir.join(EVENTS_FILE), TAIL) else {
+        return HashMap::new();
+    };
+    parse(&text)
+        .into_iter()
+        .map(|(name, (mut past, run, index))| {
+            past.output = output_file(dir, &run, index);
+            (name, past)
+        })
+        .collect()
+}
+
+/// The file `runs/<run>/<NN>-….log` (the run log names it after the
+/// command, made safe for a file name).
+fn output_file(dir: &Path, run: &str, index: u64) -> Option<PathBuf> {
+    if run.is_empty() || run.contains('/') || run.starts_with('.') {
+        return None;
+    }
+    let prefix = format!("{index:02}-");
+    std::fs::read_dir(dir.join("runs").join(run))
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".log"))
+        })
+}
+
+/// The last `max` bytes of a file, as text (a character cut at the start is
+/// replaced, and that partial first line is dropped).
+fn tail(path: &Path, max: u64) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let from = len.saturating_sub(max);
+    file.seek(SeekFrom::Start(from)).ok()?;
+    let mut bytes = Vec::new();
+    file.take(max).read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if from > 0 {
+        return Some(
+            text.split_once('\n')
+                .map_or(String::new(), |(_, rest)| rest.to_string()),
+        );
+    }
+    Some(text)
+}
+
+/// The end of a past run's output file as output lines (`stderr| ` lines,
+/// as the run log marks them, become stderr), at most [`PAST_LINES`].
+pub fn output_lines(path: &Path) -> Vec<OutLine> {
+    let Some(text) = tail(path, 1024 * 1024) else {
+        return Vec::new();
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(PAST_LINES);
+    lines[start..]
+        .iter()
+        .map(|l| match l.strip_prefix("stderr| ") {
+            Some(rest) => OutLine {
+                stream: OutStream::Stderr,
+                text: rest.to_string(),
+            },
+            None => OutLine {
+                stream: OutStream::Stdout,
+                text: l.to_string(),
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run log as `inject run`, ensure and the dashboard write it.
+    pub const LOG: &str = r#"{"event":"run_started","phase":"errand","run":"2026-12-03T03:55:44Z-21955","time":"2026-12-03T03:55:44.086Z","total":2}
+{"attempts":1,"command":"hi","duration":0.013,"event":"finished","index":1,"name":"hi","outcome":{"result":"ok"},"phase":"errand","run":"2026-12-03T03:55:44Z-21955","time":"2026-12-03T03:55:44.100Z"}
+{"attempts":1,"command":"bad","duration":0.008,"event":"finished","index":2,"name":"bad","outcome":{"exit_code":3,"result":"failed","signal":null},"phase":"errand","run":"2026-12-03T03:55:44Z-21955","time":"2026-12-03T03:55:44.108Z"}
+not json
+{"attempts":1,"command":"hi","duration":1.5,"event":"finished","index":1,"name":"hi","outcome":{"result":"timed_out"},"phase":"errand","source":"dashboard","run":"2026-12-03T04:00:00Z-3-1","time":"2026-12-03T04:00:01.500Z"}
+"#;
+
+    #[test]
+    fn the_last_result_of_each_command_with_when_and_who() {
+        let h = parse(LOG);
+        let (hi, run, index) = &h["hi"];
+        assert_eq!(hi.state, CmdState::TimedOut);
+        assert_eq!(hi.source, "dashboard");
+        assert_eq!(hi.duration, Duration::from_millis(1500));
+        assert_eq!((run.as_str(), *index), ("2026-12-03T04:00:00Z-3-1", 1));
+        assert_eq!(
+            hi.when,
+            humantime::parse_rfc3339("2026-12-03T04:00:01.500Z").unwrap()
+        );
+        let (bad, _, _) = &h["bad"];
+        assert_eq!(bad.state, CmdState::Failed);
+        assert_eq!(bad.source, "errand", "older lines name only the phase");
+        assert_eq!(bad.detail.as_deref(), Some("exit code 3"));
+    }
+
+    #[test]
+    fn outputs_are_found_by_run_and_index_and_stderr_is_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("runs/2026-12-03T03:55:44Z-21955");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(run.join("02-bad.log"), "out\nstderr| err\n").unwrap();
+        std::fs::write(dir.path().join(EVENTS_FILE), LOG).unwrap();
+        let h = read(dir.path());
+        let bad = h["bad"].output.clone().unwrap();
+        assert!(bad.ends_with("02-bad.log"));
+        let lines = output_lines(&bad);
+        assert_eq!(lines[1].stream, OutStream::Stderr);
+        assert_eq!(lines[1].text, "err");
+        assert_eq!(h["hi"].output, None, "the dashboard's run dir is gone");
+    }
+}
