@@ -3,11 +3,19 @@
 //! 0 ok/skipped, 1 a command failed or timed out (or another run holds the
 //! lock), 2 usage or config error (nothing ran), 129/130/143 interrupted
 //! (SIGHUP/SIGINT/SIGTERM).
+//!
+//! The errand checks the whole config. A lifecycle hook checks only what
+//! concerns its phase's commands (see `config::load_for_phase`): with none
+//! it has nothing to do and exits 0, and the stop side (pre-stop, drain,
+//! post-stop) never fails on a config error at all: it logs it and exits
+//! 0, because the director raises on a failed stop hook and the instance
+//! could then never be stopped, updated or deleted. The gate is the errand
+//! and the start side (pre-start, post-start, post-deploy).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use inject_errands::config::{self, Config, Phase};
+use inject_errands::config::{self, Config, ForPhase, Phase};
 use inject_errands::event::Event;
 use inject_errands::runlog::{self, RunLog};
 use inject_errands::{agent, plan, runner, CancellationToken};
@@ -42,15 +50,18 @@ fn parse_phase(text: &str) -> Result<Phase, String> {
     text.parse()
 }
 
+/// The hooks BOSH runs to stop an instance: a config error must not fail them.
+fn stops_the_instance(phase: Phase) -> bool {
+    matches!(phase, Phase::PreStop | Phase::Drain | Phase::PostStop)
+}
+
 pub fn main(args: RunArgs) -> ExitCode {
     let path = config::resolve_path(args.config.clone());
-    let config = match inject_ui::net::locate::load(&path) {
+    let mut config = match load(&path, &args) {
         Ok(config) => config,
-        Err(err) => {
-            eprintln!("inject: {err}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
+    config.interfaces = inject_ui::net::locate::interfaces();
     let selected = match plan::select(&config, args.phase, &args.only) {
         Ok(selected) => selected,
         Err(err) => {
@@ -66,8 +77,8 @@ pub fn main(args: RunArgs) -> ExitCode {
     let prepared = match runner::prepare(&config, &selected) {
         Ok(prepared) => prepared,
         Err(err) => {
-            eprintln!("inject: {}: {err}; nothing was run", path.display());
-            return ExitCode::from(2);
+            let error = format!("{}: {err}; nothing was run", path.display());
+            return config_error(&args, &error);
         }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -81,6 +92,63 @@ pub fn main(args: RunArgs) -> ExitCode {
         }
     };
     runtime.block_on(run(&config, &prepared, &args))
+}
+
+/// The config this run takes its commands from, or the exit code when
+/// there is none to take (the error or warning has been printed then).
+fn load(path: &Path, args: &RunArgs) -> Result<Config, ExitCode> {
+    let phase = args.phase;
+    if phase == Phase::Errand {
+        // The operator's check of the whole file (as `inject check`).
+        return config::load(path).map_err(|err| config_error(args, &err.to_string()));
+    }
+    match config::load_for_phase(path, phase) {
+        Ok(ForPhase::Valid(config)) => Ok(config),
+        Ok(ForPhase::Elsewhere { config, error }) => {
+            eprintln!(
+                "inject: warning: {error} (it concerns no command of phase {phase}; those run)"
+            );
+            Ok(config)
+        }
+        Ok(ForPhase::NoCommands { error }) => {
+            // Nothing to do: no lock, no run log, no run directory.
+            eprintln!(
+                "inject: warning: {error} (no command is tagged {phase}: nothing to do, exit 0)"
+            );
+            Err(ExitCode::SUCCESS)
+        }
+        Err(err) => Err(config_error(args, &err.to_string())),
+    }
+}
+
+/// Reports a config error (`error` names the file, line and column). The
+/// errand and the start side fail on it (exit 2, nothing ran); the stop
+/// side logs it, on stderr and in the run log, and exits 0 so that the
+/// instance can still be stopped.
+fn config_error(args: &RunArgs, error: &str) -> ExitCode {
+    if !stops_the_instance(args.phase) {
+        eprintln!("inject: {error}");
+        return ExitCode::from(2);
+    }
+    let phase = args.phase;
+    eprintln!(
+        "inject: warning: {error}; {phase} runs none of its commands and exits 0, so that \
+         BOSH can stop this instance (fix the config and deploy again)"
+    );
+    // A line beside the runs' (no lock: a held one must not fail a stop;
+    // no run dir: nothing ran).
+    if let Some(dir) = runlog::resolve_dir(args.log_dir.clone()) {
+        let mut log = RunLog::open_unlocked(&dir, phase);
+        let mut fields = serde_json::Map::new();
+        fields.insert("event".into(), "config_error".into());
+        fields.insert("message".into(), error.into());
+        fields.insert("exit_code".into(), 0.into());
+        log.record_fields(None, fields);
+        if let Some(notice) = log.take_notice() {
+            eprintln!("inject: {notice}");
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs) -> ExitCode {
@@ -97,7 +165,10 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
             return ExitCode::from(1);
         }
     };
-    let mut log = match runlog::resolve_dir(args.log_dir.clone()) {
+    // No command, no run log: a hook with nothing to do takes no lock and
+    // leaves no run dir (those would evict the errand's output).
+    let dir = runlog::resolve_dir(args.log_dir.clone()).filter(|_| !selected.is_empty());
+    let mut log = match dir {
         Some(dir) => match RunLog::open(&dir, args.phase) {
             Ok(log) => Some(log),
             Err(err) => {

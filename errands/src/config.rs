@@ -16,7 +16,9 @@ use schemars::JsonSchema;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+mod for_phase;
 mod schema;
+pub use for_phase::{load_for_phase, ForPhase};
 pub use schema::properties_schema;
 
 /// Where the BOSH job renders the config.
@@ -259,15 +261,20 @@ impl std::error::Error for ConfigError {}
 /// Reads and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let origin = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|err| ConfigError {
-        origin: origin.clone(),
+    let bytes = read(path)?;
+    let text = text_of(&bytes, &origin)?;
+    parse(text, &origin)
+}
+
+/// The file's bytes, or why they cannot be read.
+fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|err| ConfigError {
+        origin: path.display().to_string(),
         position: None,
         message: format!(
             "cannot read the config: {err} (give another with -c PATH or INJECT_CONFIG)"
         ),
-    })?;
-    let text = text_of(&bytes, &origin)?;
-    parse(text, &origin)
+    })
 }
 
 /// Checks that `bytes` are text: a config with a NUL byte is a binary file
@@ -317,6 +324,14 @@ fn line_column(before: &[u8]) -> (usize, usize) {
 /// Parses and validates config text (YAML, or JSON which is YAML too).
 /// `origin` names the text in errors, usually the file's path.
 pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    parse_kept(text, origin, None)
+}
+
+/// [`parse`], reading only the commands `keep` marks (by index in
+/// `commands:`; all when None): the others are skipped unread, so an error
+/// inside one of them is no error here. Everything outside `commands:` is
+/// checked as always.
+fn parse_kept(text: &str, origin: &str, keep: Option<&[bool]>) -> Result<Config, ConfigError> {
     let blank = text.lines().all(|l| {
         let l = l.trim();
         l.is_empty() || l.starts_with('#') || l == "---"
@@ -339,15 +354,16 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
             format!("nested more than {MAX_NESTING} levels deep (`[` or `{{`); a config needs 4"),
         ));
     }
-    let raw: ConfigFile = serde_norway::from_str(text).map_err(|err| {
-        match second_document(text).filter(|_| err.location().is_none()) {
-            Some(place) => at(
-                place,
-                "a second YAML document starts here; the config is one document".into(),
-            ),
-            None => yaml_error(origin, &err),
-        }
-    })?;
+    let raw: ConfigFile =
+        for_phase::keeping(keep, || serde_norway::from_str(text)).map_err(|err| {
+            match second_document(text).filter(|_| err.location().is_none()) {
+                Some(place) => at(
+                    place,
+                    "a second YAML document starts here; the config is one document".into(),
+                ),
+                None => yaml_error(origin, &err),
+            }
+        })?;
     let config = Config {
         shell: raw.shell.0,
         timeout: raw.timeout.0,
@@ -361,10 +377,12 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
     // A typo in a network variable is a config error now, not an empty
     // string at 3 a.m.
     if let Some(bad) = crate::netenv::first_unprovided(&config) {
+        // The index in the file, counting the commands skipped unread.
+        let index = for_phase::index_in_file(keep, bad.index);
         return Err(ConfigError {
             origin: origin.to_string(),
             position: place_of(text, &bad.variable),
-            message: format!("commands[{}].{}: {}", bad.index, bad.field, bad.message),
+            message: format!("commands[{index}].{}: {}", bad.field, bad.message),
         });
     }
     Ok(config)
@@ -556,11 +574,22 @@ impl<'de> Deserialize<'de> for Commands {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Commands, A::Error> {
                 let mut seen = HashMap::new();
                 let mut commands = Vec::new();
-                while let Some(cmd) = seq.next_element_seed(CommandSeed {
-                    seen: &mut seen,
-                    index: commands.len(),
-                })? {
-                    commands.push(cmd);
+                for index in 0.. {
+                    // A command of another phase, when one phase is read
+                    // (see for_phase.rs): skipped unread.
+                    if !for_phase::kept(index) {
+                        match seq.next_element::<de::IgnoredAny>()? {
+                            Some(_) => continue,
+                            None => break,
+                        }
+                    }
+                    match seq.next_element_seed(CommandSeed {
+                        seen: &mut seen,
+                        index,
+                    })? {
+                        Some(cmd) => commands.push(cmd),
+                        None => break,
+                    }
                 }
                 Ok(Commands(commands))
             }
