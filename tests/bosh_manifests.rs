@@ -25,6 +25,10 @@ fn manifests() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("bosh-release/manifests")
 }
 
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("bosh-release/test/fixtures")
+}
+
 /// Upstream haproxy-boshrelease manifests/haproxy.yml's shape: one group
 /// `haproxy` on one network `default` (no `default:` list), a bpm addon,
 /// releases with url and sha1, variables for the backends.
@@ -186,6 +190,9 @@ impl Bosh {
         let mine = self.dir.path().join(name);
         if mine.exists() {
             mine
+        } else if name == "haproxy.yml" {
+            // The release's test fixture (never a deploy step's manifest).
+            fixtures().join(name)
         } else {
             manifests().join(name)
         }
@@ -247,8 +254,8 @@ fn group<'a>(manifest: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no instance group {name}"))
 }
 
-/// The networks the director gives a dual-stack haproxy instance from
-/// cloud-config-dual-stack.yml.
+/// The networks the director gives a dual-stack haproxy instance: the
+/// operator's `default` and cloud-config-ipv6.yml's `default-ipv6`.
 fn dual_stack_networks() -> Value {
     json!({
         "default": {"ip": "10.0.250.10", "gateway": "10.0.250.1", "netmask": "255.255.255.0", "prefix": "32"},
@@ -288,6 +295,10 @@ fn assert_dual_stack_with_inject(m: &Value, bosh: &Bosh) {
         commands[0]["run"],
         r#"ip -6 route replace default via "$INJECT_IPV6_GATEWAY" dev "$INJECT_IPV6_INTERFACE""#
     );
+    assert_eq!(
+        commands[0]["unless"],
+        "ip -6 route get 2000::1 >/dev/null 2>&1"
+    );
     // The instance's networks as the director renders them: the command's
     // variables all exist, whatever the networks are called.
     let (ok, out) = bosh.check(commands, dual_stack_networks());
@@ -316,23 +327,6 @@ fn ops_files_apply_to_upstream_haproxy_manifest() {
     // Ours is the same shape.
     let ours = bosh.json("haproxy.yml", &ops, &[]);
     assert_dual_stack_with_inject(&ours, &bosh);
-    // Both networks on one NIC.
-    let one = bosh.json(
-        "upstream-haproxy.yml",
-        &[
-            "add-ipv6-network.yml",
-            "ipv6-on-the-same-nic.yml",
-            "colocate-inject-commands.yml",
-        ],
-        &["--path", "/instance_groups/name=haproxy/networks"],
-    );
-    assert_eq!(
-        one,
-        json!([
-            {"name": "default", "default": ["dns", "gateway"], "nic_group": 1},
-            {"name": "default-ipv6", "nic_group": 1},
-        ])
-    );
     // The colocation alone onto a group that already has its two networks.
     let m = bosh.json("upstream-haproxy.yml", &["add-ipv6-network.yml"], &[]);
     std::fs::write(
@@ -342,6 +336,16 @@ fn ops_files_apply_to_upstream_haproxy_manifest() {
     .unwrap();
     let again = bosh.json("dual.yml", &["colocate-inject-commands.yml"], &[]);
     assert_dual_stack_with_inject(&again, &bosh);
+    // The ops files again onto what the director gives back after that
+    // deploy (`bosh -d haproxy manifest`, which has the job already): the
+    // same manifest, with the job once.
+    std::fs::write(
+        bosh.dir.path().join("deployed.yml"),
+        serde_json::to_string(&again).unwrap(),
+    )
+    .unwrap();
+    let redeployed = bosh.json("deployed.yml", &ops, &[]);
+    assert_eq!(redeployed, again);
 }
 
 #[test]
@@ -384,31 +388,32 @@ fn ops_files_apply_to_cf_deployment_with_its_haproxy_ops_file() {
 }
 
 #[test]
-fn the_cloud_config_has_the_networks_the_ops_files_name() {
-    let Some(bosh) = Bosh::new("the_cloud_config_has_the_networks_the_ops_files_name") else {
+fn the_cloud_config_adds_only_the_ipv6_network_the_ops_files_name() {
+    let Some(bosh) = Bosh::new("the_cloud_config_adds_only_the_ipv6_network_the_ops_files_name")
+    else {
         return;
     };
-    let cloud = bosh.json("cloud-config-dual-stack.yml", &[], &[]);
-    let nets: Vec<&Value> = cloud["networks"].as_array().unwrap().iter().collect();
-    let by_name = |n: &str| *nets.iter().find(|x| x["name"] == n).unwrap();
-    assert_eq!(by_name("default")["subnets"][0]["range"], "10.0.250.0/24");
-    assert_eq!(
-        by_name("default-ipv6")["subnets"][0]["range"],
-        "2001:db8:69f5::/64"
-    );
-    assert_eq!(
-        by_name("default-ipv6")["subnets"][0]["gateway"],
-        "2001:db8:69f5::1"
-    );
-    let m = bosh.json("haproxy.yml", &["add-ipv6-network.yml"], &[]);
-    for net in group(&m, "haproxy")["networks"].as_array().unwrap() {
-        assert!(
-            nets.iter().any(|n| n["name"] == net["name"]),
-            "{} is not in the cloud config",
-            net["name"]
-        );
-    }
-    assert_eq!(cloud["compilation"]["network"], "default");
+    // A named cloud config, merged with the operator's: it holds the one
+    // network and nothing that would shadow theirs (azs, vm_types,
+    // compilation, the IPv4 network).
+    let cloud = bosh.json("cloud-config-ipv6.yml", &[], &[]);
+    let keys: Vec<&String> = cloud.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["networks"]);
+    let nets = cloud["networks"].as_array().unwrap();
+    assert_eq!(nets.len(), 1);
+    assert_eq!(nets[0]["name"], "default-ipv6");
+    assert_eq!(nets[0]["subnets"][0]["range"], "2001:db8:69f5::/64");
+    assert_eq!(nets[0]["subnets"][0]["gateway"], "2001:db8:69f5::1");
+    // The networks the ops file puts the group on: the operator's own
+    // `default`, and this one.
+    let m = bosh.json("upstream-haproxy.yml", &["add-ipv6-network.yml"], &[]);
+    let names: Vec<&Value> = group(&m, "haproxy")["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["name"])
+        .collect();
+    assert_eq!(names, ["default", "default-ipv6"]);
 }
 
 #[test]
@@ -430,6 +435,16 @@ fn the_runtime_config_puts_the_job_on_the_deployments_ipv6_vms() {
     assert_eq!(
         addon["include"],
         json!({"deployments": ["haproxy"], "networks": ["default-ipv6"]})
+    );
+    // A group that has the job already (from the ops file) gets no second
+    // one: the director would refuse the deploy.
+    assert_eq!(
+        addon["exclude"],
+        json!({"jobs": [{"name": "inject-commands", "release": "inject"}]})
+    );
+    assert_eq!(
+        addon["jobs"][0]["properties"]["commands"][0]["unless"],
+        "ip -6 route get 2000::1 >/dev/null 2>&1"
     );
     assert_eq!(addon["jobs"][0]["name"], "inject-commands");
     let (ok, out) = bosh.check(
@@ -472,4 +487,110 @@ fn the_template_passes_the_directors_prefix_through() {
         String::from_utf8_lossy(&check.stdout),
         String::from_utf8_lossy(&check.stderr)
     );
+}
+
+/// The `bosh …` commands an operator is told to type: the lines of the
+/// README's deploy section inside code blocks, and the `#   bosh …`
+/// comment lines of the manifests (continuation lines joined).
+fn deploy_steps() -> Vec<(String, Vec<String>)> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("<!-- section:deploy -->")
+        .nth(1)
+        .and_then(|s| s.split("<!-- /section:deploy -->").next())
+        .expect("the README has a deploy section");
+    let mut sources = vec![("README.md".to_string(), {
+        let mut lines = Vec::new();
+        let mut in_code = false;
+        for line in section.lines() {
+            if line.starts_with("```") {
+                in_code = !in_code;
+            } else if in_code {
+                lines.push(line.to_string());
+            }
+        }
+        lines
+    })];
+    for entry in std::fs::read_dir(manifests()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("#   "))
+            .map(str::to_string)
+            .collect();
+        sources.push((path.display().to_string(), lines));
+    }
+    sources
+        .into_iter()
+        .map(|(name, lines)| {
+            let mut commands: Vec<String> = Vec::new();
+            let mut joining = false;
+            for line in lines {
+                let line = line.trim();
+                if joining {
+                    commands
+                        .last_mut()
+                        .unwrap()
+                        .push_str(line.trim_end_matches('\\'));
+                } else if line.starts_with("bosh ") {
+                    commands.push(line.trim_end_matches('\\').to_string());
+                }
+                joining = line.ends_with('\\') && !commands.is_empty();
+            }
+            (name, commands)
+        })
+        .collect()
+}
+
+/// No step replaces what the operator has: configs are named, and a deploy
+/// is of the manifest the director gave back (`bosh -d D manifest > F`),
+/// or of a deployment of inject's own.
+#[test]
+fn deploy_steps_only_add_to_what_the_operator_has() {
+    let sources = deploy_steps();
+    let readme = &sources[0].1;
+    assert!(
+        readme
+            .iter()
+            .any(|c| c.contains("update-config --type cloud --name inject-ipv6"))
+            && readme
+                .iter()
+                .any(|c| c.contains("update-config --type runtime --name inject"))
+            && readme
+                .iter()
+                .any(|c| c.starts_with("bosh -d haproxy manifest > "))
+            && readme
+                .iter()
+                .any(|c| c.starts_with("bosh -d cf manifest > ")),
+        "the README's deploy section lacks a step: {readme:#?}"
+    );
+    for (name, commands) in &sources {
+        let mut downloaded: Vec<(String, String)> = Vec::new();
+        for command in commands {
+            let words: Vec<&str> = command.split_whitespace().collect();
+            assert!(
+                !words.contains(&"update-cloud-config")
+                    && !words.contains(&"update-runtime-config"),
+                "{name}: `{command}` replaces the director's default config"
+            );
+            if words.contains(&"update-config") {
+                assert!(
+                    words.contains(&"--name"),
+                    "{name}: `{command}` has no --name"
+                );
+            }
+            if let ["bosh", "-d", deployment, "manifest", ">", file] = words[..] {
+                downloaded.push((deployment.to_string(), file.to_string()));
+            }
+            if let ["bosh", "-d", deployment, "deploy", file, ..] = words[..] {
+                let own = file.ends_with("inject-standalone.yml") && deployment == "inject";
+                assert!(
+                    own || downloaded.contains(&(deployment.to_string(), file.to_string())),
+                    "{name}: `{command}` deploys {file}, not the manifest `bosh -d {deployment} manifest` gave"
+                );
+            }
+        }
+    }
 }

@@ -31,6 +31,9 @@ use netns::{can_run, SeedVm};
 use serde_json::{json, Value};
 
 const JOB_PATH: &str = "/instance_groups/name=haproxy/jobs/name=inject-commands/properties";
+/// The test fixture the ops files are interpolated onto (relative to
+/// bosh-release/manifests): the shape of upstream haproxy's manifest.
+const HAPROXY: &str = "../test/fixtures/haproxy.yml";
 /// Every script the job has, and the phase each runs (bin/run: the errand).
 const HOOKS: [(&str, &str); 7] = [
     ("run", "errand"),
@@ -60,7 +63,7 @@ fn manifest_properties(cli: &Path, files: &[&str], path: &str) -> Value {
 fn ops_file_properties(bosh: &Bosh) -> Value {
     manifest_properties(
         &bosh.cli,
-        &["haproxy.yml", "colocate-inject-commands.yml"],
+        &[HAPROXY, "colocate-inject-commands.yml"],
         JOB_PATH,
     )
 }
@@ -403,7 +406,7 @@ fn bosh_cli_interpolates_the_manifests_with_the_errand_colocated() {
     let manifests = release_dir().join("manifests");
     let int = Command::new(&bosh)
         .current_dir(&manifests)
-        .args(["int", "haproxy.yml", "-o", "colocate-inject-commands.yml"])
+        .args(["int", HAPROXY, "-o", "colocate-inject-commands.yml"])
         .args(["--path", "/instance_groups/name=haproxy/jobs"])
         .output()
         .unwrap();
@@ -418,7 +421,7 @@ fn bosh_cli_interpolates_the_manifests_with_the_errand_colocated() {
     let field = |name: &str| {
         let out = Command::new(&bosh)
             .current_dir(&manifests)
-            .args(["int", "haproxy.yml", "-o", "colocate-inject-commands.yml"])
+            .args(["int", HAPROXY, "-o", "colocate-inject-commands.yml"])
             .args(["--path", &format!("{route}/{name}")])
             .output()
             .unwrap();
@@ -432,18 +435,16 @@ fn bosh_cli_interpolates_the_manifests_with_the_errand_colocated() {
     // Tagged ensure too: after a reboot or a NIC restart no hook runs, and
     // monit's inject-ensure puts the route back.
     assert_eq!(field("phases"), "- errand\n- pre-start\n- ensure");
-    // Replaced (idempotent) unless a default via this very gateway exists.
+    // Replaced (idempotent) unless the kernel has a usable IPv6 default,
+    // whoever made it (BOSH's gateway, or a router's advertisements).
     assert_eq!(
         field("run"),
         r#"ip -6 route replace default via "$INJECT_IPV6_GATEWAY" dev "$INJECT_IPV6_INTERFACE""#
     );
-    assert_eq!(
-        field("unless"),
-        r#"ip -6 route show default via "$INJECT_IPV6_GATEWAY" dev "$INJECT_IPV6_INTERFACE" | grep -q ."#
-    );
+    assert_eq!(field("unless"), "ip -6 route get 2000::1 >/dev/null 2>&1");
     let releases = Command::new(&bosh)
         .current_dir(&manifests)
-        .args(["int", "haproxy.yml", "-o", "colocate-inject-commands.yml"])
+        .args(["int", HAPROXY, "-o", "colocate-inject-commands.yml"])
         .args(["--path", "/releases/name=inject/version"])
         .output()
         .unwrap();
@@ -457,7 +458,7 @@ fn bosh_cli_interpolates_the_manifests_with_the_errand_colocated() {
         .current_dir(&manifests)
         .args([
             "int",
-            "haproxy.yml",
+            HAPROXY,
             "-o",
             "colocate-inject-commands.yml",
             "-o",
@@ -591,21 +592,33 @@ fn bosh_errand_adds_the_ipv6_default_route_from_the_network_gateway() {
     );
     assert_eq!(ipv6_default_routes(&vm), routes);
 
-    // A default via another gateway (stale, or from someone else) does not
-    // satisfy the guard: the errand replaces it with the network's gateway.
-    vm.ip("-6 route replace default via 2001:db8:69f5::2 dev eth1");
+    // A default a router advertised (networkd installs it `proto ra`, via
+    // the router's link-local address) is a usable default: the errand
+    // leaves it alone instead of fighting the router.
+    vm.ip("-6 route del default");
+    vm.ip("-6 route add default via fe80::1 dev eth1 proto ra");
+    let ra = ipv6_default_routes(&vm);
+    let leave = vcap.agent(&bosh, &vm, &["-action", "run_errand"]);
+    let (code, stdout, stderr) = leave.errand();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("1 command: 0 ok, 1 skipped"),
+        "the errand replaced a router's default: {stdout}{stderr}"
+    );
+    assert_eq!(ipv6_default_routes(&vm), ra);
+
+    // A default the kernel cannot use (`unreachable`) is no default: the
+    // kernel's lookup fails, and the errand replaces it.
+    vm.ip("-6 route del default");
+    vm.ip("-6 route add unreachable default");
     let fix = vcap.agent(&bosh, &vm, &["-action", "run_errand"]);
     let (code, stdout, stderr) = fix.errand();
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         stdout.contains("1 command: 1 ok, 0 skipped"),
-        "a wrong default satisfied the guard: {stdout}{stderr}"
+        "an unusable default satisfied the guard: {stdout}{stderr}"
     );
-    assert_eq!(
-        ipv6_default_routes(&vm),
-        routes,
-        "the wrong default was not replaced by the one via the network's gateway"
-    );
+    assert_eq!(ipv6_default_routes(&vm), routes);
 }
 
 #[test]
@@ -618,7 +631,7 @@ fn bosh_dry_run_previews_every_hook_and_changes_nothing() {
     // leave a mark.
     let mut properties = manifest_properties(
         &bosh.cli,
-        &["haproxy.yml", "colocate-inject-commands.yml", "dry-run.yml"],
+        &[HAPROXY, "colocate-inject-commands.yml", "dry-run.yml"],
         JOB_PATH,
     );
     assert_eq!(properties["dry_run"], true);
@@ -727,42 +740,73 @@ fn bosh_errand_and_pre_start_reject_bad_properties_with_exit_2() {
     };
     let route = json!({"name": "route", "run": "ip -6 route add default via 2001:db8:69f5::1",
                        "unless": "false", "phases": ["errand", "pre-start", "ensure"]});
+    // (properties, the field the error names, whether it concerns pre-start:
+    // pre-start checks only its own commands and what they run under).
     let cases = [
         // As a quoted manifest value or a CredHub variable gives it: ERB
         // took the string for true; the binary says where it is.
-        (json!({"dry_run": "false", "commands": [route]}), "dry_run"),
-        // A typo'd key inside a command.
+        (
+            json!({"dry_run": "false", "commands": [route]}),
+            "dry_run",
+            true,
+        ),
+        // A typo'd key inside a command of pre-start's, and of the errand's
+        // only (no `phases`: the errand).
+        (
+            json!({"commands": [{"name": "route", "rnu": "ip -6 route add default via ::1",
+                                 "phases": ["pre-start"]}]}),
+            "commands[0]: unknown field `rnu`",
+            true,
+        ),
         (
             json!({"commands": [{"name": "route", "rnu": "ip -6 route add default via ::1"}]}),
             "commands[0]: unknown field `rnu`",
+            false,
         ),
-        // A wrong type.
-        (json!({"stop_on_error": "yes please"}), "stop_on_error"),
+        // A wrong type, with no command at all.
+        (
+            json!({"stop_on_error": "yes please"}),
+            "stop_on_error",
+            false,
+        ),
+        // No list of commands: nobody can tell what pre-start has.
         (
             json!({"commands": "ip -6 route add default via ::1"}),
             "commands",
+            true,
         ),
     ];
-    for (properties, field) in cases {
+    for (properties, field, concerns_pre_start) in cases {
         let vcap = Vcap::install(&bosh, &properties, Some(&seed_networks()));
-        // pre-start fails the deploy before monit starts anything.
         let pre_start = vcap.agent(
             &bosh,
             &vm,
             &["-action", "run_script", "-script", "pre-start"],
         );
-        assert!(
-            pre_start
-                .exception()
-                .is_some_and(|m| m.contains("1 of 1 pre-start scripts failed")),
-            "{properties}: {}",
-            pre_start.json
-        );
         let log = vcap.file("sys/log/inject-commands/pre-start.stderr.log");
-        assert!(
-            names_place_and_field(&log, field),
-            "{properties}: pre-start's error does not name file:line:column and `{field}`: {log}"
-        );
+        if concerns_pre_start {
+            // pre-start fails the deploy before monit starts anything.
+            assert!(
+                pre_start
+                    .exception()
+                    .is_some_and(|m| m.contains("1 of 1 pre-start scripts failed")),
+                "{properties}: {}",
+                pre_start.json
+            );
+            assert!(
+                names_place_and_field(&log, field),
+                "{properties}: pre-start's error does not name file:line:column and `{field}`: {log}"
+            );
+        } else {
+            // No command of pre-start's: it has nothing to do, and says
+            // why the errand will fail.
+            assert_eq!(pre_start.json, json!({"value": {}}), "{properties}");
+            assert!(
+                names_place_and_field(&log, field) && log.contains("inject: warning: "),
+                "{properties}: {log}"
+            );
+        }
+        // The errand checks the whole file.
         let run = vcap.agent(&bosh, &vm, &["-action", "run_errand"]);
         let (code, stdout, stderr) = run.errand();
         assert_eq!(code, 2, "{properties}: {stdout}{stderr}");
@@ -771,6 +815,184 @@ fn bosh_errand_and_pre_start_reject_bad_properties_with_exit_2() {
             "{properties}: the error does not name file:line:column and `{field}`: {stderr}"
         );
         assert_eq!(ipv6_default_routes(&vm), "", "{properties}");
+    }
+}
+
+/// The ops file's route command with `var` in place of its gateway
+/// variable, and a command in each stop hook that leaves a mark: a job an
+/// operator broke, with the networks the director renders for it.
+fn broken_job(bosh: &Bosh, case: &str) -> (Value, Value) {
+    let mut properties = ops_file_properties(bosh);
+    let commands = properties["commands"].as_array_mut().unwrap();
+    commands.push(json!({
+        "name": "stop-mark",
+        "run": "mkdir -p /var/vcap/data && echo ran >> /var/vcap/data/stop-marks",
+        "phases": ["pre-stop", "drain", "post-stop"],
+    }));
+    let mut networks = seed_networks();
+    match case {
+        "missing network" => {
+            commands[0]["run"] = json!(
+                r#"ip -6 route replace default via "$INJECT_NET_PUBLIC_V6_GATEWAY" dev "$INJECT_IPV6_INTERFACE""#
+            );
+        }
+        "typo" => {
+            commands[0]["run"] = json!(
+                r#"ip -6 route replace default via "$INJECT_IPV6_GATEWAAY" dev "$INJECT_IPV6_INTERFACE""#
+            );
+        }
+        "two IPv6 networks" => {
+            networks["ipv6-b"] = json!({"ip": "2001:db8:1::10", "gateway": "2001:db8:1::1",
+                                        "netmask": "ffff:ffff:ffff:ffff::"});
+        }
+        "dry_run \"false\"" => properties["dry_run"] = json!("false"),
+        other => panic!("no case {other}"),
+    }
+    (properties, networks)
+}
+
+/// The director's order, with the agent's own actions: a job rendered
+/// with each broken config stops cleanly (pre-stop, drain, monit stop,
+/// post-stop all succeed, each logging the error), and the fixed job's
+/// pre-start then adds the IPv6 default route: the fix-forward deploy works.
+#[test]
+fn bosh_a_broken_config_never_blocks_a_stop_and_the_fixed_deploy_adds_the_route() {
+    let test = "bosh_a_broken_config_never_blocks_a_stop_and_the_fixed_deploy_adds_the_route";
+    let Some((bosh, vm)) = setup(test) else {
+        return;
+    };
+    for case in [
+        "missing network",
+        "typo",
+        "two IPv6 networks",
+        "dry_run \"false\"",
+    ] {
+        let (properties, networks) = broken_job(&bosh, case);
+        let vcap = Vcap::install(&bosh, &properties, Some(&networks));
+        // The gate: pre-start and the errand refuse it (the deploy stops
+        // there) and nothing changes.
+        let pre_start = vcap.agent(
+            &bosh,
+            &vm,
+            &["-action", "run_script", "-script", "pre-start"],
+        );
+        assert!(
+            pre_start.exception().is_some(),
+            "{case}: {}",
+            pre_start.json
+        );
+        assert_eq!(ipv6_default_routes(&vm), "", "{case}");
+
+        // The next deploy, recreate or stop: pre-stop, drain, monit stop,
+        // post-stop, as the director sends them.
+        let reply = vcap.agent(
+            &bosh,
+            &vm,
+            &["-action", "run_script", "-script", "pre-stop"],
+        );
+        assert_eq!(
+            reply.json,
+            json!({"value": {}}),
+            "{case}: pre-stop: {}",
+            reply.stderr
+        );
+        let reply = vcap.agent(&bosh, &vm, &["-action", "drain"]);
+        assert_eq!(
+            reply.json,
+            json!({"value": 0}),
+            "{case}: drain: {}",
+            reply.stderr
+        );
+        // monit stop: the job's stop program, as monit runs it.
+        let stop = vcap.in_namespace(
+            Some(&vm),
+            &["/var/vcap/jobs/inject-commands/bin/ensure_ctl", "stop"],
+        );
+        assert!(
+            stop.status.success(),
+            "{case}: monit stop: {}",
+            all_output(&stop)
+        );
+        let reply = vcap.agent(
+            &bosh,
+            &vm,
+            &["-action", "run_script", "-script", "post-stop"],
+        );
+        assert_eq!(
+            reply.json,
+            json!({"value": {}}),
+            "{case}: post-stop: {}",
+            reply.stderr
+        );
+
+        // Each hook said why, naming the place, where an operator looks.
+        for (hook, log) in [
+            ("pre-stop", "pre-stop.stderr.log"),
+            ("drain", "drain.log"),
+            ("post-stop", "post-stop.stderr.log"),
+        ] {
+            let text = vcap.file(&format!("sys/log/inject-commands/{log}"));
+            let field = if case.starts_with("dry_run") {
+                "dry_run"
+            } else {
+                "commands[0].run"
+            };
+            assert!(
+                text.contains("inject: warning: ") && names_place_and_field(&text, field),
+                "{case}: {hook} did not log the error with its place: {text}"
+            );
+        }
+        // The stop hooks' own command is fine: it ran, unless the error is
+        // in what every command runs under (dry_run), which stops them all.
+        let marks = vcap.file("data/stop-marks");
+        if case.starts_with("dry_run") {
+            assert!(
+                marks.is_empty(),
+                "{case}: a stop command ran under a broken dry_run"
+            );
+            let events = vcap.file("sys/log/inject-commands/inject-run.jsonl");
+            assert_eq!(
+                events
+                    .lines()
+                    .filter(|l| l.contains("\"event\":\"config_error\""))
+                    .count(),
+                3,
+                "{case}: {events}"
+            );
+        } else {
+            assert_eq!(
+                marks.lines().count(),
+                3,
+                "{case}: the stop hooks' own command did not run in each"
+            );
+            assert!(
+                vcap.file("sys/log/inject-commands/drain.log")
+                    .contains("1 command: 1 ok"),
+                "{case}"
+            );
+        }
+
+        // The fix-forward deploy: the fixed job applied on this instance,
+        // and its pre-start adds the route.
+        let fixed = ops_file_properties(&bosh);
+        vcap.apply(&bosh, &fixed, Some(&seed_networks()));
+        let pre_start = vcap.agent(
+            &bosh,
+            &vm,
+            &["-action", "run_script", "-script", "pre-start"],
+        );
+        assert_eq!(
+            pre_start.json,
+            json!({"value": {}}),
+            "{case}: fixed pre-start: {}",
+            pre_start.stderr
+        );
+        let routes = ipv6_default_routes(&vm);
+        assert!(
+            routes.starts_with(&format!("default via {} dev eth1", SeedVm::V6_GATEWAY)),
+            "{case}: the fixed pre-start did not add the IPv6 default: {routes:?}"
+        );
+        vm.ip("-6 route del default");
     }
 }
 

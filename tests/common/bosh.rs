@@ -349,7 +349,16 @@ impl Vcap {
             group.push_str(&format!("vcap:x:{gid}:\n"));
         }
         std::fs::write(vcap.group_file(), group).unwrap();
-        let rendered = vcap.dir.path().join("rendered");
+        vcap.apply(bosh, properties, networks);
+        vcap
+    }
+
+    /// Renders the job again with `properties` and applies it over this
+    /// instance's /var/vcap, as the next deploy's agent does (the job's
+    /// link moves to the new rendering; logs and data stay).
+    pub fn apply(&self, bosh: &Bosh, properties: &Value, networks: Option<&Value>) {
+        let rendered = self.dir.path().join("rendered");
+        let _ = std::fs::remove_dir_all(&rendered);
         bosh.render_ok(properties, networks, &rendered);
         let argv = [
             bosh.harness.to_str().unwrap(),
@@ -361,9 +370,8 @@ impl Vcap {
             "-rendered",
             rendered.to_str().unwrap(),
         ];
-        let out = vcap.in_namespace(None, &argv);
+        let out = self.in_namespace(None, &argv);
         assert!(out.status.success(), "install: {}", all_output(&out));
-        vcap
     }
 
     /// Runs `argv` with /var/vcap, /usr/local/bin and /etc/group mounted
