@@ -57,8 +57,8 @@ fn stops_the_instance(phase: Phase) -> bool {
 
 pub fn main(args: RunArgs) -> ExitCode {
     let path = config::resolve_path(args.config.clone());
-    let mut config = match load(&path, &args) {
-        Ok(config) => config,
+    let (mut config, in_file) = match load(&path, &args) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
     };
     config.interfaces = inject_ui::net::locate::interfaces();
@@ -77,7 +77,7 @@ pub fn main(args: RunArgs) -> ExitCode {
     let prepared = match runner::prepare(&config, &selected) {
         Ok(prepared) => prepared,
         Err(err) => {
-            let error = format!("{}: {err}; nothing was run", path.display());
+            let error = prepare_error(&path, &config, &in_file, &err);
             return config_error(&args, &error);
         }
     };
@@ -94,21 +94,33 @@ pub fn main(args: RunArgs) -> ExitCode {
     runtime.block_on(run(&config, &prepared, &args))
 }
 
-/// The config this run takes its commands from, or the exit code when
-/// there is none to take (the error or warning has been printed then).
-fn load(path: &Path, args: &RunArgs) -> Result<Config, ExitCode> {
+/// The config this run takes its commands from, with the index in the
+/// file of each of its commands (a hook's config may hold only some); or
+/// the exit code when there is none to take (the error or warning has been
+/// printed then).
+fn load(path: &Path, args: &RunArgs) -> Result<(Config, Vec<usize>), ExitCode> {
     let phase = args.phase;
+    let whole = |config: Config| {
+        let in_file = (0..config.commands.len()).collect();
+        (config, in_file)
+    };
     if phase == Phase::Errand {
         // The operator's check of the whole file (as `inject check`).
-        return config::load(path).map_err(|err| config_error(args, &err.to_string()));
+        return config::load(path)
+            .map(whole)
+            .map_err(|err| config_error(args, &err.to_string()));
     }
     match config::load_for_phase(path, phase) {
-        Ok(ForPhase::Valid(config)) => Ok(config),
-        Ok(ForPhase::Elsewhere { config, error }) => {
+        Ok(ForPhase::Valid(config)) => Ok(whole(config)),
+        Ok(ForPhase::Elsewhere {
+            config,
+            error,
+            in_file,
+        }) => {
             eprintln!(
                 "inject: warning: {error} (it concerns no command of phase {phase}; those run)"
             );
-            Ok(config)
+            Ok((config, in_file))
         }
         Ok(ForPhase::NoCommands { error }) => {
             // Nothing to do: no lock, no run log, no run directory.
@@ -119,6 +131,58 @@ fn load(path: &Path, args: &RunArgs) -> Result<Config, ExitCode> {
         }
         Err(err) => Err(config_error(args, &err.to_string())),
     }
+}
+
+/// A user or cwd that this machine lacks, as a config error: the file,
+/// the line and column of the value, and the command's index in the file.
+/// (They are checked when the run is prepared, after the parse.)
+fn prepare_error(
+    path: &Path,
+    config: &Config,
+    in_file: &[usize],
+    err: &runner::PrepareError,
+) -> String {
+    let parsed = err
+        .field
+        .strip_prefix("commands[")
+        .and_then(|rest| rest.split_once("]."))
+        .and_then(|(index, key)| Some((index.parse::<usize>().ok()?, key)));
+    let Some((index, key)) = parsed else {
+        return format!("{}: {err}; nothing was run", path.display());
+    };
+    let command = config.commands.get(index);
+    let value = match key {
+        "user" => command.and_then(|c| c.user.clone()),
+        "cwd" => command.and_then(|c| c.cwd.as_ref().map(|d| d.display().to_string())),
+        _ => None,
+    };
+    let place = std::fs::read_to_string(path)
+        .ok()
+        .zip(value)
+        .and_then(|(text, value)| value_place(&text, key, &value))
+        .map(|(line, column)| format!(":{line}:{column}"))
+        .unwrap_or_default();
+    let index = in_file.get(index).copied().unwrap_or(index);
+    format!(
+        "{}{place}: commands[{index}].{key}: {}; nothing was run",
+        path.display(),
+        err.message
+    )
+}
+
+/// Where `value` is first written as the value of `key` (1-based line and
+/// column): the first occurrence of it on a line that names `key` before it.
+fn value_place(text: &str, key: &str, value: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(n, line)| {
+        let at = line.match_indices(value).map(|(i, _)| i).find(|&i| {
+            line[..i].rfind(key).is_some_and(|k| {
+                line[k + key.len()..i]
+                    .trim_matches([' ', '"', '\'', ':'])
+                    .is_empty()
+            })
+        })?;
+        Some((n + 1, line[..at].chars().count() + 1))
+    })
 }
 
 /// Reports a config error (`error` names the file, line and column). The

@@ -90,14 +90,9 @@ impl std::fmt::Debug for Run {
     }
 }
 
-/// Whether `text` names `…/commands.yml:LINE:COLUMN: FIELD`; a user or
-/// cwd is checked on this machine when the run is prepared, after the
-/// parse, and its error names `…/commands.yml: FIELD`.
+/// Whether `text` names `…/commands.yml:LINE:COLUMN: FIELD`.
 fn names_place(text: &str, dir: &Path, field: &str) -> bool {
     let file = format!("{}:", dir.join("commands.yml").display());
-    if field.ends_with(".user") || field.ends_with(".cwd") {
-        return text.contains(&format!("{file} {field}: "));
-    }
     text.lines().any(|line| {
         let Some((_, rest)) = line.split_once(&file) else {
             return false;
@@ -332,5 +327,33 @@ fn hook_runs_without_commands_leave_no_run_dir_and_keep_the_errands_output() {
     assert!(
         lines.iter().all(|l| l["phase"] == "errand"),
         "hook runs with no command wrote to the run log: {lines:?}"
+    );
+}
+
+#[test]
+fn a_missing_user_is_named_at_its_line_and_index_in_the_file() {
+    // The post-stop command is the file's second; the first (the errand's)
+    // has an error of its own, so post-stop reads only its own command.
+    let case = Case::new(
+        "commands:\n  - {name: a, run: 'true', rnu: x}\n  - name: b\n    run: 'true'\n    user: no-such-user-here\n    phases: [post-stop, pre-start]\n",
+    );
+    let file = case.path("commands.yml");
+    let stop = case.run("post-stop");
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(
+        stop.stderr.contains(&format!(
+            "inject: warning: {}:5:11: commands[1].user: no user `no-such-user-here`",
+            file.display()
+        )),
+        "{stop:?}"
+    );
+    let start = case.run("pre-start");
+    assert_eq!(start.code, 2, "{start:?}");
+    assert!(
+        start.stderr.contains(&format!(
+            "inject: {}:5:11: commands[1].user: no user `no-such-user-here`",
+            file.display()
+        )),
+        "{start:?}"
     );
 }

@@ -593,7 +593,7 @@ fn a_command_runs_as_its_user() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr.contains(
-            "commands.yml: commands[1].user: no user `no-such-user-here` on this machine; nothing was run"
+            "commands.yml:3:38: commands[1].user: no user `no-such-user-here` on this machine; nothing was run"
         ),
         "{run:?}"
     );
@@ -601,7 +601,7 @@ fn a_command_runs_as_its_user() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr.contains(
-            "commands.yml: commands[2].cwd: cwd /no/such/dir is not a directory; nothing was run"
+            "commands.yml:4:39: commands[2].cwd: cwd /no/such/dir is not a directory; nothing was run"
         ),
         "{run:?}"
     );
@@ -1325,7 +1325,7 @@ fn switching_users_without_root_is_refused_before_anything_runs() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr.ends_with(
-            "commands.yml: commands[2].user: running as user `root` needs root; \
+            "commands.yml:4:40: commands[2].user: running as user `root` needs root; \
              inject runs as `nobody` (run it as root, as BOSH does, or drop `user`); nothing was run\n"
         ),
         "{run:?}"

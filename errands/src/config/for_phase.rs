@@ -29,7 +29,13 @@ pub enum ForPhase {
     Valid(Config),
     /// The file has an error outside the phase's commands; those commands
     /// (the only ones `config` holds) and the top-level keys are valid.
-    Elsewhere { config: Config, error: ConfigError },
+    /// `in_file[i]` is the index in the file's `commands:` of
+    /// `config.commands[i]`, for messages that name it.
+    Elsewhere {
+        config: Config,
+        error: ConfigError,
+        in_file: Vec<usize>,
+    },
     /// The file has an error and no command is tagged with the phase: the
     /// hook has nothing to do, whatever the error.
     NoCommands { error: ConfigError },
@@ -54,9 +60,13 @@ pub fn load_for_phase(path: &Path, phase: Phase) -> Result<ForPhase, ConfigError
         return Ok(ForPhase::NoCommands { error: whole });
     }
     let config = parse_kept(text, &origin, Some(&keep))?;
+    let in_file = (0..config.commands.len())
+        .map(|nth| index_in_file(Some(&keep), nth))
+        .collect();
     Ok(ForPhase::Elsewhere {
         config,
         error: whole,
+        in_file,
     })
 }
 
@@ -190,8 +200,13 @@ networks:
     #[test]
     fn an_error_in_another_phases_command_leaves_this_phase_its_commands() {
         match load(BROKEN, Phase::PostStop).unwrap() {
-            ForPhase::Elsewhere { config, error } => {
+            ForPhase::Elsewhere {
+                config,
+                error,
+                in_file,
+            } => {
                 assert_eq!(names(&config), ["goodbye"]);
+                assert_eq!(in_file, [1]);
                 let error = error.to_string();
                 assert!(
                     error.contains("commands.yml:4:44: commands[0].run: command `route` uses $INJECT_NET_IPV6_GATEWAY"),
