@@ -98,7 +98,9 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
         }
     };
     let mut log = match runlog::resolve_dir(args.log_dir.clone()) {
-        Some(dir) => match RunLog::open(&dir, args.phase) {
+        // Fails closed, except that a stop-side hook waits for the lock at
+        // most its timeout and then runs anyway (see `open_for_phase`).
+        Some(dir) => match RunLog::open_for_phase(&dir, args.phase, config.timeout).await {
             Ok(log) => Some(log),
             Err(err) => {
                 eprintln!("inject: {err}");

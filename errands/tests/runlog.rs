@@ -3,7 +3,7 @@
 use std::fs::OpenOptions;
 
 use inject_errands::config::Phase;
-use inject_errands::runlog::{RunLog, LOCK_FILE};
+use inject_errands::runlog::{LockError, RunLog, LOCK_FILE};
 use nix::fcntl::{Flock, FlockArg};
 
 #[test]
@@ -19,7 +19,8 @@ fn a_lock_whose_holder_wrote_no_pid_yet_is_reported_without_one() {
         .unwrap();
     let _held = Flock::lock(file, FlockArg::LockExclusiveNonblock).unwrap();
     let err = match RunLog::open(dir.path(), Phase::Errand) {
-        Err(err) => err,
+        Err(LockError::Held(err)) => err,
+        Err(other) => panic!("expected a held lock, got {other}"),
         Ok(_) => panic!("the lock is held"),
     };
     assert_eq!(err.pid, None);
