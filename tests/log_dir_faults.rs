@@ -221,3 +221,85 @@ cat "$D/log/ensure-state.json"
         "said once:\n{out}"
     );
 }
+
+/// Issue 18: a lock that cannot be made let both runs go on unlocked.
+/// Now `inject run` and `ensure` refuse (exit 1, why and what to do); a
+/// stop-side hook runs anyway with a warning, as a stop must never fail.
+#[test]
+fn a_read_only_log_dir_without_a_lock_file_refuses_runs_but_not_stops() {
+    if !netns::can_run("a_read_only_log_dir_without_a_lock_file_refuses_runs_but_not_stops") {
+        return;
+    }
+    let out = in_mount_namespace(
+        "1m",
+        r#"
+cat > "$W/c.yml" <<EOF
+commands:
+  - {name: work, run: "echo work ran", phases: [errand, post-stop]}
+  - {name: flag, run: "touch $W/flag", unless: "test -e $W/flag", phases: [ensure]}
+EOF
+mkdir "$D/log"
+mount -o remount,ro "$D"
+"$BIN" run -c "$W/c.yml" --log-dir "$D/log"
+echo "run exit $?"
+"$BIN" ensure -c "$W/c.yml" --log-dir "$D/log"
+echo "ensure exit $?"
+test -e "$W/flag" && echo "ensure ran a command"
+"$BIN" run -c "$W/c.yml" --log-dir "$D/log" --phase post-stop
+echo "post-stop exit $?"
+"#,
+    );
+    assert!(out.contains("run exit 1"), "{out}");
+    assert!(out.contains("ensure exit 1"), "{out}");
+    assert!(!out.contains("ensure ran a command"), "{out}");
+    assert!(
+        out.contains("inject: cannot take the lock")
+            && out.contains("inject.lock: Read-only file system")
+            && out.contains("refusing to run without it (two runs could overlap)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("inject ensure: cannot take the lock")
+            && out.contains("ensure.lock: Read-only file system"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("work ran").count(),
+        1,
+        "only post-stop ran:\n{out}"
+    );
+    assert!(out.contains("post-stop exit 0"), "{out}");
+    assert!(
+        out.contains("a post-stop hook must not fail the stop, so its commands run anyway"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_log_dir_out_of_inodes_refuses_the_run() {
+    if !netns::can_run("a_log_dir_out_of_inodes_refuses_the_run") {
+        return;
+    }
+    let out = in_mount_namespace(
+        "1m",
+        r#"
+cat > "$W/c.yml" <<EOF
+commands:
+  - {name: work, run: "echo work ran"}
+EOF
+umount "$D"
+mount -t tmpfs -o size=1m,nr_inodes=8,mode=0755 tmpfs "$D" || exit 4
+mkdir "$D/log"
+i=0; while touch "$D/fill$i" 2>/dev/null; do i=$((i+1)); done
+"$BIN" run -c "$W/c.yml" --log-dir "$D/log"
+echo "run exit $?"
+"#,
+    );
+    assert!(out.contains("run exit 1"), "{out}");
+    assert!(
+        out.contains("inject.lock: No space left on device")
+            && out.contains("refusing to run without it"),
+        "{out}"
+    );
+    assert!(!out.contains("work ran"), "{out}");
+}

@@ -378,10 +378,17 @@ impl RunLog {
     pub fn open_as(dir: &Path, phase: Phase, source: &str) -> Result<RunLog, LockError> {
         let logdir = LogDir::open(dir).map_err(LockError::Dir)?;
         let lock = DirLock::acquire_in(&logdir, RUN_LOCK)?;
+        // An unsafe `runs` refuses the run like an unsafe log dir; one that
+        // cannot be made (a read-only dir) only loses the output files.
+        let runs = match logdir.subdir("runs") {
+            Err(DirError::Io { error, .. }) => Err(error),
+            Err(unsafe_dir) => return Err(LockError::Dir(unsafe_dir)),
+            Ok(runs) => Ok(runs),
+        };
         let mut log = RunLog::new(dir, phase);
         log.source = source.to_string();
         log.lock = Some(lock);
-        log.start(logdir, true);
+        log.start(logdir, runs, true);
         Ok(log)
     }
 
@@ -431,7 +438,10 @@ impl RunLog {
         log.notices.push_back(warning.clone());
         match LogDir::open(dir) {
             // Not pruned: another run may be at it.
-            Ok(logdir) => log.start(logdir, false),
+            Ok(logdir) => {
+                let runs = logdir.subdir("runs").map_err(to_io);
+                log.start(logdir, runs, false);
+            }
             Err(err) => log.fail(to_io(err)),
         }
         let mut fields = serde_json::Map::new();
@@ -487,9 +497,8 @@ impl RunLog {
 
     /// Opens the events file, this run's output dir (named with its source)
     /// and, when `prune`, removes old output dirs.
-    fn start(&mut self, logdir: LogDir, prune: bool) {
+    fn start(&mut self, logdir: LogDir, runs: std::io::Result<LogDir>, prune: bool) {
         self.open_events(&logdir);
-        let runs = logdir.subdir("runs").map_err(to_io);
         self.logdir = Some(logdir);
         if self.failed {
             return;

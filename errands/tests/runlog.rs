@@ -131,3 +131,96 @@ fn dashboard_runs_have_their_own_ids_source_and_retention() {
         "{events}"
     );
 }
+
+/// Issue 18: 25 output dirs changed "in 2099" (a clock once ahead, or
+/// planted) sorted as the newest, so every run removed the previous real
+/// run's output. They now count as the oldest.
+#[test]
+fn output_dirs_from_the_future_never_evict_real_runs() {
+    use inject_errands::runlog::KEEP_RUNS;
+    use std::time::{Duration, SystemTime};
+
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let future = SystemTime::UNIX_EPOCH + Duration::from_secs(4_070_908_800); // 2099
+    for n in 0..25u64 {
+        let run = runs.join(format!("2099-01-01T00:00:{n:02}Z-1"));
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::File::open(&run)
+            .unwrap()
+            .set_modified(future)
+            .unwrap();
+    }
+    let first = RunLog::open(dir.path(), Phase::Errand).unwrap();
+    let first_dir = first.run_dir();
+    drop(first);
+    let second = RunLog::open(dir.path(), Phase::Errand).unwrap();
+    assert!(first_dir.is_dir(), "the previous real run is kept");
+    assert!(second.run_dir().is_dir());
+    let left = std::fs::read_dir(&runs).unwrap().count();
+    assert_eq!(left, KEEP_RUNS, "the future ones went first");
+}
+
+/// Issue 18: hook runs (every deploy's pre-start, every stop's pre-stop,
+/// drain and post-stop) evicted the errand's output dirs. Each phase keeps
+/// its own.
+#[test]
+fn hook_runs_never_evict_the_errands_output_dirs() {
+    use inject_errands::runlog::KEEP_RUNS;
+
+    let dir = tempfile::tempdir().unwrap();
+    let errand = RunLog::open(dir.path(), Phase::Errand).unwrap().run_dir();
+    for phase in [
+        Phase::PreStop,
+        Phase::Drain,
+        Phase::PostStop,
+        Phase::PreStart,
+    ] {
+        for _ in 0..KEEP_RUNS + 2 {
+            drop(RunLog::open(dir.path(), phase).unwrap());
+        }
+    }
+    assert!(errand.is_dir(), "the errand's run is kept");
+    let count = std::fs::read_dir(dir.path().join("runs")).unwrap().count();
+    assert_eq!(count, 1 + 4 * KEEP_RUNS, "each phase keeps its own 20");
+}
+
+/// Issue 18: `runs/<time>-<pid>` planted as a link (the name is
+/// predictable) made the output files appear in the link's target. The
+/// run's dir is made with mkdir, never reused: the log goes quiet instead.
+#[test]
+fn a_link_planted_at_the_runs_own_dir_is_never_written_through() {
+    use inject_errands::event::Event;
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    use std::time::{Duration, SystemTime};
+
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    std::fs::create_dir(&runs).unwrap();
+    std::fs::set_permissions(&runs, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let victim = tempfile::tempdir().unwrap();
+    let now = SystemTime::now();
+    let pid = std::process::id();
+    for secs in 0..3 {
+        let time = humantime::format_rfc3339_seconds(now + Duration::from_secs(secs));
+        // Later runs of this process add `-<n>`; other tests here open some.
+        for nth in 0..200 {
+            let name = match nth {
+                0 => format!("{time}-{pid}"),
+                n => format!("{time}-{pid}-{n}"),
+            };
+            symlink(victim.path(), runs.join(name)).unwrap();
+        }
+    }
+    let mut log = RunLog::open(dir.path(), Phase::Errand).unwrap();
+    log.record(&Event::Started {
+        index: 1,
+        total: 1,
+        name: "hello".into(),
+        attempt: 1,
+    });
+    let notice = log.take_notice().expect("the log says it cannot write");
+    assert!(notice.contains("File exists"), "{notice}");
+    assert_eq!(log.output_path(1), None);
+    assert_eq!(std::fs::read_dir(victim.path()).unwrap().count(), 0);
+}
