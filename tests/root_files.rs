@@ -231,6 +231,19 @@ fn a_log_dir_that_is_a_link_is_refused() {
                 .contains("remove the link and make the directory"),
         "{run:?}"
     );
+    // A trailing slash (or `/.`) would resolve the link: not followed either.
+    for spelled in ["logs/", "logs/.", "logs//"] {
+        let out = Command::new(INJECT)
+            .args(["run", "-c"])
+            .arg(case.path("commands.yml"))
+            .arg("--log-dir")
+            .arg(format!("{}/{spelled}", case.dir.path().display()))
+            .output()
+            .unwrap();
+        let run = Run::from(out);
+        assert_eq!(run.code, 1, "{spelled}: {run:?}");
+        assert!(run.stderr.contains("logs is a symbolic link"), "{run:?}");
+    }
     assert_eq!(std::fs::read_dir(case.path("real")).unwrap().count(), 0);
 }
 
@@ -628,6 +641,8 @@ fn a_full_events_file_is_rotated_to_one_old_generation() {
     let logs = make_logs(&case);
     let old = "{\"old\":true}\n".repeat(11 * 1024 * 1024 / 13);
     std::fs::write(logs.join("inject-run.jsonl"), &old).unwrap();
+    // The old generation's name, planted as a link: replaced, not followed.
+    symlink(case.path("victim.txt"), logs.join("inject-run.jsonl.1")).unwrap();
     let run = case.run(&[]);
     assert_eq!(run.code, 0, "{run:?}");
     let rotated = std::fs::read_to_string(logs.join("inject-run.jsonl.1")).unwrap();
@@ -646,4 +661,5 @@ fn a_full_events_file_is_rotated_to_one_old_generation() {
         .filter(|n| n.starts_with("inject-run"))
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(case.victim(), PRECIOUS);
 }

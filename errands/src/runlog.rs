@@ -217,20 +217,25 @@ impl DirLock {
             path: path.clone(),
             error,
         };
+        // Made (and later written) through one descriptor, locked through
+        // another, read-only one: that is the one commands inherit, so
+        // they cannot write the file.
+        let writer = dir.open_file(kind.file, OFlag::O_RDWR | OFlag::O_CREAT);
         let file = dir
-            .open_file(kind.file, OFlag::O_RDWR | OFlag::O_CREAT)
-            .or_else(|err| dir.open_file(kind.file, OFlag::O_RDONLY).map_err(|_| err))
+            .open_file(kind.file, OFlag::O_RDONLY)
+            .map_err(|err| writer.as_ref().err().map_or(err, clone_error))
             .map_err(io)?;
         // flock, not a PID file: the kernel drops the lock when its last
         // holder is gone, so a crash never leaves a stale lock behind.
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(mut lock) => {
+            Ok(lock) => {
                 let pid = format!("{}\n", std::process::id());
                 // Best effort: the holder is whoever has the flock.
-                let _ = lock
-                    .set_len(0)
-                    .and_then(|_| lock.seek(SeekFrom::Start(0)))
-                    .and_then(|_| lock.write_all(pid.as_bytes()));
+                if let Ok(mut writer) = writer {
+                    let _ = writer
+                        .set_len(0)
+                        .and_then(|_| writer.write_all(pid.as_bytes()));
+                }
                 Ok(DirLock { lock })
             }
             Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
@@ -780,6 +785,15 @@ fn source_of(runs: &LogDir, name: &str) -> String {
     match text {
         Some(text) => String::from_utf8_lossy(&text).trim().to_string(),
         None => Phase::Errand.as_str().to_string(),
+    }
+}
+
+/// The same error again (io errors do not clone): the first reason the
+/// lock file could not be opened is the one worth saying.
+fn clone_error(err: &std::io::Error) -> std::io::Error {
+    match err.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::new(err.kind(), err.to_string()),
     }
 }
 

@@ -129,6 +129,10 @@ impl LogDir {
     /// Opens `path`, making it (0750, and its parents) when missing, and
     /// checks it.
     pub fn open(path: &Path) -> Result<LogDir, DirError> {
+        // `logs/` and `logs/.` would follow a link at `logs` (a trailing
+        // slash resolves it): the dir's own name comes last, always.
+        let path: PathBuf = path.components().collect();
+        let path = path.as_path();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             // A parent that cannot be made may still exist (read-only):
             // opening the dir says what is really wrong.
