@@ -166,8 +166,9 @@ impl fmt::Display for LockError {
             LockError::Io { path, error } => write!(
                 f,
                 "cannot take the lock{}: {error}; refusing to run without it (two runs could \
-                 overlap): make the log dir writable with room for the lock file, or point \
-                 --log-dir (or INJECT_LOG_DIR) at one that is",
+                 overlap): make the log dir writable with room for the lock file (a plain file of \
+                 inject's: remove anything else of that name), or point --log-dir (or \
+                 INJECT_LOG_DIR) at one that is",
                 // The file's errors name it already.
                 if error.to_string().contains(&*path.to_string_lossy()) {
                     String::new()
