@@ -612,7 +612,7 @@ commands:
         .nth(1)
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or_else(|| panic!("{run:?}"));
-    assert!(rss < 40 * 1024, "max RSS {rss} kB: {run:?}");
+    assert!(rss < 30 * 1024, "max RSS {rss} kB: {run:?}");
     let runs: Vec<_> = std::fs::read_dir(logs.join("runs"))
         .unwrap()
         .map(|e| e.unwrap().path())
