@@ -184,3 +184,47 @@ fn hook_runs_never_evict_the_errands_output_dirs() {
     let count = std::fs::read_dir(dir.path().join("runs")).unwrap().count();
     assert_eq!(count, 1 + 4 * KEEP_RUNS, "each phase keeps its own 20");
 }
+
+/// Pruning removes a link planted among the output dirs as a link: what
+/// it points to is left alone.
+#[test]
+fn pruning_unlinks_a_planted_link_without_following_it() {
+    use inject_errands::runlog::KEEP_RUNS;
+    use std::os::unix::fs::symlink;
+    use std::time::{Duration, SystemTime};
+
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    std::fs::create_dir(&runs).unwrap();
+    let victim = tempfile::tempdir().unwrap();
+    std::fs::write(victim.path().join("precious"), "precious").unwrap();
+    // The oldest entry (a link's own time is what counts) ...
+    symlink(victim.path(), runs.join("0000-planted")).unwrap();
+    // ... then enough real-looking runs to make it go.
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    for n in 0..KEEP_RUNS as u64 {
+        let run = runs.join(format!("2026-01-01T00:00:{n:02}Z-1"));
+        std::fs::create_dir(&run).unwrap();
+        std::fs::File::open(&run)
+            .unwrap()
+            .set_modified(an_hour_ago + Duration::from_secs(n))
+            .unwrap();
+    }
+    nix::sys::stat::utimensat(
+        nix::fcntl::AT_FDCWD,
+        &runs.join("0000-planted"),
+        &nix::sys::time::TimeSpec::new(0, 0),
+        &nix::sys::time::TimeSpec::new(0, 0),
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    )
+    .unwrap();
+    drop(RunLog::open(dir.path(), Phase::Errand).unwrap());
+    assert!(
+        std::fs::symlink_metadata(runs.join("0000-planted")).is_err(),
+        "the link is gone"
+    );
+    assert_eq!(
+        std::fs::read_to_string(victim.path().join("precious")).unwrap(),
+        "precious"
+    );
+}

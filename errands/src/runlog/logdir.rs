@@ -211,11 +211,6 @@ impl LogDir {
         &self.path
     }
 
-    /// The dir's fd, for `openat` and friends.
-    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-
     /// Opens the file `name` with `flags` (plus `O_NOFOLLOW`, `O_NONBLOCK`,
     /// `O_CLOEXEC`; created 0640 with `O_CREAT`), and checks that it is a
     /// regular file of ours with one link.
@@ -321,7 +316,8 @@ impl LogDir {
     }
 
     /// A path that names exactly this open dir (its fd), whatever is done
-    /// to its name meanwhile.
+    /// to its name meanwhile. (Needs /proc, as on every BOSH VM; without
+    /// it listing and pruning fail, and nothing is pruned.)
     fn proc_path(&self) -> PathBuf {
         PathBuf::from(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
     }
