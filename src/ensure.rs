@@ -4,7 +4,7 @@
 //!
 //! Exit codes: 0 after SIGTERM/SIGINT/SIGHUP, or at once when no command is tagged
 //! `ensure` (nothing to keep; the BOSH job declares no monit process then);
-//! 1 when another ensure holds the log dir or the loop cannot start; 2 on a
+//! 1 when the log dir's lock is held or cannot be taken, or the loop cannot start; 2 on a
 //! usage or config error (monit restarts it, and the log says why).
 
 use std::io::Write;
@@ -114,17 +114,11 @@ pub fn main(args: EnsureArgs) -> ExitCode {
         let log_dir = runlog::resolve_dir(args.log_dir.clone());
         let _lock = match log_dir.as_deref().map(state::lock).transpose() {
             Ok(lock) => lock,
-            Err(runlog::LockError::Held(held)) => {
-                eprintln!("inject ensure: {held}");
-                return ExitCode::from(1);
-            }
-            // A log dir that cannot even hold a lock file (read-only, gone)
-            // must not stop the routes from being kept: say so, go on.
+            // Fails closed: two loops must never fight over the same
+            // commands. Monit restarts it; the log says why.
             Err(err) => {
-                say(&ensure::stamped(&format!(
-                    "inject ensure: {err}; going on without it (a second ensure on this log dir is not prevented)"
-                )));
-                None
+                eprintln!("inject ensure: {err}");
+                return ExitCode::from(1);
             }
         };
         let triggers = watch_network().await;

@@ -230,10 +230,12 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
         }
     };
     // No command, no run log: a hook with nothing to do takes no lock and
-    // leaves no run dir (those would evict the errand's output).
+    // leaves no run dir (those would evict the errand's output). The lock
+    // fails closed, except that a stop-side hook waits for it at most its
+    // timeout and then runs anyway (see `open_for_phase`).
     let dir = runlog::resolve_dir(args.log_dir.clone()).filter(|_| !selected.is_empty());
     let mut log = match dir {
-        Some(dir) => match RunLog::open(&dir, args.phase) {
+        Some(dir) => match RunLog::open_for_phase(&dir, args.phase, config.timeout).await {
             Ok(log) => Some(log),
             Err(err) => {
                 eprintln!("inject: {err}");

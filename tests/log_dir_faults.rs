@@ -2,8 +2,10 @@
 //! mounted in a private mount namespace (`unshare --mount`, root only), so
 //! nothing of the host is touched. What must hold there: one `inject run` at
 //! a time (the lock is the flock, not the PID written into it), `inject
-//! ensure` keeps its commands true without a log, and its state file comes
-//! back (and records the stop) once the disk has room again.
+//! ensure` keeps its commands true without a log (its lock file made
+//! before the dir went read-only; without one it refuses, see
+//! tests/root_files.rs), and its state file comes back (and records the
+//! stop) once the disk has room again.
 
 // Only its root check is used here.
 #[allow(dead_code)]
@@ -102,8 +104,9 @@ mount -o remount,ro "$D""#,
     );
     assert!(out.contains("second exit 1"), "{out}");
     assert!(
-        out.contains("another inject run (pid unknown) is running and holds"),
-        "the PID in the file is an earlier run's, long gone: not named\n{out}"
+        out.contains("another inject run (pid unknown: pid ")
+            && out.contains("in the lock file is stale, no live inject) holds"),
+        "the PID in the file is an earlier run's, long gone: named stale, not as the holder\n{out}"
     );
     assert!(!out.contains("quick ran"), "{out}");
     assert!(out.contains("first exit 0"), "{out}");
@@ -146,6 +149,7 @@ commands:
   - {name: flag, run: "touch $W/flag", unless: "test -e $W/flag", phases: [ensure]}
 EOF
 mkdir "$D/log"
+: > "$D/log/ensure.lock"
 mount -o remount,ro "$D"
 "$BIN" ensure -c "$W/keep.yml" --log-dir "$D/log" --interval 100ms > "$W/ensure.out" 2>&1 &
 pid=$!
@@ -161,12 +165,9 @@ cat "$W/ensure.out"
     );
     assert!(out.contains("ensure exit 0"), "{out}");
     assert!(out.contains("flag is there"), "{out}");
-    assert!(
-        out.contains("cannot take the lock") && out.contains("going on without it"),
-        "{out}"
-    );
+    assert!(!out.contains("cannot take the lock"), "{out}");
     assert_eq!(
-        out.matches("cannot take the lock").count(),
+        out.matches("cannot write the state").count(),
         1,
         "said once:\n{out}"
     );
@@ -219,4 +220,86 @@ cat "$D/log/ensure-state.json"
         1,
         "said once:\n{out}"
     );
+}
+
+/// Issue 18: a lock that cannot be made let both runs go on unlocked.
+/// Now `inject run` and `ensure` refuse (exit 1, why and what to do); a
+/// stop-side hook runs anyway with a warning, as a stop must never fail.
+#[test]
+fn a_read_only_log_dir_without_a_lock_file_refuses_runs_but_not_stops() {
+    if !netns::can_run("a_read_only_log_dir_without_a_lock_file_refuses_runs_but_not_stops") {
+        return;
+    }
+    let out = in_mount_namespace(
+        "1m",
+        r#"
+cat > "$W/c.yml" <<EOF
+commands:
+  - {name: work, run: "echo work ran", phases: [errand, post-stop]}
+  - {name: flag, run: "touch $W/flag", unless: "test -e $W/flag", phases: [ensure]}
+EOF
+mkdir "$D/log"
+mount -o remount,ro "$D"
+"$BIN" run -c "$W/c.yml" --log-dir "$D/log"
+echo "run exit $?"
+"$BIN" ensure -c "$W/c.yml" --log-dir "$D/log"
+echo "ensure exit $?"
+test -e "$W/flag" && echo "ensure ran a command"
+"$BIN" run -c "$W/c.yml" --log-dir "$D/log" --phase post-stop
+echo "post-stop exit $?"
+"#,
+    );
+    assert!(out.contains("run exit 1"), "{out}");
+    assert!(out.contains("ensure exit 1"), "{out}");
+    assert!(!out.contains("ensure ran a command"), "{out}");
+    assert!(
+        out.contains("inject: cannot take the lock")
+            && out.contains("inject.lock: Read-only file system")
+            && out.contains("refusing to run without it (two runs could overlap)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("inject ensure: cannot take the lock")
+            && out.contains("ensure.lock: Read-only file system"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("work ran").count(),
+        1,
+        "only post-stop ran:\n{out}"
+    );
+    assert!(out.contains("post-stop exit 0"), "{out}");
+    assert!(
+        out.contains("a post-stop hook must not fail the stop, so its commands run anyway"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_log_dir_out_of_inodes_refuses_the_run() {
+    if !netns::can_run("a_log_dir_out_of_inodes_refuses_the_run") {
+        return;
+    }
+    let out = in_mount_namespace(
+        "1m",
+        r#"
+cat > "$W/c.yml" <<EOF
+commands:
+  - {name: work, run: "echo work ran"}
+EOF
+umount "$D"
+mount -t tmpfs -o size=1m,nr_inodes=8,mode=0755 tmpfs "$D" || exit 4
+mkdir "$D/log"
+i=0; while touch "$D/fill$i" 2>/dev/null; do i=$((i+1)); done
+"$BIN" run -c "$W/c.yml" --log-dir "$D/log"
+echo "run exit $?"
+"#,
+    );
+    assert!(out.contains("run exit 1"), "{out}");
+    assert!(
+        out.contains("inject.lock: No space left on device")
+            && out.contains("refusing to run without it"),
+        "{out}"
+    );
+    assert!(!out.contains("work ran"), "{out}");
 }

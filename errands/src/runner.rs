@@ -13,11 +13,19 @@
 //! - Output is read through a fixed buffer and cut into lines of at most
 //!   [`LINE_LIMIT`] bytes, so neither lots of output nor one endless line
 //!   grows memory.
+//! - While a run holds `inject run`'s lock, each guard and command inherits
+//!   the locked file: if inject is killed (`kill -9`), the lock stays held
+//!   until the command's last process ends, so no second run overlaps it
+//!   (see [`crate::runlog::DirLock`]).
+//! - A command gets a PATH of absolute dirs only: inject's own with any
+//!   relative entry (`.`, empty) left out, or [`DEFAULT_PATH`] when that
+//!   leaves nothing (`env -i`); unless its `env:` sets PATH itself.
 //! - A command's user is looked up, and its cwd checked, once: by
 //!   [`prepare`] for a whole plan before anything runs, so a typo in the
 //!   tenth command's user does not leave the first nine applied.
 
 use std::collections::BTreeMap;
+use std::os::fd::RawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -39,6 +47,10 @@ pub const LINE_LIMIT: usize = 64 * 1024;
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
 /// How long output is still read after the command's leader process exited.
 pub const DRAIN: Duration = Duration::from_secs(1);
+/// The PATH commands get when inject has none of absolute dirs (`env -i`):
+/// what the BOSH agent gives errands. Never one with `.` in it: a root
+/// command would run whatever an `ls` in the cwd finds.
+pub const DEFAULT_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
 /// Of a [`PrintBudget`], what output and retry lines leave for the lines
 /// that are always shown: headers, results, cut notes and the summary.
 pub const RESULTS_RESERVE: u64 = 64 * 1024;
@@ -341,6 +353,7 @@ async fn run_one<S: FnMut(Event) + Send>(
                 });
             }
             let limit = config.output_limit;
+            let inherit = out.log.as_deref().and_then(RunLog::lock_fd);
             let mut on_piece = |stream: Stream, piece: &[u8], complete: bool| {
                 if let Some(log) = out.log.as_deref_mut() {
                     log.output(index, stream, piece, complete);
@@ -362,8 +375,16 @@ async fn run_one<S: FnMut(Event) + Send>(
                 }
                 cut += size;
             };
-            let result =
-                run_process(setup, &command.run, timeout, true, cancel, &mut on_piece).await;
+            let result = run_process(
+                setup,
+                &command.run,
+                timeout,
+                true,
+                inherit,
+                cancel,
+                &mut on_piece,
+            )
+            .await;
             out.notice();
             let outcome = outcome_of(result, timeout, None, out, index);
             if outcome.is_failure() && attempts <= command.retries {
@@ -498,7 +519,17 @@ async fn check_guards<S: FnMut(Event) + Send>(
     for (kind, guard, skip_on_zero) in guards {
         let Some(guard) = guard else { continue };
         // Guards' output is not shown: they are questions, not work.
-        let result = run_process(setup, guard, timeout, false, cancel, &mut |_, _, _| {}).await;
+        let inherit = out.log.as_deref().and_then(RunLog::lock_fd);
+        let result = run_process(
+            setup,
+            guard,
+            timeout,
+            false,
+            inherit,
+            cancel,
+            &mut |_, _, _| {},
+        )
+        .await;
         let shown = one_line(command.shown(guard));
         match result {
             Ran::Exited(status) => {
@@ -674,7 +705,14 @@ impl Setup {
         setup
     }
 
-    fn command(&self, text: &str, capture: bool) -> tokio::process::Command {
+    /// The process for `text`; it inherits the descriptor `inherit` (the
+    /// run's lock) when given.
+    fn command(
+        &self,
+        text: &str,
+        capture: bool,
+        inherit: Option<RawFd>,
+    ) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.shell[0]);
         cmd.args(&self.shell[1..]);
         if self.sensitive {
@@ -682,7 +720,24 @@ impl Setup {
         } else {
             cmd.arg(text);
         }
+        if !self.env.contains_key("PATH") {
+            cmd.env("PATH", safe_path(std::env::var_os("PATH")));
+        }
         cmd.envs(&self.env).stdin(Stdio::null()).kill_on_drop(true);
+        if let Some(fd) = inherit {
+            // SAFETY: fcntl is a plain system call; nothing is allocated.
+            // Only the child's copy of the descriptor loses close-on-exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let fd = std::os::fd::BorrowedFd::borrow_raw(fd);
+                    nix::fcntl::fcntl(
+                        fd,
+                        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+                    )?;
+                    Ok(())
+                });
+            }
+        }
         // A session of its own (so a group of its own, id = its pid) and no
         // controlling terminal: a command that opens /dev/tty (a sudo or
         // ssh prompt) fails at once instead of waiting on, or writing over,
@@ -807,6 +862,7 @@ async fn run_process(
     text: &str,
     timeout: Duration,
     capture: bool,
+    inherit: Option<RawFd>,
     cancel: &CancellationToken,
     on_piece: &mut (dyn FnMut(Stream, &[u8], bool) + Send),
 ) -> Ran {
@@ -819,7 +875,7 @@ async fn run_process(
     if let Some(why) = setup.cwd_gone() {
         return Ran::NotStarted(why);
     }
-    let mut cmd = setup.command(text, capture);
+    let mut cmd = setup.command(text, capture, inherit);
     let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(err) => {
@@ -926,6 +982,22 @@ async fn run_process(
     }
 }
 
+/// `path` (inject's PATH) with only its absolute dirs; [`DEFAULT_PATH`]
+/// when none is left.
+fn safe_path(path: Option<std::ffi::OsString>) -> std::ffi::OsString {
+    let dirs: Vec<PathBuf> = path
+        .map(|p| {
+            std::env::split_paths(&p)
+                .filter(|d| d.is_absolute())
+                .collect()
+        })
+        .unwrap_or_default();
+    if dirs.is_empty() {
+        return DEFAULT_PATH.into();
+    }
+    std::env::join_paths(dirs).unwrap_or_else(|_| DEFAULT_PATH.into())
+}
+
 /// A time that never comes (for a select! branch that is switched off).
 fn far_future() -> Instant {
     let now = Instant::now();
@@ -1018,6 +1090,15 @@ mod tests {
                 (4, true)
             ]
         );
+    }
+
+    #[test]
+    fn a_path_keeps_only_absolute_dirs_and_falls_back_to_the_agents() {
+        let path = |p: Option<&str>| safe_path(p.map(Into::into)).into_string().unwrap();
+        assert_eq!(path(None), DEFAULT_PATH);
+        assert_eq!(path(Some("")), DEFAULT_PATH);
+        assert_eq!(path(Some(".:bin")), DEFAULT_PATH);
+        assert_eq!(path(Some("/opt/x/bin:.:/usr/bin:")), "/opt/x/bin:/usr/bin");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::fs::OpenOptions;
 
 use inject_errands::config::Phase;
-use inject_errands::runlog::{RunLog, LOCK_FILE};
+use inject_errands::runlog::{LockError, RunLog, LOCK_FILE};
 use nix::fcntl::{Flock, FlockArg};
 
 #[test]
@@ -19,7 +19,8 @@ fn a_lock_whose_holder_wrote_no_pid_yet_is_reported_without_one() {
         .unwrap();
     let _held = Flock::lock(file, FlockArg::LockExclusiveNonblock).unwrap();
     let err = match RunLog::open(dir.path(), Phase::Errand) {
-        Err(err) => err,
+        Err(LockError::Held(err)) => err,
+        Err(other) => panic!("expected a held lock, got {other}"),
         Ok(_) => panic!("the lock is held"),
     };
     assert_eq!(err.pid, None);
@@ -128,5 +129,102 @@ fn dashboard_runs_have_their_own_ids_source_and_retention() {
             .lines()
             .all(|l| l.contains("\"source\":\"dashboard\"")),
         "{events}"
+    );
+}
+
+/// Issue 18: 25 output dirs changed "in 2099" (a clock once ahead, or
+/// planted) sorted as the newest, so every run removed the previous real
+/// run's output. They now count as the oldest.
+#[test]
+fn output_dirs_from_the_future_never_evict_real_runs() {
+    use inject_errands::runlog::KEEP_RUNS;
+    use std::time::{Duration, SystemTime};
+
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let future = SystemTime::UNIX_EPOCH + Duration::from_secs(4_070_908_800); // 2099
+    for n in 0..25u64 {
+        let run = runs.join(format!("2099-01-01T00:00:{n:02}Z-1"));
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::File::open(&run)
+            .unwrap()
+            .set_modified(future)
+            .unwrap();
+    }
+    let first = RunLog::open(dir.path(), Phase::Errand).unwrap();
+    let first_dir = first.run_dir();
+    drop(first);
+    let second = RunLog::open(dir.path(), Phase::Errand).unwrap();
+    assert!(first_dir.is_dir(), "the previous real run is kept");
+    assert!(second.run_dir().is_dir());
+    let left = std::fs::read_dir(&runs).unwrap().count();
+    assert_eq!(left, KEEP_RUNS, "the future ones went first");
+}
+
+/// Issue 18: hook runs (every deploy's pre-start, every stop's pre-stop,
+/// drain and post-stop) evicted the errand's output dirs. Each phase keeps
+/// its own.
+#[test]
+fn hook_runs_never_evict_the_errands_output_dirs() {
+    use inject_errands::runlog::KEEP_RUNS;
+
+    let dir = tempfile::tempdir().unwrap();
+    let errand = RunLog::open(dir.path(), Phase::Errand).unwrap().run_dir();
+    for phase in [
+        Phase::PreStop,
+        Phase::Drain,
+        Phase::PostStop,
+        Phase::PreStart,
+    ] {
+        for _ in 0..KEEP_RUNS + 2 {
+            drop(RunLog::open(dir.path(), phase).unwrap());
+        }
+    }
+    assert!(errand.is_dir(), "the errand's run is kept");
+    let count = std::fs::read_dir(dir.path().join("runs")).unwrap().count();
+    assert_eq!(count, 1 + 4 * KEEP_RUNS, "each phase keeps its own 20");
+}
+
+/// Pruning removes a link planted among the output dirs as a link: what
+/// it points to is left alone.
+#[test]
+fn pruning_unlinks_a_planted_link_without_following_it() {
+    use inject_errands::runlog::KEEP_RUNS;
+    use std::os::unix::fs::symlink;
+    use std::time::{Duration, SystemTime};
+
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    std::fs::create_dir(&runs).unwrap();
+    let victim = tempfile::tempdir().unwrap();
+    std::fs::write(victim.path().join("precious"), "precious").unwrap();
+    // The oldest entry (a link's own time is what counts) ...
+    symlink(victim.path(), runs.join("0000-planted")).unwrap();
+    // ... then enough real-looking runs to make it go.
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    for n in 0..KEEP_RUNS as u64 {
+        let run = runs.join(format!("2026-01-01T00:00:{n:02}Z-1"));
+        std::fs::create_dir(&run).unwrap();
+        std::fs::File::open(&run)
+            .unwrap()
+            .set_modified(an_hour_ago + Duration::from_secs(n))
+            .unwrap();
+    }
+    nix::sys::stat::utimensat(
+        nix::fcntl::AT_FDCWD,
+        &runs.join("0000-planted"),
+        &nix::sys::time::TimeSpec::new(0, 0),
+        &nix::sys::time::TimeSpec::new(0, 0),
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    )
+    .unwrap();
+    drop(RunLog::open(dir.path(), Phase::Errand).unwrap());
+    assert!(
+        std::fs::symlink_metadata(runs.join("0000-planted")).is_err(),
+        "the link is gone"
+    );
+    assert_eq!(
+        std::fs::read_to_string(victim.path().join("precious")).unwrap(),
+        "precious"
     );
 }

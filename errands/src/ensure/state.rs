@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::decide::Verdict;
-use crate::runlog::{DirLock, LockError, LockKind};
+use nix::fcntl::OFlag;
+
+use crate::runlog::{DirLock, LockError, LockKind, LogDir};
 
 pub const STATE_FILE: &str = "ensure-state.json";
 /// How late a promised state write may be before the state counts as stale
@@ -106,32 +108,53 @@ fn is_inject_ensure(cmdline: &[u8]) -> bool {
     name == b"inject" && args.any(|arg| arg == b"ensure")
 }
 
+/// The largest state file read: a few hundred bytes per command; more is
+/// no state inject wrote.
+pub const STATE_MAX: u64 = 4 * 1024 * 1024;
+
 /// Reads `<dir>/ensure-state.json`; `Ok(None)` when there is none (ensure
-/// never ran with this log dir).
+/// never ran with this log dir). Not followed when a link, and read only up
+/// to [`STATE_MAX`]: the dashboard reads it too, as whoever runs it.
 pub fn read_state(dir: &Path) -> Result<Option<EnsureState>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
     let path = dir.join(STATE_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let cannot = |err: std::io::Error| format!("cannot read {}: {err}", path.display());
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+        .open(&path);
+    let file = match file {
+        Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
+        Err(err) => return Err(cannot(err)),
     };
+    if !file.metadata().map_err(cannot)?.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    let mut text = String::new();
+    file.take(STATE_MAX + 1)
+        .read_to_string(&mut text)
+        .map_err(cannot)?;
+    if text.len() as u64 > STATE_MAX {
+        return Err(format!(
+            "{} is larger than {STATE_MAX} bytes: no state inject wrote",
+            path.display()
+        ));
+    }
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|err| format!("{}: {err}", path.display()))
 }
 
-/// Writes the state so that a reader never sees half a file: a temporary
-/// file in the same dir, then a rename over the old one.
+/// Writes the state (0640) so that a reader never sees half a file: a new
+/// file under an unpredictable name, then a rename over the old one, all
+/// in the checked log dir (see [`LogDir`]).
 pub fn write_state(dir: &Path, state: &EnsureState) -> std::io::Result<()> {
-    let path = dir.join(STATE_FILE);
-    let tmp = dir.join(format!(".{STATE_FILE}.{}.tmp", std::process::id()));
+    let dir = LogDir::open(dir).map_err(|err| std::io::Error::other(err.to_string()))?;
     let mut text = serde_json::to_string_pretty(state).map_err(std::io::Error::other)?;
     text.push('\n');
-    let written = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    dir.replace(STATE_FILE, text.as_bytes())
 }
 
 /// Takes `<dir>/ensure.lock` (creating the dir) and writes our PID into it.
@@ -277,15 +300,21 @@ mod tests {
     }
 
     #[test]
-    fn a_second_lock_on_the_same_dir_names_the_holder() {
+    fn a_second_lock_on_the_same_dir_is_refused_and_a_pid_of_no_inject_is_stale() {
         let dir = tempfile::tempdir().unwrap();
         let first = lock(dir.path()).unwrap();
         match lock(dir.path()) {
             Err(LockError::Held(held)) => {
-                assert_eq!(held.pid, Some(std::process::id()));
+                // This test binary is no inject: its PID is named stale,
+                // never as the holder.
+                assert_eq!(held.pid, None);
+                assert_eq!(held.stale, Some(std::process::id()));
                 let text = held.to_string();
                 assert!(
-                    text.contains(&format!("pid {}", std::process::id())),
+                    text.contains(&format!(
+                        "pid unknown: pid {} in the lock file is stale",
+                        std::process::id()
+                    )),
                     "{text}"
                 );
             }

@@ -336,12 +336,17 @@ impl Io for LiveIo {
             let mut log = match log_dir.as_deref().map(open) {
                 None => None,
                 Some(Ok(log)) => Some(log),
-                Some(Err(held)) => {
+                Some(Err(runlog::LockError::Held(held))) => {
                     let phase = match (held.pid, log_dir.as_deref()) {
                         (Some(pid), Some(dir)) => phase_of_pid(dir, pid),
                         _ => None,
                     };
                     sink.send(RunMsg::Busy(holder_text(&held, phase.as_deref())));
+                    return;
+                }
+                // No lock to be had (an unsafe or read-only log dir): no run.
+                Some(Err(err)) => {
+                    sink.send(RunMsg::Busy(err.to_string()));
                     return;
                 }
             };
