@@ -166,6 +166,7 @@ async fn watch_network() -> mpsc::Receiver<Trigger> {
                 while let Some(change) = changes.next().await {
                     let trigger = Trigger {
                         reason: change.to_string(),
+                        by: who_made(&change),
                     };
                     if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(trigger) {
                         break;
@@ -178,6 +179,46 @@ async fn watch_network() -> mpsc::Receiver<Trigger> {
         ))),
     }
     rx
+}
+
+/// Who made `change`, when it can be told: a route's protocol other than
+/// the kernel's and `ip route`'s own (`boot`), or an address systemd-networkd
+/// (re-)added on a link it manages (`networkctl reconfigure`, the link back
+/// up), which is when it removes the routes it did not make. A deletion
+/// names nobody: netlink does not say who deleted a route.
+fn who_made(change: &net::watch::Change) -> Option<String> {
+    use net::model::Protocol;
+    use net::watch::{Action, Change};
+    match change {
+        Change::Route { action, route, .. } if *action != Action::Deleted => match route.protocol {
+            Protocol::UNSPEC | Protocol::REDIRECT | Protocol::KERNEL | Protocol::BOOT => None,
+            Protocol::RA => Some("a router advertisement (proto ra)".to_string()),
+            Protocol::STATIC => {
+                Some("systemd-networkd or another network manager (proto static)".to_string())
+            }
+            Protocol::DHCP => Some("DHCP (proto dhcp)".to_string()),
+            other => Some(format!("a routing daemon (proto {other})")),
+        },
+        Change::Address {
+            action: Action::Added,
+            address,
+            interface,
+        } if networkd_manages(address.link) => Some(format!(
+            "systemd-networkd (it configured {interface}, removing the routes it did not make)"
+        )),
+        _ => None,
+    }
+}
+
+/// Whether systemd-networkd manages the link with this index: its state
+/// file in /run/systemd/netif/links says so (`ADMIN_STATE=` other than
+/// `unmanaged`).
+fn networkd_manages(link: u32) -> bool {
+    std::fs::read_to_string(format!("/run/systemd/netif/links/{link}")).is_ok_and(|state| {
+        state
+            .lines()
+            .any(|l| l.starts_with("ADMIN_STATE=") && l != "ADMIN_STATE=unmanaged")
+    })
 }
 
 /// One line to stdout (monit's ensure.stdout.log on a BOSH VM); a closed
