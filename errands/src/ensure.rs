@@ -443,7 +443,9 @@ async fn burst(
 ) -> Cause {
     let end = Instant::now() + DEBOUNCE_MAX;
     let mut more = 0;
-    let mut by = first.by;
+    // The change that names who made it leads the cause: the line then
+    // shows the router's route, not ensure's own repair just before it.
+    let mut lead = first;
     loop {
         let quiet = (Instant::now() + DEBOUNCE_QUIET).min(end);
         let quiet = not_before.map_or(quiet, |t| quiet.max(t));
@@ -456,16 +458,18 @@ async fn burst(
                 Some(next) => {
                     rate.seen(Instant::now());
                     more += 1;
-                    by = by.or(next.by);
+                    if lead.by.is_none() && next.by.is_some() {
+                        lead = next;
+                    }
                 }
                 None => break,
             },
         }
     }
     Cause::Change {
-        first: first.reason,
+        first: lead.reason,
         more,
-        by,
+        by: lead.by,
     }
 }
 

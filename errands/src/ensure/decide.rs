@@ -17,8 +17,9 @@ pub enum Cause {
     Start,
     /// The periodic re-check, for what netlink cannot see.
     Periodic,
-    /// A burst of network changes: the first one, how many followed it,
-    /// and who made one of them when netlink tells (see [`Cause::by`]).
+    /// A burst of network changes: the first one (or the first that names
+    /// who made it), how many more came, and who made it when netlink
+    /// tells (see [`Cause::by`]).
     Change {
         first: String,
         more: usize,
