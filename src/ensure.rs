@@ -163,10 +163,15 @@ async fn watch_network() -> mpsc::Receiver<Trigger> {
     match net::watch().await {
         Ok(mut changes) => {
             tokio::spawn(async move {
+                // When each link last changed (down, up, …).
+                let mut links = std::collections::HashMap::new();
                 while let Some(change) = changes.next().await {
+                    if let net::watch::Change::Link { link, .. } = &change {
+                        links.insert(link.index, std::time::Instant::now());
+                    }
                     let trigger = Trigger {
                         reason: change.to_string(),
-                        by: who_made(&change),
+                        by: who_made(&change, &links),
                     };
                     if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(trigger) {
                         break;
@@ -181,12 +186,21 @@ async fn watch_network() -> mpsc::Receiver<Trigger> {
     rx
 }
 
+/// After a link changed (down, up), an address added on it within this
+/// long is networkd bringing the link back, not networkd reconfiguring it:
+/// the routes went with the link, not by networkd's hand.
+const LINK_SETTLE: Duration = Duration::from_secs(5);
+
 /// Who made `change`, when it can be told: a route's protocol other than
 /// the kernel's and `ip route`'s own (`boot`), or an address systemd-networkd
-/// (re-)added on a link it manages (`networkctl reconfigure`, the link back
-/// up), which is when it removes the routes it did not make. A deletion
-/// names nobody: netlink does not say who deleted a route.
-fn who_made(change: &net::watch::Change) -> Option<String> {
+/// re-added on a link it manages whose state did not just change
+/// (`networkctl reconfigure`, when it removes the routes it did not make;
+/// `links`: when each link last changed). A deletion names nobody: netlink
+/// does not say who deleted a route.
+fn who_made(
+    change: &net::watch::Change,
+    links: &std::collections::HashMap<u32, std::time::Instant>,
+) -> Option<String> {
     use net::model::Protocol;
     use net::watch::{Action, Change};
     match change {
@@ -203,9 +217,15 @@ fn who_made(change: &net::watch::Change) -> Option<String> {
             action: Action::Added,
             address,
             interface,
-        } if networkd_manages(address.link) => Some(format!(
-            "systemd-networkd (it configured {interface}, removing the routes it did not make)"
-        )),
+        } if networkd_manages(address.link)
+            && links
+                .get(&address.link)
+                .is_none_or(|t| t.elapsed() > LINK_SETTLE) =>
+        {
+            Some(format!(
+                "systemd-networkd (it configured {interface}, removing the routes it did not make)"
+            ))
+        }
         _ => None,
     }
 }
