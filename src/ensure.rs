@@ -232,13 +232,22 @@ fn who_made(
 
 /// Whether systemd-networkd manages the link with this index: its state
 /// file in /run/systemd/netif/links says so (`ADMIN_STATE=` other than
-/// `unmanaged`).
+/// `unmanaged`). Read as root on the loop's only thread, so only a plain
+/// file (a FIFO would block the loop, /dev/zero never end) and only its
+/// first 64 KiB (networkd writes a few hundred bytes).
 fn networkd_manages(link: u32) -> bool {
-    std::fs::read_to_string(format!("/run/systemd/netif/links/{link}")).is_ok_and(|state| {
-        state
+    use std::io::Read;
+    let path = format!("/run/systemd/netif/links/{link}");
+    if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut state = String::new();
+    let read =
+        std::fs::File::open(&path).and_then(|file| file.take(64 * 1024).read_to_string(&mut state));
+    read.is_ok()
+        && state
             .lines()
             .any(|l| l.starts_with("ADMIN_STATE=") && l != "ADMIN_STATE=unmanaged")
-    })
 }
 
 /// One line to stdout (monit's ensure.stdout.log on a BOSH VM); a closed
