@@ -248,7 +248,10 @@ fn networkctl_reconfigure_removes_the_errands_default_and_ensure_puts_it_back() 
 
     // A second reconfigure within seconds of the repair is networkd
     // undoing it again: ensure says so and yields (until its periodic
-    // re-check) instead of fighting networkd.
+    // re-check) instead of fighting networkd. First the repair's own route
+    // change is let through (debounce, pass rate: at most a second), so
+    // that the check it brings does not meet networkd's removal half-way.
+    std::thread::sleep(Duration::from_secs(2));
     let out = nd.networkctl(&["reconfigure", "eth1"]);
     assert!(out.status.success(), "{out:?}");
     ensure.wait_for("ipv6-default-route: not repaired");

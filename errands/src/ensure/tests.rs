@@ -472,8 +472,9 @@ async fn an_actor_that_undoes_the_repair_at_once_is_yielded_to_not_fought() {
         by: Some("a router advertisement (proto ra)".into()),
     };
     let script = async {
+        // Its line comes after the guard was asked again: the check is over.
         until("the repair at start", Duration::from_secs(5), || {
-            flag.exists()
+            !said(&lines, "repaired at start").is_empty()
         })
         .await;
         std::fs::remove_file(&flag).unwrap();
@@ -495,7 +496,7 @@ async fn an_actor_that_undoes_the_repair_at_once_is_yielded_to_not_fought() {
         until(
             "the plain deletion repaired",
             Duration::from_secs(5),
-            || flag.exists(),
+            || !said(&lines, "repaired after route deleted").is_empty(),
         )
         .await;
         cancel.cancel();
