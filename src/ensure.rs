@@ -163,15 +163,10 @@ async fn watch_network() -> mpsc::Receiver<Trigger> {
     match net::watch().await {
         Ok(mut changes) => {
             tokio::spawn(async move {
-                // When each link last changed (down, up, …).
-                let mut links = std::collections::HashMap::new();
                 while let Some(change) = changes.next().await {
-                    if let net::watch::Change::Link { link, .. } = &change {
-                        links.insert(link.index, std::time::Instant::now());
-                    }
                     let trigger = Trigger {
                         reason: change.to_string(),
-                        by: who_made(&change, &links),
+                        by: who_made(&change),
                     };
                     if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(trigger) {
                         break;
@@ -186,21 +181,14 @@ async fn watch_network() -> mpsc::Receiver<Trigger> {
     rx
 }
 
-/// After a link changed (down, up), an address added on it within this
-/// long is networkd bringing the link back, not networkd reconfiguring it:
-/// the routes went with the link, not by networkd's hand.
-const LINK_SETTLE: Duration = Duration::from_secs(5);
-
-/// Who made `change`, when it can be told: a route's protocol other than
-/// the kernel's and `ip route`'s own (`boot`), or an address systemd-networkd
-/// re-added on a link it manages whose state did not just change
-/// (`networkctl reconfigure`, when it removes the routes it did not make;
-/// `links`: when each link last changed). A deletion names nobody: netlink
-/// does not say who deleted a route.
-fn who_made(
-    change: &net::watch::Change,
-    links: &std::collections::HashMap<u32, std::time::Instant>,
-) -> Option<String> {
+/// Who made `change`, when netlink tells: a route added or changed with
+/// a protocol other than the kernel's and `ip route`'s own (`boot`) names
+/// its maker (`proto ra`: a router advertisement, networkd's or the
+/// kernel's; `proto static`: systemd-networkd's own routes). A deletion
+/// names nobody: netlink does not say who deleted a route, so
+/// systemd-networkd removing a route it did not make (`networkctl
+/// reconfigure`) is repaired like any deletion. So are address changes.
+fn who_made(change: &net::watch::Change) -> Option<String> {
     use net::model::Protocol;
     use net::watch::{Action, Change};
     match change {
@@ -213,41 +201,8 @@ fn who_made(
             Protocol::DHCP => Some("DHCP (proto dhcp)".to_string()),
             other => Some(format!("a routing daemon (proto {other})")),
         },
-        Change::Address {
-            action: Action::Added,
-            address,
-            interface,
-        } if networkd_manages(address.link)
-            && links
-                .get(&address.link)
-                .is_none_or(|t| t.elapsed() > LINK_SETTLE) =>
-        {
-            Some(format!(
-                "systemd-networkd (it configured {interface}, removing the routes it did not make)"
-            ))
-        }
         _ => None,
     }
-}
-
-/// Whether systemd-networkd manages the link with this index: its state
-/// file in /run/systemd/netif/links says so (`ADMIN_STATE=` other than
-/// `unmanaged`). Read as root on the loop's only thread, so only a plain
-/// file (a FIFO would block the loop, /dev/zero never end) and only its
-/// first 64 KiB (networkd writes a few hundred bytes).
-fn networkd_manages(link: u32) -> bool {
-    use std::io::Read;
-    let path = format!("/run/systemd/netif/links/{link}");
-    if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
-        return false;
-    }
-    let mut state = String::new();
-    let read =
-        std::fs::File::open(&path).and_then(|file| file.take(64 * 1024).read_to_string(&mut state));
-    read.is_ok()
-        && state
-            .lines()
-            .any(|l| l.starts_with("ADMIN_STATE=") && l != "ADMIN_STATE=unmanaged")
 }
 
 /// One line to stdout (monit's ensure.stdout.log on a BOSH VM); a closed

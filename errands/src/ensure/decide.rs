@@ -39,8 +39,8 @@ impl Cause {
 
     /// Who made a change of the burst, when netlink tells: a route's
     /// protocol other than the kernel's or `ip route`'s own (`proto ra`: a
-    /// router advertisement), or systemd-networkd configuring a link it
-    /// manages. A plain `ip route del` names nobody.
+    /// router advertisement; `proto static`: systemd-networkd's own). A
+    /// deletion names nobody.
     pub fn by(&self) -> Option<&str> {
         match self {
             Cause::Change { by, .. } => by.as_deref(),
@@ -80,9 +80,9 @@ pub enum Verdict {
     Failed,
     /// Stopped by a shutdown while it ran.
     Interrupted,
-    /// Not run: another actor (a router advertisement, systemd-networkd)
-    /// undid the last repair within [`FIGHT_WINDOW`]; ensure leaves it to
-    /// that actor for a while instead of repairing in a loop.
+    /// Not run: another actor (a router advertisement) undid the last
+    /// repair within [`FIGHT_WINDOW`]; ensure leaves it to that actor for
+    /// a while instead of repairing in a loop.
     Yielded,
 }
 
@@ -362,9 +362,9 @@ pub fn decide(
 
 /// A repair that another actor undoes sooner than this after it was made
 /// is a fight, not drift: a router advertisement each second re-adding its
-/// `proto ra` default (an ECMP route with ensure's), or systemd-networkd
-/// removing the route it did not make. Drift (a person's `ip route del`, a
-/// NIC restart) is repaired however often it comes.
+/// `proto ra` default (an ECMP route with ensure's). Drift (a deletion,
+/// by a person or by systemd-networkd's `networkctl reconfigure`; a NIC
+/// restart) is repaired however often it comes.
 pub const FIGHT_WINDOW: Duration = Duration::from_secs(10);
 
 /// The check of command `name` found its guard false again `since` after
