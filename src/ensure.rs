@@ -160,6 +160,7 @@ async fn watch_network() -> mpsc::Receiver<Trigger> {
                 while let Some(change) = changes.next().await {
                     let trigger = Trigger {
                         reason: change.to_string(),
+                        by: who_made(&change),
                     };
                     if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(trigger) {
                         break;
@@ -172,6 +173,30 @@ async fn watch_network() -> mpsc::Receiver<Trigger> {
         ))),
     }
     rx
+}
+
+/// Who made `change`, when netlink tells: a route added or changed with
+/// a protocol other than the kernel's and `ip route`'s own (`boot`) names
+/// its maker (`proto ra`: a router advertisement, networkd's or the
+/// kernel's; `proto static`: systemd-networkd's own routes). A deletion
+/// names nobody: netlink does not say who deleted a route, so
+/// systemd-networkd removing a route it did not make (`networkctl
+/// reconfigure`) is repaired like any deletion. So are address changes.
+fn who_made(change: &net::watch::Change) -> Option<String> {
+    use net::model::Protocol;
+    use net::watch::{Action, Change};
+    match change {
+        Change::Route { action, route, .. } if *action != Action::Deleted => match route.protocol {
+            Protocol::UNSPEC | Protocol::REDIRECT | Protocol::KERNEL | Protocol::BOOT => None,
+            Protocol::RA => Some("a router advertisement (proto ra)".to_string()),
+            Protocol::STATIC => {
+                Some("systemd-networkd or another network manager (proto static)".to_string())
+            }
+            Protocol::DHCP => Some("DHCP (proto dhcp)".to_string()),
+            other => Some(format!("a routing daemon (proto {other})")),
+        },
+        _ => None,
+    }
 }
 
 /// One line to stdout (monit's ensure.stdout.log on a BOSH VM); a closed

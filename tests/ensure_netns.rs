@@ -228,6 +228,54 @@ fn ensure_adds_the_ipv6_default_at_start_and_restores_it_after_a_deletion() {
     assert!(state["commands"][0]["last_action"].is_string(), "{state}");
 }
 
+/// A router whose advertisement adds its `proto ra` default beside the one
+/// ensure made (the kernel merges them into one ECMP route) undoes a guard
+/// that insists on the BOSH gateway: ensure says who and yields instead of
+/// repairing; a plain deletion meanwhile is still repaired at once.
+#[test]
+fn a_routers_default_beside_the_repair_is_yielded_to_and_a_deletion_still_repaired() {
+    if !can_run("a_routers_default_beside_the_repair_is_yielded_to_and_a_deletion_still_repaired") {
+        return;
+    }
+    let seed = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let insisting = format!(
+        "commands:\n\
+         - name: ipv6-default-route\n\
+         \x20 run: ip -6 route replace default via {0} dev eth1\n\
+         \x20 unless: ip -6 route show default via {0} dev eth1 | grep -q .\n\
+         \x20 phases: [ensure]\n",
+        SeedVm::V6_GATEWAY
+    );
+    let mut ensure = Ensure::start(&seed, dir.path(), &insisting, &[]);
+    ensure.wait_for("ipv6-default-route: repaired at start");
+    // What networkd (or the kernel with accept_ra) does on an advertisement.
+    seed.ip("-6 route append default via fe80::1 dev eth1 proto ra metric 1024");
+    ensure.wait_for("ipv6-default-route: not repaired after route added: default proto ra");
+    let out = ensure.stdout();
+    assert!(
+        out.contains("a router advertisement (proto ra) changed it again"),
+        "{out}"
+    );
+    assert!(
+        v6_default(&seed).contains("nexthop via fe80::1"),
+        "{}",
+        v6_default(&seed)
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.contains(": repaired ")).count(),
+        1,
+        "{out}"
+    );
+    // A deletion names nobody: repaired at once, yield or not.
+    std::thread::sleep(Duration::from_millis(1100));
+    seed.ip("-6 route del default");
+    wait("the deletion repaired", Duration::from_secs(5), || {
+        has_v6_default(&seed)
+    });
+    ensure.wait_for("ipv6-default-route: repaired after route deleted");
+}
+
 /// Issue 12: after someone deleted the route every 50 ms for a while, one
 /// more deletion was repaired 23 s late (93 s after longer churn): the churn
 /// had been taken for a guard that never holds. Churn by somebody else is

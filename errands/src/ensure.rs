@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-pub use decide::{backoff, change_wait, AfterRun, Cause, Policy, Verdict};
+pub use decide::{backoff, change_wait, AfterRun, Cause, Policy, Verdict, FIGHT_WINDOW};
 pub use state::{read_state, CommandState, EnsureState};
 
 use crate::config::{CommandSpec, Config, Phase};
@@ -49,6 +49,9 @@ const OUTPUT_TAIL: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trigger {
     pub reason: String,
+    /// Who made the change, when netlink tells (`a router advertisement
+    /// (proto ra)`); see [`Cause::by`].
+    pub by: Option<String>,
 }
 
 /// One kept command as the loop tracks it.
@@ -62,6 +65,11 @@ struct Kept<'a> {
     changes_from: Instant,
     /// A change that came before `changes_from`: checked then.
     pending: Option<Cause>,
+    /// When ensure's last repair of it was made (see [`FIGHT_WINDOW`]).
+    repaired_at: Option<Instant>,
+    /// Until then ensure yields to another actor that undid its repair:
+    /// changes that actor (or any named one) makes are not acted on.
+    yield_until: Option<Instant>,
     state: CommandState,
 }
 
@@ -108,6 +116,8 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
                 due: now,
                 changes_from: now,
                 pending: None,
+                repaired_at: None,
+                yield_until: None,
                 state: CommandState {
                     name: spec.name.clone(),
                     verdict: None,
@@ -182,6 +192,11 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
                         self.rate.started(now);
                         let mut which = Vec::new();
                         for (i, kept) in self.kept.iter_mut().enumerate() {
+                            // Yielding to another actor: its own changes
+                            // (the next router advertisement) are its business.
+                            if cause.by().is_some() && kept.yield_until.is_some_and(|t| t > now) {
+                                continue;
+                            }
                             if kept.changes_from <= now {
                                 which.push((i, cause.clone()));
                             } else {
@@ -250,6 +265,17 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
     /// One check of command `i`: guard, the command where needed, decision.
     async fn check(&mut self, i: usize, cause: &Cause, cancel: &CancellationToken) {
         let spec = self.kept[i].spec;
+        // Another actor undoing ensure's repair within seconds is a fight
+        // ensure would lose in a loop: ask the guard first, and yield.
+        if let (Some(by), Some(at)) = (cause.by(), self.kept[i].repaired_at) {
+            let since = at.elapsed();
+            if since < FIGHT_WINDOW
+                && runner::guard_holds(self.config, spec, cancel).await == Some(false)
+            {
+                self.yield_to(i, by, since, cause);
+                return;
+            }
+        }
         let slot = Slot {
             index: i + 1,
             total: self.kept.len(),
@@ -288,6 +314,19 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
             cause,
         );
         let checked = Instant::now();
+        match decision.verdict {
+            Verdict::Repaired => {
+                kept.repaired_at = Some(checked);
+                kept.yield_until = None;
+            }
+            // A repair that outlived the fight window ends a fight streak.
+            Verdict::Holds | Verdict::Recovered
+                if kept.repaired_at.is_none_or(|t| checked - t >= FIGHT_WINDOW) =>
+            {
+                kept.track.fights = 0;
+            }
+            _ => {}
+        }
         kept.due = checked + decision.next;
         kept.changes_from = checked + decision.change_wait;
         // This check saw every change before it; later ones are in the channel.
@@ -327,6 +366,36 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
                 }
             }
         }
+        self.write_state();
+    }
+
+    /// Command `i` is not run: `by` undid its repair `since` after it was
+    /// made. Periodic re-check after the back-off; until then that actor's
+    /// changes are left alone, plain changes are still checked at once.
+    fn yield_to(&mut self, i: usize, by: &str, since: Duration, cause: &Cause) {
+        let now = SystemTime::now();
+        let kept = &mut self.kept[i];
+        let spec = kept.spec;
+        let decision = decide::yielded(&mut kept.track, self.policy, &spec.name, by, since, cause);
+        let checked = Instant::now();
+        kept.due = checked + decision.next;
+        kept.yield_until = Some(checked + decision.next);
+        kept.changes_from = checked;
+        kept.pending = None;
+        kept.state.verdict = Some(decision.verdict);
+        kept.state.last_check = Some(now);
+        kept.state.last_outcome = Some(Outcome::NotRun.to_string());
+        kept.state.next_check = Some(now + decision.next);
+        self.journal.record(
+            &spec.name,
+            decision.verdict,
+            cause,
+            &Outcome::NotRun,
+            Duration::ZERO,
+            &decision.line,
+            &[],
+        );
+        self.line(&decision.line);
         self.write_state();
     }
 
@@ -374,6 +443,9 @@ async fn burst(
 ) -> Cause {
     let end = Instant::now() + DEBOUNCE_MAX;
     let mut more = 0;
+    // The change that names who made it leads the cause: the line then
+    // shows the router's route, not ensure's own repair just before it.
+    let mut lead = first;
     loop {
         let quiet = (Instant::now() + DEBOUNCE_QUIET).min(end);
         let quiet = not_before.map_or(quiet, |t| quiet.max(t));
@@ -383,17 +455,21 @@ async fn burst(
             _ = cancel.cancelled() => break,
             _ = sleep_until(quiet) => break,
             next = triggers.recv() => match next {
-                Some(_) => {
+                Some(next) => {
                     rate.seen(Instant::now());
                     more += 1;
+                    if lead.by.is_none() && next.by.is_some() {
+                        lead = next;
+                    }
                 }
                 None => break,
             },
         }
     }
     Cause::Change {
-        first: first.reason,
+        first: lead.reason,
         more,
+        by: lead.by,
     }
 }
 

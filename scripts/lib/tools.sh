@@ -3,14 +3,20 @@
 
 # Debian packages: iproute2 (ip, netns), tmux (dashboard end-to-end), ruby
 # (bosh-cli's ERB renderer runs it), procps (ps/pgrep in process tests), time (GNU
-# time's peak-memory figure in the 50 MB output test).
+# time's peak-memory figure in the 50 MB output test); for the real
+# systemd-networkd of tests/networkd_netns.rs: systemd (systemd-networkd,
+# networkctl, the systemd-network user), dbus (dbus-daemon and the system
+# bus's config), util-linux (unshare, nsenter). `dpkg -S` names them.
 ensure_debian_packages() {
     local missing=()
     command -v ip >/dev/null || missing+=(iproute2)
     command -v tmux >/dev/null || missing+=(tmux)
     command -v ruby >/dev/null || missing+=(ruby)
     command -v pgrep >/dev/null || missing+=(procps)
-    command -v unshare >/dev/null || missing+=(util-linux)
+    { command -v unshare && command -v nsenter; } >/dev/null || missing+=(util-linux)
+    { [ -x /usr/lib/systemd/systemd-networkd ] || [ -x /lib/systemd/systemd-networkd ]; } &&
+        command -v networkctl >/dev/null || missing+=(systemd)
+    { command -v dbus-daemon && [ -f /usr/share/dbus-1/system.conf ]; } >/dev/null || missing+=(dbus)
     [ -x /usr/bin/time ] || missing+=(time)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then

@@ -151,6 +151,34 @@ impl SeedVm {
         seed
     }
 
+    /// The seed's VM before anything configured it: eth0 and eth1 exist,
+    /// down and without addresses (for systemd-networkd to configure from
+    /// the agent's files, see common/networkd.rs); the peer is as in
+    /// [`SeedVm::new`].
+    #[allow(dead_code)] // each test crate compiles this file; not all call it
+    pub fn unconfigured() -> SeedVm {
+        let seed = SeedVm::empty();
+        for (nic, peer_nic) in [("eth0", "p0"), ("eth1", "p1")] {
+            sh(&[
+                "ip", "-n", &seed.vm, "link", "add", nic, "type", "veth", "peer", "name", peer_nic,
+                "netns", &seed.peer,
+            ]);
+        }
+        // As on a stemcell: the kernel does not take RAs, networkd does.
+        seed.sysctl("net.ipv6.conf.eth1.accept_ra=0");
+        seed.ip("link set lo up");
+        for args in [
+            "link set lo up",
+            "link set p0 up",
+            "link set p1 up",
+            "addr add 10.0.250.1/24 dev p0",
+            "-6 addr add 2001:db8:69f5::1/64 dev p1 nodad",
+        ] {
+            seed.peer_ip(args);
+        }
+        seed
+    }
+
     /// `ip -n <peer> <args>` (the routers' side); panics when it fails.
     #[allow(dead_code)] // each test crate compiles this file; not all call it
     pub fn peer_ip(&self, args: &str) -> String {

@@ -17,8 +17,36 @@ pub enum Cause {
     Start,
     /// The periodic re-check, for what netlink cannot see.
     Periodic,
-    /// A burst of network changes: the first one, and how many followed it.
-    Change { first: String, more: usize },
+    /// A burst of network changes: the first one (or the first that names
+    /// who made it), how many more came, and who made it when netlink
+    /// tells (see [`Cause::by`]).
+    Change {
+        first: String,
+        more: usize,
+        by: Option<String>,
+    },
+}
+
+impl Cause {
+    /// A burst of changes none of which names who made it.
+    pub fn change(first: impl Into<String>, more: usize) -> Cause {
+        Cause::Change {
+            first: first.into(),
+            more,
+            by: None,
+        }
+    }
+
+    /// Who made a change of the burst, when netlink tells: a route's
+    /// protocol other than the kernel's or `ip route`'s own (`proto ra`: a
+    /// router advertisement; `proto static`: systemd-networkd's own). A
+    /// deletion names nobody.
+    pub fn by(&self) -> Option<&str> {
+        match self {
+            Cause::Change { by, .. } => by.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Cause {
@@ -26,9 +54,13 @@ impl fmt::Display for Cause {
         match self {
             Cause::Start => f.write_str("at start"),
             Cause::Periodic => f.write_str("on the periodic re-check"),
-            Cause::Change { first, more: 0 } => write!(f, "after {first}"),
-            Cause::Change { first, more: 1 } => write!(f, "after {first} (+1 more change)"),
-            Cause::Change { first, more } => write!(f, "after {first} (+{more} more changes)"),
+            Cause::Change { first, more: 0, .. } => write!(f, "after {first}"),
+            Cause::Change { first, more: 1, .. } => {
+                write!(f, "after {first} (+1 more change)")
+            }
+            Cause::Change { first, more, .. } => {
+                write!(f, "after {first} (+{more} more changes)")
+            }
         }
     }
 }
@@ -48,6 +80,10 @@ pub enum Verdict {
     Failed,
     /// Stopped by a shutdown while it ran.
     Interrupted,
+    /// Not run: another actor (a router advertisement) undid the last
+    /// repair within [`FIGHT_WINDOW`]; ensure leaves it to that actor for
+    /// a while instead of repairing in a loop.
+    Yielded,
 }
 
 impl Verdict {
@@ -58,6 +94,7 @@ impl Verdict {
             Verdict::Repaired => "repaired",
             Verdict::Failed => "failed",
             Verdict::Interrupted => "interrupted",
+            Verdict::Yielded => "yielded",
         }
     }
 
@@ -86,6 +123,9 @@ pub struct Track {
     /// Repeats of the same failure after network changes that were not
     /// written to stdout since the last line that was.
     pub unlogged: u32,
+    /// Repairs in a row that another actor undid within [`FIGHT_WINDOW`]
+    /// (see [`yielded`]); drives how long ensure leaves it to that actor.
+    pub fights: u32,
 }
 
 impl Track {
@@ -305,7 +345,9 @@ pub fn decide(
         _ => true,
     };
     let next = match verdict {
-        Verdict::Holds | Verdict::Recovered | Verdict::Interrupted => policy.interval,
+        Verdict::Holds | Verdict::Recovered | Verdict::Interrupted | Verdict::Yielded => {
+            policy.interval
+        }
         Verdict::Repaired => backoff(policy, track.repairs),
         Verdict::Failed => backoff(policy, track.failures),
     };
@@ -314,6 +356,48 @@ pub fn decide(
         say,
         next,
         change_wait: change_wait(policy, track),
+        line,
+    }
+}
+
+/// A repair that another actor undoes sooner than this after it was made
+/// is a fight, not drift: a router advertisement each second re-adding its
+/// `proto ra` default (an ECMP route with ensure's). Drift (a deletion,
+/// by a person or by systemd-networkd's `networkctl reconfigure`; a NIC
+/// restart) is repaired however often it comes.
+pub const FIGHT_WINDOW: Duration = Duration::from_secs(10);
+
+/// The check of command `name` found its guard false again `since` after
+/// ensure's own repair, on a burst of changes `by` another actor (see
+/// [`Cause::by`]): the command is not run. Ensure yields for the periodic
+/// back-off (the interval, doubling with each fight in a row, capped at
+/// `max_backoff`); the periodic re-check then repairs once more, and a
+/// plain change (no actor named) is still checked at once meanwhile.
+pub fn yielded(
+    track: &mut Track,
+    policy: Policy,
+    name: &str,
+    by: &str,
+    since: Duration,
+    cause: &Cause,
+) -> Decision {
+    track.fights += 1;
+    track.last = Some(Verdict::Yielded);
+    let next = backoff(policy, track.fights);
+    let line = format!(
+        "{name}: not repaired {cause}: {by} changed it again {} after ensure's repair \
+         ({} time{} in a row); leaving it to that for {} instead of repairing in a loop \
+         (its changes are not acted on meanwhile; other changes are), then repairing once more",
+        format_duration(since),
+        track.fights,
+        plural(track.fights),
+        format_duration(next),
+    );
+    Decision {
+        verdict: Verdict::Yielded,
+        say: true,
+        next,
+        change_wait: Duration::ZERO,
         line,
     }
 }
@@ -355,10 +439,7 @@ mod tests {
     }
 
     fn change() -> Cause {
-        Cause::Change {
-            first: "route deleted: default via 2001:db8:69f5::1 dev eth1".into(),
-            more: 2,
-        }
+        Cause::change("route deleted: default via 2001:db8:69f5::1 dev eth1", 2)
     }
 
     #[test]
@@ -643,24 +724,48 @@ mod tests {
     }
 
     #[test]
+    fn yielding_to_another_actor_says_who_and_doubles_with_each_fight() {
+        let mut track = Track::default();
+        let ra = Cause::Change {
+            first: "route added: default proto ra metric 1024".into(),
+            more: 0,
+            by: Some("a router advertisement (proto ra)".into()),
+        };
+        let by = ra.by().unwrap();
+        let first = yielded(
+            &mut track,
+            POLICY,
+            "v6",
+            by,
+            Duration::from_millis(900),
+            &ra,
+        );
+        assert_eq!(first.verdict, Verdict::Yielded);
+        assert!(first.say && !first.verdict.acted());
+        assert_eq!(
+            first.line,
+            "v6: not repaired after route added: default proto ra metric 1024: a router \
+             advertisement (proto ra) changed it again 900ms after ensure's repair (1 time in a \
+             row); leaving it to that for 1m instead of repairing in a loop (its changes are not \
+             acted on meanwhile; other changes are), then repairing once more"
+        );
+        assert_eq!(first.next, Duration::from_secs(60));
+        let second = yielded(&mut track, POLICY, "v6", by, Duration::from_secs(1), &ra);
+        assert_eq!(second.next, Duration::from_secs(120));
+        assert!(second
+            .line
+            .contains("(2 times in a row); leaving it to that for 2m"));
+        assert_eq!(Cause::change("route deleted", 0).by(), None);
+    }
+
+    #[test]
     fn causes_read_as_an_operator_would_say_them() {
         assert_eq!(Cause::Start.to_string(), "at start");
         assert_eq!(Cause::Periodic.to_string(), "on the periodic re-check");
         assert_eq!(
-            Cause::Change {
-                first: "link changed: eth1".into(),
-                more: 1
-            }
-            .to_string(),
+            Cause::change("link changed: eth1", 1).to_string(),
             "after link changed: eth1 (+1 more change)"
         );
-        assert_eq!(
-            Cause::Change {
-                first: "x".into(),
-                more: 0
-            }
-            .to_string(),
-            "after x"
-        );
+        assert_eq!(Cause::change("x", 0).to_string(), "after x");
     }
 }

@@ -73,6 +73,7 @@ async fn repairs_at_start_and_at_once_on_a_change() {
         std::fs::remove_file(&flag).unwrap();
         tx.send(Trigger {
             reason: "route deleted: default via fe80::1 dev eth1".into(),
+            by: None,
         })
         .await
         .unwrap();
@@ -158,6 +159,7 @@ async fn a_burst_of_changes_is_one_check() {
         for n in 0..5 {
             tx.send(Trigger {
                 reason: format!("change {n}"),
+                by: None,
             })
             .await
             .unwrap();
@@ -244,6 +246,7 @@ async fn a_failing_command_backs_off_and_a_change_still_retries_it() {
         before_change = count();
         tx.send(Trigger {
             reason: "address added".into(),
+            by: None,
         })
         .await
         .unwrap();
@@ -361,6 +364,7 @@ async fn changes_that_never_pause_are_checked_but_rate_limited() {
         for n in 0..200 {
             tx.send(Trigger {
                 reason: format!("change {n}"),
+                by: None,
             })
             .await
             .unwrap();
@@ -401,6 +405,7 @@ async fn a_change_right_after_a_failure_is_checked_after_a_short_wait_not_droppe
         // periodic re-check is an hour away).
         tx.send(Trigger {
             reason: "address added: 2001:db8::5/64 dev eth1".into(),
+            by: None,
         })
         .await
         .unwrap();
@@ -434,4 +439,83 @@ async fn a_change_right_after_a_failure_is_checked_after_a_short_wait_not_droppe
             "after address added: 2001:db8::5/64 dev eth1".to_string()
         ]
     );
+}
+
+/// A change by another actor (a router advertisement's `proto ra` route)
+/// that undoes the repair within seconds is not fought: the command is not
+/// run, the line says who; that actor's next changes are left alone; a
+/// plain change (nobody named) is still repaired at once.
+#[tokio::test]
+async fn an_actor_that_undoes_the_repair_at_once_is_yielded_to_not_fought() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("flag");
+    let runs = dir.path().join("runs");
+    let config = config(&format!(
+        "commands:\n- name: flag\n  run: echo run >> {1}; touch {0}\n  unless: test -e {0}\n  phases: [ensure]\n",
+        flag.display(),
+        runs.display()
+    ));
+    let commands = plan::select(&config, Phase::Ensure, &[]).unwrap();
+    let (lines, out) = recorder();
+    let (tx, rx) = mpsc::channel(8);
+    let cancel = CancellationToken::new();
+    let mut ensure = Ensure::new(&config, &commands, SLOW, Some(logs.path()), out);
+    let count = || {
+        std::fs::read_to_string(&runs)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let ra = || Trigger {
+        reason: "route added: default proto ra metric 1024".into(),
+        by: Some("a router advertisement (proto ra)".into()),
+    };
+    let script = async {
+        // Its line comes after the guard was asked again: the check is over.
+        until("the repair at start", Duration::from_secs(5), || {
+            !said(&lines, "repaired at start").is_empty()
+        })
+        .await;
+        std::fs::remove_file(&flag).unwrap();
+        tx.send(ra()).await.unwrap();
+        until("the line about yielding", Duration::from_secs(5), || {
+            !said(&lines, "not repaired").is_empty()
+        })
+        .await;
+        // Its next change is its business.
+        tx.send(ra()).await.unwrap();
+        sleep(Duration::from_millis(400)).await;
+        assert!(!flag.exists(), "ensure fought the router");
+        tx.send(Trigger {
+            reason: "route deleted: default via 2001:db8::1 dev eth1".into(),
+            by: None,
+        })
+        .await
+        .unwrap();
+        until(
+            "the plain deletion repaired",
+            Duration::from_secs(5),
+            || !said(&lines, "repaired after route deleted").is_empty(),
+        )
+        .await;
+        cancel.cancel();
+    };
+    tokio::join!(ensure.run(rx, &cancel), script);
+
+    let all = lines.lock().unwrap().clone();
+    let yielded = said(&lines, "flag: not repaired after route added: default proto ra metric 1024: a router advertisement (proto ra) changed it again ");
+    assert_eq!(yielded.len(), 1, "{all:?}");
+    assert!(
+        yielded[0].contains("after ensure's repair (1 time in a row); leaving it to that for 1h"),
+        "{all:?}"
+    );
+    assert_eq!(count(), 2, "at start and after the plain deletion: {all:?}");
+    assert_eq!(
+        said(&lines, "flag: repaired after route deleted").len(),
+        1,
+        "{all:?}"
+    );
+    let events = std::fs::read_to_string(logs.path().join(EVENTS_FILE)).unwrap();
+    assert!(events.contains(r#""verdict":"yielded""#), "{events}");
 }

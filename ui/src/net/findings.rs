@@ -438,7 +438,7 @@ fn missing_default(
                 ""
             };
             hint.push(format!(
-                "systemd-networkd configures {iface} ({}).{ra}{gw}",
+                "systemd-networkd configures {iface} ({}).{ra}{gw} A default added by hand does not last there: `networkctl reconfigure` removes routes networkd did not make (ManageForeignRoutes=yes, its default), and no file of yours does (the agent deletes what it did not write); a command tagged `ensure` keeps it.",
                 file.path
             ));
         }
@@ -668,6 +668,12 @@ fn expected_addresses(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Fi
                 format!("{n} is {}", if l.has_flag("UP") { l.state.to_string() } else { "down".to_string() }),
                 format!("Bring it up: ip link set {n} up (then check the address: ip addr show dev {n})"),
             ),
+            // Under networkd the address comes back with the link; a route
+            // added by hand does not.
+            (Some(n), Some(_)) if snapshot.networkd.contains_key(n) => (
+                format!("{n} has lost it (a NIC restart or `ip addr flush` removes addresses; systemd-networkd, which configures it, puts the address back only when the link next goes down and up or on `networkctl reconfigure`, and never a route it did not make)"),
+                format!("Put it back: ip {} addr add {cidr} dev {n}", family.ip_flag()),
+            ),
             (Some(n), Some(_)) => (
                 format!("{n} has lost it (a NIC restart or `ip addr flush` removes addresses; nothing puts them back until the next boot or deploy)"),
                 format!("Put it back: ip {} addr add {cidr} dev {n}", family.ip_flag()),
@@ -686,7 +692,7 @@ fn expected_addresses(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Fi
             .and_then(|n| snapshot.networkd.get(n))
             .map(|f| {
                 format!(
-                    " systemd-networkd configures it ({}): `networkctl reconfigure {}` applies that file again.",
+                    " systemd-networkd configures it ({}): `networkctl reconfigure {1}` applies that file again, and also removes every route on {1} networkd did not make (ManageForeignRoutes=yes, its default), the IPv6 default inject added included; a command tagged `ensure` is what puts such a route back (inject ensure).",
                     f.path,
                     nic.as_deref().unwrap_or_default()
                 )
@@ -827,7 +833,7 @@ fn defaults_from_ra(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Find
             let fix = expected.fixer(net, "GATEWAY");
             let replaced = match fix {
                 Some(c) => format!(
-                    " The config's command {} replaces the default with the network's gateway each time it runs (and under ensure, after every advertisement): pick one of the two.",
+                    " The config's command {} replaces the default with the network's gateway whenever its guard says no (the example's guard, `ip -6 route get 2000::1`, counts the router's default and leaves it alone); the next advertisement adds the router's default back beside it, and `inject ensure` then yields to the router rather than repairing in a loop: pick one of the two.",
                     c.name
                 ),
                 None => String::new(),

@@ -561,6 +561,11 @@ fn networkd_files_say_which_nic_and_what_applies() {
         "{hint}"
     );
     assert!(!hint.contains("Router advertisements are off"), "{hint}");
+    assert!(
+        hint.contains("`networkctl reconfigure` removes routes networkd did not make (ManageForeignRoutes=yes, its default)")
+            && hint.contains("a command tagged `ensure` keeps it"),
+        "{hint}"
+    );
 
     // The address lost: the file names its NIC (here no other clue would).
     s.addresses
@@ -568,13 +573,15 @@ fn networkd_files_say_which_nic_and_what_applies() {
     let found = findings_with(&s, &seed_expected());
     let f = only(&found, Code::ExpectedAddressMissing);
     assert_eq!(f.interface.as_deref(), Some("eth1"));
-    assert!(f.message.ends_with("eth1 has lost it (a NIC restart or `ip addr flush` removes addresses; nothing puts them back until the next boot or deploy)"), "{}", f.message);
+    assert!(f.message.ends_with("eth1 has lost it (a NIC restart or `ip addr flush` removes addresses; systemd-networkd, which configures it, puts the address back only when the link next goes down and up or on `networkctl reconfigure`, and never a route it did not make)"), "{}", f.message);
+    let hint = f.hint.as_deref().unwrap();
     assert!(
-        f.hint
-            .as_deref()
-            .unwrap()
-            .contains("`networkctl reconfigure eth1` applies that file again"),
+        hint.contains("`networkctl reconfigure eth1` applies that file again, and also removes every route on eth1 networkd did not make (ManageForeignRoutes=yes, its default)"),
         "{f:?}"
+    );
+    assert!(
+        hint.contains("a command tagged `ensure` is what puts such a route back"),
+        "{hint}"
     );
 }
 
