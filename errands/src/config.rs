@@ -16,8 +16,13 @@ use schemars::JsonSchema;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+mod addresses;
+mod input;
 mod schema;
+mod warnings;
+pub use input::{MAX_CONFIG_BYTES, MAX_EXPANDED_BYTES};
 pub use schema::properties_schema;
+pub use warnings::warnings;
 
 /// Where the BOSH job renders the config.
 pub const DEFAULT_PATH: &str = "/var/vcap/jobs/inject-commands/config/commands.yml";
@@ -259,12 +264,10 @@ impl std::error::Error for ConfigError {}
 /// Reads and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let origin = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|err| ConfigError {
+    let bytes = input::read_bounded(path, MAX_CONFIG_BYTES).map_err(|message| ConfigError {
         origin: origin.clone(),
         position: None,
-        message: format!(
-            "cannot read the config: {err} (give another with -c PATH or INJECT_CONFIG)"
-        ),
+        message,
     })?;
     let text = text_of(&bytes, &origin)?;
     parse(text, &origin)
@@ -339,6 +342,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
             format!("nested more than {MAX_NESTING} levels deep (`[` or `{{`); a config needs 4"),
         ));
     }
+    // Aliases (`*name`) are expanded by the deserializer: measure what they
+    // expand to before anything is copied (see [`input::expansion_fits`]).
+    input::expansion_fits(text).map_err(|err| yaml_error(origin, &err))?;
     let raw: ConfigFile = serde_norway::from_str(text).map_err(|err| {
         match second_document(text).filter(|_| err.location().is_none()) {
             Some(place) => at(
@@ -605,6 +611,12 @@ impl<'de> Visitor<'de> for CommandSeed<'_> {
                  the ensure loop would run it again and again"
             )));
         }
+        if let Some(key) = raw.env.0.keys().find(|k| owned_by_inject(k)) {
+            return Err(de::Error::custom(format_args!(
+                "command `{name}`: env sets `{key}`, a name inject owns (INJECT_*): \
+                 inject sets those from the networks and for itself; use another name"
+            )));
+        }
         Ok(CommandSpec {
             name,
             run: raw.run.0,
@@ -621,6 +633,13 @@ impl<'de> Visitor<'de> for CommandSeed<'_> {
             sensitive: raw.sensitive,
         })
     }
+}
+
+/// Names inject sets itself (`INJECT_IPV6_GATEWAY`, `INJECT_SENSITIVE_COMMAND`…):
+/// a command's `env` setting one would run with a value the dry run never
+/// showed, or swap what a sensitive command runs.
+fn owned_by_inject(key: &str) -> bool {
+    key.starts_with("INJECT_")
 }
 
 /// A string with something in it besides blanks.
@@ -807,6 +826,7 @@ impl<'de> Deserialize<'de> for Networks {
                     by_var.insert(env_name(&name), name.clone());
                     let network = map.next_value::<Network>()?;
                     one_family(&name, &network).map_err(de::Error::custom)?;
+                    addresses::usable(&name, &network).map_err(de::Error::custom)?;
                     networks.insert(name, network);
                 }
                 Ok(Networks(networks))

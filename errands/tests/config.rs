@@ -536,7 +536,7 @@ fn a_network_variable_no_network_provides_is_a_config_error() {
 #[test]
 fn network_names_that_become_the_same_variables_are_refused() {
     assert_eq!(
-        err("commands: []\nnetworks:\n  ipv6-net: {ip: '::1'}\n  ipv6_net: {ip: '::2'}\n"),
+        err("commands: []\nnetworks:\n  ipv6-net: {ip: '2001:db8::1'}\n  ipv6_net: {ip: '2001:db8::2'}\n"),
         "commands.yml:4:3: networks: networks `ipv6-net` and `ipv6_net` both become \
          INJECT_NET_IPV6_NET_*; rename one"
     );
