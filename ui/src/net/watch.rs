@@ -6,14 +6,18 @@ use std::collections::HashMap;
 use std::fmt;
 use std::pin::Pin;
 
-use futures_util::{stream, Stream, StreamExt, TryStreamExt};
+use futures_util::{stream, Stream, StreamExt};
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::proto::{new_connection_with_codec, Connection, ConnectionHandle};
+use rtnetlink::sys::protocols::NETLINK_ROUTE;
+use rtnetlink::sys::{AsyncSocket, SocketAddr, TokioSocket};
 use rtnetlink::MulticastGroup;
 
 use super::convert;
 use super::model::{Address, Link, Route, Snapshot};
-use super::read::{NetError, TaskGuard};
+use super::names::Utf8NamesCodec;
+use super::read::{NetError, Reader, TaskGuard};
 use super::text::{escape_controls, route_line};
 
 /// What happened to the object.
@@ -109,24 +113,19 @@ const GROUPS: [MulticastGroup; 5] = [
 /// address lines name their device even after a rename.
 struct Names {
     names: HashMap<u32, String>,
-    /// For re-reading the names after an overrun.
-    handle: rtnetlink::Handle,
+    /// Kept so the connection never sees its requests closed.
+    _handle: ConnectionHandle<RouteNetlinkMessage>,
     _task: TaskGuard,
 }
 
-/// Every interface's index and name, dumped.
-async fn dump_names(handle: &rtnetlink::Handle) -> Result<HashMap<u32, String>, NetError> {
-    handle
-        .link()
-        .get()
-        .execute()
-        .map_ok(|m| {
-            let l = convert::link(&m);
-            (l.index, l.name)
-        })
-        .try_collect::<HashMap<_, _>>()
-        .await
-        .map_err(|source| NetError::dump("interfaces", source))
+/// Every interface's index and name, dumped on a socket of their own
+/// (the blocking reader, which escapes names that are not UTF-8).
+async fn dump_names() -> Result<HashMap<u32, String>, NetError> {
+    Ok(Reader::open()?
+        .links()?
+        .into_iter()
+        .map(|l| (l.index, l.name))
+        .collect())
 }
 
 impl Names {
@@ -137,7 +136,7 @@ impl Names {
                 // fresh map later lines would name the wrong devices. If the
                 // dump fails too, the old names are the best there is, and
                 // the caller's re-read shows the truth either way.
-                if let Ok(names) = dump_names(&self.handle).await {
+                if let Ok(names) = dump_names().await {
                     self.names = names;
                 }
                 Some(Change::Overrun)
@@ -224,19 +223,42 @@ impl Names {
     }
 }
 
+/// rtnetlink's `new_multicast_connection`, with the codec that escapes
+/// names that are not UTF-8 ([`Utf8NamesCodec`]) instead of dropping
+/// their messages. Every group in [`GROUPS`] is below 32, so binding
+/// with their bits joins them all.
+#[allow(clippy::type_complexity)]
+fn multicast_connection() -> std::io::Result<(
+    Connection<RouteNetlinkMessage, TokioSocket, Utf8NamesCodec>,
+    ConnectionHandle<RouteNetlinkMessage>,
+    impl Stream<Item = (NetlinkMessage<RouteNetlinkMessage>, SocketAddr)> + Send + Unpin,
+)> {
+    let (mut connection, handle, messages) =
+        new_connection_with_codec::<RouteNetlinkMessage, TokioSocket, Utf8NamesCodec>(
+            NETLINK_ROUTE,
+        )?;
+    let groups = GROUPS
+        .iter()
+        .fold(0u32, |bits, group| bits | 1 << (*group as u32 - 1));
+    connection
+        .socket_mut()
+        .socket_mut()
+        .bind(&SocketAddr::new(0, groups))?;
+    Ok((connection, handle, messages))
+}
+
 /// Subscribe to link, address and route changes of both families. The
 /// stream ends only if the netlink socket fails; when the kernel drops
 /// changes it yields [`Change::Overrun`]. Must be called inside a
 /// tokio runtime; dropping the stream closes the socket.
 pub async fn watch() -> Result<impl Stream<Item = Change> + Send + Unpin, NetError> {
-    let (connection, handle, messages) =
-        rtnetlink::new_multicast_connection(&GROUPS).map_err(NetError::Open)?;
+    let (connection, handle, messages) = multicast_connection().map_err(NetError::Open)?;
     let task = TaskGuard(tokio::spawn(connection));
     // Names are dumped after joining the groups, so no rename in between is lost.
-    let names = dump_names(&handle).await?;
+    let names = dump_names().await?;
     let state = Names {
         names,
-        handle,
+        _handle: handle,
         _task: task,
     };
     let changes = stream::unfold((messages, state), |(mut messages, mut state)| async move {
