@@ -7,7 +7,8 @@ use std::fmt;
 use std::pin::Pin;
 
 use futures_util::{stream, Stream, StreamExt};
-use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
+use rtnetlink::packet_route::link::LinkMessage;
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::proto::{new_connection_with_codec, Connection, ConnectionHandle};
 use rtnetlink::sys::protocols::NETLINK_ROUTE;
@@ -17,7 +18,7 @@ use rtnetlink::MulticastGroup;
 use super::convert;
 use super::model::{Address, Link, Route, Snapshot};
 use super::names::Utf8NamesCodec;
-use super::read::{NetError, Reader, TaskGuard};
+use super::read::{NetError, TaskGuard};
 use super::text::{escape_controls, route_line};
 
 /// What happened to the object.
@@ -113,19 +114,36 @@ const GROUPS: [MulticastGroup; 5] = [
 /// address lines name their device even after a rename.
 struct Names {
     names: HashMap<u32, String>,
-    /// Kept so the connection never sees its requests closed.
-    _handle: ConnectionHandle<RouteNetlinkMessage>,
+    /// For re-reading the names after an overrun.
+    handle: ConnectionHandle<RouteNetlinkMessage>,
     _task: TaskGuard,
 }
 
-/// Every interface's index and name, dumped on a socket of their own
-/// (the blocking reader, which escapes names that are not UTF-8).
-async fn dump_names() -> Result<HashMap<u32, String>, NetError> {
-    Ok(Reader::open()?
-        .links()?
-        .into_iter()
-        .map(|l| (l.index, l.name))
-        .collect())
+/// Every interface's index and name, dumped over the subscription's own
+/// connection (as rtnetlink's `link().get()` does; its codec escapes names
+/// that are not UTF-8). Async, so the connection keeps draining the
+/// changes into the stream meanwhile.
+async fn dump_names(
+    handle: &ConnectionHandle<RouteNetlinkMessage>,
+) -> Result<HashMap<u32, String>, NetError> {
+    let fail = |e: String| NetError::dump("interfaces", e);
+    let mut request = NetlinkMessage::from(RouteNetlinkMessage::GetLink(LinkMessage::default()));
+    request.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    let mut responses = handle
+        .request(request, SocketAddr::new(0, 0))
+        .map_err(|e| fail(e.to_string()))?;
+    let mut names = HashMap::new();
+    while let Some(message) = responses.next().await {
+        match message.payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => {
+                let link = convert::link(&m);
+                names.insert(link.index, link.name);
+            }
+            NetlinkPayload::Error(e) => return Err(fail(e.to_string())),
+            _ => {}
+        }
+    }
+    Ok(names)
 }
 
 impl Names {
@@ -136,7 +154,7 @@ impl Names {
                 // fresh map later lines would name the wrong devices. If the
                 // dump fails too, the old names are the best there is, and
                 // the caller's re-read shows the truth either way.
-                if let Ok(names) = dump_names().await {
+                if let Ok(names) = dump_names(&self.handle).await {
                     self.names = names;
                 }
                 Some(Change::Overrun)
@@ -255,10 +273,10 @@ pub async fn watch() -> Result<impl Stream<Item = Change> + Send + Unpin, NetErr
     let (connection, handle, messages) = multicast_connection().map_err(NetError::Open)?;
     let task = TaskGuard(tokio::spawn(connection));
     // Names are dumped after joining the groups, so no rename in between is lost.
-    let names = dump_names().await?;
+    let names = dump_names(&handle).await?;
     let state = Names {
         names,
-        _handle: handle,
+        handle,
         _task: task,
     };
     let changes = stream::unfold((messages, state), |(mut messages, mut state)| async move {
