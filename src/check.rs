@@ -24,6 +24,9 @@ pub fn main(args: CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for warning in config::warnings(&config) {
+        eprintln!("inject: warning: {}: {warning}", path.display());
+    }
     let phases_of = |c: &config::CommandSpec| {
         c.phases
             .iter()

@@ -39,8 +39,12 @@ pub struct EnsureArgs {
 }
 
 fn parse_interval(text: &str) -> Result<Duration, String> {
+    // The config's durations' bounds: below 1ms the loop would spin
+    // (`1ns` re-checked 29 times in its first second).
     match config::parse_duration(text)? {
-        d if d.is_zero() => Err("must be more than 0".to_string()),
+        d if d.is_zero() => Err("must be more than 0: at least 1ms".to_string()),
+        d if d < config::MIN_TIMEOUT => Err("must be at least 1ms".to_string()),
+        d if d > config::MAX_DURATION => Err("must be at most 365 days".to_string()),
         d => Ok(d),
     }
 }

@@ -319,7 +319,12 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
     }
 }
 
-/// The dry run's plan on stdout; an error when stdout is gone.
+/// The dry run's plan on stdout; an error when stdout is gone. It goes
+/// through the same reply budget as a run ([`agent::ReplyBudget`]): a plan
+/// longer than the BOSH agent can return is cut, and says so, instead of
+/// failing the errand. Text is escaped as a run's output is
+/// ([`output::visible`]): a command, an interface name or any other value
+/// with an ESC in it reaches the terminal as `^[`.
 fn print_plan(
     config: &Config,
     phase: Phase,
@@ -329,18 +334,60 @@ fn print_plan(
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let total = selected.len();
+    let mut budget = agent::ReplyBudget::new();
+    let mut shown = 0;
     if !json {
-        writeln!(out, "{}", plan::headline(config, phase, total))?;
+        let headline = output::visible(&plan::headline(config, phase, total)).into_owned();
+        plan_line(&mut out, &mut budget, &headline, json)?;
     }
     for (i, command) in selected.iter().enumerate() {
-        if json {
-            let planned = plan::describe_json(config, command, phase, i + 1, total);
-            writeln!(out, "{planned}")?;
+        let lines = if json {
+            vec![plan::describe_json(config, command, phase, i + 1, total).to_string()]
         } else {
-            for line in plan::describe(config, command, phase, i + 1, total) {
-                writeln!(out, "{line}")?;
-            }
+            plan::describe(config, command, phase, i + 1, total)
+                .iter()
+                .map(|line| output::visible(line).into_owned())
+                .collect()
+        };
+        for line in &lines {
+            plan_line(&mut out, &mut budget, line, json)?;
+        }
+        if budget.was_cut() {
+            break;
+        }
+        shown += 1;
+    }
+    if budget.was_cut() {
+        let limit = config::format_size(agent::PRINT_BUDGET);
+        if json {
+            let cut = serde_json::json!({
+                "event": "plan_cut", "shown": shown, "total": total,
+                "limit_bytes": agent::PRINT_BUDGET,
+            });
+            writeln!(out, "{cut}")?;
+        } else {
+            writeln!(
+                out,
+                "dry run cut here: the plan passes the {limit} a BOSH errand can return \
+                 ({shown} of {total} commands shown in full); `inject check` lists them all"
+            )?;
         }
     }
     out.flush()
+}
+
+/// One line of the plan, as much of it as the budget lets through; a JSON
+/// line is whole or nothing (half a JSON object is no event).
+fn plan_line(
+    out: &mut impl std::io::Write,
+    budget: &mut agent::ReplyBudget,
+    line: &str,
+    json: bool,
+) -> std::io::Result<()> {
+    match budget.fit(line) {
+        agent::Fit::Whole(line) => writeln!(out, "{line}"),
+        agent::Fit::Cut(head, _) if json || head.is_empty() => Ok(()),
+        agent::Fit::Cut(head, left) => writeln!(out, "{head} … ({left} more characters)"),
+        agent::Fit::Nothing => Ok(()),
+    }
 }

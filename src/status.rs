@@ -107,7 +107,8 @@ async fn watch(gateways: &Expected) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let out = std::io::stdout().lock();
+    let stdout = std::io::stdout();
+    let out = stdout.lock();
     tokio::select! {
         end = follow::print_watch(out, std::io::stderr(), gateways, use_color()) => match end {
             Ok(()) => ExitCode::SUCCESS,
@@ -118,5 +119,7 @@ async fn watch(gateways: &Expected) -> ExitCode {
         },
         _ = int.recv() => ExitCode::SUCCESS,
         _ = term.recv() => ExitCode::SUCCESS,
+        // `| head -1` has its line: stop now, not at the next change.
+        _ = follow::reader_gone(std::os::fd::AsFd::as_fd(&stdout)) => ExitCode::SUCCESS,
     }
 }

@@ -43,6 +43,79 @@ pub fn json_len(text: &[u8]) -> u64 {
     len
 }
 
+/// Room kept back for the line that says a printout was cut.
+pub const CUT_NOTE_ROOM: u64 = 1024;
+
+/// What fits of a printout that is not a run's events (the dry run's
+/// plan): lines in order, each costing what the agent's reply spends on it
+/// ([`json_len`] and its `\n`), until [`PRINT_BUDGET`] (less
+/// [`CUT_NOTE_ROOM`]) is spent. The first line that does not fit is cut
+/// to what does, and nothing after it fits: a 300 000-character `run:`
+/// would otherwise make the preview fail the errand that it previews.
+pub struct ReplyBudget {
+    left: u64,
+    cut: bool,
+}
+
+/// What [`ReplyBudget::fit`] lets through of one line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fit<'a> {
+    Whole(&'a str),
+    /// The head that fits, and how many characters were left out.
+    Cut(&'a str, usize),
+    /// Nothing: an earlier line was cut.
+    Nothing,
+}
+
+impl ReplyBudget {
+    /// The whole budget of one `inject run`.
+    pub fn new() -> ReplyBudget {
+        ReplyBudget::with_limit(PRINT_BUDGET)
+    }
+
+    pub fn with_limit(limit: u64) -> ReplyBudget {
+        ReplyBudget {
+            left: limit.saturating_sub(CUT_NOTE_ROOM),
+            cut: false,
+        }
+    }
+
+    /// Whether a line has been cut (and every later one left out).
+    pub fn was_cut(&self) -> bool {
+        self.cut
+    }
+
+    pub fn fit<'a>(&mut self, line: &'a str) -> Fit<'a> {
+        if self.cut {
+            return Fit::Nothing;
+        }
+        let cost = json_len(line.as_bytes()) + 2;
+        if cost <= self.left {
+            self.left -= cost;
+            return Fit::Whole(line);
+        }
+        self.cut = true;
+        let mut room = self.left.saturating_sub(2);
+        let mut end = 0;
+        for (at, c) in line.char_indices() {
+            let len = char_len(c);
+            if len > room {
+                break;
+            }
+            room -= len;
+            end = at + c.len_utf8();
+        }
+        self.left = 0;
+        Fit::Cut(&line[..end], line[end..].chars().count())
+    }
+}
+
+impl Default for ReplyBudget {
+    fn default() -> ReplyBudget {
+        ReplyBudget::new()
+    }
+}
+
 fn char_len(c: char) -> u64 {
     match c {
         '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
@@ -85,6 +158,17 @@ mod tests {
         assert_eq!(json_len(b"\xf0\x9f\x98"), 18);
         // A surrogate's encoding is invalid UTF-8 too.
         assert_eq!(json_len(b"\xed\xa0\x80"), 18);
+    }
+
+    #[test]
+    fn a_budget_lets_lines_through_until_one_is_cut_then_nothing() {
+        let mut b = ReplyBudget::with_limit(CUT_NOTE_ROOM + 10);
+        assert_eq!(b.fit("abc"), Fit::Whole("abc")); // 5 of 10
+        assert_eq!(b.fit("<x"), Fit::Cut("", 2)); // `<` is 6, 3 left
+        assert!(b.was_cut());
+        assert_eq!(b.fit("a"), Fit::Nothing);
+        let mut b = ReplyBudget::with_limit(CUT_NOTE_ROOM + 6);
+        assert_eq!(b.fit("abcdef"), Fit::Cut("abcd", 2));
     }
 
     #[test]

@@ -16,10 +16,15 @@ use schemars::JsonSchema;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+mod addresses;
 mod for_phase;
+mod input;
 mod schema;
+mod warnings;
 pub use for_phase::{load_for_phase, ForPhase};
+pub use input::{MAX_CONFIG_BYTES, MAX_EXPANDED_BYTES};
 pub use schema::properties_schema;
+pub use warnings::warnings;
 
 /// Where the BOSH job renders the config.
 pub const DEFAULT_PATH: &str = "/var/vcap/jobs/inject-commands/config/commands.yml";
@@ -266,14 +271,13 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     parse(text, &origin)
 }
 
-/// The file's bytes, or why they cannot be read.
+/// The file's bytes (a regular file of at most [`MAX_CONFIG_BYTES`]), or
+/// why they cannot be read.
 fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|err| ConfigError {
+    input::read_bounded(path, MAX_CONFIG_BYTES).map_err(|message| ConfigError {
         origin: path.display().to_string(),
         position: None,
-        message: format!(
-            "cannot read the config: {err} (give another with -c PATH or INJECT_CONFIG)"
-        ),
+        message,
     })
 }
 
@@ -354,6 +358,9 @@ fn parse_kept(text: &str, origin: &str, keep: Option<&[bool]>) -> Result<Config,
             format!("nested more than {MAX_NESTING} levels deep (`[` or `{{`); a config needs 4"),
         ));
     }
+    // Aliases (`*name`) are expanded by the deserializer: measure what they
+    // expand to before anything is copied (see [`input::expansion_fits`]).
+    input::expansion_fits(text).map_err(|err| yaml_error(origin, &err))?;
     let raw: ConfigFile =
         for_phase::keeping(keep, || serde_norway::from_str(text)).map_err(|err| {
             match second_document(text).filter(|_| err.location().is_none()) {
@@ -634,6 +641,12 @@ impl<'de> Visitor<'de> for CommandSeed<'_> {
                  the ensure loop would run it again and again"
             )));
         }
+        if let Some(key) = raw.env.0.keys().find(|k| owned_by_inject(k)) {
+            return Err(de::Error::custom(format_args!(
+                "command `{name}`: env sets `{key}`, a name inject owns (INJECT_*): \
+                 inject sets those from the networks and for itself; use another name"
+            )));
+        }
         Ok(CommandSpec {
             name,
             run: raw.run.0,
@@ -650,6 +663,13 @@ impl<'de> Visitor<'de> for CommandSeed<'_> {
             sensitive: raw.sensitive,
         })
     }
+}
+
+/// Names inject sets itself (`INJECT_IPV6_GATEWAY`, `INJECT_SENSITIVE_COMMAND`…):
+/// a command's `env` setting one would run with a value the dry run never
+/// showed, or swap what a sensitive command runs.
+fn owned_by_inject(key: &str) -> bool {
+    key.starts_with("INJECT_")
 }
 
 /// A string with something in it besides blanks.
@@ -836,6 +856,7 @@ impl<'de> Deserialize<'de> for Networks {
                     by_var.insert(env_name(&name), name.clone());
                     let network = map.next_value::<Network>()?;
                     one_family(&name, &network).map_err(de::Error::custom)?;
+                    addresses::usable(&name, &network).map_err(de::Error::custom)?;
                     networks.insert(name, network);
                 }
                 Ok(Networks(networks))

@@ -536,7 +536,7 @@ fn a_network_variable_no_network_provides_is_a_config_error() {
 #[test]
 fn network_names_that_become_the_same_variables_are_refused() {
     assert_eq!(
-        err("commands: []\nnetworks:\n  ipv6-net: {ip: '::1'}\n  ipv6_net: {ip: '::2'}\n"),
+        err("commands: []\nnetworks:\n  ipv6-net: {ip: '2001:db8::1'}\n  ipv6_net: {ip: '2001:db8::2'}\n"),
         "commands.yml:4:3: networks: networks `ipv6-net` and `ipv6_net` both become \
          INJECT_NET_IPV6_NET_*; rename one"
     );
@@ -696,5 +696,71 @@ fn commands_with_no_value_and_commands_null_mean_the_same_none() {
     assert_eq!(
         err("commands: 3\n"),
         "commands.yml:1:11: commands: invalid type: integer `3`, expected a list of commands"
+    );
+}
+
+#[test]
+fn env_may_not_set_a_name_inject_owns_and_the_error_names_command_and_key() {
+    assert_eq!(
+        err("commands:\n  - name: hello\n    run: x\n    env: {INJECT_SENSITIVE_COMMAND: 'echo hijacked'}\n"),
+        "commands.yml:2:5: commands[0]: command `hello`: env sets `INJECT_SENSITIVE_COMMAND`, \
+         a name inject owns (INJECT_*): inject sets those from the networks and for itself; \
+         use another name"
+    );
+    // Other names that merely contain it are the command's own.
+    assert!(parse(
+        "commands:\n  - {name: a, run: x, env: {MY_INJECT_X: y}}\n",
+        "c"
+    )
+    .is_ok());
+}
+
+#[test]
+fn addresses_no_interface_can_use_are_refused_with_the_network_named() {
+    for (network, said) in [
+        (
+            "{ip: 10.0.0.5, gateway: 10.0.0.5}",
+            "ip and gateway are both 10.0.0.5",
+        ),
+        (
+            "{gateway: 'ff02::2'}",
+            "gateway ff02::2 is a multicast address",
+        ),
+        (
+            "{ip: '::ffff:192.0.2.1'}",
+            "ip ::ffff:192.0.2.1 is an IPv4-mapped IPv6 address",
+        ),
+        ("{ip: 127.0.0.2}", "ip 127.0.0.2 is a loopback address"),
+    ] {
+        let e = err(&format!("commands: []\nnetworks:\n  n: {network}\n"));
+        assert!(
+            e.contains(&format!("network `n`: {said}")),
+            "{network}: {e}"
+        );
+    }
+    // A link-local gateway and a /32 with its gateway beyond are fine.
+    assert!(parse(
+        "commands: []\nnetworks:\n  a: {ip: '2001:db8::10', gateway: 'fe80::1'}\n  \
+         b: {ip: 10.0.0.5, gateway: 10.0.0.1, netmask: 255.255.255.255}\n",
+        "c"
+    )
+    .is_ok());
+}
+
+#[test]
+fn warnings_name_the_off_block_gateway_and_the_unknown_user() {
+    let c = parse(
+        "commands:\n  - {name: a, run: x, user: no-such-user-here}\n\
+         networks:\n  b: {ip: 10.0.0.5, gateway: 10.0.1.1, netmask: 255.255.255.0}\n",
+        "c",
+    )
+    .unwrap();
+    assert_eq!(
+        inject_errands::config::warnings(&c),
+        [
+            "networks.b.gateway: 10.0.1.1 is outside 10.0.0.5/24; a route via it works only \
+             if the gateway is on-link by other means",
+            "commands[0].user: no user `no-such-user-here` on this host; command `a` would not start here",
+        ]
     );
 }

@@ -77,7 +77,9 @@ pub fn load_for_phase(path: &Path, phase: Phase) -> Result<ForPhase, ConfigError
 /// `commands` can be found (nobody can tell what the phase has).
 fn phase_commands(text: &str, phase: Phase) -> Option<Vec<bool>> {
     use serde_norway::Value;
-    if too_deep(text).is_some() {
+    // The shape is read as a plain YAML tree, which expands aliases: the
+    // same bounds as the typed parse come first.
+    if too_deep(text).is_some() || super::input::expansion_fits(text).is_err() {
         return None;
     }
     let top: Value = serde_norway::from_str(text).ok()?;

@@ -114,6 +114,45 @@ pub async fn print_watch(
     }
 }
 
+/// Resolves when the reader of `out` goes away: the read end of a pipe
+/// closed (`inject status --watch | head -1`: `head` has its line and
+/// exits) or the terminal hung up. Without it `--watch` learns of the
+/// closed pipe only at its next write, which may be hours away on a quiet
+/// host. A file or anything else that cannot hang up never resolves it.
+///
+/// `poll` with no events asked for reports just POLLERR/POLLHUP; it runs
+/// on a thread of its own (on a copy of the descriptor) so that neither
+/// the runtime nor its shutdown waits for it.
+pub async fn reader_gone(out: std::os::fd::BorrowedFd<'_>) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let Ok(fd) = out.try_clone_to_owned() else {
+        return std::future::pending().await;
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("reader-gone".into())
+        .spawn(move || loop {
+            let mut fds = [PollFd::new(
+                std::os::fd::AsFd::as_fd(&fd),
+                PollFlags::empty(),
+            )];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {
+                    let gone = PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL;
+                    if fds[0].revents().is_some_and(|r| r.intersects(gone)) {
+                        let _ = tx.send(());
+                        return;
+                    }
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => return, // cannot tell: never say it went
+            }
+        });
+    if spawned.is_err() || rx.await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 async fn watch_to(
     out: &mut impl Write,
     errors: &mut impl Write,

@@ -17,6 +17,7 @@ use rtnetlink::RouteMessageBuilder;
 use super::convert;
 use super::dump::Netlink;
 use super::model::{Address, Family, Link, Route, Snapshot};
+use super::names;
 use super::sysctl;
 
 /// Why the kernel's network state could not be read.
@@ -153,8 +154,10 @@ impl Reader {
 }
 
 /// A whole message (links, addresses: a few per interface).
+/// Names that are not UTF-8 are escaped first ([`names`]).
 fn parse(what: &'static str, kind: u16, payload: &[u8]) -> Result<RouteNetlinkMessage, NetError> {
-    RouteNetlinkMessage::parse_with_param(payload, kind)
+    let escaped = names::utf8_names(kind, payload);
+    RouteNetlinkMessage::parse_with_param(escaped.as_deref().unwrap_or(payload), kind)
         .map_err(|e| NetError::dump(what, e.to_string()))
 }
 

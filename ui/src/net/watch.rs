@@ -6,13 +6,18 @@ use std::collections::HashMap;
 use std::fmt;
 use std::pin::Pin;
 
-use futures_util::{stream, Stream, StreamExt, TryStreamExt};
-use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use futures_util::{stream, Stream, StreamExt};
+use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
+use rtnetlink::packet_route::link::LinkMessage;
 use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::proto::{new_connection_with_codec, Connection, ConnectionHandle};
+use rtnetlink::sys::protocols::NETLINK_ROUTE;
+use rtnetlink::sys::{AsyncSocket, SocketAddr, TokioSocket};
 use rtnetlink::MulticastGroup;
 
 use super::convert;
 use super::model::{Address, Link, Route, Snapshot};
+use super::names::Utf8NamesCodec;
 use super::read::{NetError, TaskGuard};
 use super::text::{escape_controls, route_line};
 
@@ -110,23 +115,35 @@ const GROUPS: [MulticastGroup; 5] = [
 struct Names {
     names: HashMap<u32, String>,
     /// For re-reading the names after an overrun.
-    handle: rtnetlink::Handle,
+    handle: ConnectionHandle<RouteNetlinkMessage>,
     _task: TaskGuard,
 }
 
-/// Every interface's index and name, dumped.
-async fn dump_names(handle: &rtnetlink::Handle) -> Result<HashMap<u32, String>, NetError> {
-    handle
-        .link()
-        .get()
-        .execute()
-        .map_ok(|m| {
-            let l = convert::link(&m);
-            (l.index, l.name)
-        })
-        .try_collect::<HashMap<_, _>>()
-        .await
-        .map_err(|source| NetError::dump("interfaces", source))
+/// Every interface's index and name, dumped over the subscription's own
+/// connection (as rtnetlink's `link().get()` does; its codec escapes names
+/// that are not UTF-8). Async, so the connection keeps draining the
+/// changes into the stream meanwhile.
+async fn dump_names(
+    handle: &ConnectionHandle<RouteNetlinkMessage>,
+) -> Result<HashMap<u32, String>, NetError> {
+    let fail = |e: String| NetError::dump("interfaces", e);
+    let mut request = NetlinkMessage::from(RouteNetlinkMessage::GetLink(LinkMessage::default()));
+    request.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    let mut responses = handle
+        .request(request, SocketAddr::new(0, 0))
+        .map_err(|e| fail(e.to_string()))?;
+    let mut names = HashMap::new();
+    while let Some(message) = responses.next().await {
+        match message.payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => {
+                let link = convert::link(&m);
+                names.insert(link.index, link.name);
+            }
+            NetlinkPayload::Error(e) => return Err(fail(e.to_string())),
+            _ => {}
+        }
+    }
+    Ok(names)
 }
 
 impl Names {
@@ -224,13 +241,36 @@ impl Names {
     }
 }
 
+/// rtnetlink's `new_multicast_connection`, with the codec that escapes
+/// names that are not UTF-8 ([`Utf8NamesCodec`]) instead of dropping
+/// their messages. Every group in [`GROUPS`] is below 32, so binding
+/// with their bits joins them all.
+#[allow(clippy::type_complexity)]
+fn multicast_connection() -> std::io::Result<(
+    Connection<RouteNetlinkMessage, TokioSocket, Utf8NamesCodec>,
+    ConnectionHandle<RouteNetlinkMessage>,
+    impl Stream<Item = (NetlinkMessage<RouteNetlinkMessage>, SocketAddr)> + Send + Unpin,
+)> {
+    let (mut connection, handle, messages) =
+        new_connection_with_codec::<RouteNetlinkMessage, TokioSocket, Utf8NamesCodec>(
+            NETLINK_ROUTE,
+        )?;
+    let groups = GROUPS
+        .iter()
+        .fold(0u32, |bits, group| bits | 1 << (*group as u32 - 1));
+    connection
+        .socket_mut()
+        .socket_mut()
+        .bind(&SocketAddr::new(0, groups))?;
+    Ok((connection, handle, messages))
+}
+
 /// Subscribe to link, address and route changes of both families. The
 /// stream ends only if the netlink socket fails; when the kernel drops
 /// changes it yields [`Change::Overrun`]. Must be called inside a
 /// tokio runtime; dropping the stream closes the socket.
 pub async fn watch() -> Result<impl Stream<Item = Change> + Send + Unpin, NetError> {
-    let (connection, handle, messages) =
-        rtnetlink::new_multicast_connection(&GROUPS).map_err(NetError::Open)?;
+    let (connection, handle, messages) = multicast_connection().map_err(NetError::Open)?;
     let task = TaskGuard(tokio::spawn(connection));
     // Names are dumped after joining the groups, so no rename in between is lost.
     let names = dump_names(&handle).await?;
