@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod ensure;
 mod run;
+mod run_summary;
 mod status;
 mod tui;
 
