@@ -48,6 +48,17 @@ impl Collector {
         let _ = writeln!(out, "{line}").and_then(|()| out.flush());
         // A network that could not be read cannot show the findings gone.
         let unchecked = summary.network.is_none() && !config.fail_on_findings.is_empty();
+        if unchecked {
+            eprintln!(
+                "inject: fail_on_findings: the network could not be read after the run ({}); exit {FINDINGS_EXIT}",
+                summary.network_error.as_deref().unwrap_or("unknown error")
+            );
+        } else if !summary.failing_findings.is_empty() {
+            eprintln!(
+                "inject: fail_on_findings: {} remains after the run; exit {FINDINGS_EXIT}",
+                summary.failing_findings.join(", ")
+            );
+        }
         (unchecked || !summary.failing_findings.is_empty()).then_some(FINDINGS_EXIT)
     }
 

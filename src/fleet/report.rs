@@ -263,13 +263,20 @@ impl Fleet {
     }
 }
 
-/// `lack …` → `lacks …`, `have …` → `has …` (the first verb only).
+/// `lack …` → `lacks …`, `have …` → `has …`: each problem's verb, for
+/// one instance.
 pub fn singular(problem: &str) -> String {
-    if let Some(rest) = problem.strip_prefix("lack ") {
-        format!("lacks {rest}")
-    } else if let Some(rest) = problem.strip_prefix("have ") {
-        format!("has {rest}")
-    } else {
-        problem.to_string()
-    }
+    problem
+        .split(" and ")
+        .map(|p| {
+            if let Some(rest) = p.strip_prefix("lack ") {
+                format!("lacks {rest}")
+            } else if let Some(rest) = p.strip_prefix("have ") {
+                format!("has {rest}")
+            } else {
+                p.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
