@@ -168,12 +168,24 @@ fn fleet_reads_bosh_cli_run_errand_json_of_real_errand_runs() {
         },
     ];
     let mut results = Vec::new();
+    let mut statuses = Vec::new();
     for instance in &instances {
         let vm = SeedVm::new();
         let (code, stdout, stderr) = run_errand(&bosh, &vm, instance);
         results.push(
             json!({"group": instance.group, "id": instance.id, "exit_code": code,
                             "stdout": stdout, "stderr": stderr}),
+        );
+        // What `bosh ssh -r -c 'sudo … inject status --json'` gets back.
+        let status = vm
+            .command(inject())
+            .args(["status", "--json"])
+            .output()
+            .unwrap();
+        statuses.push(
+            json!({"group": instance.group, "id": instance.index.to_string(),
+                             "exit_code": status.status.code(), "stdout": text(&status.stdout),
+                             "stderr": text(&status.stderr)}),
         );
     }
     let codes: Vec<i64> = results
@@ -241,11 +253,25 @@ haproxy/0b5e4c1a-7f3d-4a8e-9c2b-1d6f8e3a5b70  0/z1    0     1 ok                
         json!(["haproxy/1 (z2)"])
     );
 
-    // bosh ssh -r --json of the same stdouts: they are not `inject status
-    // --json`, and each row says so rather than vanishing.
+    // bosh ssh -r --json of the errands' stdouts: they are not `inject
+    // status --json`, and each row says so rather than vanishing.
     let from_ssh = fleet(&[], &ssh);
     assert_eq!(from_ssh.status.code(), Some(0));
     assert!(text(&from_ssh.stdout).contains("0 of 4 instances ok"));
+    // bosh ssh -r --json of `inject status --json` on the three VMs.
+    let ssh_dir = tempfile::tempdir().unwrap();
+    let (_, _, ssh) = bosh_outputs(&bosh, &Value::Array(statuses), ssh_dir.path());
+    let status_table = text(&fleet(&[], &ssh).stdout);
+    let expected_ssh = "\
+INSTANCE   IDX/AZ  EXIT  COMMANDS  IPV4     IPV6     ERRORS
+── 2 lack an IPv6 default
+haproxy/1  —       0     —         present  missing  missing_default_route (ipv6)
+haproxy/2  —       0     —         present  missing  missing_default_route (ipv6)
+── 1 ok
+haproxy/0  —       0     —         present  present  —
+1 of 3 instances ok; 2 lack an IPv6 default: haproxy/1, haproxy/2
+";
+    assert_eq!(status_table, expected_ssh, "{status_table}");
 
     // Kept for the README's section (tests/fixtures/fleet, checked below).
     if let Some(to) = std::env::var_os("INJECT_FLEET_CAPTURE") {
@@ -351,10 +377,15 @@ fn the_readme_shows_what_fleet_prints_for_the_captured_input() {
             .unwrap_or_else(|| panic!("the section runs `{command}`"));
         let block = &section[at + command.len() + 1..];
         let shown = &block[..block.find("```").unwrap()];
-        let mut args: Vec<&str> = command.split_whitespace().skip(2).collect();
+        let mut args: Vec<&str> = command.split_whitespace().skip(3).collect();
         args.pop();
         let out = fleet(&args, &fixtures().join(input));
-        assert_eq!(text(&out.stdout), shown, "README: `{command}`");
+        assert_eq!(
+            text(&out.stdout),
+            shown,
+            "README: `{command}`: {}",
+            all_output(&out)
+        );
         if input == "run-errand.json" {
             let capture = std::fs::read_to_string(root.join("screenshots/fleet.txt")).unwrap();
             assert_eq!(
