@@ -47,7 +47,7 @@ impl Collector {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}").and_then(|()| out.flush());
         // A network that could not be read cannot show the findings gone.
-        let unchecked = summary.network.is_none() && !config.fail_on_findings.is_empty();
+        let unchecked = summary.network.is_none() && !fail_on(config, phase).is_empty();
         if unchecked {
             eprintln!(
                 "inject: fail_on_findings: the network could not be read after the run ({}); exit {FINDINGS_EXIT}",
@@ -67,8 +67,7 @@ impl Collector {
             Ok(network) => (Some(network), None),
             Err(err) => (None, Some(err.to_string())),
         };
-        let failing_findings = config
-            .fail_on_findings
+        let failing_findings = fail_on(config, phase)
             .iter()
             .filter(|code| {
                 network
@@ -90,5 +89,16 @@ impl Collector {
             network_error,
             failing_findings,
         }
+    }
+}
+
+/// The `fail_on_findings` codes that apply to `phase`: the errand's only.
+/// A lifecycle hook that failed on a finding could make an instance
+/// unstoppable (post-stop) or a deploy fail on what the errand reports.
+fn fail_on(config: &Config, phase: Phase) -> &[String] {
+    if phase == Phase::Errand {
+        &config.fail_on_findings
+    } else {
+        &[]
     }
 }

@@ -70,6 +70,30 @@ fn a_command_that_exits_0_but_leaves_the_default_missing_fails_with_3() {
         serde_json::json!(["missing_default_route"])
     );
 
+    // A lifecycle hook never fails on findings (post-stop must not).
+    let hook = wrong.replace("    run: ", "    phases: [post-stop]\n    run: ");
+    let (code, stdout, stderr) = {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("commands.yml");
+        std::fs::write(&path, &hook).unwrap();
+        let out = vm
+            .command(env!("CARGO_BIN_EXE_inject"))
+            .args(["run", "--phase", "post-stop", "-c"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(
+        summary_of(&stdout)["failing_findings"],
+        serde_json::json!([])
+    );
+
     // The fix: the same check passes, exit 0; with --json the summary is
     // the last event line.
     let fixed = CONFIG.replace(

@@ -511,7 +511,7 @@ struct ConfigFile {
     /// Finding codes (as `inject status` names them) that fail the errand
     /// with exit 3 when they remain after the commands ran, e.g.
     /// `[missing_default_route]`: "the command exited 0 but the VM still
-    /// has no IPv6 default" then fails on that instance.
+    /// has no IPv6 default" then fails on that instance. The errand only.
     #[serde(default)]
     #[schemars(extend("default" = []))]
     fail_on_findings: Vec<FindingCode>,
