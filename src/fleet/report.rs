@@ -37,6 +37,11 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// Its problems as one text: instances with the same one form a group.
+    pub fn pattern(&self) -> String {
+        self.problems.join(" and ")
+    }
+
     /// `haproxy/3 (z2)` when BOSH's index is known, else `group/id (z2)`.
     pub fn short(&self) -> String {
         let name = match (self.index, self.instance.split_once('/')) {
@@ -176,59 +181,46 @@ pub struct Fleet {
 
 impl Fleet {
     pub fn new(mut instances: Vec<Instance>) -> Fleet {
-        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, inst) in instances.iter().enumerate() {
-            if !inst.ok {
-                groups
-                    .entry(inst.problems.join(" and "))
-                    .or_default()
-                    .push(i);
-            }
+        // How many instances share each set of problems; larger groups first.
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for inst in instances.iter().filter(|i| !i.ok) {
+            *counts.entry(inst.pattern()).or_default() += 1;
         }
-        let mut patterns: Vec<(String, Vec<usize>)> = groups.into_iter().collect();
-        patterns.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
-        let rank: BTreeMap<&str, usize> = patterns
-            .iter()
-            .enumerate()
-            .map(|(i, (p, _))| (p.as_str(), i))
-            .collect();
-        let key = |inst: &Instance| {
-            let group = if inst.ok {
-                usize::MAX
-            } else {
-                rank[inst.problems.join(" and ").as_str()]
-            };
-            (
-                group,
-                inst.instance.split('/').next().map(str::to_string),
-                inst.index,
-                inst.instance.clone(),
-            )
-        };
-        let keys: Vec<_> = instances.iter().map(key).collect();
-        let mut order: Vec<usize> = (0..instances.len()).collect();
-        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-        let mut place = vec![0; order.len()];
-        for (at, &i) in order.iter().enumerate() {
-            place[i] = at;
-        }
-        let patterns = patterns
+        let mut patterns: Vec<Pattern> = counts
             .into_iter()
-            .map(|(problem, members)| Pattern {
-                count: members.len(),
-                instances: {
-                    let mut names: Vec<(usize, String)> = members
-                        .iter()
-                        .map(|&i| (place[i], instances[i].short()))
-                        .collect();
-                    names.sort();
-                    names.into_iter().map(|(_, n)| n).collect()
-                },
+            .map(|(problem, count)| Pattern {
                 problem,
+                count,
+                instances: Vec::with_capacity(count),
             })
             .collect();
-        let mut slots: Vec<Option<Instance>> = instances.drain(..).map(Some).collect();
-        let instances: Vec<Instance> = order.iter().filter_map(|&i| slots[i].take()).collect();
+        patterns.sort_by(|a, b| b.count.cmp(&a.count).then(a.problem.cmp(&b.problem)));
+        let rank: BTreeMap<String, usize> = patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.problem.clone(), i))
+            .collect();
+        // Failures by group, the ok last; within a group by instance group,
+        // index, then name.
+        let group_of = |inst: &Instance| {
+            if inst.ok {
+                usize::MAX
+            } else {
+                rank[&inst.pattern()]
+            }
+        };
+        instances.sort_by_cached_key(|inst| {
+            let group = inst
+                .instance
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            (group_of(inst), group, inst.index, inst.instance.clone())
+        });
+        for inst in instances.iter().filter(|i| !i.ok) {
+            patterns[rank[&inst.pattern()]].instances.push(inst.short());
+        }
         Fleet {
             v: 1,
             total: instances.len(),

@@ -50,7 +50,7 @@ pub fn render(fleet: &Fleet, color: bool, only_failed: bool) -> String {
     let _ = writeln!(out, "{}", paint(BOLD, &header));
     let mut group: Option<String> = None;
     for (inst, row) in shown.iter().zip(&rows) {
-        let problem = inst.problems.join(" and ");
+        let problem = inst.pattern();
         if group.as_deref() != Some(problem.as_str()) {
             let heading = if inst.ok {
                 format!("── {} ok", fleet.ok)
