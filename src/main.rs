@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod ensure;
+mod fleet;
 mod run;
+mod run_summary;
 mod status;
 mod tui;
 
@@ -33,6 +35,8 @@ enum Cmd {
     Tui(tui::TuiArgs),
     /// Keep the commands tagged `ensure` true, across reboots and drift.
     Ensure(ensure::EnsureArgs),
+    /// One table for a deployment from `bosh run-errand … --json` (or `bosh task N --result`, `bosh ssh -r --json`).
+    Fleet(fleet::FleetArgs),
     /// Print the JSON Schema of the BOSH job's properties (properties_schema.json).
     Schema,
 }
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Cmd::Status(args) => status::main(args),
         Cmd::Tui(args) => tui::main(args),
         Cmd::Ensure(args) => ensure::main(args),
+        Cmd::Fleet(args) => fleet::main(args),
         Cmd::Schema => print_schema(),
     }
 }

@@ -1,8 +1,9 @@
 //! `inject run`: load the config, select the phase's commands, then print the
 //! plan (`--dry-run`) or run it, mapping the result to an exit code:
 //! 0 ok/skipped, 1 a command failed or timed out (or another run holds the
-//! lock), 2 usage or config error (nothing ran), 129/130/143 interrupted
-//! (SIGHUP/SIGINT/SIGTERM).
+//! lock), 2 usage or config error (nothing ran), 3 the commands succeeded
+//! but a `fail_on_findings` finding remains, 129/130/143 interrupted
+//! (SIGHUP/SIGINT/SIGTERM). A run ends with its summary line.
 //!
 //! The errand checks the whole config. A lifecycle hook checks only what
 //! concerns its phase's commands (see `config::load_for_phase`): with none
@@ -262,7 +263,9 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
         total: selected.len(),
     });
     let cost = move |event: &Event| output::cost(style, event);
-    let mut budget = runner::PrintBudget::new(agent::PRINT_BUDGET, &cost);
+    // The summary line's room is kept back from the start.
+    let limit = agent::PRINT_BUDGET - inject_errands::summary::RESERVE;
+    let mut budget = runner::PrintBudget::new(limit, &cost);
     if let Some(notice) = log.as_mut().and_then(RunLog::take_notice) {
         eprintln!("inject: {notice}");
     }
@@ -275,7 +278,11 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
     });
 
     let cancel = CancellationToken::new();
-    let mut sink = |event: Event| printer.print(&event);
+    let mut results = crate::run_summary::Collector::default();
+    let mut sink = |event: Event| {
+        results.observe(&event);
+        printer.print(&event);
+    };
     let mut signalled: Option<u8> = None;
     let summary = {
         let run = runner::run_plan(
@@ -309,13 +316,14 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
     if let (Some(note), output::Printer::Text(text)) = (log_note, &mut printer) {
         text.note(&note);
     }
+    let findings_exit = results.finish(config, args.phase, &summary, as_json);
     if let Some(code) = signalled {
         return ExitCode::from(code);
     }
     if summary.failed + summary.timed_out > 0 {
         ExitCode::from(1)
     } else {
-        ExitCode::SUCCESS
+        findings_exit.map_or(ExitCode::SUCCESS, ExitCode::from)
     }
 }
 

@@ -127,9 +127,20 @@ fn the_examples_and_the_specs_values_satisfy_the_schema() {
         }
     }
     check("spec: every default", &defaults);
+    // `instance` is in the schema as a config key the job renders from
+    // `spec` (name, id, index, az, deployment), not a property to set.
+    let mut properties: Vec<String> = spec["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    properties.push("instance".into());
+    properties.sort();
+    let mut schema_properties = validator_properties();
+    schema_properties.sort();
     assert_eq!(
-        spec["properties"].as_object().unwrap().len(),
-        validator_properties().len(),
+        properties, schema_properties,
         "the spec and the schema name different properties"
     );
 }
@@ -170,6 +181,18 @@ fn what_the_binary_refuses_the_schema_refuses() {
         (json!({"shell": []}), "/shell"),
         (json!({"commands": [bad_phase]}), "/commands/0/phases/0"),
         (json!({"commands": [bad_env]}), "/commands/0/env"),
+        // A finding code the inspector does not have.
+        (
+            json!({"fail_on_findings": ["missing_default"]}),
+            "/fail_on_findings/0",
+        ),
+        (
+            json!({"fail_on_findings": "missing_default_route"}),
+            "/fail_on_findings",
+        ),
+        // The identity the job renders: typed, no unknown keys.
+        (json!({"instance": {"index": "three"}}), "/instance"),
+        (json!({"instance": {"ip": "10.0.0.1"}}), "/instance"),
         // An unknown property (a director would not even pass it on).
         (json!({"dryrun": true}), ""),
     ] {

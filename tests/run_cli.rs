@@ -777,7 +777,8 @@ fn json_prints_one_parseable_event_per_line() {
             "finished",
             "started",
             "finished",
-            "run_finished"
+            "run_finished",
+            "inject_summary"
         ],
         "{run:?}"
     );

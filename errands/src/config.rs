@@ -66,6 +66,12 @@ pub struct Config {
     pub dry_run: bool,
     pub commands: Vec<CommandSpec>,
     pub networks: BTreeMap<String, Network>,
+    /// The VM as BOSH names it (rendered by the job from `spec`), for the
+    /// run's summary line.
+    pub instance: crate::summary::Instance,
+    /// Finding codes that make `inject run` exit
+    /// [`crate::summary::FINDINGS_EXIT`] when they remain after the run.
+    pub fail_on_findings: Vec<String>,
     /// How `_INTERFACE` is found when a command starts; the caller hands
     /// it in (see [`crate::netenv`]). Not read from the file.
     pub interfaces: crate::netenv::Interfaces,
@@ -379,6 +385,11 @@ fn parse_kept(text: &str, origin: &str, keep: Option<&[bool]>) -> Result<Config,
         dry_run: raw.dry_run,
         commands: raw.commands.0,
         networks: raw.networks.0,
+        instance: raw
+            .instance
+            .map(RawInstance::into_instance)
+            .unwrap_or_default(),
+        fail_on_findings: raw.fail_on_findings.into_iter().map(|c| c.0).collect(),
         interfaces: Default::default(),
     };
     // A typo in a network variable is a config error now, not an empty
@@ -522,6 +533,70 @@ struct ConfigFile {
     #[serde(default)]
     #[schemars(skip)]
     networks: Networks,
+    /// Finding codes (as `inject status` names them) that fail the errand
+    /// with exit 3 when they remain after the commands ran, e.g.
+    /// `[missing_default_route]`: "the command exited 0 but the VM still
+    /// has no IPv6 default" then fails on that instance. The errand only.
+    #[serde(default)]
+    #[schemars(extend("default" = []))]
+    fail_on_findings: Vec<FindingCode>,
+    /// The VM as BOSH names it, for the run's summary line; the job renders
+    /// it from `spec` (name, id, index, az, deployment).
+    #[serde(default)]
+    instance: Option<RawInstance>,
+}
+
+/// `instance:` as the job renders it from `spec`; every field optional.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Instance")]
+struct RawInstance {
+    /// The instance group (`spec.name`).
+    #[serde(default)]
+    name: Option<String>,
+    /// The instance's UUID (`spec.id`).
+    #[serde(default)]
+    id: Option<String>,
+    /// `spec.index`.
+    #[serde(default)]
+    index: Option<u64>,
+    /// The availability zone (`spec.az`).
+    #[serde(default)]
+    az: Option<String>,
+    /// `spec.deployment`.
+    #[serde(default)]
+    deployment: Option<String>,
+}
+
+impl RawInstance {
+    fn into_instance(self) -> crate::summary::Instance {
+        let some = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+        crate::summary::Instance {
+            name: some(self.name),
+            id: some(self.id),
+            index: self.index,
+            az: some(self.az),
+            deployment: some(self.deployment),
+        }
+    }
+}
+
+/// One of the inspector's finding codes ([`crate::summary::FINDING_CODES`]).
+struct FindingCode(String);
+
+impl<'de> Deserialize<'de> for FindingCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let NonEmpty(code) = NonEmpty::deserialize(d)?;
+        if crate::summary::FINDING_CODES.contains(&code.as_str()) {
+            Ok(FindingCode(code))
+        } else {
+            Err(de::Error::custom(format_args!(
+                "unknown finding code `{}`; expected one of: {}",
+                code.escape_debug(),
+                crate::summary::FINDING_CODES.join(", ")
+            )))
+        }
+    }
 }
 
 fn default_timeout() -> PositiveDuration {

@@ -10,6 +10,7 @@ pub mod netenv;
 pub mod plan;
 pub mod runlog;
 pub mod runner;
+pub mod summary;
 
 /// Re-exported so callers (the CLI, the dashboard) need no direct dependency
 /// on tokio-util to cancel a run.

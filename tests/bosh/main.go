@@ -37,6 +37,8 @@ func main() {
 		err = install(os.Args[2:])
 	case "agent":
 		err = agent(os.Args[2:])
+	case "fleet":
+		err = fleet(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q (render, install, agent)", os.Args[1])
 	}

@@ -67,6 +67,9 @@ func readJSON(path string, into interface{}) error {
 type withNetworks struct {
 	inner    bierb.TemplateEvaluationContext
 	networks map[string]interface{}
+	// The instance's identity as a director gives it (name, id, index,
+	// az, deployment), over create-env's (-spec; inject fleet's tests).
+	spec map[string]interface{}
 }
 
 func (c withNetworks) MarshalJSON() ([]byte, error) {
@@ -79,6 +82,9 @@ func (c withNetworks) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	context["networks"] = c.networks
+	for key, value := range c.spec {
+		context[key] = value
+	}
 	return json.Marshal(context)
 }
 
@@ -90,6 +96,7 @@ func render(args []string) error {
 	networksPath := flags.String("networks", "", "JSON object: the instance's networks (default: create-env's)")
 	out := flags.String("out", "", "directory for the rendered job")
 	deployment := flags.String("deployment", "haproxy", "deployment name")
+	specPath := flags.String("spec", "", "JSON object: spec keys over create-env's (name, id, index, az, deployment)")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -123,9 +130,16 @@ func render(args []string) error {
 	if err := readJSON(*networksPath, &networks); err != nil {
 		return err
 	}
+	spec := map[string]interface{}{}
+	if *specPath != "" {
+		if err := readJSON(*specPath, &spec); err != nil {
+			return err
+		}
+	}
 	context := withNetworks{
 		inner:    bitemplate.NewJobEvaluationContext(*job, &properties, biproperty.Map{}, biproperty.Map{}, *deployment, "", uuidGen, d.logger),
 		networks: networks,
+		spec:     spec,
 	}
 	staging, err := d.fs.TempDir("rendered-job")
 	if err != nil {

@@ -10,8 +10,8 @@ use std::borrow::Cow;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
 use super::{
-    ByteSize, Commands, ConfigFile, HumanDuration, Name, NonEmpty, Phases, PositiveDuration,
-    RawCommand, Shell,
+    ByteSize, Commands, ConfigFile, FindingCode, HumanDuration, Name, NonEmpty, Phases,
+    PositiveDuration, RawCommand, Shell,
 };
 
 /// `30s`, `10m`, `1h 30m`, `500ms`: numbers each with a unit (humantime's).
@@ -104,6 +104,18 @@ impl JsonSchema for Name {
             "type": "string",
             "pattern": r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$",
         })
+    }
+}
+
+impl JsonSchema for FindingCode {
+    fn schema_name() -> Cow<'static, str> {
+        "FindingCode".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "string", "enum": crate::summary::FINDING_CODES})
     }
 }
 

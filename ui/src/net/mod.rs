@@ -21,6 +21,7 @@ pub mod sysctl;
 #[cfg(test)]
 mod tests;
 pub mod text;
+pub mod verdict;
 pub mod watch;
 
 pub use apply::Applied;
