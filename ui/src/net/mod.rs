@@ -14,6 +14,7 @@ pub mod follow;
 pub mod json;
 pub mod locate;
 pub mod model;
+pub mod neighbour;
 pub mod read;
 pub mod report;
 pub mod sysctl;
