@@ -24,7 +24,7 @@ pub struct StatusArgs {
     #[arg(long)]
     watch: bool,
     /// Check each default route's gateway first: ask the kernel to resolve
-    /// it (ARP/NDP on its link only, nothing routed) and wait up to 3.5 s
+    /// it (ARP/NDP on its link only, nothing routed) and wait up to 5 s
     /// for the answer. Needs root.
     #[arg(long, conflicts_with = "watch")]
     probe: bool,

@@ -138,8 +138,9 @@ pub fn unreachable_gateways(snapshot: &Snapshot, out: &mut Vec<Finding>) {
 
 /// How long a probe waits for the kernel's verdict: resolution sends
 /// `mcast_solicit` (3) solicitations a `retrans_time` (1 s) apart before
-/// FAILED; a unicast probe `ucast_solicit` (3) likewise.
-pub const PROBE_WAIT: Duration = Duration::from_millis(3500);
+/// FAILED; a unicast probe `ucast_solicit` (3) likewise; the rest is room
+/// for a loaded host. An answer ends the wait at once.
+pub const PROBE_WAIT: Duration = Duration::from_secs(5);
 
 /// Make the kernel check each default's gateway now (see the module's
 /// text for how), wait until every answer is in or [`PROBE_WAIT`] passed,
