@@ -129,10 +129,7 @@ fn banner(snapshot: &Snapshot, findings: &[Finding]) -> Vec<BannerLine> {
             .iter()
             .find(|f| f.code == Code::MissingDefaultRoute && f.family == Some(family));
         match (status.state, missing) {
-            (FamilyState::Ok, _) => out.push(BannerLine {
-                health: Health::Ok,
-                text: status.text,
-            }),
+            (FamilyState::Ok, _) => out.push(gateway_said(snapshot, family, status.text)),
             (FamilyState::Missing, Some(f)) => finding_lines(f, &mut out),
             (FamilyState::Missing, None) => out.push(BannerLine {
                 health: Health::Error,
@@ -155,6 +152,30 @@ fn banner(snapshot: &Snapshot, findings: &[Finding]) -> Vec<BannerLine> {
         }
     }
     out
+}
+
+/// A family's good default, with what its gateway's neighbour entry says
+/// when there is one (` · gateway REACHABLE`): a gateway that does not
+/// answer (FAILED) makes the line an error, whose finding follows.
+fn gateway_said(snapshot: &Snapshot, family: Family, text: String) -> BannerLine {
+    let known = crate::net::neighbour::gateways(snapshot)
+        .into_iter()
+        .filter(|g| g.family == family)
+        .find_map(|g| g.state);
+    match known {
+        Some(state) => BannerLine {
+            health: if state == crate::net::model::NeighbourState::Failed {
+                Health::Error
+            } else {
+                Health::Ok
+            },
+            text: format!("{text} · gateway {state}"),
+        },
+        None => BannerLine {
+            health: Health::Ok,
+            text,
+        },
+    }
 }
 
 fn interfaces(snapshot: &Snapshot) -> Vec<InterfaceRow> {
