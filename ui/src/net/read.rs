@@ -402,6 +402,8 @@ impl Drop for TaskGuard {
 #[doc(hidden)]
 pub async fn read_snapshot_rtnetlink() -> Result<Snapshot, NetError> {
     let mut snapshot = read_netlink_rtnetlink().await?;
+    // Neighbours came later than this reader: the direct reader's.
+    snapshot.neighbours = Reader::open()?.neighbours()?;
     snapshot.accept_ra = accept_ra(&snapshot.links);
     sysctl::read_host(&mut snapshot);
     Ok(snapshot)
