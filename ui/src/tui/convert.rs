@@ -317,3 +317,57 @@ pub fn run_msgs(event: inject_errands::event::Event) -> Vec<super::event::RunMsg
         E::Started { .. } | E::RunStarted { .. } | E::RunFinished { .. } => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod gateway_tests {
+    use crate::net::fixtures;
+    use crate::net::model::{Neighbour, NeighbourState};
+    use crate::tui::model::Health;
+
+    use super::net_view;
+
+    fn banner_with(state: Option<NeighbourState>) -> Vec<(Health, String)> {
+        let mut s = fixtures::seed_vm_fixed();
+        if let Some(state) = state {
+            s.neighbours.push(Neighbour {
+                link: 2,
+                address: "10.0.250.1".parse().unwrap(),
+                state,
+                has_lladdr: true,
+            });
+        }
+        net_view(&s, &Default::default())
+            .banner
+            .into_iter()
+            .map(|l| (l.health, l.text))
+            .collect()
+    }
+
+    #[test]
+    fn the_banner_says_what_the_gateways_neighbour_entry_says() {
+        let plain = banner_with(None);
+        assert_eq!(
+            plain[0],
+            (Health::Ok, "IPv4: default via 10.0.250.1 dev eth0".into())
+        );
+        let reachable = banner_with(Some(NeighbourState::Reachable));
+        assert_eq!(
+            reachable[0],
+            (
+                Health::Ok,
+                "IPv4: default via 10.0.250.1 dev eth0 · gateway REACHABLE".into()
+            )
+        );
+        let failed = banner_with(Some(NeighbourState::Failed));
+        assert_eq!(
+            failed[0],
+            (
+                Health::Error,
+                "IPv4: default via 10.0.250.1 dev eth0 · gateway FAILED".into()
+            )
+        );
+        assert!(failed
+            .iter()
+            .any(|(h, t)| *h == Health::Error && t.contains("does not answer on eth0")));
+    }
+}
