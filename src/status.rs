@@ -23,6 +23,11 @@ pub struct StatusArgs {
     /// the findings whenever they change, until interrupted.
     #[arg(long)]
     watch: bool,
+    /// Check each default route's gateway first: ask the kernel to resolve
+    /// it (ARP/NDP on its link only, nothing routed) and wait up to 5 s
+    /// for the answer. Needs root.
+    #[arg(long, conflicts_with = "watch")]
+    probe: bool,
     /// Config whose `networks:` gateways complete the hints' commands
     /// [default: $INJECT_CONFIG, else the BOSH job's, ignored if absent;
     /// a PATH given here must exist].
@@ -67,8 +72,8 @@ async fn run(args: StatusArgs) -> ExitCode {
     if args.watch {
         return watch(&gateways).await;
     }
-    // Written while the routes arrive: a read error after the first route
-    // leaves a partial report on stdout and the error on stderr (exit 2).
+    // Formatted while the routes arrive and written once all are read: a
+    // read error prints no report, only the error on stderr (exit 2).
     let stdout = std::io::stdout();
     let format = if args.json {
         Format::Json {
@@ -79,7 +84,7 @@ async fn run(args: StatusArgs) -> ExitCode {
     };
     let out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     // A closed pipe (`| head`) is the reader's choice, not our failure.
-    let findings = match report::write_status(out, &gateways, format) {
+    let findings = match report::write_status_with(out, &gateways, format, args.probe) {
         Ok(findings) => findings,
         Err(e) => {
             eprintln!("inject status: {e}");

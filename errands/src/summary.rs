@@ -35,7 +35,7 @@ const TEXT_LIMIT: usize = 256;
 
 /// The finding codes of the network inspector (its `Code`), for
 /// `fail_on_findings`; a test on the inspector's side keeps them equal.
-pub const FINDING_CODES: [&str; 9] = [
+pub const FINDING_CODES: [&str; 11] = [
     "missing_default_route",
     "default_route_via_down_interface",
     "gateway_not_on_link",
@@ -45,6 +45,8 @@ pub const FINDING_CODES: [&str; 9] = [
     "expected_address_missing",
     "default_route_unusable",
     "default_route_from_ra",
+    "default_gateway_unreachable",
+    "dump_interrupted",
 ];
 
 /// The VM as BOSH names it (the job renders it from `spec`); any field

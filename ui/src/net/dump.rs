@@ -12,7 +12,7 @@ use std::io;
 
 use rtnetlink::packet_core::{
     NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLMSG_DONE, NLMSG_ERROR,
-    NLM_F_DUMP, NLM_F_REQUEST,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -34,6 +34,10 @@ pub(crate) struct Netlink {
     seq: u32,
     /// The running dump reached NLMSG_DONE (or none was started).
     done: bool,
+    /// The kernel marked a message of the running dump `NLM_F_DUMP_INTR`:
+    /// the table changed while it was read, so the dump may miss entries
+    /// or hold some twice.
+    interrupted: bool,
 }
 
 impl Netlink {
@@ -48,14 +52,33 @@ impl Netlink {
             pos: 0,
             seq: 0,
             done: true,
+            interrupted: false,
         })
     }
 
     /// Start a dump of `request` (`GetLink`, `GetAddress`, `GetRoute`);
     /// read its messages with [`Netlink::next`].
     pub(crate) fn request(&mut self, request: RouteNetlinkMessage) -> io::Result<()> {
+        self.send(request, NLM_F_DUMP)
+    }
+
+    /// Send `request` (`NewNeighbour`, …) with `flags` besides
+    /// `NLM_F_REQUEST | NLM_F_ACK` and wait for the kernel's answer.
+    pub(crate) fn command(&mut self, request: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
+        self.send(request, NLM_F_ACK | flags)?;
+        while self.next()?.is_some() {}
+        Ok(())
+    }
+
+    /// Whether the kernel marked the dump read last (or being read) as
+    /// interrupted ([`NLM_F_DUMP_INTR`]).
+    pub(crate) fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    fn send(&mut self, request: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
         let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        header.flags = NLM_F_REQUEST | flags;
         self.seq += 1;
         header.sequence_number = self.seq;
         let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(request));
@@ -66,6 +89,7 @@ impl Netlink {
         self.buf.clear();
         self.pos = 0;
         self.done = false;
+        self.interrupted = false;
         Ok(())
     }
 
@@ -87,6 +111,9 @@ impl Netlink {
             self.pos += (len + 3) & !3;
             if seq != self.seq {
                 continue; // a late answer to an earlier request
+            }
+            if msg.flags() & NLM_F_DUMP_INTR != 0 {
+                self.interrupted = true;
             }
             match kind {
                 NLMSG_DONE | NLMSG_ERROR => {

@@ -25,6 +25,8 @@ pub enum Code {
     ExpectedAddressMissing,
     DefaultRouteUnusable,
     DefaultRouteFromRa,
+    DefaultGatewayUnreachable,
+    DumpInterrupted,
 }
 
 impl Code {
@@ -39,6 +41,8 @@ impl Code {
             Code::ExpectedAddressMissing => "expected_address_missing",
             Code::DefaultRouteUnusable => "default_route_unusable",
             Code::DefaultRouteFromRa => "default_route_from_ra",
+            Code::DefaultGatewayUnreachable => "default_gateway_unreachable",
+            Code::DumpInterrupted => "dump_interrupted",
         }
     }
 }
@@ -296,6 +300,8 @@ pub fn findings_of_summary(
     defaults_via_down_links(snapshot, &mut out);
     gateways_not_on_link(snapshot, uses, &mut out);
     address_states(snapshot, &mut out);
+    super::neighbour::unreachable_gateways(snapshot, &mut out);
+    interrupted_dumps(snapshot, &mut out);
     out.sort_by_key(|f| f.severity);
     out
 }
@@ -1044,6 +1050,27 @@ pub enum FamilyState {
     Missing,
     /// No global address on an up interface: nothing to route.
     Unconfigured,
+}
+
+/// `dump_interrupted`: what the kernel changed while it was read, on every
+/// try, so the report may miss entries or show some twice.
+fn interrupted_dumps(snapshot: &Snapshot, out: &mut Vec<Finding>) {
+    for what in &snapshot.interrupted {
+        out.push(Finding {
+            code: Code::DumpInterrupted,
+            severity: Severity::Warning,
+            family: None,
+            interface: None,
+            message: format!(
+                "{what}: Dump was interrupted and may be inconsistent (the kernel changed the table while it was read, {} times in a row)",
+                super::read::TRIES
+            ),
+            hint: Some(
+                "Something is changing it right now (a routing daemon, a flapping link): run inject status again, or watch the changes with inject status --watch".to_string(),
+            ),
+            fix: None,
+        });
+    }
 }
 
 /// `IPv4: default via 10.0.250.1 dev eth0` and the like.

@@ -7,6 +7,7 @@
 //! "addresses":[{"family","address","prefix_len","scope","flags"}]}],
 //! "routes":[{"family","destination","source","tos","gateway","interface","metric",
 //! "protocol","scope","table","nexthops":[{"gateway","interface","weight"}]}],
+//! "gateways":[{"family","gateway","interface","state"}],
 //! "findings":[{"code","severity","family","interface","message","hint"}]}`.
 
 use std::borrow::Cow;
@@ -91,9 +92,10 @@ impl Names {
 
 impl Serialize for Report<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(3))?;
+        let mut map = s.serialize_map(Some(4))?;
         map.serialize_entry("interfaces", &Interfaces(self.snapshot))?;
         map.serialize_entry("routes", &Routes(self))?;
+        map.serialize_entry("gateways", &gateways_of(self.snapshot))?;
         map.serialize_entry("findings", self.findings)?;
         map.end()
     }
@@ -165,7 +167,10 @@ fn write_compact<W: io::Write, R: RouteSource>(
         w.write_all(line.as_bytes()).map_err(write)?;
         summary.add(&route);
     }
-    w.write_all(br#"],"findings":"#).map_err(write)?;
+    summary.end(routes);
+    w.write_all(br#"],"gateways":"#).map_err(write)?;
+    serde_json::to_writer(&mut w, &gateways_of(&summary.snapshot)).map_err(|e| write(e.into()))?;
+    w.write_all(br#","findings":"#).map_err(write)?;
     let findings = summary.findings(gateways);
     serde_json::to_writer(&mut w, &findings).map_err(|e| write(e.into()))?;
     w.write_all(b"}\n")
@@ -268,7 +273,7 @@ struct Streaming<'s, R: RouteSource> {
 
 impl<R: RouteSource> Serialize for Streaming<'_, R> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(3))?;
+        let mut map = s.serialize_map(Some(4))?;
         let names = {
             let state = self.state.borrow();
             map.serialize_entry("interfaces", &Interfaces(&state.0.snapshot))?;
@@ -281,6 +286,12 @@ impl<R: RouteSource> Serialize for Streaming<'_, R> {
                 names: &names,
             },
         )?;
+        {
+            let mut state = self.state.borrow_mut();
+            let (summary, routes) = &mut *state;
+            summary.end(&**routes);
+            map.serialize_entry("gateways", &gateways_of(&summary.snapshot))?;
+        }
         let findings = self.state.borrow().0.findings(self.gateways);
         map.serialize_entry("findings", &findings)?;
         *self.findings.borrow_mut() = findings;
@@ -316,6 +327,11 @@ impl<R: RouteSource> Serialize for StreamedRoutes<'_, '_, R> {
         }
         seq.end()
     }
+}
+
+/// Each default's gateway and its neighbour state (`null`: no entry).
+fn gateways_of(snapshot: &Snapshot) -> Vec<super::neighbour::Gateway> {
+    super::neighbour::gateways(snapshot)
 }
 
 struct Interfaces<'a>(&'a Snapshot);

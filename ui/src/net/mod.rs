@@ -15,6 +15,7 @@ pub mod json;
 pub mod locate;
 pub mod model;
 pub mod names;
+pub mod neighbour;
 pub mod read;
 pub mod report;
 pub mod sysctl;

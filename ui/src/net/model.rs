@@ -352,10 +352,97 @@ pub struct Snapshot {
     pub accept_ra: BTreeMap<String, i64>,
     /// `net.ipv6.conf.<if>.disable_ipv6` per interface name, where readable.
     pub disable_ipv6: BTreeMap<String, i64>,
+    /// The kernel's neighbour (ARP/NDP) entries for IP addresses: whether
+    /// a default's gateway answers at the link layer (see `neighbour`).
+    pub neighbours: Vec<Neighbour>,
+    /// The dumps the kernel marked interrupted (`NLM_F_DUMP_INTR`: the
+    /// table changed while it was read) on every try: `IPv4 routes`, …
+    pub interrupted: Vec<String>,
     /// systemd-networkd's `.network` file for each interface one names
     /// (`[Match] Name=`): what BOSH's Jammy/Noble stemcells configure NICs
     /// with (`/etc/systemd/network/10_<if>.network`).
     pub networkd: BTreeMap<String, NetworkdFile>,
+}
+
+/// A neighbour entry's state (`NUD_*`), named as `ip neigh` prints it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum NeighbourState {
+    /// Resolution under way: solicitations sent, no answer yet.
+    Incomplete,
+    /// Answered recently.
+    Reachable,
+    /// Answered once, not confirmed lately (the kernel re-checks on use).
+    Stale,
+    /// Waiting a moment for upper-layer confirmation before probing.
+    Delay,
+    /// Unicast probes sent, no answer yet.
+    Probe,
+    /// Every solicitation went unanswered.
+    Failed,
+    /// A device without ARP/NDP (point-to-point, tunnels).
+    Noarp,
+    /// Set by hand, never checked.
+    Permanent,
+    /// No state (an entry being created).
+    None,
+}
+
+impl NeighbourState {
+    pub fn from_nud(nud: u16) -> NeighbourState {
+        match nud {
+            0x01 => NeighbourState::Incomplete,
+            0x02 => NeighbourState::Reachable,
+            0x04 => NeighbourState::Stale,
+            0x08 => NeighbourState::Delay,
+            0x10 => NeighbourState::Probe,
+            0x20 => NeighbourState::Failed,
+            0x40 => NeighbourState::Noarp,
+            0x80 => NeighbourState::Permanent,
+            _ => NeighbourState::None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NeighbourState::Incomplete => "INCOMPLETE",
+            NeighbourState::Reachable => "REACHABLE",
+            NeighbourState::Stale => "STALE",
+            NeighbourState::Delay => "DELAY",
+            NeighbourState::Probe => "PROBE",
+            NeighbourState::Failed => "FAILED",
+            NeighbourState::Noarp => "NOARP",
+            NeighbourState::Permanent => "PERMANENT",
+            NeighbourState::None => "NONE",
+        }
+    }
+
+    /// Resolution or a probe is still running: the answer is not in yet.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            NeighbourState::Incomplete
+                | NeighbourState::Delay
+                | NeighbourState::Probe
+                | NeighbourState::None
+        )
+    }
+}
+
+impl fmt::Display for NeighbourState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A neighbour (ARP/NDP) entry for an IP address on a link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Neighbour {
+    pub link: u32,
+    pub address: IpAddr,
+    pub state: NeighbourState,
+    /// The entry holds a link-layer address (a unicast probe can be sent).
+    pub has_lladdr: bool,
 }
 
 /// What a systemd-networkd `.network` file says about its interface, as far

@@ -20,12 +20,32 @@ use super::{json, sysctl, text};
 pub trait RouteSource {
     type Error;
     fn next_route(&mut self) -> Result<Option<Route>, Self::Error>;
+
+    /// After the last route: the dumps the kernel marked interrupted
+    /// (`IPv4 routes`, …), which may miss routes or hold some twice.
+    fn interrupted(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Start over from the first route; false when this source cannot.
+    fn restart(&mut self) -> bool {
+        false
+    }
 }
 
 impl RouteSource for RouteDump<'_> {
     type Error = NetError;
     fn next_route(&mut self) -> Result<Option<Route>, NetError> {
         self.next()
+    }
+
+    fn interrupted(&self) -> Vec<String> {
+        self.interrupted.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn restart(&mut self) -> bool {
+        self.restart();
+        true
     }
 }
 
@@ -60,6 +80,12 @@ impl Summary {
         if reads_route(route) {
             self.snapshot.routes.push(route.clone());
         }
+    }
+
+    /// After the last route of `routes`: note the dumps it says were
+    /// interrupted, for the findings.
+    pub fn end<R: RouteSource>(&mut self, routes: &R) {
+        self.snapshot.interrupted.extend(routes.interrupted());
     }
 
     /// The findings of every route added: those of the whole snapshot.
@@ -102,15 +128,46 @@ pub fn write_status<W: Write>(
     gateways: &Expected,
     format: Format,
 ) -> Result<Vec<Finding>, ReportError<NetError>> {
+    write_status_with(w, gateways, format, false)
+}
+
+/// [`write_status`]; with `probe`, each default's gateway is checked first
+/// (ARP/NDP, see `neighbour::probe`), which needs root.
+pub fn write_status_with<W: Write>(
+    w: W,
+    gateways: &Expected,
+    format: Format,
+    probe: bool,
+) -> Result<Vec<Finding>, ReportError<NetError>> {
     let mut reader = Reader::open().map_err(ReportError::Read)?;
     let links = reader.links().map_err(ReportError::Read)?;
     let addresses = reader.addresses().map_err(ReportError::Read)?;
+    let mut neighbours = reader.neighbours().map_err(ReportError::Read)?;
+    if probe {
+        // The probe needs the defaults, which come with the routes: a
+        // first pass keeps only those (the report's pass reads them again).
+        let mut defaults = Snapshot {
+            links: links.clone(),
+            neighbours,
+            ..Snapshot::default()
+        };
+        let mut dump = reader.routes();
+        while let Some(route) = dump.next().map_err(ReportError::Read)? {
+            if route.is_default() {
+                defaults.routes.push(route);
+            }
+        }
+        super::neighbour::probe(&mut defaults).map_err(ReportError::Read)?;
+        neighbours = defaults.neighbours;
+    }
     let accept_ra = read::accept_ra(&links);
     let mut base = Snapshot {
         links,
         addresses,
         routes: Vec::new(),
         accept_ra,
+        neighbours,
+        interrupted: reader.interrupted.iter().map(|s| s.to_string()).collect(),
         ..Snapshot::default()
     };
     sysctl::read_host(&mut base);
@@ -118,7 +175,11 @@ pub fn write_status<W: Write>(
 }
 
 /// The report of `base` (links, addresses, `accept_ra`) and the routes of
-/// `routes`, written as they come.
+/// `routes`, formatted as they come into a [`Spill`] (memory, then an
+/// unlinked file: flat memory at any table size) and written to `w` only
+/// once the whole dump is read: a dump that fails half-way writes nothing,
+/// and one the kernel marks interrupted is read again (up to
+/// [`read::TRIES`] times, then reported as possibly inconsistent).
 /// A reader that closes the pipe early (`| head`) ends the output, not the
 /// read: the findings of every route still decide `--strict`'s exit code.
 pub fn write_report<W: Write, R: RouteSource>(
@@ -132,22 +193,35 @@ pub fn write_report<W: Write, R: RouteSource>(
         inner: w,
         closed: false,
     };
-    let mut summary = Summary::new(base);
-    let findings = match format {
-        Format::Json { pretty } => {
-            json::write_streaming(&mut w, &mut summary, routes, gateways, pretty)?
+    let mut attempt = 1;
+    let (findings, head, body) = loop {
+        let mut summary = Summary::new(base.clone());
+        let mut body = Spill::default();
+        let (findings, head) = match format {
+            Format::Json { pretty } => (
+                json::write_streaming(&mut body, &mut summary, routes, gateways, pretty)?,
+                Vec::new(),
+            ),
+            Format::Text { color } => {
+                text::write_route_sections(&mut body, &mut summary, routes, color)?;
+                summary.end(routes);
+                let findings = summary.findings(gateways);
+                let mut head = Vec::new();
+                text::write_head(&mut head, &summary.snapshot, &findings, color)
+                    .map_err(ReportError::Write)?;
+                (findings, head)
+            }
+        };
+        if !routes.interrupted().is_empty() && attempt < read::TRIES && routes.restart() {
+            attempt += 1;
+            continue;
         }
-        Format::Text { color } => {
-            let mut spill = Spill::default();
-            text::write_route_sections(&mut spill, &mut summary, routes, color)?;
-            let findings = summary.findings(gateways);
-            text::write_head(&mut w, &summary.snapshot, &findings, color)
-                .and_then(|()| spill.copy_to(&mut w))
-                .map_err(ReportError::Write)?;
-            findings
-        }
+        break (findings, head, body);
     };
-    w.flush().map_err(ReportError::Write)?;
+    w.write_all(&head)
+        .and_then(|()| body.copy_to(&mut w))
+        .and_then(|()| w.flush())
+        .map_err(ReportError::Write)?;
     Ok(findings)
 }
 
@@ -355,6 +429,114 @@ mod tests {
         assert!(text.contains("dev a\\u{1b}[31mb"), "{text}");
         let json = streamed(&s, &Expected::default(), Format::Json { pretty: false });
         assert!(json.contains(r#""name":"a\u001b[31mb""#), "{json}");
+    }
+
+    /// Routes of a snapshot whose first `interrupted` passes the "kernel"
+    /// marks interrupted (and which fails at route `fail_at`, if any).
+    struct Churning {
+        routes: Vec<crate::net::Route>,
+        at: usize,
+        passes: usize,
+        interrupted: usize,
+        fail_at: Option<usize>,
+    }
+
+    impl super::RouteSource for Churning {
+        type Error = String;
+        fn next_route(&mut self) -> Result<Option<crate::net::Route>, String> {
+            if Some(self.at) == self.fail_at {
+                return Err("reading IPv6 routes over netlink failed: No buffer space".into());
+            }
+            self.at += 1;
+            Ok(self.routes.get(self.at - 1).cloned())
+        }
+        fn interrupted(&self) -> Vec<String> {
+            if self.passes < self.interrupted {
+                vec!["IPv4 routes".into()]
+            } else {
+                Vec::new()
+            }
+        }
+        fn restart(&mut self) -> bool {
+            self.at = 0;
+            self.passes += 1;
+            true
+        }
+    }
+
+    fn churned(
+        interrupted: usize,
+        fail_at: Option<usize>,
+        format: Format,
+    ) -> (String, Result<Vec<crate::net::Finding>, String>) {
+        let s = fixtures::seed_vm();
+        let mut source = Churning {
+            routes: s.routes.clone(),
+            at: 0,
+            passes: 0,
+            interrupted,
+            fail_at,
+        };
+        let base = Snapshot {
+            routes: Vec::new(),
+            ..s
+        };
+        let mut out = Vec::new();
+        let found = write_report(&mut out, base, &mut source, &Expected::default(), format)
+            .map_err(|e| e.to_string());
+        (String::from_utf8(out).unwrap(), found)
+    }
+
+    #[test]
+    fn an_interrupted_dump_is_read_again_and_the_report_is_that_of_a_whole_pass() {
+        for format in [
+            Format::Text { color: false },
+            Format::Json { pretty: false },
+        ] {
+            let (once, _) = churned(0, None, format);
+            let (twice, found) = churned(2, None, format);
+            assert_eq!(twice, once, "{format:?}");
+            assert!(!found
+                .unwrap()
+                .iter()
+                .any(|f| f.code == crate::net::Code::DumpInterrupted));
+        }
+    }
+
+    #[test]
+    fn a_dump_interrupted_on_every_try_is_reported_as_possibly_inconsistent() {
+        let (text, found) = churned(3, None, Format::Text { color: false });
+        let f = found
+            .unwrap()
+            .into_iter()
+            .find(|f| f.code == crate::net::Code::DumpInterrupted)
+            .expect("finding");
+        assert!(f
+            .message
+            .starts_with("IPv4 routes: Dump was interrupted and may be inconsistent"));
+        assert!(
+            text.contains("warning: IPv4 routes: Dump was interrupted"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\ndefault via 10.0.250.1 dev eth0\n"),
+            "the routes still follow"
+        );
+        let (json, _) = churned(3, None, Format::Json { pretty: true });
+        assert!(json.contains(r#""code": "dump_interrupted""#), "{json}");
+    }
+
+    #[test]
+    fn a_dump_that_fails_half_way_writes_no_report() {
+        for format in [
+            Format::Text { color: false },
+            Format::Json { pretty: false },
+            Format::Json { pretty: true },
+        ] {
+            let (out, found) = churned(0, Some(2), format);
+            assert_eq!(out, "", "{format:?}");
+            assert!(found.unwrap_err().contains("IPv6 routes"));
+        }
     }
 
     #[test]

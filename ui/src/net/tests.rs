@@ -383,7 +383,12 @@ fn json_follows_the_documented_schema() {
         k.sort();
         k
     };
-    assert_eq!(keys(&v), ["findings", "interfaces", "routes"]);
+    assert_eq!(keys(&v), ["findings", "gateways", "interfaces", "routes"]);
+    assert_eq!(
+        v["gateways"],
+        serde_json::json!([{"family": "ipv4", "gateway": "10.0.250.1",
+            "interface": "eth0", "state": null}])
+    );
     let eth1 = &v["interfaces"][2];
     assert_eq!(
         keys(eth1),

@@ -280,6 +280,9 @@ fn head(snapshot: &Snapshot, findings: &[Finding], color: bool) -> String {
         let status = family_status(snapshot, family);
         let _ = writeln!(out, "{}", escape_controls(&status.text));
     }
+    for gateway in super::neighbour::gateways(snapshot) {
+        let _ = writeln!(out, "{}", gateway.line());
+    }
     let _ = writeln!(out, "\n{}", heading("Interfaces", color));
     for link in &snapshot.links {
         let _ = writeln!(out, "{}", interface_line(link, snapshot));

@@ -15,12 +15,15 @@ pub fn read_verdict(expected: &Expected) -> Result<Network, NetError> {
     let mut reader = Reader::open()?;
     let links = reader.links()?;
     let addresses = reader.addresses()?;
+    // The gateways' neighbour states, for `default_gateway_unreachable`.
+    let neighbours = reader.neighbours()?;
     let accept_ra = read::accept_ra(&links);
     let mut base = Snapshot {
         links,
         addresses,
         routes: Vec::new(),
         accept_ra,
+        neighbours,
         ..Snapshot::default()
     };
     sysctl::read_host(&mut base);
@@ -82,6 +85,8 @@ mod tests {
             Code::ExpectedAddressMissing,
             Code::DefaultRouteUnusable,
             Code::DefaultRouteFromRa,
+            Code::DefaultGatewayUnreachable,
+            Code::DumpInterrupted,
         ];
         for code in all {
             match code {
@@ -93,7 +98,9 @@ mod tests {
                 | Code::AddressTentative
                 | Code::ExpectedAddressMissing
                 | Code::DefaultRouteUnusable
-                | Code::DefaultRouteFromRa => {}
+                | Code::DefaultRouteFromRa
+                | Code::DefaultGatewayUnreachable
+                | Code::DumpInterrupted => {}
             }
         }
         let names: Vec<&str> = all.iter().map(|c| c.as_str()).collect();

@@ -60,6 +60,8 @@ pub enum Overlay {
 pub enum Effect {
     /// Re-read the network snapshot; the result comes back as `Event::Snapshot`.
     ReadSnapshot,
+    /// Check the default gateways (ARP/NDP), then re-read as `ReadSnapshot`.
+    Probe,
     /// Start the command at this index through the errand runner.
     Run(usize),
     /// Stop the running command (its whole process group).
@@ -729,6 +731,17 @@ impl App {
             KeyCode::Char('r') => {
                 self.say(Level::Info, "refreshing");
                 return self.request_read();
+            }
+            KeyCode::Char('g') => {
+                if !self.reads.changed() {
+                    self.say(Level::Info, "a read is under way; press g again after it");
+                    return Vec::new();
+                }
+                self.say(
+                    Level::Info,
+                    "probing the default gateways (ARP/NDP, up to 5 s)…",
+                );
+                return vec![Effect::Probe];
             }
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
             KeyCode::Char('o') => return self.open_viewer(),

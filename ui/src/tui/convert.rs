@@ -129,10 +129,7 @@ fn banner(snapshot: &Snapshot, findings: &[Finding]) -> Vec<BannerLine> {
             .iter()
             .find(|f| f.code == Code::MissingDefaultRoute && f.family == Some(family));
         match (status.state, missing) {
-            (FamilyState::Ok, _) => out.push(BannerLine {
-                health: Health::Ok,
-                text: status.text,
-            }),
+            (FamilyState::Ok, _) => out.push(gateway_said(snapshot, family, status.text)),
             (FamilyState::Missing, Some(f)) => finding_lines(f, &mut out),
             (FamilyState::Missing, None) => out.push(BannerLine {
                 health: Health::Error,
@@ -155,6 +152,30 @@ fn banner(snapshot: &Snapshot, findings: &[Finding]) -> Vec<BannerLine> {
         }
     }
     out
+}
+
+/// A family's good default, with what its gateway's neighbour entry says
+/// when there is one (` · gateway REACHABLE`): a gateway that does not
+/// answer (FAILED) makes the line an error, whose finding follows.
+fn gateway_said(snapshot: &Snapshot, family: Family, text: String) -> BannerLine {
+    let known = crate::net::neighbour::gateways(snapshot)
+        .into_iter()
+        .filter(|g| g.family == family)
+        .find_map(|g| g.state);
+    match known {
+        Some(state) => BannerLine {
+            health: if state == crate::net::model::NeighbourState::Failed {
+                Health::Error
+            } else {
+                Health::Ok
+            },
+            text: format!("{text} · gateway {state}"),
+        },
+        None => BannerLine {
+            health: Health::Ok,
+            text,
+        },
+    }
 }
 
 fn interfaces(snapshot: &Snapshot) -> Vec<InterfaceRow> {
@@ -294,5 +315,59 @@ pub fn run_msgs(event: inject_errands::event::Event) -> Vec<super::event::RunMsg
             out
         }
         E::Started { .. } | E::RunStarted { .. } | E::RunFinished { .. } => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod gateway_tests {
+    use crate::net::fixtures;
+    use crate::net::model::{Neighbour, NeighbourState};
+    use crate::tui::model::Health;
+
+    use super::net_view;
+
+    fn banner_with(state: Option<NeighbourState>) -> Vec<(Health, String)> {
+        let mut s = fixtures::seed_vm_fixed();
+        if let Some(state) = state {
+            s.neighbours.push(Neighbour {
+                link: 2,
+                address: "10.0.250.1".parse().unwrap(),
+                state,
+                has_lladdr: true,
+            });
+        }
+        net_view(&s, &Default::default())
+            .banner
+            .into_iter()
+            .map(|l| (l.health, l.text))
+            .collect()
+    }
+
+    #[test]
+    fn the_banner_says_what_the_gateways_neighbour_entry_says() {
+        let plain = banner_with(None);
+        assert_eq!(
+            plain[0],
+            (Health::Ok, "IPv4: default via 10.0.250.1 dev eth0".into())
+        );
+        let reachable = banner_with(Some(NeighbourState::Reachable));
+        assert_eq!(
+            reachable[0],
+            (
+                Health::Ok,
+                "IPv4: default via 10.0.250.1 dev eth0 · gateway REACHABLE".into()
+            )
+        );
+        let failed = banner_with(Some(NeighbourState::Failed));
+        assert_eq!(
+            failed[0],
+            (
+                Health::Error,
+                "IPv4: default via 10.0.250.1 dev eth0 · gateway FAILED".into()
+            )
+        );
+        assert!(failed
+            .iter()
+            .any(|(h, t)| *h == Health::Error && t.contains("does not answer on eth0")));
     }
 }

@@ -312,7 +312,18 @@ struct LiveIo {
 
 impl Io for LiveIo {
     fn read_snapshot(&self) -> BoxFuture<'static, Result<net::Snapshot, String>> {
-        Box::pin(async { net::read_snapshot().await.map_err(|e| e.to_string()) })
+        // Off the loop's thread: a re-read of a big table must not freeze it.
+        let read = net::read::read_snapshot_on_thread(false);
+        Box::pin(async { read.await.map_err(|e| e.to_string()) })
+    }
+
+    fn probe_gateways(&self) -> BoxFuture<'static, Result<net::Snapshot, String>> {
+        let read = net::read::read_snapshot_on_thread(true);
+        Box::pin(async { read.await.map_err(|e| e.to_string()) })
+    }
+
+    fn read_host(&self, snapshot: &mut net::Snapshot) {
+        net::sysctl::read_host(snapshot);
     }
 
     fn run_command(

@@ -42,6 +42,13 @@ impl RunSink {
 pub trait Io: Send + Sync + 'static {
     /// Read the network now.
     fn read_snapshot(&self) -> BoxFuture<'static, Result<Snapshot, String>>;
+    /// Check each default's gateway (ARP/NDP), then read the network.
+    fn probe_gateways(&self) -> BoxFuture<'static, Result<Snapshot, String>> {
+        self.read_snapshot()
+    }
+    /// Read the host facts the findings use besides netlink (`disable_ipv6`,
+    /// networkd files) into `snapshot`: an address change may come from one.
+    fn read_host(&self, _snapshot: &mut Snapshot) {}
     /// Run the command at `index` to its end (or until `cancel`), reporting
     /// lines and the outcome through `sink`. Must send `RunMsg::Finished`.
     fn run_command(
@@ -122,10 +129,19 @@ where
             // ago a run was, routes that just appeared); `update` stays
             // free of clocks.
             app.wall = Some(std::time::SystemTime::now());
+            // An address gone may be IPv6 disabled on its NIC, which the
+            // kernel announces by no other change (as `status --watch`).
+            if let (Event::Net(Change::Address { .. }), Some(s)) = (&event, app.snapshot.as_mut()) {
+                io.read_host(s);
+            }
             for effect in update(app, event) {
                 match effect {
-                    Effect::ReadSnapshot => {
-                        let read = io.read_snapshot();
+                    Effect::ReadSnapshot | Effect::Probe => {
+                        let read = if effect == Effect::Probe {
+                            io.probe_gateways()
+                        } else {
+                            io.read_snapshot()
+                        };
                         let tx = tx.clone();
                         tokio::spawn(async move {
                             let _ = tx.send(Event::Snapshot(read.await));

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The full Internet table (issue 19): 1 000 000 IPv4 and 200 000 IPv6 routes
+# in a network namespace, and
+#   - the dashboard's first frame (ui/examples/first_frame: subscribe,
+#     read, rows and findings, draw a 160x40 frame): wall time, peak RSS;
+#   - `inject status --watch` while 200 000 IPv6 routes are added (a flood
+#     of route events): its peak RSS.
+# Goals: first frame <= 500 ms, RSS <= 64 MB; --watch flat (as at rest).
+#
+#   sudo bench/full-table.sh
+#   V4=100000 V6=20000 RUNS=3 sudo -E bench/full-table.sh     # smaller
+#
+# Prints one line per figure and `RESULT full-table ...` for bench/all.sh.
+# Needs root, iproute2, GNU time. Touches no host interface or route.
+set -euo pipefail
+
+V4=${V4:-1000000}
+V6=${V6:-200000}
+RUNS=${RUNS:-5}
+here=$(cd "$(dirname "$0")/.." && pwd)
+if [[ $(id -u) != 0 ]]; then
+    echo "full-table: needs root to build a network namespace" >&2
+    exit 2
+fi
+[[ -x /usr/bin/time ]] || { echo "full-table: needs GNU time (apt-get install time)" >&2; exit 2; }
+target=${CARGO_TARGET_DIR:-$here/target}
+(cd "$here" && cargo build --release --quiet --bin inject &&
+    cargo build --release --quiet -p inject-ui --example first_frame)
+INJECT=$target/release/inject
+FIRST_FRAME=$target/release/examples/first_frame
+
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+ns=inject-full-$(unique_id)
+work=$(mktemp -d)
+made_ns=
+watcher=
+cleanup() {
+    if [[ -n $watcher ]]; then kill "$watcher" 2>/dev/null || true; fi
+    if [[ -n $made_ns ]]; then ip netns del "$ns" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+ip netns add "$ns"
+made_ns=1
+# 200 000 IPv6 routes are past the default route cache limit.
+ip netns exec "$ns" sysctl -qw net.ipv6.route.max_size=2000000
+ip -n "$ns" link set lo up
+ip -n "$ns" link add dum0 type veth peer name dum1
+ip -n "$ns" link set dum1 up
+ip -n "$ns" link set dum0 up
+ip -n "$ns" addr add 10.0.0.1/16 dev dum0
+ip -n "$ns" -6 addr add 2001:db8::1/64 dev dum0 nodad
+ip -n "$ns" route add default via 10.0.0.254 dev dum0
+ip -n "$ns" -6 route add default via 2001:db8::fe dev dum0
+
+# batch FAMILY FROM COUNT: `route add` lines for ip -batch.
+batch() {
+    awk -v fam="$1" -v from="$2" -v n="$3" 'BEGIN {
+        for (i = from; i < from + n; i++) {
+            if (fam == 4)
+                printf "route add %d.%d.%d.0/24 via 10.0.0.2 dev dum0 proto bgp\n",
+                    1 + int(i / 65536), int(i / 256) % 256, i % 256
+            else
+                printf "route add 2001:%x:%x::/48 via 2001:db8::2 dev dum0 proto bgp\n",
+                    4096 + int(i / 65536), i % 65536
+        }
+    }'
+}
+echo "== filling $ns: $V4 IPv4 and $V6 IPv6 routes" >&2
+batch 4 0 "$V4" >"$work/v4.batch"
+batch 6 0 "$V6" >"$work/v6.batch"
+ip -n "$ns" -batch "$work/v4.batch"
+ip -n "$ns" -batch "$work/v6.batch"
+echo "namespace $ns: $(ip -n "$ns" -4 route | wc -l) IPv4, $(ip -n "$ns" -6 route | wc -l) IPv6 routes" >&2
+
+# First frame: RUNS runs, median wall time and the largest peak RSS.
+for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f '%M' -o "$work/rss" ip netns exec "$ns" "$FIRST_FRAME" >>"$work/ff"
+    cat "$work/rss" >>"$work/ff-rss"
+done
+read -r ff_total ff_read ff_rows ff_draw ff_routes < <(sort -n "$work/ff" | awk -v m=$(((RUNS + 1) / 2)) 'NR == m')
+ff_rss=$(sort -n "$work/ff-rss" | tail -1)
+echo "first frame ($ff_routes routes): ${ff_total} ms (read $ff_read, rows+findings $ff_rows, draw $ff_draw), peak RSS $((ff_rss / 1024)) MB" >&2
+
+# --watch: peak RSS over 2 s at rest (the IPv6 routes gone), and while
+# the IPv6 routes are added and deleted again (400 000 route events).
+# `ip netns exec` execs inject, so it is GNU time's child.
+ip -n "$ns" -batch <(sed 's/^route add/route del/' "$work/v6.batch")
+# watch_rss FLOOD: peak RSS (KB) of one --watch run.
+watch_rss() {
+    /usr/bin/time -f '%M' -o "$work/watch-rss" ip netns exec "$ns" "$INJECT" status --watch >/dev/null 2>&1 &
+    watcher=$!
+    sleep 2
+    if [[ $1 == flood ]]; then
+        ip -n "$ns" -batch "$work/v6.batch"
+        ip -n "$ns" -batch <(sed 's/^route add/route del/' "$work/v6.batch")
+        sleep 2
+    fi
+    pkill -INT -P "$watcher" || true
+    wait "$watcher" 2>/dev/null || true
+    watcher=
+    grep -Eo '^[0-9]+$' "$work/watch-rss" | tail -1
+}
+w_rest=$(watch_rss rest)
+w_flood=$(watch_rss flood)
+echo "status --watch: peak RSS at rest $((w_rest / 1024)) MB, under $((2 * V6)) route events $((w_flood / 1024)) MB" >&2
+echo "RESULT full-table $ff_routes $ff_total $ff_read $ff_rows $ff_draw $ff_rss $w_rest $w_flood"
