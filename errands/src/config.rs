@@ -16,7 +16,10 @@ use schemars::JsonSchema;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+mod fixes;
 mod schema;
+
+pub use fixes::FINDING_CODES;
 pub use schema::properties_schema;
 
 /// Where the BOSH job renders the config.
@@ -81,6 +84,8 @@ pub struct CommandSpec {
     pub cwd: Option<PathBuf>,
     pub user: Option<String>,
     pub sensitive: bool,
+    /// Finding codes (`inject status`) it fixes besides what its text shows.
+    pub fixes: Vec<String>,
 }
 
 /// When a command runs: the errand, one of BOSH's lifecycle hooks (each has
@@ -536,6 +541,11 @@ struct RawCommand {
     user: Option<NonEmpty>,
     #[serde(default)]
     sensitive: bool,
+    /// Finding codes of `inject status` this command fixes, for the
+    /// dashboard's `f` (a command that adds a default route of a family
+    /// fixes its `missing_default_route` without saying so).
+    #[serde(default)]
+    fixes: Option<fixes::Fixes>,
 }
 
 /// The command list; checks names are unique as it goes.
@@ -619,6 +629,7 @@ impl<'de> Visitor<'de> for CommandSeed<'_> {
             cwd: raw.cwd.map(|c| PathBuf::from(c.0)),
             user: raw.user.map(|u| u.0),
             sensitive: raw.sensitive,
+            fixes: raw.fixes.map(|f| f.0).unwrap_or_default(),
         })
     }
 }

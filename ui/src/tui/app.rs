@@ -165,6 +165,13 @@ pub struct App {
     /// One line of news for the footer (refusals, the last run's result).
     pub message: Option<Message>,
     pub is_root: bool,
+    /// Which of [`App::fixes`] `f` runs (`[` and `]` pick).
+    pub fix_pick: usize,
+    /// The finding the fix being confirmed or run is for: once it has
+    /// run, the next read tells whether it cleared.
+    pub fixing: Option<(usize, super::model::FindingKey)>,
+    /// A fix finished: say whether its finding cleared at the next read.
+    fix_done: Option<(String, super::model::FindingKey)>,
     /// Terminal size in columns and rows (for page sizes).
     pub size: (u16, u16),
     /// Snapshot reads in flight and owed, coalesced as `inject status
@@ -208,6 +215,9 @@ impl App {
             before_run: None,
             message: None,
             is_root: true,
+            fix_pick: 0,
+            fixing: None,
+            fix_done: None,
             size: (120, 40),
             reads: Reads::default(),
             live: true,
@@ -248,40 +258,36 @@ impl App {
         self.net.banner.len() + usize::from(self.net_error.is_some())
     }
 
-    /// The findings a configured command fixes: (index of the finding's
-    /// line in the banner, index of the command), errors first. A command
-    /// fixes a finding when the finding names it, or names a value of a
-    /// network variable the command uses (its gateway, its address).
+    /// The fixes on offer: (index of the finding's line in the banner,
+    /// index of the command), errors first, one per finding and command
+    /// that fixes it. The link is the finding's data ([`Finding::fix`],
+    /// decided from what the command does), never shared words.
+    ///
+    /// [`Finding::fix`]: crate::net::Finding::fix
     pub fn fixes(&self) -> Vec<(usize, usize)> {
         use super::model::Health;
-        let banner = &self.net.banner;
         let mut out = Vec::new();
-        for severity in [Health::Error, Health::Warn] {
-            for (i, line) in banner.iter().enumerate() {
-                if line.health != severity {
+        for severity in [Health::Error, Health::Warn, Health::Info] {
+            for f in &self.net.findings {
+                if self.net.banner.get(f.line).map(|l| l.health) != Some(severity) {
                     continue;
                 }
-                let mut text = line.text.clone();
-                for hint in banner[i + 1..]
-                    .iter()
-                    .take_while(|l| l.health == Health::Hint)
-                {
-                    text.push(' ');
-                    text.push_str(&hint.text);
-                }
-                let fix = self.commands.iter().position(|c| {
-                    mentions(&text, &c.name)
-                        || c.vars
-                            .iter()
-                            .filter_map(|v| v.split_once('=').map(|(_, value)| value))
-                            .any(|value| !value.is_empty() && mentions(&text, value))
-                });
-                if let Some(c) = fix {
-                    out.push((i, c));
+                for name in &f.fixes {
+                    if let Some(c) = self.commands.iter().position(|c| &c.name == name) {
+                        out.push((f.line, c));
+                    }
                 }
             }
         }
         out
+    }
+
+    /// The fix `f` runs: the one picked with `[`/`]` (the first at first).
+    pub fn picked_fix(&self) -> Option<(usize, usize)> {
+        let fixes = self.fixes();
+        fixes
+            .get(self.fix_pick.min(fixes.len().saturating_sub(1)))
+            .copied()
     }
 
     /// Show each command's last result from the run log (`history`, by
@@ -357,6 +363,20 @@ impl App {
     pub fn elapsed(&self) -> Option<Duration> {
         let since = self.running_since?;
         Some(self.clock?.saturating_duration_since(since))
+    }
+
+    /// After a fix ran and the network was read again: say whether the
+    /// finding it was for cleared.
+    fn say_if_fixed(&mut self) {
+        let Some((ran, key)) = self.fix_done.take() else {
+            return;
+        };
+        let still = self.net.findings.iter().any(|f| f.key.same(&key));
+        if still {
+            self.say(Level::Error, format!("{ran}; still there: {}", key.message));
+        } else {
+            self.say(Level::Info, format!("{ran}; cleared: {}", key.message));
+        }
     }
 
     /// Put a message in the footer.
@@ -599,6 +619,7 @@ impl App {
                 KeyCode::Char('y') | KeyCode::Char('Y') => self.start(index),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
                     self.overlay = None;
+                    self.fixing = None;
                     self.say(Level::Info, "cancelled: nothing was run");
                     Vec::new()
                 }
@@ -754,13 +775,31 @@ impl App {
                 Some(_) => self.overlay = Some(Overlay::ConfirmStop),
                 None => self.say(Level::Info, "nothing is running"),
             },
-            KeyCode::Char('f') => match self.fixes().first() {
-                Some(&(_, index)) => {
+            KeyCode::Char('f') => match self.picked_fix() {
+                Some((line, index)) => {
                     self.select(index);
+                    self.focus = Focus::Commands;
                     self.ask_to_run();
+                    if self.overlay == Some(Overlay::Confirm(index)) {
+                        let key = self.net.findings.iter().find(|f| f.line == line);
+                        self.fixing = key.map(|f| (index, f.key.clone()));
+                    }
                 }
                 None => self.say(Level::Info, "no finding has a configured fix"),
             },
+            KeyCode::Char(c @ ('[' | ']')) => {
+                let n = self.fixes().len();
+                if n > 1 {
+                    let at = self.fix_pick.min(n - 1);
+                    self.fix_pick = if c == ']' {
+                        (at + 1) % n
+                    } else {
+                        (at + n - 1) % n
+                    };
+                } else {
+                    self.say(Level::Info, "no other fix to pick");
+                }
+            }
             _ => {}
         }
         Vec::new()
@@ -787,6 +826,7 @@ impl App {
                 Vec::new()
             }
             RunMsg::Busy(who) => {
+                self.fixing = None;
                 // Nothing ran: the command is as it was, and the footer says
                 // who holds the lock.
                 if let Some((state, last, output)) = self.before_run.take() {
@@ -839,7 +879,13 @@ impl App {
                     CmdState::Ok | CmdState::Skipped => Level::Info,
                     _ => Level::Error,
                 };
-                self.say(level, text);
+                self.say(level, text.clone());
+                // A fix: the next read says whether its finding cleared.
+                if let Some((i, key)) = self.fixing.take() {
+                    if i == index {
+                        self.fix_done = Some((text, key));
+                    }
+                }
                 self.before_run = None;
                 if self.running == Some(index) {
                     self.running = None;
@@ -857,24 +903,6 @@ impl App {
 pub fn clock_time(t: SystemTime) -> String {
     let text = humantime::format_rfc3339_seconds(t).to_string();
     text.get(11..19).unwrap_or(&text).to_string()
-}
-
-/// Whether `text` holds `word` as a whole token: not inside a longer name
-/// or address (`2001:db8::1` is not in `2001:db8::10`).
-fn mentions(text: &str, word: &str) -> bool {
-    let part = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/');
-    text.match_indices(word).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
-        // A sentence's full stop or colon after the word still ends it.
-        let ends = |c: Option<char>| match c {
-            None => true,
-            Some(c) => !part(c),
-        };
-        let after_ok = ends(after)
-            || matches!(after, Some('.' | ':')) && ends(text[at + word.len() + 1..].chars().next());
-        ends(before) && after_ok
-    })
 }
 
 /// Apply one event to the state and say what the loop must do next.
@@ -917,6 +945,7 @@ fn update_inner(app: &mut App, event: Event) -> Vec<Effect> {
             match result {
                 Ok(snapshot) => {
                     app.set_snapshot(snapshot);
+                    app.say_if_fixed();
                     app.net_error = None;
                     app.updated = app.wall;
                     if app.message_text() == Some("refreshing") {

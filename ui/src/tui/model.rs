@@ -49,6 +49,37 @@ pub struct NetView {
     pub interfaces: Vec<InterfaceRow>,
     /// Default routes first, then the others; IPv4 before IPv6 in each group.
     pub routes: Vec<RouteRow>,
+    /// The findings shown in `banner`, errors first, with the configured
+    /// commands that fix each (from the finding's data, never its words).
+    pub findings: Vec<BannerFinding>,
+}
+
+/// A finding as the banner shows it: where, which, and its fixes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BannerFinding {
+    /// Index of its first line in `NetView::banner`.
+    pub line: usize,
+    pub key: FindingKey,
+    /// The names of the configured commands that fix it.
+    pub fixes: Vec<String>,
+}
+
+/// What a finding is about, to tell whether it is still there after a fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FindingKey {
+    pub code: crate::net::Code,
+    pub family: Option<crate::net::Family>,
+    pub interface: Option<String>,
+    /// Its message, to say which one cleared.
+    pub message: String,
+}
+
+impl FindingKey {
+    /// Whether `other` is the same finding (its message may change: a
+    /// count of routes, an address).
+    pub fn same(&self, other: &FindingKey) -> bool {
+        self.code == other.code && self.family == other.family && self.interface == other.interface
+    }
 }
 
 /// Where a command's run stands.
@@ -66,7 +97,7 @@ pub enum CmdState {
 impl CmdState {
     pub fn label(self) -> &'static str {
         match self {
-            CmdState::Pending => "pending",
+            CmdState::Pending => "never run",
             CmdState::Running => "running",
             CmdState::Ok => "ok",
             CmdState::Skipped => "skipped",

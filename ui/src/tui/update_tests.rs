@@ -794,3 +794,55 @@ fn a_banner_that_shrinks_keeps_its_rows_a_moment_so_panels_do_not_jump() {
     assert!(app.banner_hold.is_none());
     assert!(super::views::layout(&app, area).unwrap().banner.height < flagged);
 }
+
+#[test]
+fn with_both_defaults_missing_f_runs_the_fix_of_the_picked_finding() {
+    let mut app = super::fixtures::both_missing_app();
+    // Only the IPv6 command adds a default route: the IPv4 finding has
+    // none, however much its words share with the config.
+    let fixes = app.fixes();
+    assert_eq!(fixes.len(), 1, "{fixes:?}");
+    assert_eq!(app.commands[fixes[0].1].name, "ipv6-default-route");
+    app.selected = 1;
+    ch(&mut app, 'f');
+    assert_eq!(app.overlay, Some(Overlay::Confirm(0)));
+    assert_eq!(
+        app.selected, 0,
+        "the command f asks about is the selected one"
+    );
+}
+
+#[test]
+fn after_a_fix_the_dashboard_says_whether_its_finding_cleared() {
+    let mut app = seed_vm_app();
+    ch(&mut app, 'f');
+    assert_eq!(ch(&mut app, 'y'), vec![Effect::Run(0)]);
+    let done = RunMsg::Finished {
+        state: CmdState::Ok,
+        duration: Duration::from_millis(12),
+    };
+    update(
+        &mut app,
+        Event::Run {
+            index: 0,
+            msg: done.clone(),
+        },
+    );
+    update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm())));
+    let said = app.message_text().unwrap();
+    assert!(said.contains("still there: IPv6"), "{said}");
+
+    ch(&mut app, 'f');
+    ch(&mut app, 'y');
+    update(
+        &mut app,
+        Event::Run {
+            index: 0,
+            msg: done,
+        },
+    );
+    update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm_fixed())));
+    let said = app.message_text().unwrap();
+    assert!(said.contains("ok in 12ms; cleared: IPv6"), "{said}");
+    assert!(app.fixes().is_empty());
+}

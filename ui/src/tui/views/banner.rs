@@ -54,11 +54,21 @@ fn items(app: &App, theme: &Theme) -> Vec<Item> {
             .rev()
             .find(|&j| banner[j].health != Health::Hint)
             .unwrap_or(i);
-        let fix = fixes.iter().position(|f| f.0 == owner);
+        let picked = app.picked_fix();
+        // The picked fix when it is this finding's, else its first.
+        let fix = picked
+            .filter(|p| p.0 == owner)
+            .and_then(|p| fixes.iter().position(|f| *f == p))
+            .or_else(|| fixes.iter().position(|f| f.0 == owner));
         let fix_text = |k: usize| {
             let name = &app.commands[fixes[k].1].name;
-            if k == 0 {
-                format!("f runs {name}")
+            if Some(fixes[k]) == picked {
+                let others = fixes.iter().filter(|f| f.0 == owner).count();
+                if others > 1 {
+                    format!("f runs {name} (] picks another)")
+                } else {
+                    format!("f runs {name}")
+                }
             } else {
                 format!("fix: {name}")
             }
