@@ -706,14 +706,22 @@ fn a_lock_held_by_an_errand_says_who_instead_of_cancelled() {
     }
     let _errand = Kill(errand);
     let tmux = dashboard("tui-lock", &vm, dir.path(), &config);
-    tmux.wait_for("the command list", WAIT, |s| s.contains("▶ hold"));
+    // The errand's run shows before anyone tries to run something.
+    tmux.wait_for("the errand's running command", WAIT, |s| {
+        s.lines()
+            .any(|l| l.contains("▶ hold") && l.contains("running") && l.contains("pre-start"))
+    });
     tmux.keys(&["Enter"]);
     tmux.wait_for("the confirmation", WAIT, |s| s.contains("run hold?"));
     tmux.keys(&["y"]);
     let who = format!("inject run (pid {pid}, phase pre-start) holds the lock");
     let s = tmux.wait_for("who holds the lock", WAIT, |s| s.contains(&who));
     assert!(!s.contains("cancelled"), "{s}");
-    assert!(s.contains("pending"), "nothing ran, nothing changed: {s}");
+    assert!(
+        s.lines()
+            .any(|l| l.contains("▶ hold") && l.contains("running") && l.contains("pre-start")),
+        "nothing ran, nothing changed: {s}"
+    );
 }
 
 #[test]
@@ -818,4 +826,60 @@ fn a_broken_config_in_a_terminal_shows_the_network_with_the_error() {
         let joined: String = s.lines().collect::<Vec<_>>().join("");
         joined.contains(&at) && s.contains("IPv6: no default route") && s.contains("eth1 UP")
     });
+}
+
+#[test]
+fn an_errand_run_while_the_dashboard_is_open_shows_running_then_its_result() {
+    if !can_run("an_errand_run_while_the_dashboard_is_open_shows_running_then_its_result") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
+    let config = write_commands(
+        dir.path(),
+        &[
+            ("greet", "echo hello"),
+            (
+                "slow",
+                &format!(
+                    "while [ ! -e {} ]; do sleep 0.05; done; echo done",
+                    gate.display()
+                ),
+            ),
+        ],
+    );
+    let log = dir.path().join("log");
+    let tmux = dashboard("tui-live-history", &vm, dir.path(), &config);
+    tmux.wait_for("the commands, never run", WAIT, |s| {
+        s.contains("▶ greet") && s.matches("never run").count() == 2
+    });
+    let mut errand = Command::new(env!("CARGO_BIN_EXE_inject"))
+        .args(["run", "-c"])
+        .arg(&config)
+        .arg("--log-dir")
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The errand holds `slow`: it shows as running, by the errand, before
+    // anyone presses a key.
+    tmux.wait_for("the errand's running command", WAIT, |s| {
+        s.lines()
+            .any(|l| l.contains("slow") && l.contains("running") && l.contains("errand"))
+    });
+    std::fs::write(&gate, "").unwrap();
+    assert!(errand.wait().unwrap().success());
+    // From the errand's end to the screen: printed (a figure, not an assert).
+    let ended = Instant::now();
+    let s = tmux.wait_for("the errand's result", WAIT, |s| {
+        s.lines()
+            .any(|l| l.contains("slow") && l.contains(" ok ") && l.contains("errand"))
+    });
+    eprintln!(
+        "errand finished → dashboard shows it: {:?}",
+        ended.elapsed()
+    );
+    assert!(!s.contains("never run"), "{s}");
 }

@@ -165,6 +165,8 @@ pub struct App {
     /// One line of news for the footer (refusals, the last run's result).
     pub message: Option<Message>,
     pub is_root: bool,
+    /// Why the run log cannot be read (not root), if it cannot.
+    pub history_error: Option<String>,
     /// Which of [`App::fixes`] `f` runs (`[` and `]` pick).
     pub fix_pick: usize,
     /// The finding the fix being confirmed or run is for: once it has
@@ -215,6 +217,7 @@ impl App {
             before_run: None,
             message: None,
             is_root: true,
+            history_error: None,
             fix_pick: 0,
             fixing: None,
             fix_done: None,
@@ -298,7 +301,11 @@ impl App {
         now: SystemTime,
     ) {
         self.wall = Some(now);
-        for row in &mut self.commands {
+        for (i, row) in self.commands.iter_mut().enumerate() {
+            // This dashboard's own run shows its live output.
+            if self.running == Some(i) {
+                continue;
+            }
             let Some(past) = history.get(&row.name) else {
                 continue;
             };
@@ -335,6 +342,49 @@ impl App {
             }
             row.log_file = past.output.clone();
             row.past = Some(past.clone());
+        }
+    }
+
+    /// The run log as read at `now`: past results, and the commands other
+    /// processes run now (with who and since when), or why it cannot be
+    /// read (then the states are unknown, not `never run`).
+    pub fn set_run_log(&mut self, result: Result<super::history::Log, String>, now: SystemTime) {
+        let log = match result {
+            Ok(log) => log,
+            Err(e) => {
+                if self.history_error.is_none() {
+                    self.say(Level::Warn, format!("{e}: past runs unknown"));
+                }
+                self.history_error = Some(e);
+                self.wall = Some(now);
+                return;
+            }
+        };
+        self.history_error = None;
+        self.set_history(log.past, now);
+        for (i, row) in self.commands.iter_mut().enumerate() {
+            if self.running == Some(i) {
+                continue;
+            }
+            let held = log.running.get(&row.name).cloned();
+            match (&held, &row.held) {
+                (Some(h), None) => {
+                    let pid = h.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+                    let text = format!("{}{pid} runs {}", h.source, row.name);
+                    row.state = CmdState::Running;
+                    row.output = vec![OutLine {
+                        stream: OutStream::Info,
+                        text: format!("{text} since {}", clock_time(h.since)),
+                    }];
+                    self.message = Some(Message {
+                        level: Level::Info,
+                        text,
+                    });
+                }
+                (None, Some(_)) if row.past.is_none() => row.state = CmdState::Pending,
+                _ => {}
+            }
+            row.held = held;
         }
     }
 
@@ -979,6 +1029,10 @@ fn update_inner(app: &mut App, event: Event) -> Vec<Effect> {
                     .and_then(|s| s.command(&row.name))
                     .map(|c| kept(c, now));
             }
+            Vec::new()
+        }
+        Event::RunLog { result, now } => {
+            app.set_run_log(result, now);
             Vec::new()
         }
         Event::Run { index, msg } => app.on_run(index, msg),

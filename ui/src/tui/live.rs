@@ -162,11 +162,14 @@ async fn dashboard(
     }
     let log_dir = runlog::resolve_dir(log_dir);
     if let Some(dir) = log_dir.as_deref() {
-        app.set_history(super::history::read(dir), SystemTime::now());
+        app.set_run_log(super::history::read_log(dir), SystemTime::now());
     }
     let events = stream::select(
         terminal_events(),
-        ensure_events(log_dir.clone(), ENSURE_EVERY),
+        stream::select(
+            ensure_events(log_dir.clone(), ENSURE_EVERY),
+            run_log_events(log_dir.clone(), RUN_LOG_EVERY),
+        ),
     );
     let io = Arc::new(LiveIo { config, log_dir });
 
@@ -248,6 +251,45 @@ fn ensure_events(log_dir: Option<PathBuf>, every: Duration) -> BoxStream<'static
         .map(move |_| Event::Ensure {
             state: running_ensure(&dir),
             now: SystemTime::now(),
+        })
+        .boxed()
+}
+
+/// How often the dashboard looks whether the run log moved: the errand,
+/// hooks, ensure and other dashboards append to it, and their runs must
+/// show within a second. A look is one `stat` of one file; the log is read
+/// only when its size or time changed (or while another process runs a
+/// command, whose elapsed time the panel shows).
+const RUN_LOG_EVERY: Duration = Duration::from_millis(500);
+
+/// The run log, each time it changes (the first at once); nothing without
+/// a log dir.
+fn run_log_events(log_dir: Option<PathBuf>, every: Duration) -> BoxStream<'static, Event> {
+    let Some(dir) = log_dir else {
+        return stream::pending().boxed();
+    };
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<Option<(u64, SystemTime)>> = None;
+    let mut busy = false;
+    let mut since_read = 0u32;
+    stream::poll_fn(move |cx| ticks.poll_tick(cx).map(Some))
+        .filter_map(move |_| {
+            let stamp = super::history::stamp(&dir);
+            since_read += 1;
+            // Changed, or a foreign run's clock to move once a second.
+            let due = last.as_ref() != Some(&stamp) || (busy && since_read >= 2);
+            let event = due.then(|| {
+                last = Some(stamp);
+                since_read = 0;
+                let result = super::history::read_log(&dir);
+                busy = result.as_ref().is_ok_and(|l| !l.running.is_empty());
+                Event::RunLog {
+                    result,
+                    now: SystemTime::now(),
+                }
+            });
+            futures_util::future::ready(event)
         })
         .boxed()
 }

@@ -150,6 +150,9 @@ pub struct CommandRow {
     pub past: Option<super::history::Past>,
     /// Its last run's whole output, as the run log kept it.
     pub log_file: Option<std::path::PathBuf>,
+    /// Another process runs it now (the errand, a hook, ensure, another
+    /// dashboard), as the run log says.
+    pub held: Option<super::history::Running>,
 }
 
 /// How a running `inject ensure` keeps a command (from its state file,
@@ -212,6 +215,7 @@ impl CommandRow {
             kept: None,
             past: None,
             log_file: None,
+            held: None,
         }
     }
 }

@@ -846,3 +846,21 @@ fn after_a_fix_the_dashboard_says_whether_its_finding_cleared() {
     assert!(said.contains("ok in 12ms; cleared: IPv6"), "{said}");
     assert!(app.fixes().is_empty());
 }
+
+#[test]
+fn a_run_log_that_cannot_be_read_is_said_and_no_command_reads_never_run() {
+    let mut app = seed_vm_app();
+    let denied = "cannot read the run log /var/vcap/sys/log/inject/inject-run.jsonl: Permission denied (os error 13)";
+    update(
+        &mut app,
+        Event::RunLog {
+            result: Err(denied.into()),
+            now: ensure_now(),
+        },
+    );
+    assert_eq!(app.message.as_ref().unwrap().level, Level::Warn);
+    assert!(app.message_text().unwrap().contains("Permission denied"));
+    let screen = super::view_tests::screen(&app, 120, 40);
+    assert!(!screen.contains("never run"), "{screen}");
+    assert!(screen.contains("unknown"), "{screen}");
+}

@@ -30,7 +30,7 @@ fn text(buf: &Buffer) -> String {
         .join("\n")
 }
 
-fn screen(app: &App, w: u16, h: u16) -> String {
+pub(super) fn screen(app: &App, w: u16, h: u16) -> String {
     text(&draw(app, &Theme::color(), w, h))
 }
 

@@ -40,6 +40,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         if app.running == Some(i) {
             return format_duration(app.elapsed().unwrap_or_default());
         }
+        // Run by another process: for how long, and by whom.
+        if let (Some(h), Some(now)) = (&c.held, app.wall) {
+            let took = now.duration_since(h.since).unwrap_or_default();
+            return format!("{} {}", format_age(took), h.source);
+        }
         match (&c.past, app.wall) {
             (Some(p), Some(now)) => {
                 let ago = now.duration_since(p.when).unwrap_or_default();
@@ -59,7 +64,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let own = if app.running == Some(i) {
             9 // `⠋ running`
         } else {
-            fit::width(c.state.label())
+            fit::width(state_label(app, c))
         };
         own.max(c.kept.as_ref().map_or(0, |k| fit::width(k.label())))
     }))
@@ -115,7 +120,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let frame = frames[(elapsed.as_millis() / 100) as usize % frames.len()];
             format!("{frame} running")
         } else {
-            c.state.label().to_string()
+            state_label(app, c).to_string()
         };
         let mut state = vec![Line::from(Span::styled(state_text, state_style))];
         let mut last = vec![Line::from(last_text)];
@@ -161,4 +166,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     )
     .block(block);
     frame.render_widget(table, area);
+}
+
+/// A command's state in words; one never run by this dashboard reads
+/// `unknown` when the run log cannot be read (it may well have run).
+fn state_label(app: &App, c: &super::super::model::CommandRow) -> &'static str {
+    match (c.state, &app.history_error) {
+        (CmdState::Pending, Some(_)) => "unknown",
+        (state, _) => state.label(),
+    }
 }
