@@ -66,6 +66,9 @@ pub enum Effect {
     Stop,
     /// Clear the terminal and draw everything again (Ctrl-L).
     Redraw,
+    /// Work out the values the command at this index would get now, for
+    /// the confirmation; they come back as `Event::Values`.
+    ValuesNow(usize),
     /// Read a command's output file for the viewer; the result comes back
     /// as `Event::OutputLoaded`.
     LoadOutput(usize, std::path::PathBuf),
@@ -165,6 +168,9 @@ pub struct App {
     /// One line of news for the footer (refusals, the last run's result).
     pub message: Option<Message>,
     pub is_root: bool,
+    /// The values the command being confirmed would get, as worked out
+    /// when the confirmation opened (its index, then the values).
+    pub confirm_values: Option<(usize, super::run::Values)>,
     /// Why the run log cannot be read (not root), if it cannot.
     pub history_error: Option<String>,
     /// Which of [`App::fixes`] `f` runs (`[` and `]` pick).
@@ -217,6 +223,7 @@ impl App {
             before_run: None,
             message: None,
             is_root: true,
+            confirm_values: None,
             history_error: None,
             fix_pick: 0,
             fixing: None,
@@ -576,8 +583,9 @@ impl App {
         }
     }
 
-    /// Enter on the selected command: confirmation, or why not.
-    fn ask_to_run(&mut self) {
+    /// Enter on the selected command: confirmation (and the values it
+    /// would get, worked out now), or why not.
+    fn ask_to_run(&mut self) -> Vec<Effect> {
         if self.commands.get(self.selected).is_none() {
             self.say(Level::Warn, "no commands are configured");
         } else if let Some(r) = self.running {
@@ -590,7 +598,10 @@ impl App {
             self.say(Level::Error, NEEDS_ROOT);
         } else {
             self.overlay = Some(Overlay::Confirm(self.selected));
+            self.confirm_values = None;
+            return vec![Effect::ValuesNow(self.selected)];
         }
+        Vec::new()
     }
 
     fn start(&mut self, index: usize) -> Vec<Effect> {
@@ -783,7 +794,7 @@ impl App {
             // one line in the others (the output goes back in time with ↑).
             KeyCode::Up | KeyCode::Char('k') => self.step_focused(false),
             KeyCode::Down | KeyCode::Char('j') => self.step_focused(true),
-            KeyCode::Enter => self.ask_to_run(),
+            KeyCode::Enter => return self.ask_to_run(),
             KeyCode::Char('p') => match self.commands.get(self.selected) {
                 Some(_) => {
                     self.overlay = Some(Overlay::Plan {
@@ -829,11 +840,12 @@ impl App {
                 Some((line, index)) => {
                     self.select(index);
                     self.focus = Focus::Commands;
-                    self.ask_to_run();
+                    let effects = self.ask_to_run();
                     if self.overlay == Some(Overlay::Confirm(index)) {
                         let key = self.net.findings.iter().find(|f| f.line == line);
                         self.fixing = key.map(|f| (index, f.key.clone()));
                     }
+                    return effects;
                 }
                 None => self.say(Level::Info, "no finding has a configured fix"),
             },
@@ -1028,6 +1040,12 @@ fn update_inner(app: &mut App, event: Event) -> Vec<Effect> {
                     .as_ref()
                     .and_then(|s| s.command(&row.name))
                     .map(|c| kept(c, now));
+            }
+            Vec::new()
+        }
+        Event::Values { index, values } => {
+            if app.overlay == Some(Overlay::Confirm(index)) {
+                app.confirm_values = Some((index, values));
             }
             Vec::new()
         }

@@ -37,6 +37,12 @@ pub enum Event {
         result: Result<super::history::Log, String>,
         now: SystemTime,
     },
+    /// The values the command at `index` would get now (for the
+    /// confirmation).
+    Values {
+        index: usize,
+        values: super::run::Values,
+    },
     /// Progress of the command at this index.
     Run { index: usize, msg: RunMsg },
     /// A command's output file, read for the viewer (or why not).

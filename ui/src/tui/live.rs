@@ -353,6 +353,20 @@ struct LiveIo {
 }
 
 impl Io for LiveIo {
+    fn values_now(&self, index: usize) -> Option<super::run::Values> {
+        let config = self.config.as_deref()?;
+        let spec = config.commands.get(index)?;
+        if spec.sensitive {
+            return None;
+        }
+        Some(
+            inject_errands::netenv::used_values(config, spec)
+                .into_iter()
+                .map(|v| (v.name, v.value))
+                .collect(),
+        )
+    }
+
     fn read_snapshot(&self) -> BoxFuture<'static, Result<net::Snapshot, String>> {
         Box::pin(async { net::read_snapshot().await.map_err(|e| e.to_string()) })
     }

@@ -49,7 +49,8 @@ fn arrows_and_jk_move_the_selection_within_bounds() {
 #[test]
 fn enter_asks_then_y_runs_the_selected_command() {
     let mut app = seed_vm_app();
-    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    // Asking works out the values the command would get now.
+    assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::ValuesNow(0)]);
     assert_eq!(app.overlay, Some(Overlay::Confirm(0)));
     // Other keys do nothing while asking.
     assert!(ch(&mut app, 'j').is_empty());
@@ -863,4 +864,33 @@ fn a_run_log_that_cannot_be_read_is_said_and_no_command_reads_never_run() {
     let screen = super::view_tests::screen(&app, 120, 40);
     assert!(!screen.contains("never run"), "{screen}");
     assert!(screen.contains("unknown"), "{screen}");
+}
+
+#[test]
+fn the_confirmation_shows_the_values_worked_out_when_it_opened_and_an_unset_one_with_why() {
+    let mut app = seed_vm_app();
+    key(&mut app, KeyCode::Enter);
+    let values = vec![
+        (
+            "INJECT_NET_IPV6_NET_GATEWAY".to_string(),
+            Ok("2001:db8:69f5::1".to_string()),
+        ),
+        (
+            "INJECT_IPV6_INTERFACE".to_string(),
+            Err(
+                "2001:db8:69f5::10 (network `ipv6-net`) is on no interface of this host now"
+                    .to_string(),
+            ),
+        ),
+    ];
+    update(&mut app, Event::Values { index: 0, values });
+    let screen = super::view_tests::screen(&app, 120, 40);
+    assert!(
+        screen.contains("INJECT_NET_IPV6_NET_GATEWAY=2001:db8:69f5::1"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("INJECT_IPV6_INTERFACE unset: 2001:db8:69f5::10"),
+        "{screen}"
+    );
 }

@@ -10,7 +10,16 @@ use crate::tui::app::{QUIT_WHILE_RUNNING, STOP_RUNNING};
 use crate::tui::model::{format_duration, CommandRow};
 use crate::tui::theme::Theme;
 
-pub fn render(frame: &mut Frame, area: Rect, cmd: &CommandRow, theme: &Theme) {
+/// `values`: what the command's network variables would be now, worked
+/// out when the confirmation opened by the runner's own code (else the
+/// values from the config's load).
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    cmd: &CommandRow,
+    values: Option<&crate::tui::run::Values>,
+    theme: &Theme,
+) {
     let field = |name: &'static str, value: String| {
         Line::from(vec![
             Span::styled(format!("{name:>8}  "), theme.dim),
@@ -30,8 +39,23 @@ pub fn render(frame: &mut Frame, area: Rect, cmd: &CommandRow, theme: &Theme) {
             format!("{g}   (runs only when this succeeds)"),
         ));
     }
-    for var in &cmd.vars {
-        lines.push(field("with", var.clone()));
+    match values {
+        Some(values) => {
+            for (name, value) in values {
+                match value {
+                    Ok(v) => lines.push(field("with", format!("{name}={v}"))),
+                    Err(why) => lines.push(Line::from(vec![
+                        Span::styled(format!("{:>8}  ", "with"), theme.dim),
+                        Span::styled(format!("{name} unset: {why}"), theme.warn),
+                    ])),
+                }
+            }
+        }
+        None => {
+            for var in &cmd.vars {
+                lines.push(field("with", var.clone()));
+            }
+        }
     }
     if let Some(t) = cmd.timeout {
         lines.push(field("timeout", format_duration(t)));

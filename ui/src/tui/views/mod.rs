@@ -71,7 +71,12 @@ fn draw_overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Overlay::Help) => help::render(frame, area, theme),
         Some(Overlay::Confirm(i)) => {
             if let Some(cmd) = app.commands.get(i) {
-                confirm::render(frame, area, cmd, theme)
+                let values = app
+                    .confirm_values
+                    .as_ref()
+                    .filter(|(index, _)| *index == i)
+                    .map(|(_, v)| v);
+                confirm::render(frame, area, cmd, values, theme)
             }
         }
         Some(Overlay::Plan { index, scroll }) => {
