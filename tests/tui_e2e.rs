@@ -883,3 +883,26 @@ fn an_errand_run_while_the_dashboard_is_open_shows_running_then_its_result() {
     );
     assert!(!s.contains("never run"), "{s}");
 }
+
+#[test]
+fn an_explicit_config_that_does_not_exist_exits_2_in_a_terminal_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = inject_tui(dir.path());
+    let missing = dir.path().join("missing.yml");
+    let done = dir.path().join("done");
+    let script = format!(
+        "{} -c {}; echo \"exit=$?\" > {}; sleep 60",
+        bin.display(),
+        missing.display(),
+        done.display()
+    );
+    let tmux = Tmux::start("tui-missing", 50, 14, &script);
+    let s = tmux.wait_for("the error", WAIT, |s| s.contains("INJECT_CONFIG)"));
+    assert!(s.contains("missing.yml: cannot re"), "{s}");
+    let deadline = Instant::now() + WAIT;
+    while !done.exists() {
+        assert!(Instant::now() < deadline, "{s}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(std::fs::read_to_string(&done).unwrap().trim(), "exit=2");
+}

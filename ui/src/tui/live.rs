@@ -51,6 +51,14 @@ pub fn main(opts: Options) -> ExitCode {
     let path = config::resolve_path(opts.config.clone());
     let tty = std::io::stdout().is_terminal();
     let mut config_error = None;
+    // A `-c PATH` that does not exist is a mistyped path: exit 2 before the
+    // screen opens, in a terminal too (README, --help).
+    if opts.config.is_some() && std::fs::symlink_metadata(&path).is_err() {
+        if let Err(e) = net::locate::load(&path) {
+            say_err(&format!("inject-tui: {e}"));
+            return ExitCode::from(2);
+        }
+    }
     let config = if opts.config.is_some() || path.exists() {
         match net::locate::load(&path) {
             Ok(c) => Some(Arc::new(c)),
