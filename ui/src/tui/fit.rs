@@ -20,6 +20,32 @@ pub fn elide(text: &str, max: usize) -> String {
     cut(text, max)
 }
 
+/// `text` in `max` columns: whole, or its start, `…` and its end, so names
+/// that differ only at the end (`rotate-haproxy-a`, `rotate-haproxy-b`)
+/// stay apart (`rotate-h…proxy-a`).
+pub fn elide_middle(text: &str, max: usize) -> String {
+    if width(text) <= max {
+        return text.to_string();
+    }
+    if max < 5 {
+        return cut(text, max);
+    }
+    let tail_w = (max - 1) / 2;
+    let mut tail: Vec<char> = Vec::new();
+    let mut used = 0;
+    for c in text.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > tail_w {
+            break;
+        }
+        tail.push(c);
+        used += w;
+    }
+    let head = cut(text, max - used);
+    let tail: String = tail.into_iter().rev().collect();
+    format!("{head}{tail}")
+}
+
 /// The start of `text` and `…` in at most `max` columns, whether or not
 /// all of it would fit: for text that goes on beyond this piece.
 pub fn cut(text: &str, max: usize) -> String {
@@ -117,5 +143,20 @@ mod tests {
         assert_eq!(list(&items, 20), "10.0.250.10/24 +2");
         assert_eq!(list(&items, 40), "10.0.250.10/24 2001:db8:69f5::10/64 +1");
         assert_eq!(list(&items, 8), "10.0.25…");
+    }
+}
+
+#[cfg(test)]
+mod middle {
+    use super::*;
+
+    #[test]
+    fn names_that_differ_at_the_end_stay_apart() {
+        let a = elide_middle("rotate-haproxy-certs-a", 14);
+        let b = elide_middle("rotate-haproxy-certs-b", 14);
+        assert_ne!(a, b);
+        assert_eq!(width(&a), 14);
+        assert!(a.contains('…') && a.ends_with("-a"), "{a}");
+        assert_eq!(elide_middle("short", 14), "short");
     }
 }

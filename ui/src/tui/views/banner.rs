@@ -45,7 +45,7 @@ fn items(app: &App, theme: &Theme) -> Vec<Item> {
         let (mark, style) = match b.health {
             Health::Ok => (theme.marks.ok, theme.ok),
             Health::Info => (theme.marks.info, theme.dim),
-            Health::Hint => (" ", theme.dim),
+            Health::Hint => (" ", theme.hint),
             Health::Warn => (theme.marks.warn, theme.warn),
             Health::Error => (theme.marks.error, theme.error),
         };

@@ -17,7 +17,12 @@ use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let note = fit::elide(&app.config_note, area.width.saturating_sub(4) as usize);
-    let block = panel("commands", Focus::Commands, app, theme)
+    // Where the selection is and how many there are (`3/7`).
+    let title = match app.commands.len() {
+        0 => "commands".to_string(),
+        n => format!("commands {}/{n}", app.selected.min(n - 1) + 1),
+    };
+    let block = panel(&title, Focus::Commands, app, theme)
         .title_bottom(Line::from(Span::styled(format!(" {note} "), theme.dim)));
     if app.commands.is_empty() {
         let why = if app.config_error.is_some() {
@@ -76,7 +81,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .map(|a| fit::width(&format_ago(a)))
     });
     // No column at all while no command has a last run to show.
-    let last_w = match widest(&mut lasts.iter().map(|l| fit::width(l)).chain(kept_ago)) {
+    // An age is sized for its widest (`59m`), so names keep their width
+    // (and their cut) as `9s errand` grows to `10m errand`.
+    let grown = lasts.iter().zip(&app.commands).map(|(l, c)| {
+        let source = c
+            .held
+            .as_ref()
+            .map(|h| &h.source)
+            .or(c.past.as_ref().map(|p| &p.source));
+        match source {
+            Some(s) if !l.is_empty() => 4 + fit::width(s),
+            _ => fit::width(l),
+        }
+    });
+    let last_w = match widest(&mut grown.chain(kept_ago)) {
         0 => 0,
         w => w.clamp(8, 14),
     };
@@ -107,9 +125,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         };
         let selected = offset + i == app.selected;
         let marker = if selected { theme.marks.selected } else { " " };
-        let mut name = vec![Line::from(fit::elide(
-            &format!("{marker} {}", c.name),
-            name_w,
+        // Cut in the middle: names that share a start stay apart.
+        let mut name = vec![Line::from(format!(
+            "{marker} {}",
+            fit::elide_middle(&c.name, name_w.saturating_sub(2))
         ))];
         let running = app.running == Some(offset + i);
         let last_text = fit::elide(&lasts[offset + i], last_w);
