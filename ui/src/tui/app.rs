@@ -138,8 +138,10 @@ pub struct App {
     pub overlay: Option<Overlay>,
     /// Routes shown: those with this text (`/` with the routes focused).
     pub route_filter: Option<String>,
-    /// The route filter being typed.
+    /// The route filter being typed (it filters as it is typed).
     pub route_typing: Option<String>,
+    /// Routes shown: only default routes (`d`).
+    pub route_defaults: bool,
     /// Routes shown: only this family ("4" or "6"), else both.
     pub route_family: Option<&'static str>,
     /// Routes that just appeared (their lines), and when: marked in the
@@ -171,6 +173,8 @@ pub struct App {
     /// The values the command being confirmed would get, as worked out
     /// when the confirmation opened (its index, then the values).
     pub confirm_values: Option<(usize, super::run::Values)>,
+    /// Lines the help window is scrolled down.
+    pub help_scroll: usize,
     /// Why the run log cannot be read (not root), if it cannot.
     pub history_error: Option<String>,
     /// Which of [`App::fixes`] `f` runs (`[` and `]` pick).
@@ -214,6 +218,7 @@ impl App {
             banner_hold: None,
             route_filter: None,
             route_typing: None,
+            route_defaults: false,
             route_family: None,
             scroll: Scroll::default(),
             running: None,
@@ -225,6 +230,7 @@ impl App {
             is_root: true,
             confirm_values: None,
             history_error: None,
+            help_scroll: 0,
             fix_pick: 0,
             fixing: None,
             fix_done: None,
@@ -398,6 +404,7 @@ impl App {
     /// Whether the routes panel shows this route (family and filter).
     pub fn route_matches(&self, r: &super::model::RouteRow) -> bool {
         self.route_family.is_none_or(|f| r.family == f)
+            && (!self.route_defaults || r.default)
             && self
                 .route_filter
                 .as_deref()
@@ -406,7 +413,7 @@ impl App {
 
     /// How many routes the routes panel lists.
     pub fn routes_shown(&self) -> usize {
-        if self.route_family.is_none() && self.route_filter.is_none() {
+        if self.route_family.is_none() && self.route_filter.is_none() && !self.route_defaults {
             return self.net.routes.len();
         }
         self.net
@@ -668,11 +675,21 @@ impl App {
                 _ => Vec::new(),
             },
             Some(Overlay::Help) => {
-                if matches!(
-                    key.code,
-                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
-                ) {
-                    self.overlay = None;
+                let max = super::views::help::BINDINGS.len() + 2;
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
+                        self.overlay = None
+                    }
+                    // The view clamps to the last full page.
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        self.help_scroll = (self.help_scroll + 1).min(max)
+                    }
+                    KeyCode::PageDown => self.help_scroll = (self.help_scroll + 10).min(max),
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.help_scroll = self.help_scroll.saturating_sub(1)
+                    }
+                    KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
+                    _ => {}
                 }
                 Vec::new()
             }
@@ -718,14 +735,19 @@ impl App {
                     KeyCode::Backspace => {
                         typed.pop();
                     }
-                    KeyCode::Enter => {
-                        let typed = self.route_typing.take().unwrap_or_default();
-                        self.route_filter = Some(typed).filter(|t| !t.is_empty());
-                        self.scroll.routes = 0;
+                    // Enter keeps the filter; Esc clears it.
+                    KeyCode::Enter => self.route_typing = None,
+                    KeyCode::Esc => {
+                        self.route_typing = None;
+                        self.route_filter = None;
                     }
-                    KeyCode::Esc => self.route_typing = None,
                     _ => {}
                 }
+                // Filters as it is typed.
+                if let Some(typed) = &self.route_typing {
+                    self.route_filter = Some(typed.clone()).filter(|t| !t.is_empty());
+                }
+                self.scroll.routes = 0;
                 Vec::new()
             }
             None => self.on_key_main(key),
@@ -789,6 +811,18 @@ impl App {
             // it only says how to quit: an Esc pressed once too often (a
             // double Esc) never quits.
             KeyCode::Char('q') => return self.ask_to_quit(),
+            // Esc clears the routes' filters first.
+            KeyCode::Esc
+                if self.route_filter.is_some()
+                    || self.route_family.is_some()
+                    || self.route_defaults =>
+            {
+                self.route_filter = None;
+                self.route_family = None;
+                self.route_defaults = false;
+                self.scroll.routes = 0;
+                self.say(Level::Info, "routes: filters cleared");
+            }
             KeyCode::Esc => self.say(Level::Info, ESC_SAYS),
             // Arrows move in the focused panel: the selection in the commands,
             // one line in the others (the output goes back in time with ↑).
@@ -812,7 +846,10 @@ impl App {
                 self.say(Level::Info, "refreshing");
                 return self.request_read();
             }
-            KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
+            KeyCode::Char('?') => {
+                self.overlay = Some(Overlay::Help);
+                self.help_scroll = 0;
+            }
             KeyCode::Char('o') => return self.open_viewer(),
             KeyCode::Char('/') => {
                 self.focus = Focus::Routes;
@@ -828,7 +865,8 @@ impl App {
                 self.scroll.routes = 0;
             }
             KeyCode::Char('d') => {
-                // Defaults come first: the top of the routes.
+                // Only the default routes, or all again.
+                self.route_defaults = !self.route_defaults;
                 self.focus = Focus::Routes;
                 self.scroll.routes = 0;
             }

@@ -577,11 +577,13 @@ fn routes_filter_by_text_and_family_with_a_count() {
         key(&mut app, KeyCode::Char(c));
     }
     let s = screen(&app, 120, 40);
-    assert!(
-        s.contains("/dev eth3   (Enter filters, Esc cancels)"),
-        "{s}"
-    );
+    assert!(s.contains("/dev eth3   (Enter keeps, Esc clears)"), "{s}");
+    // It filters as it is typed.
+    let typed = app.routes_shown();
+    assert!(typed < app.net.routes.len(), "{s}");
+    assert!(s.contains("matching \"dev eth3 \""), "{s}");
     key(&mut app, KeyCode::Enter);
+    assert_eq!(app.routes_shown(), typed);
     let s = screen(&app, 120, 40);
     let total = app.net.routes.len();
     let matching = app.routes_shown();
@@ -653,4 +655,52 @@ fn a_new_route_is_drawn_reversed_and_the_banner_says_when_it_changed() {
     assert!(buf[(x, row)]
         .modifier
         .contains(ratatui::style::Modifier::REVERSED));
+}
+
+#[test]
+fn d_shows_only_the_defaults_and_esc_clears_the_filters() {
+    use crossterm::event::KeyCode;
+    let mut app = big_app(10, 2_000);
+    let key = |app: &mut App, code| super::update(app, super::Event::key(code));
+    key(&mut app, KeyCode::Char('d'));
+    let s = screen(&app, 120, 40);
+    assert_eq!(app.routes_shown(), 2, "{s}");
+    assert!(s.contains("routes (2) defaults"), "{s}");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.routes_shown(), app.net.routes.len());
+    assert_eq!(app.message_text(), Some("routes: filters cleared"));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.message_text(), Some(super::app::ESC_SAYS));
+}
+
+#[test]
+fn help_scrolls_on_a_small_screen_to_its_last_line() {
+    use crossterm::event::KeyCode;
+    let mut app = seed_vm_app();
+    super::update(&mut app, super::Event::key(KeyCode::Char('?')));
+    let s = screen(&app, 50, 14);
+    assert!(s.contains("↑↓ scroll"), "{s}");
+    assert!(s.contains("Enter"), "{s}");
+    for _ in 0..3 {
+        super::update(&mut app, super::Event::key(KeyCode::PageDown));
+    }
+    let s = screen(&app, 50, 14);
+    assert!(s.contains("The view follows netlink"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn the_confirmation_keeps_its_answers_in_view_at_50x14_and_60x15() {
+    for (w, h) in [(50, 14), (60, 15), (80, 24)] {
+        let mut app = seed_vm_app();
+        app.commands[0].run = format!("ip -6 route replace default {}", "via x ".repeat(60));
+        app.overlay = Some(Overlay::Confirm(0));
+        let s = screen(&app, w, h);
+        assert!(s.contains("y run it"), "{w}x{h}:\n{s}");
+        assert!(s.contains("Esc cancel"), "{w}x{h}:\n{s}");
+        assert!(s.contains('…'), "{w}x{h}: a cut says so:\n{s}");
+        if (w, h) == (50, 14) {
+            insta::assert_snapshot!(s);
+        }
+    }
 }
