@@ -66,6 +66,23 @@ pub fn cut(text: &str, max: usize) -> String {
     out
 }
 
+/// An `address/prefix` in `max` columns: the address is cut and the
+/// prefix kept (`10.0.2…/24`), since a cut prefix (`10.0.250.10/2…`) reads
+/// as another valid one. Text without a `/` is elided as usual.
+pub fn elide_cidr(text: &str, max: usize) -> String {
+    if width(text) <= max {
+        return text.to_string();
+    }
+    match text.rsplit_once('/') {
+        Some((addr, prefix)) if width(prefix) + 3 <= max => {
+            let keep = max - width(prefix) - 1;
+            format!("{}/{prefix}", cut(addr, keep))
+        }
+        // Not even the prefix fits: the address alone, cut.
+        _ => cut(text, max),
+    }
+}
+
 /// Whole items separated by a space, as many as fit `max` columns, then
 /// `+N` for those left out (`10.0.0.1/24 fe80::1/64 +2`): a list is never cut
 /// inside an item. When not even the first item fits, it is elided.
@@ -86,7 +103,7 @@ pub fn list(items: &[String], max: usize) -> String {
         };
         if width(&out) + sep + width(item) + more > max {
             if out.is_empty() {
-                return elide(&all, max);
+                return elide_cidr(item, max);
             }
             return format!("{out} {rest}");
         }
@@ -142,7 +159,8 @@ mod tests {
         assert_eq!(list(&items, 100), items.join(" "));
         assert_eq!(list(&items, 20), "10.0.250.10/24 +2");
         assert_eq!(list(&items, 40), "10.0.250.10/24 2001:db8:69f5::10/64 +1");
-        assert_eq!(list(&items, 8), "10.0.25…");
+        // The prefix stays whole: `10.0.25…` would hide it, `/2…` forge one.
+        assert_eq!(list(&items, 8), "10.0…/24");
     }
 }
 
@@ -158,5 +176,24 @@ mod middle {
         assert_eq!(width(&a), 14);
         assert!(a.contains('…') && a.ends_with("-a"), "{a}");
         assert_eq!(elide_middle("short", 14), "short");
+    }
+}
+
+#[cfg(test)]
+mod cidr {
+    use super::*;
+
+    #[test]
+    fn a_cut_address_keeps_its_prefix_whole() {
+        assert_eq!(elide_cidr("10.0.250.10/24", 12), "10.0.250…/24");
+        assert_eq!(
+            list(
+                &["10.0.250.10/24".to_string(), "fe80::1/64".to_string()],
+                12
+            ),
+            "10.0.250…/24"
+        );
+        assert_eq!(elide_cidr("2001:db8::10/64", 4), "200…");
+        assert!(!elide_cidr("10.0.250.10/24", 13).contains("/2…"));
     }
 }
