@@ -370,6 +370,18 @@ fn long_addresses_are_elided_never_cut_to_another_value() {
         let s = screen(&app, w, h);
         for word in s.split(|c: char| c.is_whitespace() || c == '│' || c == '┃') {
             let looks_like_address = word.contains('/') && word.contains(['.', ':']);
+            // A cut address keeps its prefix whole: `192.168.10…/24`.
+            if let Some((addr, prefix)) = word.split_once("…/") {
+                assert!(
+                    ["8", "128", "24", "64"].contains(&prefix) && !addr.is_empty(),
+                    "{w}x{h}: `{word}`: {s}"
+                );
+                continue;
+            }
+            assert!(
+                !word.contains("/2…") && !word.contains("/6…"),
+                "{w}x{h}: {s}"
+            );
             if looks_like_address && !word.ends_with('…') {
                 assert!(
                     [
