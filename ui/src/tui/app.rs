@@ -943,6 +943,10 @@ impl App {
                 Vec::new()
             }
             RunMsg::Line { stream, text } => {
+                let text = match super::model::after_carriage_returns(&text) {
+                    std::borrow::Cow::Borrowed(_) => text,
+                    std::borrow::Cow::Owned(t) => t,
+                };
                 cmd.output.push(OutLine { stream, text });
                 // Keep a reader who scrolled back at the same lines.
                 if self.scroll.output_back > 0 && index == self.selected {

@@ -278,6 +278,7 @@ pub fn output_lines(path: &Path) -> Vec<OutLine> {
     let start = lines.len().saturating_sub(PAST_LINES);
     lines[start..]
         .iter()
+        .map(|l| super::model::after_carriage_returns(l))
         .map(|l| match l.strip_prefix("stderr| ") {
             Some(rest) => OutLine {
                 stream: OutStream::Stderr,

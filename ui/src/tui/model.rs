@@ -220,12 +220,39 @@ impl CommandRow {
     }
 }
 
+/// A line as a terminal leaves it: each carriage return goes back to the
+/// start and what follows overwrites (`50%\r100%` reads `100%`, the last
+/// state of a progress line; `abc\rX` reads `Xbc`).
+pub fn after_carriage_returns(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\r') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut screen: Vec<char> = Vec::new();
+    for part in text.split('\r') {
+        for (at, c) in part.chars().enumerate() {
+            match screen.get_mut(at) {
+                Some(slot) => *slot = c,
+                None => screen.push(c),
+            }
+        }
+    }
+    std::borrow::Cow::Owned(screen.into_iter().collect())
+}
+
 /// `250ms`, `1.2s`, `30s`, `2m 3s`: as the errand runner says durations.
 pub use inject_errands::event::format_duration;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn carriage_returns_leave_the_last_state_of_the_line() {
+        assert_eq!(after_carriage_returns(" 10%\r 50%\r100%"), "100%");
+        assert_eq!(after_carriage_returns("abc\rX"), "Xbc");
+        assert_eq!(after_carriage_returns("done\r"), "done");
+        assert_eq!(after_carriage_returns("plain"), "plain");
+    }
 
     #[test]
     fn durations_read_short() {
