@@ -168,7 +168,8 @@ pub fn running(text: &str, alive: impl Fn(u32) -> bool) -> HashMap<String, Runni
         }
     }
     // A run whose process died mid-command never logs `finished`.
-    out.retain(|_, r| r.pid.is_none_or(&alive));
+    // A run whose process cannot be named cannot be shown as live either.
+    out.retain(|_, r| r.pid.is_some_and(&alive));
     out
 }
 
