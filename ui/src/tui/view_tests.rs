@@ -716,3 +716,21 @@ fn the_confirmation_keeps_its_answers_in_view_at_50x14_and_60x15() {
         }
     }
 }
+
+#[test]
+fn a_broken_config_keeps_its_reason_in_view_at_50x14() {
+    let mut app = seed_vm_app();
+    app.commands.clear();
+    app.config_error = Some(
+        "/var/vcap/jobs/inject-commands/config/commands.yml:7:5: commands[1].fixes: unknown finding code `gateway_down`".into(),
+    );
+    let s = screen(&app, 50, 14);
+    let flat: String = s
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '│' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains("unknown finding code"), "{s}");
+    assert!(flat.contains("`gateway_down`"), "{s}");
+    insta::assert_snapshot!(s);
+}

@@ -31,7 +31,8 @@ fn items(app: &App, theme: &Theme) -> Vec<Item> {
             Span::styled(format!("{} ", theme.marks.error), theme.error),
             Span::styled(text, theme.error),
         ]),
-        wraps: false,
+        // The reason is what to fix: wrapped, never cut, when rows are short.
+        wraps: true,
     };
     if let Some(err) = &app.config_error {
         out.push(problem(format!("config: {err}")));
