@@ -538,7 +538,7 @@ fn the_output_viewer_follows_the_end_with_colours_and_tabs() {
     );
     assert!(!s.contains("[31m"), "{s}");
     assert!(
-        s.contains("output: ipv6-default-route · 82-102/102 · following"),
+        s.contains("output: ipv6-default-route · never run · 82-102/102 · following"),
         "{s}"
     );
     // The colour is drawn: `red` in red.
@@ -733,4 +733,19 @@ fn a_broken_config_keeps_its_reason_in_view_at_50x14() {
     assert!(flat.contains("unknown finding code"), "{s}");
     assert!(flat.contains("`gateway_down`"), "{s}");
     insta::assert_snapshot!(s);
+}
+
+#[test]
+fn the_viewer_says_whether_the_command_runs_or_how_it_ended() {
+    let mut app = viewer_app();
+    app.commands[0].state = super::model::CmdState::Failed;
+    app.commands[0].last_duration = Some(std::time::Duration::from_secs(2));
+    let s = screen(&app, 80, 24);
+    assert!(
+        s.contains("output: ipv6-default-route · failed in 2s ·"),
+        "{s}"
+    );
+    app.running = Some(0);
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("output: ipv6-default-route · running ·"), "{s}");
 }
