@@ -797,7 +797,7 @@ fn the_output_viewer_end_shows_the_last_line_of_a_long_output() {
     });
     tmux.keys(&["g"]);
     tmux.wait_for("the first line", WAIT, |s| {
-        s.contains("│1 ") && s.contains("output: count · 1-")
+        s.contains("│1 ") && s.contains("output: count · ok in") && s.contains(" · 1-")
     });
     tmux.keys(&["End"]);
     tmux.wait_for("the last line again", WAIT, |s| s.contains("│100000"));
