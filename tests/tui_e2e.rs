@@ -706,14 +706,22 @@ fn a_lock_held_by_an_errand_says_who_instead_of_cancelled() {
     }
     let _errand = Kill(errand);
     let tmux = dashboard("tui-lock", &vm, dir.path(), &config);
-    tmux.wait_for("the command list", WAIT, |s| s.contains("▶ hold"));
+    // The errand's run shows before anyone tries to run something.
+    tmux.wait_for("the errand's running command", WAIT, |s| {
+        s.lines()
+            .any(|l| l.contains("▶ hold") && l.contains("running") && l.contains("pre-start"))
+    });
     tmux.keys(&["Enter"]);
     tmux.wait_for("the confirmation", WAIT, |s| s.contains("run hold?"));
     tmux.keys(&["y"]);
     let who = format!("inject run (pid {pid}, phase pre-start) holds the lock");
     let s = tmux.wait_for("who holds the lock", WAIT, |s| s.contains(&who));
     assert!(!s.contains("cancelled"), "{s}");
-    assert!(s.contains("pending"), "nothing ran, nothing changed: {s}");
+    assert!(
+        s.lines()
+            .any(|l| l.contains("▶ hold") && l.contains("running") && l.contains("pre-start")),
+        "nothing ran, nothing changed: {s}"
+    );
 }
 
 #[test]
@@ -789,7 +797,7 @@ fn the_output_viewer_end_shows_the_last_line_of_a_long_output() {
     });
     tmux.keys(&["g"]);
     tmux.wait_for("the first line", WAIT, |s| {
-        s.contains("│1 ") && s.contains("output: count · 1-")
+        s.contains("│1 ") && s.contains("output: count · ok in") && s.contains(" · 1-")
     });
     tmux.keys(&["End"]);
     tmux.wait_for("the last line again", WAIT, |s| s.contains("│100000"));
@@ -818,4 +826,83 @@ fn a_broken_config_in_a_terminal_shows_the_network_with_the_error() {
         let joined: String = s.lines().collect::<Vec<_>>().join("");
         joined.contains(&at) && s.contains("IPv6: no default route") && s.contains("eth1 UP")
     });
+}
+
+#[test]
+fn an_errand_run_while_the_dashboard_is_open_shows_running_then_its_result() {
+    if !can_run("an_errand_run_while_the_dashboard_is_open_shows_running_then_its_result") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
+    let config = write_commands(
+        dir.path(),
+        &[
+            ("greet", "echo hello"),
+            (
+                "slow",
+                &format!(
+                    "while [ ! -e {} ]; do sleep 0.05; done; echo done",
+                    gate.display()
+                ),
+            ),
+        ],
+    );
+    let log = dir.path().join("log");
+    let tmux = dashboard("tui-live-history", &vm, dir.path(), &config);
+    tmux.wait_for("the commands, never run", WAIT, |s| {
+        s.contains("▶ greet") && s.matches("never run").count() == 2
+    });
+    let mut errand = Command::new(env!("CARGO_BIN_EXE_inject"))
+        .args(["run", "-c"])
+        .arg(&config)
+        .arg("--log-dir")
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The errand holds `slow`: it shows as running, by the errand, before
+    // anyone presses a key.
+    tmux.wait_for("the errand's running command", WAIT, |s| {
+        s.lines()
+            .any(|l| l.contains("slow") && l.contains("running") && l.contains("errand"))
+    });
+    std::fs::write(&gate, "").unwrap();
+    assert!(errand.wait().unwrap().success());
+    // From the errand's end to the screen: printed (a figure, not an assert).
+    let ended = Instant::now();
+    let s = tmux.wait_for("the errand's result", WAIT, |s| {
+        s.lines()
+            .any(|l| l.contains("slow") && l.contains(" ok ") && l.contains("errand"))
+    });
+    eprintln!(
+        "errand finished → dashboard shows it: {:?}",
+        ended.elapsed()
+    );
+    assert!(!s.contains("never run"), "{s}");
+}
+
+#[test]
+fn an_explicit_config_that_does_not_exist_exits_2_in_a_terminal_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = inject_tui(dir.path());
+    let missing = dir.path().join("missing.yml");
+    let done = dir.path().join("done");
+    let script = format!(
+        "{} -c {}; echo \"exit=$?\" > {}; sleep 60",
+        bin.display(),
+        missing.display(),
+        done.display()
+    );
+    let tmux = Tmux::start("tui-missing", 50, 14, &script);
+    let s = tmux.wait_for("the error", WAIT, |s| s.contains("INJECT_CONFIG)"));
+    assert!(s.contains("missing.yml: cannot re"), "{s}");
+    let deadline = Instant::now() + WAIT;
+    while !done.exists() {
+        assert!(Instant::now() < deadline, "{s}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(std::fs::read_to_string(&done).unwrap().trim(), "exit=2");
 }

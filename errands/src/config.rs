@@ -17,6 +17,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::{Deserialize, Serialize};
 
 mod addresses;
+mod fixes;
 mod for_phase;
 mod input;
 mod schema;
@@ -94,6 +95,8 @@ pub struct CommandSpec {
     pub cwd: Option<PathBuf>,
     pub user: Option<String>,
     pub sensitive: bool,
+    /// Finding codes (`inject status`) it fixes besides what its text shows.
+    pub fixes: Vec<String>,
 }
 
 /// When a command runs: the errand, one of BOSH's lifecycle hooks (each has
@@ -636,6 +639,11 @@ struct RawCommand {
     user: Option<NonEmpty>,
     #[serde(default)]
     sensitive: bool,
+    /// Finding codes of `inject status` this command fixes, for the
+    /// dashboard's `f` (a command that adds a default route of a family
+    /// fixes its `missing_default_route` without saying so).
+    #[serde(default)]
+    fixes: Option<fixes::Fixes>,
 }
 
 /// The command list; checks names are unique as it goes.
@@ -736,6 +744,7 @@ impl<'de> Visitor<'de> for CommandSeed<'_> {
             cwd: raw.cwd.map(|c| PathBuf::from(c.0)),
             user: raw.user.map(|u| u.0),
             sensitive: raw.sensitive,
+            fixes: raw.fixes.map(|f| f.0).unwrap_or_default(),
         })
     }
 }

@@ -160,7 +160,7 @@ fn unknown_key() {
         err("commands:\n  - name: a\n    rn: echo\n"),
         "commands.yml:3:5: commands[0]: unknown field `rn`, expected one of `name`, `run`, `unless`, \
          `only_if`, `phases`, `timeout`, `retries`, `retry_delay`, `continue_on_error`, `env`, `cwd`, \
-         `user`, `sensitive`"
+         `user`, `sensitive`, `fixes`"
     );
     assert!(err("timout: 5m\ncommands: []\n")
         .starts_with("commands.yml:1:1: unknown field `timout`, expected one of"));

@@ -12,6 +12,9 @@ use serde::Serialize;
 use super::model::{Address, Family, Route, RouteKind, Scope, Snapshot};
 use super::text::path_text;
 
+mod fixes;
+pub use fixes::{default_route_family, Fix};
+
 /// What a finding is about; serialised in snake_case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -90,11 +93,12 @@ pub struct Finding {
     pub message: String,
     /// What to do next, with the command when we know it.
     pub hint: Option<String>,
-    /// Where `hint` names the configured command that fixes this (`The
-    /// config's command X does this; run: …`), for views that offer the
-    /// command themselves (the dashboard's `f`); see [`Finding::advice`].
+    /// The configured commands that fix this, and where `hint` names them
+    /// (`The config's command X does this; run: …`), for views that offer
+    /// the command themselves (the dashboard's `f`); see
+    /// [`Finding::advice`] and [`Expected::fixers_of`].
     #[serde(skip)]
-    pub fix: Option<std::ops::Range<usize>>,
+    pub fix: Option<Fix>,
 }
 
 impl Finding {
@@ -103,7 +107,12 @@ impl Finding {
     pub fn advice(&self) -> Option<String> {
         let hint = self.hint.as_deref()?;
         Some(
-            match self.fix.clone().filter(|r| hint.get(r.clone()).is_some()) {
+            match self
+                .fix
+                .as_ref()
+                .map(|f| f.range.clone())
+                .filter(|r| hint.get(r.clone()).is_some())
+            {
                 Some(r) => format!("{}{}", &hint[..r.start], &hint[r.end..]),
                 None => hint.to_string(),
             },
@@ -143,6 +152,10 @@ pub struct FixCommand {
     pub phase: Option<String>,
     /// The network variables its run and guards use.
     pub uses: Vec<String>,
+    /// The family of the default route its `run` adds, if it adds one.
+    pub adds_default: Option<Family>,
+    /// The finding codes its `fixes:` names.
+    pub fixes: Vec<String>,
 }
 
 impl FixCommand {
@@ -179,11 +192,13 @@ impl Expected {
                     aliased,
                 }
             })
-            .collect();
+            .collect::<Vec<ExpectedNetwork>>();
         let commands = config
             .commands
             .iter()
             .map(|c| FixCommand {
+                adds_default: default_route_family(&c.run, &networks),
+                fixes: c.fixes.clone(),
                 name: c.name.clone(),
                 phase: (!c.in_phase(Phase::Errand))
                     .then(|| c.phases.first().map(|p| p.to_string()))
@@ -250,19 +265,6 @@ pub fn config_gateways(config: &inject_errands::config::Config) -> Expected {
     Expected::from_config(config)
 }
 
-/// " The config's command NAME does this; run: inject run --only NAME" or
-/// nothing.
-fn configured(fix: Option<&FixCommand>) -> String {
-    fix.map(|c| {
-        format!(
-            " The config's command {} does this; run: {}",
-            c.name,
-            c.invocation()
-        )
-    })
-    .unwrap_or_default()
-}
-
 /// [`findings_with`] without a config.
 pub fn findings(snapshot: &Snapshot) -> Vec<Finding> {
     findings_with(snapshot, &Expected::default())
@@ -292,7 +294,7 @@ pub fn findings_of_summary(
     let gateways = expected.gateways();
     expected_addresses(snapshot, expected, &mut out);
     for family in Family::BOTH {
-        missing_default(snapshot, family, &gateways, expected, &mut out);
+        missing_default(snapshot, family, &gateways, &mut out);
         duplicate_defaults(snapshot, family, &mut out);
         unusable_default(snapshot, family, &mut out);
     }
@@ -302,6 +304,7 @@ pub fn findings_of_summary(
     address_states(snapshot, &mut out);
     super::neighbour::unreachable_gateways(snapshot, &mut out);
     interrupted_dumps(snapshot, &mut out);
+    fixes::name_fixes(&mut out, expected, snapshot);
     out.sort_by_key(|f| f.severity);
     out
 }
@@ -361,7 +364,6 @@ fn missing_default(
     snapshot: &Snapshot,
     family: Family,
     gateways: &[IpAddr],
-    expected: &Expected,
     out: &mut Vec<Finding>,
 ) {
     let globals = unserved_globals(snapshot, family);
@@ -469,40 +471,7 @@ fn missing_default(
             "Add it with the gateway of {iface}'s network: {add} via <gateway> dev {iface}"
         )),
     }
-    // The network this is about: the one whose address is on the NIC, else
-    // whose gateway we offered, else the family's only one.
-    let network = expected
-        .networks
-        .iter()
-        .filter(|n| n.family == Some(family))
-        .find(|n| {
-            n.ip.is_some_and(|ip| {
-                snapshot
-                    .addresses
-                    .iter()
-                    .any(|a| a.address == ip && a.link == addr.link)
-            })
-        })
-        .or_else(|| {
-            expected
-                .networks
-                .iter()
-                .find(|n| gateway.is_some() && n.gateway == gateway)
-        })
-        .or_else(|| {
-            expected
-                .networks
-                .iter()
-                .find(|n| n.family == Some(family) && n.aliased)
-        });
-    let fix = configured(network.and_then(|n| expected.fixer(n, "GATEWAY")));
-    if let (Some(last), false) = (hint.last_mut(), fix.is_empty()) {
-        last.push('.');
-        last.push_str(&fix);
-    }
     let hint = hint.join(" ");
-    // The naming starts at the `.` that ends the sentence before it.
-    let fix = (!fix.is_empty()).then(|| hint.len() - fix.len() - 1..hint.len());
     out.push(Finding {
         code: Code::MissingDefaultRoute,
         severity: Severity::Error,
@@ -510,7 +479,7 @@ fn missing_default(
         interface: Some(iface),
         message,
         hint: Some(hint),
-        fix,
+        fix: None,
     });
 }
 
@@ -704,7 +673,6 @@ fn expected_addresses(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Fi
                 )
             })
             .unwrap_or_default();
-        let fix_cmd = configured(expected.fixer(net, "IP"));
         let waits = if net.aliased {
             format!(
                 " Until then commands get no $INJECT_NET_{0}_INTERFACE (nor $INJECT_{1}_INTERFACE).",
@@ -726,11 +694,8 @@ fn expected_addresses(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Fi
                 "{family}: network `{}` gives this VM {cidr}{on}, but no interface holds it: {cause}",
                 net.name
             ),
-            hint: Some(format!("{}{networkd}{fix_cmd} {fix}", waits.trim_start())),
-            fix: (!fix_cmd.is_empty()).then(|| {
-                let start = waits.trim_start().len() + networkd.len();
-                start..start + fix_cmd.len()
-            }),
+            hint: Some(format!("{}{networkd} {fix}", waits.trim_start())),
+            fix: None,
         });
     }
 }

@@ -68,6 +68,9 @@ pub enum Effect {
     Stop,
     /// Clear the terminal and draw everything again (Ctrl-L).
     Redraw,
+    /// Work out the values the command at this index would get now, for
+    /// the confirmation; they come back as `Event::Values`.
+    ValuesNow(usize),
     /// Read a command's output file for the viewer; the result comes back
     /// as `Event::OutputLoaded`.
     LoadOutput(usize, std::path::PathBuf),
@@ -137,8 +140,10 @@ pub struct App {
     pub overlay: Option<Overlay>,
     /// Routes shown: those with this text (`/` with the routes focused).
     pub route_filter: Option<String>,
-    /// The route filter being typed.
+    /// The route filter being typed (it filters as it is typed).
     pub route_typing: Option<String>,
+    /// Routes shown: only default routes (`d`).
+    pub route_defaults: bool,
     /// Routes shown: only this family ("4" or "6"), else both.
     pub route_family: Option<&'static str>,
     /// Routes that just appeared (their lines), and when: marked in the
@@ -167,6 +172,20 @@ pub struct App {
     /// One line of news for the footer (refusals, the last run's result).
     pub message: Option<Message>,
     pub is_root: bool,
+    /// The values the command being confirmed would get, as worked out
+    /// when the confirmation opened (its index, then the values).
+    pub confirm_values: Option<(usize, super::run::Values)>,
+    /// Lines the help window is scrolled down.
+    pub help_scroll: usize,
+    /// Why the run log cannot be read (not root), if it cannot.
+    pub history_error: Option<String>,
+    /// Which of [`App::fixes`] `f` runs (`[` and `]` pick).
+    pub fix_pick: usize,
+    /// The finding the fix being confirmed or run is for: once it has
+    /// run, the next read tells whether it cleared.
+    pub fixing: Option<(usize, super::model::FindingKey)>,
+    /// A fix finished: say whether its finding cleared at the next read.
+    fix_done: Option<(String, super::model::FindingKey)>,
     /// Terminal size in columns and rows (for page sizes).
     pub size: (u16, u16),
     /// Snapshot reads in flight and owed, coalesced as `inject status
@@ -201,6 +220,7 @@ impl App {
             banner_hold: None,
             route_filter: None,
             route_typing: None,
+            route_defaults: false,
             route_family: None,
             scroll: Scroll::default(),
             running: None,
@@ -210,6 +230,12 @@ impl App {
             before_run: None,
             message: None,
             is_root: true,
+            confirm_values: None,
+            history_error: None,
+            help_scroll: 0,
+            fix_pick: 0,
+            fixing: None,
+            fix_done: None,
             size: (120, 40),
             reads: Reads::default(),
             live: true,
@@ -250,40 +276,36 @@ impl App {
         self.net.banner.len() + usize::from(self.net_error.is_some())
     }
 
-    /// The findings a configured command fixes: (index of the finding's
-    /// line in the banner, index of the command), errors first. A command
-    /// fixes a finding when the finding names it, or names a value of a
-    /// network variable the command uses (its gateway, its address).
+    /// The fixes on offer: (index of the finding's line in the banner,
+    /// index of the command), errors first, one per finding and command
+    /// that fixes it. The link is the finding's data ([`Finding::fix`],
+    /// decided from what the command does), never shared words.
+    ///
+    /// [`Finding::fix`]: crate::net::Finding::fix
     pub fn fixes(&self) -> Vec<(usize, usize)> {
         use super::model::Health;
-        let banner = &self.net.banner;
         let mut out = Vec::new();
-        for severity in [Health::Error, Health::Warn] {
-            for (i, line) in banner.iter().enumerate() {
-                if line.health != severity {
+        for severity in [Health::Error, Health::Warn, Health::Info] {
+            for f in &self.net.findings {
+                if self.net.banner.get(f.line).map(|l| l.health) != Some(severity) {
                     continue;
                 }
-                let mut text = line.text.clone();
-                for hint in banner[i + 1..]
-                    .iter()
-                    .take_while(|l| l.health == Health::Hint)
-                {
-                    text.push(' ');
-                    text.push_str(&hint.text);
-                }
-                let fix = self.commands.iter().position(|c| {
-                    mentions(&text, &c.name)
-                        || c.vars
-                            .iter()
-                            .filter_map(|v| v.split_once('=').map(|(_, value)| value))
-                            .any(|value| !value.is_empty() && mentions(&text, value))
-                });
-                if let Some(c) = fix {
-                    out.push((i, c));
+                for name in &f.fixes {
+                    if let Some(c) = self.commands.iter().position(|c| &c.name == name) {
+                        out.push((f.line, c));
+                    }
                 }
             }
         }
         out
+    }
+
+    /// The fix `f` runs: the one picked with `[`/`]` (the first at first).
+    pub fn picked_fix(&self) -> Option<(usize, usize)> {
+        let fixes = self.fixes();
+        fixes
+            .get(self.fix_pick.min(fixes.len().saturating_sub(1)))
+            .copied()
     }
 
     /// Show each command's last result from the run log (`history`, by
@@ -294,7 +316,11 @@ impl App {
         now: SystemTime,
     ) {
         self.wall = Some(now);
-        for row in &mut self.commands {
+        for (i, row) in self.commands.iter_mut().enumerate() {
+            // This dashboard's own run shows its live output.
+            if self.running == Some(i) {
+                continue;
+            }
             let Some(past) = history.get(&row.name) else {
                 continue;
             };
@@ -334,9 +360,53 @@ impl App {
         }
     }
 
+    /// The run log as read at `now`: past results, and the commands other
+    /// processes run now (with who and since when), or why it cannot be
+    /// read (then the states are unknown, not `never run`).
+    pub fn set_run_log(&mut self, result: Result<super::history::Log, String>, now: SystemTime) {
+        let log = match result {
+            Ok(log) => log,
+            Err(e) => {
+                if self.history_error.is_none() {
+                    self.say(Level::Warn, format!("{e}: past runs unknown"));
+                }
+                self.history_error = Some(e);
+                self.wall = Some(now);
+                return;
+            }
+        };
+        self.history_error = None;
+        self.set_history(log.past, now);
+        for (i, row) in self.commands.iter_mut().enumerate() {
+            if self.running == Some(i) {
+                continue;
+            }
+            let held = log.running.get(&row.name).cloned();
+            match (&held, &row.held) {
+                (Some(h), None) => {
+                    let pid = h.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+                    let text = format!("{}{pid} runs {}", h.source, row.name);
+                    row.state = CmdState::Running;
+                    row.output = vec![OutLine {
+                        stream: OutStream::Info,
+                        text: format!("{text} since {}", clock_time(h.since)),
+                    }];
+                    self.message = Some(Message {
+                        level: Level::Info,
+                        text,
+                    });
+                }
+                (None, Some(_)) if row.past.is_none() => row.state = CmdState::Pending,
+                _ => {}
+            }
+            row.held = held;
+        }
+    }
+
     /// Whether the routes panel shows this route (family and filter).
     pub fn route_matches(&self, r: &super::model::RouteRow) -> bool {
         self.route_family.is_none_or(|f| r.family == f)
+            && (!self.route_defaults || r.default)
             && self
                 .route_filter
                 .as_deref()
@@ -345,7 +415,7 @@ impl App {
 
     /// How many routes the routes panel lists.
     pub fn routes_shown(&self) -> usize {
-        if self.route_family.is_none() && self.route_filter.is_none() {
+        if self.route_family.is_none() && self.route_filter.is_none() && !self.route_defaults {
             return self.net.routes.len();
         }
         self.net
@@ -359,6 +429,20 @@ impl App {
     pub fn elapsed(&self) -> Option<Duration> {
         let since = self.running_since?;
         Some(self.clock?.saturating_duration_since(since))
+    }
+
+    /// After a fix ran and the network was read again: say whether the
+    /// finding it was for cleared.
+    fn say_if_fixed(&mut self) {
+        let Some((ran, key)) = self.fix_done.take() else {
+            return;
+        };
+        let still = self.net.findings.iter().any(|f| f.key.same(&key));
+        if still {
+            self.say(Level::Error, format!("{ran}; still there: {}", key.message));
+        } else {
+            self.say(Level::Info, format!("{ran}; cleared: {}", key.message));
+        }
     }
 
     /// Put a message in the footer.
@@ -508,8 +592,9 @@ impl App {
         }
     }
 
-    /// Enter on the selected command: confirmation, or why not.
-    fn ask_to_run(&mut self) {
+    /// Enter on the selected command: confirmation (and the values it
+    /// would get, worked out now), or why not.
+    fn ask_to_run(&mut self) -> Vec<Effect> {
         if self.commands.get(self.selected).is_none() {
             self.say(Level::Warn, "no commands are configured");
         } else if let Some(r) = self.running {
@@ -522,7 +607,10 @@ impl App {
             self.say(Level::Error, NEEDS_ROOT);
         } else {
             self.overlay = Some(Overlay::Confirm(self.selected));
+            self.confirm_values = None;
+            return vec![Effect::ValuesNow(self.selected)];
         }
+        Vec::new()
     }
 
     fn start(&mut self, index: usize) -> Vec<Effect> {
@@ -589,11 +677,21 @@ impl App {
                 _ => Vec::new(),
             },
             Some(Overlay::Help) => {
-                if matches!(
-                    key.code,
-                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
-                ) {
-                    self.overlay = None;
+                let max = super::views::help::BINDINGS.len() + 2;
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
+                        self.overlay = None
+                    }
+                    // The view clamps to the last full page.
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        self.help_scroll = (self.help_scroll + 1).min(max)
+                    }
+                    KeyCode::PageDown => self.help_scroll = (self.help_scroll + 10).min(max),
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.help_scroll = self.help_scroll.saturating_sub(1)
+                    }
+                    KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
+                    _ => {}
                 }
                 Vec::new()
             }
@@ -601,6 +699,7 @@ impl App {
                 KeyCode::Char('y') | KeyCode::Char('Y') => self.start(index),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
                     self.overlay = None;
+                    self.fixing = None;
                     self.say(Level::Info, "cancelled: nothing was run");
                     Vec::new()
                 }
@@ -638,14 +737,19 @@ impl App {
                     KeyCode::Backspace => {
                         typed.pop();
                     }
-                    KeyCode::Enter => {
-                        let typed = self.route_typing.take().unwrap_or_default();
-                        self.route_filter = Some(typed).filter(|t| !t.is_empty());
-                        self.scroll.routes = 0;
+                    // Enter keeps the filter; Esc clears it.
+                    KeyCode::Enter => self.route_typing = None,
+                    KeyCode::Esc => {
+                        self.route_typing = None;
+                        self.route_filter = None;
                     }
-                    KeyCode::Esc => self.route_typing = None,
                     _ => {}
                 }
+                // Filters as it is typed.
+                if let Some(typed) = &self.route_typing {
+                    self.route_filter = Some(typed.clone()).filter(|t| !t.is_empty());
+                }
+                self.scroll.routes = 0;
                 Vec::new()
             }
             None => self.on_key_main(key),
@@ -709,12 +813,24 @@ impl App {
             // it only says how to quit: an Esc pressed once too often (a
             // double Esc) never quits.
             KeyCode::Char('q') => return self.ask_to_quit(),
+            // Esc clears the routes' filters first.
+            KeyCode::Esc
+                if self.route_filter.is_some()
+                    || self.route_family.is_some()
+                    || self.route_defaults =>
+            {
+                self.route_filter = None;
+                self.route_family = None;
+                self.route_defaults = false;
+                self.scroll.routes = 0;
+                self.say(Level::Info, "routes: filters cleared");
+            }
             KeyCode::Esc => self.say(Level::Info, ESC_SAYS),
             // Arrows move in the focused panel: the selection in the commands,
             // one line in the others (the output goes back in time with ↑).
             KeyCode::Up | KeyCode::Char('k') => self.step_focused(false),
             KeyCode::Down | KeyCode::Char('j') => self.step_focused(true),
-            KeyCode::Enter => self.ask_to_run(),
+            KeyCode::Enter => return self.ask_to_run(),
             KeyCode::Char('p') => match self.commands.get(self.selected) {
                 Some(_) => {
                     self.overlay = Some(Overlay::Plan {
@@ -743,7 +859,10 @@ impl App {
                 );
                 return vec![Effect::Probe];
             }
-            KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
+            KeyCode::Char('?') => {
+                self.overlay = Some(Overlay::Help);
+                self.help_scroll = 0;
+            }
             KeyCode::Char('o') => return self.open_viewer(),
             KeyCode::Char('/') => {
                 self.focus = Focus::Routes;
@@ -759,7 +878,8 @@ impl App {
                 self.scroll.routes = 0;
             }
             KeyCode::Char('d') => {
-                // Defaults come first: the top of the routes.
+                // Only the default routes, or all again.
+                self.route_defaults = !self.route_defaults;
                 self.focus = Focus::Routes;
                 self.scroll.routes = 0;
             }
@@ -767,13 +887,32 @@ impl App {
                 Some(_) => self.overlay = Some(Overlay::ConfirmStop),
                 None => self.say(Level::Info, "nothing is running"),
             },
-            KeyCode::Char('f') => match self.fixes().first() {
-                Some(&(_, index)) => {
+            KeyCode::Char('f') => match self.picked_fix() {
+                Some((line, index)) => {
                     self.select(index);
-                    self.ask_to_run();
+                    self.focus = Focus::Commands;
+                    let effects = self.ask_to_run();
+                    if self.overlay == Some(Overlay::Confirm(index)) {
+                        let key = self.net.findings.iter().find(|f| f.line == line);
+                        self.fixing = key.map(|f| (index, f.key.clone()));
+                    }
+                    return effects;
                 }
                 None => self.say(Level::Info, "no finding has a configured fix"),
             },
+            KeyCode::Char(c @ ('[' | ']')) => {
+                let n = self.fixes().len();
+                if n > 1 {
+                    let at = self.fix_pick.min(n - 1);
+                    self.fix_pick = if c == ']' {
+                        (at + 1) % n
+                    } else {
+                        (at + n - 1) % n
+                    };
+                } else {
+                    self.say(Level::Info, "no other fix to pick");
+                }
+            }
             _ => {}
         }
         Vec::new()
@@ -800,6 +939,7 @@ impl App {
                 Vec::new()
             }
             RunMsg::Busy(who) => {
+                self.fixing = None;
                 // Nothing ran: the command is as it was, and the footer says
                 // who holds the lock.
                 if let Some((state, last, output)) = self.before_run.take() {
@@ -816,6 +956,10 @@ impl App {
                 Vec::new()
             }
             RunMsg::Line { stream, text } => {
+                let text = match super::model::after_carriage_returns(&text) {
+                    std::borrow::Cow::Borrowed(_) => text,
+                    std::borrow::Cow::Owned(t) => t,
+                };
                 cmd.output.push(OutLine { stream, text });
                 // Keep a reader who scrolled back at the same lines.
                 if self.scroll.output_back > 0 && index == self.selected {
@@ -852,7 +996,13 @@ impl App {
                     CmdState::Ok | CmdState::Skipped => Level::Info,
                     _ => Level::Error,
                 };
-                self.say(level, text);
+                self.say(level, text.clone());
+                // A fix: the next read says whether its finding cleared.
+                if let Some((i, key)) = self.fixing.take() {
+                    if i == index {
+                        self.fix_done = Some((text, key));
+                    }
+                }
                 self.before_run = None;
                 if self.running == Some(index) {
                     self.running = None;
@@ -870,24 +1020,6 @@ impl App {
 pub fn clock_time(t: SystemTime) -> String {
     let text = humantime::format_rfc3339_seconds(t).to_string();
     text.get(11..19).unwrap_or(&text).to_string()
-}
-
-/// Whether `text` holds `word` as a whole token: not inside a longer name
-/// or address (`2001:db8::1` is not in `2001:db8::10`).
-fn mentions(text: &str, word: &str) -> bool {
-    let part = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/');
-    text.match_indices(word).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
-        // A sentence's full stop or colon after the word still ends it.
-        let ends = |c: Option<char>| match c {
-            None => true,
-            Some(c) => !part(c),
-        };
-        let after_ok = ends(after)
-            || matches!(after, Some('.' | ':')) && ends(text[at + word.len() + 1..].chars().next());
-        ends(before) && after_ok
-    })
 }
 
 /// Apply one event to the state and say what the loop must do next.
@@ -930,6 +1062,7 @@ fn update_inner(app: &mut App, event: Event) -> Vec<Effect> {
             match result {
                 Ok(snapshot) => {
                     app.set_snapshot(snapshot);
+                    app.say_if_fixed();
                     app.net_error = None;
                     app.updated = app.wall;
                     if app.message_text() == Some("refreshing") {
@@ -963,6 +1096,16 @@ fn update_inner(app: &mut App, event: Event) -> Vec<Effect> {
                     .and_then(|s| s.command(&row.name))
                     .map(|c| kept(c, now));
             }
+            Vec::new()
+        }
+        Event::Values { index, values } => {
+            if app.overlay == Some(Overlay::Confirm(index)) {
+                app.confirm_values = Some((index, values));
+            }
+            Vec::new()
+        }
+        Event::RunLog { result, now } => {
+            app.set_run_log(result, now);
             Vec::new()
         }
         Event::Run { index, msg } => app.on_run(index, msg),

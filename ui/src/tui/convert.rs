@@ -7,7 +7,10 @@ use std::time::SystemTime;
 use inject_errands::config::{CommandSpec, Config};
 use inject_errands::ensure::CommandState;
 
-use super::model::{BannerLine, CommandRow, Health, InterfaceRow, Kept, NetView, RouteRow};
+use super::model::{
+    BannerFinding, BannerLine, CommandRow, FindingKey, Health, InterfaceRow, Kept, NetView,
+    RouteRow,
+};
 use crate::net::{
     family_status, findings::Expected, findings_with, route_line, Applied, Change, Code, Family,
     FamilyState, Finding, Route, Severity, Snapshot,
@@ -20,10 +23,12 @@ pub use inject_errands::runner::REDACTED;
 /// `networks:`) complete the hint's command when one fits an interface.
 pub fn net_view(snapshot: &Snapshot, gateways: &Expected) -> NetView {
     let findings = findings_with(snapshot, gateways);
+    let (banner, shown) = banner(snapshot, &findings);
     NetView {
-        banner: banner(snapshot, &findings),
+        banner,
         interfaces: interfaces(snapshot),
         routes: routes(snapshot),
+        findings: shown,
     }
 }
 
@@ -58,7 +63,7 @@ pub fn apply_to_view(
         }
     }
     let findings = findings_with(snapshot, gateways);
-    view.banner = banner(snapshot, &findings);
+    (view.banner, view.findings) = banner(snapshot, &findings);
 }
 
 /// Where the routes panel lists a route: defaults, then the others; IPv4
@@ -99,7 +104,21 @@ fn route_row(r: &Route, snapshot: &Snapshot) -> RouteRow {
     }
 }
 
-fn finding_lines(f: &Finding, out: &mut Vec<BannerLine>) {
+fn finding_lines(f: &Finding, out: &mut Vec<BannerLine>, shown: &mut Vec<BannerFinding>) {
+    shown.push(BannerFinding {
+        line: out.len(),
+        key: FindingKey {
+            code: f.code,
+            family: f.family,
+            interface: f.interface.clone(),
+            message: f.message.clone(),
+        },
+        fixes: f
+            .fix
+            .as_ref()
+            .map(|x| x.commands.clone())
+            .unwrap_or_default(),
+    });
     let health = match f.severity {
         Severity::Error => Health::Error,
         Severity::Warning => Health::Warn,
@@ -121,16 +140,23 @@ fn finding_lines(f: &Finding, out: &mut Vec<BannerLine>) {
 
 /// One line per family (with the missing-route finding and its hint in
 /// place of the bare status), then every other finding.
-fn banner(snapshot: &Snapshot, findings: &[Finding]) -> Vec<BannerLine> {
+fn banner(snapshot: &Snapshot, findings: &[Finding]) -> (Vec<BannerLine>, Vec<BannerFinding>) {
     let mut out = Vec::new();
+    let mut shown = Vec::new();
     for family in Family::BOTH {
         let status = family_status(snapshot, family);
         let missing = findings
             .iter()
             .find(|f| f.code == Code::MissingDefaultRoute && f.family == Some(family));
         match (status.state, missing) {
+            // A default whose gateway cannot be used is no ✓ (the finding
+            // below says why).
+            (FamilyState::Ok, _) if default_unusable(findings, family) => out.push(BannerLine {
+                health: Health::Error,
+                text: format!("{}, not usable (below)", status.text),
+            }),
             (FamilyState::Ok, _) => out.push(gateway_said(snapshot, family, status.text)),
-            (FamilyState::Missing, Some(f)) => finding_lines(f, &mut out),
+            (FamilyState::Missing, Some(f)) => finding_lines(f, &mut out, &mut shown),
             (FamilyState::Missing, None) => out.push(BannerLine {
                 health: Health::Error,
                 text: status.text,
@@ -148,10 +174,23 @@ fn banner(snapshot: &Snapshot, findings: &[Finding]) -> Vec<BannerLine> {
     }
     for f in findings {
         if f.code != Code::MissingDefaultRoute {
-            finding_lines(f, &mut out);
+            finding_lines(f, &mut out, &mut shown);
         }
     }
-    out
+    // Errors first, in the order they are shown.
+    shown.sort_by_key(|s: &BannerFinding| s.line);
+    (out, shown)
+}
+
+/// Whether an error says the family's default route cannot carry traffic:
+/// a reject route shadows it, or its gateway is on no link.
+fn default_unusable(findings: &[Finding], family: Family) -> bool {
+    findings.iter().any(|f| {
+        f.family == Some(family)
+            && f.severity == Severity::Error
+            && (f.code == Code::DefaultRouteUnusable
+                || f.code == Code::GatewayNotOnLink && f.message.contains(" of route default"))
+    })
 }
 
 /// A family's good default, with what its gateway's neighbour entry says

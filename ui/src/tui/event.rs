@@ -30,6 +30,19 @@ pub enum Event {
         state: Option<EnsureState>,
         now: SystemTime,
     },
+    /// The run log changed (or was first read) at `now`: each command's
+    /// last result and what other processes run now, or why it cannot be
+    /// read.
+    RunLog {
+        result: Result<super::history::Log, String>,
+        now: SystemTime,
+    },
+    /// The values the command at `index` would get now (for the
+    /// confirmation).
+    Values {
+        index: usize,
+        values: super::run::Values,
+    },
     /// Progress of the command at this index.
     Run { index: usize, msg: RunMsg },
     /// A command's output file, read for the viewer (or why not).

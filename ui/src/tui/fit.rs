@@ -20,6 +20,32 @@ pub fn elide(text: &str, max: usize) -> String {
     cut(text, max)
 }
 
+/// `text` in `max` columns: whole, or its start, `…` and its end, so names
+/// that differ only at the end (`rotate-haproxy-a`, `rotate-haproxy-b`)
+/// stay apart (`rotate-h…proxy-a`).
+pub fn elide_middle(text: &str, max: usize) -> String {
+    if width(text) <= max {
+        return text.to_string();
+    }
+    if max < 5 {
+        return cut(text, max);
+    }
+    let tail_w = (max - 1) / 2;
+    let mut tail: Vec<char> = Vec::new();
+    let mut used = 0;
+    for c in text.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > tail_w {
+            break;
+        }
+        tail.push(c);
+        used += w;
+    }
+    let head = cut(text, max - used);
+    let tail: String = tail.into_iter().rev().collect();
+    format!("{head}{tail}")
+}
+
 /// The start of `text` and `…` in at most `max` columns, whether or not
 /// all of it would fit: for text that goes on beyond this piece.
 pub fn cut(text: &str, max: usize) -> String {
@@ -38,6 +64,23 @@ pub fn cut(text: &str, max: usize) -> String {
     }
     out.push_str(ELLIPSIS);
     out
+}
+
+/// An `address/prefix` in `max` columns: the address is cut and the
+/// prefix kept (`10.0.2…/24`), since a cut prefix (`10.0.250.10/2…`) reads
+/// as another valid one. Text without a `/` is elided as usual.
+pub fn elide_cidr(text: &str, max: usize) -> String {
+    if width(text) <= max {
+        return text.to_string();
+    }
+    match text.rsplit_once('/') {
+        Some((addr, prefix)) if width(prefix) + 3 <= max => {
+            let keep = max - width(prefix) - 1;
+            format!("{}/{prefix}", cut(addr, keep))
+        }
+        // Not even the prefix fits: the address alone, cut.
+        _ => cut(text, max),
+    }
 }
 
 /// Whole items separated by a space, as many as fit `max` columns, then
@@ -60,7 +103,7 @@ pub fn list(items: &[String], max: usize) -> String {
         };
         if width(&out) + sep + width(item) + more > max {
             if out.is_empty() {
-                return elide(&all, max);
+                return elide_cidr(item, max);
             }
             return format!("{out} {rest}");
         }
@@ -116,6 +159,41 @@ mod tests {
         assert_eq!(list(&items, 100), items.join(" "));
         assert_eq!(list(&items, 20), "10.0.250.10/24 +2");
         assert_eq!(list(&items, 40), "10.0.250.10/24 2001:db8:69f5::10/64 +1");
-        assert_eq!(list(&items, 8), "10.0.25…");
+        // The prefix stays whole: `10.0.25…` would hide it, `/2…` forge one.
+        assert_eq!(list(&items, 8), "10.0…/24");
+    }
+}
+
+#[cfg(test)]
+mod middle {
+    use super::*;
+
+    #[test]
+    fn names_that_differ_at_the_end_stay_apart() {
+        let a = elide_middle("rotate-haproxy-certs-a", 14);
+        let b = elide_middle("rotate-haproxy-certs-b", 14);
+        assert_ne!(a, b);
+        assert_eq!(width(&a), 14);
+        assert!(a.contains('…') && a.ends_with("-a"), "{a}");
+        assert_eq!(elide_middle("short", 14), "short");
+    }
+}
+
+#[cfg(test)]
+mod cidr {
+    use super::*;
+
+    #[test]
+    fn a_cut_address_keeps_its_prefix_whole() {
+        assert_eq!(elide_cidr("10.0.250.10/24", 12), "10.0.250…/24");
+        assert_eq!(
+            list(
+                &["10.0.250.10/24".to_string(), "fe80::1/64".to_string()],
+                12
+            ),
+            "10.0.250…/24"
+        );
+        assert_eq!(elide_cidr("2001:db8::10/64", 4), "200…");
+        assert!(!elide_cidr("10.0.250.10/24", 13).contains("/2…"));
     }
 }

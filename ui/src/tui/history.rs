@@ -110,6 +110,113 @@ pub fn parse(text: &str) -> HashMap<String, (Past, String, u64)> {
     out
 }
 
+/// A command another process (the errand, a hook, ensure, another
+/// dashboard) is running now, as the run log says: its last `started` has
+/// no `finished` after it, and the process of its run still lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Running {
+    pub since: SystemTime,
+    /// Who runs it (the run's `source`, else its phase).
+    pub source: String,
+    pub pid: Option<u32>,
+}
+
+/// The commands being run now by live processes, by name (see [`Running`]).
+pub fn running(text: &str, alive: impl Fn(u32) -> bool) -> HashMap<String, Running> {
+    let mut out: HashMap<String, Running> = HashMap::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let event = v.get("event").and_then(|e| e.as_str());
+        let Some(name) = v.get("name").and_then(|n| n.as_str()) else {
+            continue;
+        };
+        match event {
+            Some("finished") => {
+                out.remove(name);
+            }
+            Some("started") => {
+                let Some(since) = v
+                    .get("time")
+                    .and_then(|t| t.as_str())
+                    .and_then(|t| humantime::parse_rfc3339(t).ok())
+                else {
+                    continue;
+                };
+                let source = v
+                    .get("source")
+                    .or_else(|| v.get("phase"))
+                    .and_then(|s| s.as_str())
+                    .unwrap_or("unknown")
+                    .to_string();
+                // Runs are named `<time>-<pid>` or `<time>-<pid>-<n>`.
+                let pid = v.get("run").and_then(|r| r.as_str()).and_then(|run| {
+                    let mut parts = run.rsplit('-');
+                    let last = parts.next()?;
+                    let before = parts.next()?;
+                    // `…Z-<pid>`: the part before is the time.
+                    if before.ends_with('Z') {
+                        last.parse().ok()
+                    } else {
+                        before.parse().ok()
+                    }
+                });
+                out.insert(name.to_string(), Running { since, source, pid });
+            }
+            _ => {}
+        }
+    }
+    // A run whose process died mid-command never logs `finished`.
+    // A run whose process cannot be named cannot be shown as live either.
+    out.retain(|_, r| r.pid.is_some_and(&alive));
+    out
+}
+
+/// The run log as the dashboard shows it: each command's last result and
+/// what runs now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Log {
+    pub past: HashMap<String, Past>,
+    pub running: HashMap<String, Running>,
+}
+
+/// [`Log`] of `dir`: empty when there is no run log yet; an error (said on
+/// screen) when it cannot be read, e.g. not root.
+pub fn read_log(dir: &Path) -> Result<Log, String> {
+    let path = dir.join(EVENTS_FILE);
+    if let Err(e) = std::fs::File::open(&path) {
+        return match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(Log::default()),
+            _ => Err(format!("cannot read the run log {}: {e}", path.display())),
+        };
+    }
+    let text = tail(&path, TAIL).unwrap_or_default();
+    // This dashboard's own run shows itself, live.
+    let me = std::process::id();
+    let alive = |pid: u32| pid != me && Path::new(&format!("/proc/{pid}")).exists();
+    Ok(Log {
+        past: with_outputs(dir, parse(&text)),
+        running: running(&text, alive),
+    })
+}
+
+/// The run log's size and change time: a cheap look at whether it moved.
+pub fn stamp(dir: &Path) -> Option<(u64, SystemTime)> {
+    let meta = std::fs::metadata(dir.join(EVENTS_FILE)).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+fn with_outputs(dir: &Path, parsed: HashMap<String, (Past, String, u64)>) -> HashMap<String, Past> {
+    parsed
+        .into_iter()
+        .map(|(name, (mut past, run, index))| {
+            past.output = output_file(dir, &run, index);
+            (name, past)
+        })
+        .collect()
+}
+
 /// Each command's last result in the run log in `dir`, by name, with its
 /// output file when the run's dir is still there.
 pub fn read(dir: &Path) -> HashMap<String, Past> {
@@ -172,6 +279,7 @@ pub fn output_lines(path: &Path) -> Vec<OutLine> {
     let start = lines.len().saturating_sub(PAST_LINES);
     lines[start..]
         .iter()
+        .map(|l| super::model::after_carriage_returns(l))
         .map(|l| match l.strip_prefix("stderr| ") {
             Some(rest) => OutLine {
                 stream: OutStream::Stderr,
@@ -196,6 +304,19 @@ mod tests {
 not json
 {"attempts":1,"command":"hi","duration":1.5,"event":"finished","index":1,"name":"hi","outcome":{"result":"timed_out"},"phase":"errand","source":"dashboard","run":"2026-12-03T04:00:00Z-3-1","time":"2026-12-03T04:00:01.500Z"}
 "#;
+
+    #[test]
+    fn a_command_started_by_a_live_process_and_not_finished_is_running() {
+        let log = r#"{"event":"started","index":1,"name":"hi","run":"2026-12-03T03:55:44Z-21955","source":"errand","time":"2026-12-03T03:55:44.086Z"}
+{"event":"started","index":2,"name":"slow","run":"2026-12-03T03:55:44Z-21955-2","source":"errand","time":"2026-12-03T03:55:45.000Z"}
+{"event":"finished","index":1,"name":"hi","run":"2026-12-03T03:55:44Z-21955","time":"2026-12-03T03:55:44.100Z","outcome":{"result":"ok"}}
+{"event":"started","index":1,"name":"dead","run":"2026-12-03T03:55:44Z-7","source":"ensure","time":"2026-12-03T03:55:46.000Z"}
+"#;
+        let now = running(log, |pid| pid == 21955);
+        assert_eq!(now.len(), 1, "{now:?}");
+        let slow = &now["slow"];
+        assert_eq!((slow.source.as_str(), slow.pid), ("errand", Some(21955)));
+    }
 
     #[test]
     fn the_last_result_of_each_command_with_when_and_who() {

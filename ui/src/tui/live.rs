@@ -51,6 +51,14 @@ pub fn main(opts: Options) -> ExitCode {
     let path = config::resolve_path(opts.config.clone());
     let tty = std::io::stdout().is_terminal();
     let mut config_error = None;
+    // A `-c PATH` that does not exist is a mistyped path: exit 2 before the
+    // screen opens, in a terminal too (README, --help).
+    if opts.config.is_some() && std::fs::symlink_metadata(&path).is_err() {
+        if let Err(e) = net::locate::load(&path) {
+            say_err(&format!("inject-tui: {e}"));
+            return ExitCode::from(2);
+        }
+    }
     let config = if opts.config.is_some() || path.exists() {
         match net::locate::load(&path) {
             Ok(c) => Some(Arc::new(c)),
@@ -162,11 +170,14 @@ async fn dashboard(
     }
     let log_dir = runlog::resolve_dir(log_dir);
     if let Some(dir) = log_dir.as_deref() {
-        app.set_history(super::history::read(dir), SystemTime::now());
+        app.set_run_log(super::history::read_log(dir), SystemTime::now());
     }
     let events = stream::select(
         terminal_events(),
-        ensure_events(log_dir.clone(), ENSURE_EVERY),
+        stream::select(
+            ensure_events(log_dir.clone(), ENSURE_EVERY),
+            run_log_events(log_dir.clone(), RUN_LOG_EVERY),
+        ),
     );
     let io = Arc::new(LiveIo { config, log_dir });
 
@@ -252,6 +263,45 @@ fn ensure_events(log_dir: Option<PathBuf>, every: Duration) -> BoxStream<'static
         .boxed()
 }
 
+/// How often the dashboard looks whether the run log moved: the errand,
+/// hooks, ensure and other dashboards append to it, and their runs must
+/// show within a second. A look is one `stat` of one file; the log is read
+/// only when its size or time changed (or while another process runs a
+/// command, whose elapsed time the panel shows).
+const RUN_LOG_EVERY: Duration = Duration::from_millis(500);
+
+/// The run log, each time it changes (the first at once); nothing without
+/// a log dir.
+fn run_log_events(log_dir: Option<PathBuf>, every: Duration) -> BoxStream<'static, Event> {
+    let Some(dir) = log_dir else {
+        return stream::pending().boxed();
+    };
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<Option<(u64, SystemTime)>> = None;
+    let mut busy = false;
+    let mut since_read = 0u32;
+    stream::poll_fn(move |cx| ticks.poll_tick(cx).map(Some))
+        .filter_map(move |_| {
+            let stamp = super::history::stamp(&dir);
+            since_read += 1;
+            // Changed, or a foreign run's clock to move once a second.
+            let due = last.as_ref() != Some(&stamp) || (busy && since_read >= 2);
+            let event = due.then(|| {
+                last = Some(stamp);
+                since_read = 0;
+                let result = super::history::read_log(&dir);
+                busy = result.as_ref().is_ok_and(|l| !l.running.is_empty());
+                Event::RunLog {
+                    result,
+                    now: SystemTime::now(),
+                }
+            });
+            futures_util::future::ready(event)
+        })
+        .boxed()
+}
+
 /// Ensure's state, if its process runs and the state is current (one that
 /// could not be written for a while is not shown as if it were); an
 /// unreadable file shows nothing (ensure itself reports its own trouble, in
@@ -311,6 +361,20 @@ struct LiveIo {
 }
 
 impl Io for LiveIo {
+    fn values_now(&self, index: usize) -> Option<super::run::Values> {
+        let config = self.config.as_deref()?;
+        let spec = config.commands.get(index)?;
+        if spec.sensitive {
+            return None;
+        }
+        Some(
+            inject_errands::netenv::used_values(config, spec)
+                .into_iter()
+                .map(|v| (v.name, v.value))
+                .collect(),
+        )
+    }
+
     fn read_snapshot(&self) -> BoxFuture<'static, Result<net::Snapshot, String>> {
         // Off the loop's thread: a re-read of a big table must not freeze it.
         let read = net::read::read_snapshot_on_thread(false);

@@ -49,6 +49,37 @@ pub struct NetView {
     pub interfaces: Vec<InterfaceRow>,
     /// Default routes first, then the others; IPv4 before IPv6 in each group.
     pub routes: Vec<RouteRow>,
+    /// The findings shown in `banner`, errors first, with the configured
+    /// commands that fix each (from the finding's data, never its words).
+    pub findings: Vec<BannerFinding>,
+}
+
+/// A finding as the banner shows it: where, which, and its fixes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BannerFinding {
+    /// Index of its first line in `NetView::banner`.
+    pub line: usize,
+    pub key: FindingKey,
+    /// The names of the configured commands that fix it.
+    pub fixes: Vec<String>,
+}
+
+/// What a finding is about, to tell whether it is still there after a fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FindingKey {
+    pub code: crate::net::Code,
+    pub family: Option<crate::net::Family>,
+    pub interface: Option<String>,
+    /// Its message, to say which one cleared.
+    pub message: String,
+}
+
+impl FindingKey {
+    /// Whether `other` is the same finding (its message may change: a
+    /// count of routes, an address).
+    pub fn same(&self, other: &FindingKey) -> bool {
+        self.code == other.code && self.family == other.family && self.interface == other.interface
+    }
 }
 
 /// Where a command's run stands.
@@ -66,7 +97,7 @@ pub enum CmdState {
 impl CmdState {
     pub fn label(self) -> &'static str {
         match self {
-            CmdState::Pending => "pending",
+            CmdState::Pending => "never run",
             CmdState::Running => "running",
             CmdState::Ok => "ok",
             CmdState::Skipped => "skipped",
@@ -119,6 +150,9 @@ pub struct CommandRow {
     pub past: Option<super::history::Past>,
     /// Its last run's whole output, as the run log kept it.
     pub log_file: Option<std::path::PathBuf>,
+    /// Another process runs it now (the errand, a hook, ensure, another
+    /// dashboard), as the run log says.
+    pub held: Option<super::history::Running>,
 }
 
 /// How a running `inject ensure` keeps a command (from its state file,
@@ -181,8 +215,28 @@ impl CommandRow {
             kept: None,
             past: None,
             log_file: None,
+            held: None,
         }
     }
+}
+
+/// A line as a terminal leaves it: each carriage return goes back to the
+/// start and what follows overwrites (`50%\r100%` reads `100%`, the last
+/// state of a progress line; `abc\rX` reads `Xbc`).
+pub fn after_carriage_returns(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\r') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut screen: Vec<char> = Vec::new();
+    for part in text.split('\r') {
+        for (at, c) in part.chars().enumerate() {
+            match screen.get_mut(at) {
+                Some(slot) => *slot = c,
+                None => screen.push(c),
+            }
+        }
+    }
+    std::borrow::Cow::Owned(screen.into_iter().collect())
 }
 
 /// `250ms`, `1.2s`, `30s`, `2m 3s`: as the errand runner says durations.
@@ -191,6 +245,14 @@ pub use inject_errands::event::format_duration;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn carriage_returns_leave_the_last_state_of_the_line() {
+        assert_eq!(after_carriage_returns(" 10%\r 50%\r100%"), "100%");
+        assert_eq!(after_carriage_returns("abc\rX"), "Xbc");
+        assert_eq!(after_carriage_returns("done\r"), "done");
+        assert_eq!(after_carriage_returns("plain"), "plain");
+    }
 
     #[test]
     fn durations_read_short() {

@@ -57,7 +57,16 @@ pub trait Io: Send + Sync + 'static {
         sink: RunSink,
         cancel: CancellationToken,
     ) -> BoxFuture<'static, ()>;
+    /// The network variables the command at `index` uses, with the values
+    /// a run started now would get (or why one is unset), by the runner's
+    /// own code. None where nothing is looked up (tests, no config).
+    fn values_now(&self, _index: usize) -> Option<Values> {
+        None
+    }
 }
+
+/// A command's network variables: name, and value or why it is unset.
+pub type Values = Vec<(String, Result<String, String>)>;
 
 /// How often a running command's spinner and elapsed time move.
 const TICK: Duration = Duration::from_millis(100);
@@ -161,6 +170,13 @@ where
                         )));
                     }
                     Effect::Stop => run_cancel.cancel(),
+                    Effect::ValuesNow(index) => {
+                        // One address dump (as the run's own start does):
+                        // quick enough to answer before the next frame.
+                        if let Some(values) = io.values_now(index) {
+                            let _ = tx.send(Event::Values { index, values });
+                        }
+                    }
                     Effect::LoadOutput(index, path) => {
                         let tx = tx.clone();
                         tokio::task::spawn_blocking(move || {

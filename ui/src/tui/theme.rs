@@ -72,6 +72,9 @@ pub struct Theme {
     pub warn: Style,
     pub info: Style,
     pub dim: Style,
+    /// What to do about a finding: the terminal's own foreground, so it
+    /// reads on dark and light backgrounds alike (colour 8 does not).
+    pub hint: Style,
     pub title: Style,
     pub border: Style,
     pub border_focused: Style,
@@ -116,7 +119,10 @@ impl Theme {
             error: Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
             warn: Style::new().fg(Color::Yellow),
             info: Style::new().fg(Color::Cyan),
-            dim: Style::new().fg(Color::DarkGray),
+            // The terminal's own foreground, faint: colour 8 (dark grey)
+            // vanishes on dark themes such as Solarized Dark.
+            dim: Style::new().add_modifier(Modifier::DIM),
+            hint: Style::new(),
             title: Style::new().add_modifier(Modifier::BOLD),
             border: Style::new().fg(Color::DarkGray),
             border_focused: Style::new().fg(Color::Cyan),
@@ -140,6 +146,7 @@ impl Theme {
             warn: Style::new().add_modifier(Modifier::UNDERLINED),
             info: Style::new().add_modifier(Modifier::ITALIC),
             dim: Style::new().add_modifier(Modifier::DIM),
+            hint: Style::new(),
             title: Style::new().add_modifier(Modifier::BOLD),
             border: Style::new(),
             border_focused: Style::new().add_modifier(Modifier::BOLD),
@@ -232,5 +239,18 @@ mod tests {
         assert_eq!(lc_all.marks, ASCII_MARKS);
         let no_color = theme(&[("TERM", "xterm"), ("LANG", "C.utf8"), ("NO_COLOR", "1")]);
         assert_eq!(no_color, Theme::no_color());
+    }
+}
+
+#[cfg(test)]
+mod readable {
+    use super::*;
+
+    #[test]
+    fn hints_and_faint_text_use_the_terminals_own_foreground_not_colour_8() {
+        let t = Theme::color();
+        for style in [t.hint, t.dim] {
+            assert_eq!(style.fg, None, "{style:?}");
+        }
     }
 }

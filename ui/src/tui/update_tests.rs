@@ -49,7 +49,8 @@ fn arrows_and_jk_move_the_selection_within_bounds() {
 #[test]
 fn enter_asks_then_y_runs_the_selected_command() {
     let mut app = seed_vm_app();
-    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    // Asking works out the values the command would get now.
+    assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::ValuesNow(0)]);
     assert_eq!(app.overlay, Some(Overlay::Confirm(0)));
     // Other keys do nothing while asking.
     assert!(ch(&mut app, 'j').is_empty());
@@ -793,4 +794,103 @@ fn a_banner_that_shrinks_keeps_its_rows_a_moment_so_panels_do_not_jump() {
     );
     assert!(app.banner_hold.is_none());
     assert!(super::views::layout(&app, area).unwrap().banner.height < flagged);
+}
+
+#[test]
+fn with_both_defaults_missing_f_runs_the_fix_of_the_picked_finding() {
+    let mut app = super::fixtures::both_missing_app();
+    // Only the IPv6 command adds a default route: the IPv4 finding has
+    // none, however much its words share with the config.
+    let fixes = app.fixes();
+    assert_eq!(fixes.len(), 1, "{fixes:?}");
+    assert_eq!(app.commands[fixes[0].1].name, "ipv6-default-route");
+    app.selected = 1;
+    ch(&mut app, 'f');
+    assert_eq!(app.overlay, Some(Overlay::Confirm(0)));
+    assert_eq!(
+        app.selected, 0,
+        "the command f asks about is the selected one"
+    );
+}
+
+#[test]
+fn after_a_fix_the_dashboard_says_whether_its_finding_cleared() {
+    let mut app = seed_vm_app();
+    ch(&mut app, 'f');
+    assert_eq!(ch(&mut app, 'y'), vec![Effect::Run(0)]);
+    let done = RunMsg::Finished {
+        state: CmdState::Ok,
+        duration: Duration::from_millis(12),
+    };
+    update(
+        &mut app,
+        Event::Run {
+            index: 0,
+            msg: done.clone(),
+        },
+    );
+    update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm())));
+    let said = app.message_text().unwrap();
+    assert!(said.contains("still there: IPv6"), "{said}");
+
+    ch(&mut app, 'f');
+    ch(&mut app, 'y');
+    update(
+        &mut app,
+        Event::Run {
+            index: 0,
+            msg: done,
+        },
+    );
+    update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm_fixed())));
+    let said = app.message_text().unwrap();
+    assert!(said.contains("ok in 12ms; cleared: IPv6"), "{said}");
+    assert!(app.fixes().is_empty());
+}
+
+#[test]
+fn a_run_log_that_cannot_be_read_is_said_and_no_command_reads_never_run() {
+    let mut app = seed_vm_app();
+    let denied = "cannot read the run log /var/vcap/sys/log/inject/inject-run.jsonl: Permission denied (os error 13)";
+    update(
+        &mut app,
+        Event::RunLog {
+            result: Err(denied.into()),
+            now: ensure_now(),
+        },
+    );
+    assert_eq!(app.message.as_ref().unwrap().level, Level::Warn);
+    assert!(app.message_text().unwrap().contains("Permission denied"));
+    let screen = super::view_tests::screen(&app, 120, 40);
+    assert!(!screen.contains("never run"), "{screen}");
+    assert!(screen.contains("unknown"), "{screen}");
+}
+
+#[test]
+fn the_confirmation_shows_the_values_worked_out_when_it_opened_and_an_unset_one_with_why() {
+    let mut app = seed_vm_app();
+    key(&mut app, KeyCode::Enter);
+    let values = vec![
+        (
+            "INJECT_NET_IPV6_NET_GATEWAY".to_string(),
+            Ok("2001:db8:69f5::1".to_string()),
+        ),
+        (
+            "INJECT_IPV6_INTERFACE".to_string(),
+            Err(
+                "2001:db8:69f5::10 (network `ipv6-net`) is on no interface of this host now"
+                    .to_string(),
+            ),
+        ),
+    ];
+    update(&mut app, Event::Values { index: 0, values });
+    let screen = super::view_tests::screen(&app, 120, 40);
+    assert!(
+        screen.contains("INJECT_NET_IPV6_NET_GATEWAY=2001:db8:69f5::1"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("INJECT_IPV6_INTERFACE unset: 2001:db8:69f5::10"),
+        "{screen}"
+    );
 }

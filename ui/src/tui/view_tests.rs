@@ -30,7 +30,7 @@ fn text(buf: &Buffer) -> String {
         .join("\n")
 }
 
-fn screen(app: &App, w: u16, h: u16) -> String {
+pub(super) fn screen(app: &App, w: u16, h: u16) -> String {
     text(&draw(app, &Theme::color(), w, h))
 }
 
@@ -370,6 +370,18 @@ fn long_addresses_are_elided_never_cut_to_another_value() {
         let s = screen(&app, w, h);
         for word in s.split(|c: char| c.is_whitespace() || c == '│' || c == '┃') {
             let looks_like_address = word.contains('/') && word.contains(['.', ':']);
+            // A cut address keeps its prefix whole: `192.168.10…/24`.
+            if let Some((addr, prefix)) = word.split_once("…/") {
+                assert!(
+                    ["8", "128", "24", "64"].contains(&prefix) && !addr.is_empty(),
+                    "{w}x{h}: `{word}`: {s}"
+                );
+                continue;
+            }
+            assert!(
+                !word.contains("/2…") && !word.contains("/6…"),
+                "{w}x{h}: {s}"
+            );
             if looks_like_address && !word.ends_with('…') {
                 assert!(
                     [
@@ -526,7 +538,7 @@ fn the_output_viewer_follows_the_end_with_colours_and_tabs() {
     );
     assert!(!s.contains("[31m"), "{s}");
     assert!(
-        s.contains("output: ipv6-default-route · 82-102/102 · following"),
+        s.contains("output: ipv6-default-route · never run · 82-102/102 · following"),
         "{s}"
     );
     // The colour is drawn: `red` in red.
@@ -577,11 +589,13 @@ fn routes_filter_by_text_and_family_with_a_count() {
         key(&mut app, KeyCode::Char(c));
     }
     let s = screen(&app, 120, 40);
-    assert!(
-        s.contains("/dev eth3   (Enter filters, Esc cancels)"),
-        "{s}"
-    );
+    assert!(s.contains("/dev eth3   (Enter keeps, Esc clears)"), "{s}");
+    // It filters as it is typed.
+    let typed = app.routes_shown();
+    assert!(typed < app.net.routes.len(), "{s}");
+    assert!(s.contains("matching \"dev eth3 \""), "{s}");
     key(&mut app, KeyCode::Enter);
+    assert_eq!(app.routes_shown(), typed);
     let s = screen(&app, 120, 40);
     let total = app.net.routes.len();
     let matching = app.routes_shown();
@@ -653,4 +667,85 @@ fn a_new_route_is_drawn_reversed_and_the_banner_says_when_it_changed() {
     assert!(buf[(x, row)]
         .modifier
         .contains(ratatui::style::Modifier::REVERSED));
+}
+
+#[test]
+fn d_shows_only_the_defaults_and_esc_clears_the_filters() {
+    use crossterm::event::KeyCode;
+    let mut app = big_app(10, 2_000);
+    let key = |app: &mut App, code| super::update(app, super::Event::key(code));
+    key(&mut app, KeyCode::Char('d'));
+    let s = screen(&app, 120, 40);
+    assert_eq!(app.routes_shown(), 2, "{s}");
+    assert!(s.contains("routes (2) defaults"), "{s}");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.routes_shown(), app.net.routes.len());
+    assert_eq!(app.message_text(), Some("routes: filters cleared"));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.message_text(), Some(super::app::ESC_SAYS));
+}
+
+#[test]
+fn help_scrolls_on_a_small_screen_to_its_last_line() {
+    use crossterm::event::KeyCode;
+    let mut app = seed_vm_app();
+    super::update(&mut app, super::Event::key(KeyCode::Char('?')));
+    let s = screen(&app, 50, 14);
+    assert!(s.contains("↑↓ scroll"), "{s}");
+    assert!(s.contains("Enter"), "{s}");
+    for _ in 0..3 {
+        super::update(&mut app, super::Event::key(KeyCode::PageDown));
+    }
+    let s = screen(&app, 50, 14);
+    assert!(s.contains("The view follows netlink"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn the_confirmation_keeps_its_answers_in_view_at_50x14_and_60x15() {
+    for (w, h) in [(50, 14), (60, 15), (80, 24)] {
+        let mut app = seed_vm_app();
+        app.commands[0].run = format!("ip -6 route replace default {}", "via x ".repeat(60));
+        app.overlay = Some(Overlay::Confirm(0));
+        let s = screen(&app, w, h);
+        assert!(s.contains("y run it"), "{w}x{h}:\n{s}");
+        assert!(s.contains("Esc cancel"), "{w}x{h}:\n{s}");
+        assert!(s.contains('…'), "{w}x{h}: a cut says so:\n{s}");
+        if (w, h) == (50, 14) {
+            insta::assert_snapshot!(s);
+        }
+    }
+}
+
+#[test]
+fn a_broken_config_keeps_its_reason_in_view_at_50x14() {
+    let mut app = seed_vm_app();
+    app.commands.clear();
+    app.config_error = Some(
+        "/var/vcap/jobs/inject-commands/config/commands.yml:7:5: commands[1].fixes: unknown finding code `gateway_down`".into(),
+    );
+    let s = screen(&app, 50, 14);
+    let flat: String = s
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '│' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains("unknown finding code"), "{s}");
+    assert!(flat.contains("`gateway_down`"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn the_viewer_says_whether_the_command_runs_or_how_it_ended() {
+    let mut app = viewer_app();
+    app.commands[0].state = super::model::CmdState::Failed;
+    app.commands[0].last_duration = Some(std::time::Duration::from_secs(2));
+    let s = screen(&app, 80, 24);
+    assert!(
+        s.contains("output: ipv6-default-route · failed in 2s ·"),
+        "{s}"
+    );
+    app.running = Some(0);
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("output: ipv6-default-route · running ·"), "{s}");
 }

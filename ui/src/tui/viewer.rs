@@ -42,6 +42,7 @@ pub fn load(path: &Path, head: usize, tail: usize) -> std::io::Result<Loaded> {
         }
         let text = String::from_utf8_lossy(&buf);
         let text = text.trim_end_matches(['\n', '\r']);
+        let text = super::model::after_carriage_returns(text);
         let line = match text.strip_prefix("stderr| ") {
             Some(rest) => OutLine {
                 stream: OutStream::Stderr,

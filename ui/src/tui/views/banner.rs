@@ -31,7 +31,8 @@ fn items(app: &App, theme: &Theme) -> Vec<Item> {
             Span::styled(format!("{} ", theme.marks.error), theme.error),
             Span::styled(text, theme.error),
         ]),
-        wraps: false,
+        // The reason is what to fix: wrapped, never cut, when rows are short.
+        wraps: true,
     };
     if let Some(err) = &app.config_error {
         out.push(problem(format!("config: {err}")));
@@ -45,7 +46,7 @@ fn items(app: &App, theme: &Theme) -> Vec<Item> {
         let (mark, style) = match b.health {
             Health::Ok => (theme.marks.ok, theme.ok),
             Health::Info => (theme.marks.info, theme.dim),
-            Health::Hint => (" ", theme.dim),
+            Health::Hint => (" ", theme.hint),
             Health::Warn => (theme.marks.warn, theme.warn),
             Health::Error => (theme.marks.error, theme.error),
         };
@@ -54,11 +55,21 @@ fn items(app: &App, theme: &Theme) -> Vec<Item> {
             .rev()
             .find(|&j| banner[j].health != Health::Hint)
             .unwrap_or(i);
-        let fix = fixes.iter().position(|f| f.0 == owner);
+        let picked = app.picked_fix();
+        // The picked fix when it is this finding's, else its first.
+        let fix = picked
+            .filter(|p| p.0 == owner)
+            .and_then(|p| fixes.iter().position(|f| *f == p))
+            .or_else(|| fixes.iter().position(|f| f.0 == owner));
         let fix_text = |k: usize| {
             let name = &app.commands[fixes[k].1].name;
-            if k == 0 {
-                format!("f runs {name}")
+            if Some(fixes[k]) == picked {
+                let others = fixes.iter().filter(|f| f.0 == owner).count();
+                if others > 1 {
+                    format!("f runs {name} (] picks another)")
+                } else {
+                    format!("f runs {name}")
+                }
             } else {
                 format!("fix: {name}")
             }

@@ -17,7 +17,12 @@ use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let note = fit::elide(&app.config_note, area.width.saturating_sub(4) as usize);
-    let block = panel("commands", Focus::Commands, app, theme)
+    // Where the selection is and how many there are (`3/7`).
+    let title = match app.commands.len() {
+        0 => "commands".to_string(),
+        n => format!("commands {}/{n}", app.selected.min(n - 1) + 1),
+    };
+    let block = panel(&title, Focus::Commands, app, theme)
         .title_bottom(Line::from(Span::styled(format!(" {note} "), theme.dim)));
     if app.commands.is_empty() {
         let why = if app.config_error.is_some() {
@@ -40,6 +45,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         if app.running == Some(i) {
             return format_duration(app.elapsed().unwrap_or_default());
         }
+        // Run by another process: for how long, and by whom.
+        if let (Some(h), Some(now)) = (&c.held, app.wall) {
+            let took = now.duration_since(h.since).unwrap_or_default();
+            return format!("{} {}", format_age(took), h.source);
+        }
         match (&c.past, app.wall) {
             (Some(p), Some(now)) => {
                 let ago = now.duration_since(p.when).unwrap_or_default();
@@ -59,7 +69,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let own = if app.running == Some(i) {
             9 // `⠋ running`
         } else {
-            fit::width(c.state.label())
+            fit::width(state_label(app, c))
         };
         own.max(c.kept.as_ref().map_or(0, |k| fit::width(k.label())))
     }))
@@ -71,7 +81,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .map(|a| fit::width(&format_ago(a)))
     });
     // No column at all while no command has a last run to show.
-    let last_w = match widest(&mut lasts.iter().map(|l| fit::width(l)).chain(kept_ago)) {
+    // An age is sized for its widest (`59m`), so names keep their width
+    // (and their cut) as `9s errand` grows to `10m errand`.
+    let grown = lasts.iter().zip(&app.commands).map(|(l, c)| {
+        let source = c
+            .held
+            .as_ref()
+            .map(|h| &h.source)
+            .or(c.past.as_ref().map(|p| &p.source));
+        match source {
+            Some(s) if !l.is_empty() => 4 + fit::width(s),
+            _ => fit::width(l),
+        }
+    });
+    let last_w = match widest(&mut grown.chain(kept_ago)) {
         0 => 0,
         w => w.clamp(8, 14),
     };
@@ -102,9 +125,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         };
         let selected = offset + i == app.selected;
         let marker = if selected { theme.marks.selected } else { " " };
-        let mut name = vec![Line::from(fit::elide(
-            &format!("{marker} {}", c.name),
-            name_w,
+        // Cut in the middle: names that share a start stay apart.
+        let mut name = vec![Line::from(format!(
+            "{marker} {}",
+            fit::elide_middle(&c.name, name_w.saturating_sub(2))
         ))];
         let running = app.running == Some(offset + i);
         let last_text = fit::elide(&lasts[offset + i], last_w);
@@ -115,7 +139,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let frame = frames[(elapsed.as_millis() / 100) as usize % frames.len()];
             format!("{frame} running")
         } else {
-            c.state.label().to_string()
+            state_label(app, c).to_string()
         };
         let mut state = vec![Line::from(Span::styled(state_text, state_style))];
         let mut last = vec![Line::from(last_text)];
@@ -161,4 +185,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     )
     .block(block);
     frame.render_widget(table, area);
+}
+
+/// A command's state in words; one never run by this dashboard reads
+/// `unknown` when the run log cannot be read (it may well have run).
+fn state_label(app: &App, c: &super::super::model::CommandRow) -> &'static str {
+    match (c.state, &app.history_error) {
+        (CmdState::Pending, Some(_)) => "unknown",
+        (state, _) => state.label(),
+    }
 }

@@ -46,10 +46,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::styled(" stop  ", theme.dim),
         ]);
     }
-    if !app.fixes().is_empty() && app.is_root {
+    let fixes = app.fixes().len();
+    if fixes > 0 && app.is_root {
         groups.push(vec![
             Span::styled("f", theme.key),
             Span::styled(" fix  ", theme.dim),
+        ]);
+    }
+    if fixes > 1 && app.is_root {
+        groups.push(vec![
+            Span::styled("[ ]", theme.key),
+            Span::styled(" pick fix  ", theme.dim),
         ]);
     }
     for (key, what) in KEYS {

@@ -14,12 +14,18 @@ pub const BINDINGS: &[(&str, &str)] = &[
     ("Enter", "run the selected command (asks first)"),
     ("y / n Esc", "in the confirmation: run / cancel"),
     ("o", "full-screen output: g G PgUp PgDn, w wrap, / search"),
-    ("f", "run the fix a finding names (asks first)"),
+    ("f", "run the picked finding's fix (asks first)"),
+    ("[ ]", "pick another finding's fix, or another fix"),
     ("p", "show what the selected command would do (dry run)"),
     ("Tab Shift-Tab", "move focus between panels"),
     ("PgUp PgDn", "scroll the focused panel"),
     ("r", "re-read interfaces and routes"),
-    ("/  4  6  d", "routes: filter, IPv4/IPv6 only, defaults"),
+    ("g", "probe the default gateways (ARP/NDP, up to 5 s; root)"),
+    (
+        "/  4  6  d",
+        "routes: filter as typed, IPv4/IPv6, defaults only",
+    ),
+    ("Esc", "clear the routes' filters"),
     ("?", "show or hide this help"),
     ("x", "stop the running command (asks first)"),
     ("Ctrl-L", "redraw the screen"),
@@ -27,7 +33,8 @@ pub const BINDINGS: &[(&str, &str)] = &[
     ("q Ctrl-C", "quit (asks first while a command runs)"),
 ];
 
-pub fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
+/// `scroll`: lines scrolled down (↓ j PgDn), clamped so the last page is full.
+pub fn render(frame: &mut Frame, area: Rect, scroll: usize, theme: &Theme) {
     let mut lines: Vec<Line> = BINDINGS
         .iter()
         .map(|(keys, what)| {
@@ -42,11 +49,33 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
         "The view follows netlink: routes added by anyone appear at once.",
         theme.dim,
     )));
+    // Cut with `…`, never silently, on a narrow screen.
+    let inner = (72u16.min(area.width.saturating_sub(2))).saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = lines
+        .into_iter()
+        .map(|l| crate::tui::fit::elide_line(l, inner))
+        .collect();
+    // What fits between the borders of a window clamped to the screen.
+    let fits = (area.height.saturating_sub(4) as usize).max(1);
+    let total = lines.len();
+    let title = if total > fits {
+        let offset = scroll.min(total - fits);
+        lines.drain(..offset);
+        lines.truncate(fits);
+        format!(
+            " help {}-{}/{total} · ↑↓ scroll · Esc closes ",
+            offset + 1,
+            offset + fits
+        )
+    } else {
+        " help · ? or Esc closes ".to_string()
+    };
+    let height = lines.len();
     popup(
         frame,
         area,
-        (72, super::rows_with_border(lines.len())),
-        " help · ? or Esc closes ",
+        (72, super::rows_with_border(height)),
+        &title,
         Paragraph::new(lines),
         theme,
     );

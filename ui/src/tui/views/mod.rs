@@ -68,10 +68,15 @@ fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
 fn draw_overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     match app.overlay {
         None => {}
-        Some(Overlay::Help) => help::render(frame, area, theme),
+        Some(Overlay::Help) => help::render(frame, area, app.help_scroll, theme),
         Some(Overlay::Confirm(i)) => {
             if let Some(cmd) = app.commands.get(i) {
-                confirm::render(frame, area, cmd, theme)
+                let values = app
+                    .confirm_values
+                    .as_ref()
+                    .filter(|(index, _)| *index == i)
+                    .map(|(_, v)| v);
+                confirm::render(frame, area, cmd, values, theme)
             }
         }
         Some(Overlay::Plan { index, scroll }) => {
@@ -136,8 +141,22 @@ fn panel<'a>(title: &'a str, focus: Focus, app: &App, theme: &Theme) -> Block<'a
 fn popup(
     frame: &mut Frame,
     area: Rect,
+    size: (u16, u16),
+    title: &str,
+    text: Paragraph,
+    theme: &Theme,
+) {
+    popup_with(frame, area, size, title, None, text, theme);
+}
+
+/// [`popup`] with a line on its bottom border that stays in view however
+/// much of `text` is cut (the answers of a question: `y run it / n cancel`).
+fn popup_with(
+    frame: &mut Frame,
+    area: Rect,
     (width, height): (u16, u16),
     title: &str,
+    bottom: Option<Line<'static>>,
     text: Paragraph,
     theme: &Theme,
 ) {
@@ -145,10 +164,15 @@ fn popup(
     let h = height.min(area.height.saturating_sub(2)).max(1);
     let rect = area.centered(Constraint::Length(w), Constraint::Length(h));
     frame.render_widget(Clear, rect);
-    let block = Block::bordered()
+    let title = crate::tui::fit::elide(title, w.saturating_sub(2) as usize);
+    let mut block = Block::bordered()
         .border_set(theme.borders)
         .border_style(theme.border_focused)
         .title(Line::from(Span::styled(title, theme.title)));
+    if let Some(bottom) = bottom {
+        let bottom = crate::tui::fit::elide_line(bottom, w.saturating_sub(2) as usize);
+        block = block.title_bottom(bottom);
+    }
     frame.render_widget(text.block(block), rect);
 }
 

@@ -14,7 +14,7 @@ use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows_fit = inner_rows(area, false);
-    let filtered = app.route_family.is_some() || app.route_filter.is_some();
+    let filtered = app.route_family.is_some() || app.route_filter.is_some() || app.route_defaults;
     // Only what is drawn is formatted; a filter walks the list once.
     let matching: Vec<&RouteRow> = if filtered {
         app.net
@@ -41,7 +41,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         })
         .collect();
     if let Some(typed) = &app.route_typing {
-        let prompt = fit::elide(&format!("/{typed}  (Enter filters, Esc cancels)"), inner);
+        let prompt = fit::elide(&format!("/{typed}  (Enter keeps, Esc clears)"), inner);
         if lines.len() >= rows_fit && !lines.is_empty() {
             lines.pop();
         }
@@ -53,6 +53,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         format!("routes ({all})")
     };
+    if app.route_defaults {
+        title.push_str(" defaults");
+    }
     if let Some(f) = app.route_family {
         title.push_str(&format!(" IPv{f}"));
     }

@@ -102,10 +102,30 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
         })
         .collect();
-    let name = app.commands.get(v.index).map_or("", |c| c.name.as_str());
+    let cmd = app.commands.get(v.index);
+    let name = cmd.map_or("", |c| c.name.as_str());
+    // Running, or how it ended (`failed in 2s`), or that it never ran.
+    let state = match cmd {
+        Some(_) if app.running == Some(v.index) => "running".to_string(),
+        Some(c) if c.held.is_some() => format!(
+            "running ({})",
+            c.held.as_ref().map_or("", |h| h.source.as_str())
+        ),
+        Some(c) => match c.last_duration {
+            Some(d) if c.state != crate::tui::model::CmdState::Pending => {
+                format!(
+                    "{} in {}",
+                    c.state.label(),
+                    crate::tui::model::format_duration(d)
+                )
+            }
+            _ => c.state.label().to_string(),
+        },
+        None => String::new(),
+    };
     let end = (first + shown.len()).min(lines.len());
     let mut title = format!(
-        " output: {name} · {}-{end}/{} ",
+        " output: {name} · {state} · {}-{end}/{} ",
         first.min(end) + usize::from(end > 0),
         lines.len()
     );
