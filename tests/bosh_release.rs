@@ -553,7 +553,15 @@ fn bosh_errand_adds_the_ipv6_default_route_from_the_network_gateway() {
         &vm,
         &["-action", "run_script", "-script", "pre-start"],
     );
-    assert_eq!(pre_start.json, json!({"value": {}}), "{}", pre_start.stderr);
+    // The job's log dir is the agent's own (0770 root:vcap, made at apply):
+    // pre-start must use it, not refuse it.
+    assert_eq!(
+        pre_start.json,
+        json!({"value": {}}),
+        "{}\npre-start.stderr.log: {}",
+        pre_start.stderr,
+        vcap.file("sys/log/inject-commands/pre-start.stderr.log")
+    );
     let mark = vcap.file("data/pre-start-mark");
     assert_eq!(mark.trim(), format!("gateway {}", SeedVm::V6_GATEWAY));
     let link = std::fs::read_link(vcap.local_bin().join("inject-tui")).unwrap();
