@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime};
 
 use nix::fcntl::{Flock, FlockArg, OFlag};
 
-pub use logdir::{DirError, LogDir};
+pub use logdir::{take_tightened, DirError, LogDir};
 
 use crate::config::Phase;
 use crate::event::{Event, Stream};
@@ -532,6 +532,20 @@ impl RunLog {
         match logdir.append(EVENTS_FILE) {
             Ok(f) => self.events = Some(f),
             Err(err) => self.fail(err),
+        }
+        self.say_tightened();
+    }
+
+    /// Says (a notice, and a `notice` line) each dir this process tightened
+    /// from the BOSH agent's shape (see [`take_tightened`]), whichever of
+    /// its opens did it.
+    fn say_tightened(&mut self) {
+        for message in take_tightened() {
+            self.notices.push_back(message.clone());
+            let mut fields = serde_json::Map::new();
+            fields.insert("event".into(), "notice".into());
+            fields.insert("message".into(), message.into());
+            self.record_fields(None, fields);
         }
     }
 
