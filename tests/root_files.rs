@@ -392,6 +392,29 @@ fn the_bosh_agents_log_dir_shape_is_tightened_to_0750_and_the_run_goes_on() {
 }
 
 #[test]
+fn a_refusal_after_tightening_the_agents_log_dir_says_both() {
+    // The vcap group planted a link at the lock while the dir was 0770.
+    let case = Case::new(HELLO);
+    let logs = make_logs(&case);
+    std::os::unix::fs::chown(&logs, Some(0), Some(60123)).unwrap();
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o770)).unwrap();
+    symlink(case.path("victim.txt"), logs.join("inject.lock")).unwrap();
+    let run = run_with_vcap_group(&case, &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let said = format!(
+        "tightened {} from 0770 (as the BOSH agent creates it) to 0750",
+        logs.display()
+    );
+    assert!(
+        run.stderr.contains(&said) && run.stderr.contains("inject.lock: is a symbolic link"),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("hello ran"), "{run:?}");
+    assert_eq!(case.victim(), PRECIOUS);
+    assert_eq!(mode_of(&logs), 0o750);
+}
+
+#[test]
 fn a_user_runs_with_a_log_dir_of_their_own() {
     // The dashboard as a user, tests: the owner is whoever runs inject.
     let case = Case::new(HELLO);
