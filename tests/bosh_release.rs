@@ -547,13 +547,36 @@ fn bosh_errand_adds_the_ipv6_default_route_from_the_network_gateway() {
         return;
     };
     let vcap = Vcap::install(&bosh, &errand_properties(&bosh), Some(&seed_networks()));
+    // As on a stemcell, /var/vcap/sys is a link to data/sys and the agent
+    // made the job's log dir at apply, 0770 root:vcap.
+    let log_dir = vcap.host_path("sys/log/inject-commands");
+    assert_eq!(
+        std::fs::read_link(vcap.root().join("sys")).unwrap(),
+        Path::new("/var/vcap/data/sys")
+    );
+    assert_eq!(mode_of(&log_dir), 0o770, "not the agent's log dir");
 
     let pre_start = vcap.agent(
         &bosh,
         &vm,
         &["-action", "run_script", "-script", "pre-start"],
     );
-    assert_eq!(pre_start.json, json!({"value": {}}), "{}", pre_start.stderr);
+    // The job's log dir is the agent's own (0770 root:vcap, made at apply):
+    // pre-start must use it, not refuse it.
+    assert_eq!(
+        pre_start.json,
+        json!({"value": {}}),
+        "{}\npre-start.stderr.log: {}",
+        pre_start.stderr,
+        vcap.file("sys/log/inject-commands/pre-start.stderr.log")
+    );
+    let tightened = "tightened /var/vcap/sys/log/inject-commands from 0770 \
+                     (as the BOSH agent creates it) to 0750";
+    assert_eq!(mode_of(&log_dir), 0o750);
+    let said = vcap.file("sys/log/inject-commands/pre-start.stderr.log");
+    assert_eq!(said.matches(tightened).count(), 1, "{said}");
+    let events = vcap.file("sys/log/inject-commands/inject-run.jsonl");
+    assert_eq!(events.matches(tightened).count(), 1, "{events}");
     let mark = vcap.file("data/pre-start-mark");
     assert_eq!(mark.trim(), format!("gateway {}", SeedVm::V6_GATEWAY));
     let link = std::fs::read_link(vcap.local_bin().join("inject-tui")).unwrap();
@@ -570,6 +593,7 @@ fn bosh_errand_adds_the_ipv6_default_route_from_the_network_gateway() {
     let run = vcap.agent(&bosh, &vm, &["-action", "run_errand"]);
     let (code, stdout, stderr) = run.errand();
     assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stderr.contains("tightened"), "said twice: {stderr}");
     let routes = ipv6_default_routes(&vm);
     assert!(
         routes.starts_with(&format!("default via {} dev eth1", SeedVm::V6_GATEWAY)),
@@ -1230,4 +1254,10 @@ fn bosh_output_floods_keep_the_agents_reply_under_1_mib() {
             &stdout[stdout.len().saturating_sub(2000)..]
         );
     }
+}
+
+/// A file's permission bits.
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }

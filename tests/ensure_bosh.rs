@@ -17,6 +17,7 @@ mod netns;
 #[path = "common/vcap_mount.rs"]
 mod vcap_mount;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -203,6 +204,17 @@ fn ensure_ctl_starts_and_stops_inject_ensure_as_monit_does() {
                 .contains("ipv6-default-route: repaired at start")
         },
     );
+    // The log dir was the agent's (root:vcap 0770, made at apply): ensure,
+    // the first of inject to meet it here, tightened it and said so once.
+    let said = vcap.file(stdout_log);
+    let tightened = "tightened /var/vcap/sys/log/inject-commands from 0770 \
+                     (as the BOSH agent creates it) to 0750";
+    assert_eq!(said.matches(tightened).count(), 1, "{said}");
+    let mode = std::fs::metadata(vcap.0.host_path("sys/log/inject-commands"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o750);
     let routes = seed.ip("-6 route show default");
     assert!(
         routes.contains(&format!("default via {} dev eth1", SeedVm::V6_GATEWAY)),

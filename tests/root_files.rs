@@ -201,6 +201,11 @@ fn a_link_planted_as_runs_is_refused_and_nothing_lands_in_its_target() {
     let case = Case::new(HELLO);
     let logs = make_logs(&case);
     std::fs::create_dir(case.path("victim-dir")).unwrap();
+    std::fs::set_permissions(
+        case.path("victim-dir"),
+        std::fs::Permissions::from_mode(0o770),
+    )
+    .unwrap();
     symlink(case.path("victim-dir"), logs.join("runs")).unwrap();
     let run = case.run(&[]);
     assert_eq!(run.code, 1, "{run:?}");
@@ -215,12 +220,19 @@ fn a_link_planted_as_runs_is_refused_and_nothing_lands_in_its_target() {
         0,
         "nothing written in the link's target"
     );
+    assert_eq!(
+        mode_of(&case.path("victim-dir")),
+        0o770,
+        "no chmod through the link"
+    );
 }
 
 #[test]
 fn a_log_dir_that_is_a_link_is_refused() {
     let case = Case::new(HELLO);
     std::fs::create_dir(case.path("real")).unwrap();
+    // The agent's shape behind the link: never tightened through it.
+    std::fs::set_permissions(case.path("real"), std::fs::Permissions::from_mode(0o770)).unwrap();
     symlink(case.path("real"), case.logs()).unwrap();
     let run = case.run(&[]);
     assert_eq!(run.code, 1, "{run:?}");
@@ -245,16 +257,30 @@ fn a_log_dir_that_is_a_link_is_refused() {
         assert!(run.stderr.contains("logs is a symbolic link"), "{run:?}");
     }
     assert_eq!(std::fs::read_dir(case.path("real")).unwrap().count(), 0);
+    assert_eq!(
+        mode_of(&case.path("real")),
+        0o770,
+        "no chmod through the link"
+    );
 }
 
 #[test]
 fn a_log_dir_writable_by_others_or_owned_by_another_user_is_refused_with_the_fix() {
     let case = Case::new(HELLO);
     let logs = make_logs(&case);
-    for mode in [0o777, 0o770, 0o757] {
+    // Writable by others (even root's own), or by a group that is neither
+    // root's nor vcap (here nogroup): nothing like the agent's shape.
+    for (mode, gid) in [
+        (0o777, 0),
+        (0o757, 0),
+        (0o772, 0),
+        (0o770, 65534),
+        (0o775, 65534),
+    ] {
+        std::os::unix::fs::chown(&logs, None, Some(gid)).unwrap();
         std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(mode)).unwrap();
         let run = case.run(&[]);
-        assert_eq!(run.code, 1, "{mode:o}: {run:?}");
+        assert_eq!(run.code, 1, "{mode:o} gid {gid}: {run:?}");
         let expected = format!(
             "is writable by group or others (mode {mode:04o}): they could plant links in it; \
              fix: chown root:vcap {0} && chmod 0750 {0}",
@@ -262,7 +288,11 @@ fn a_log_dir_writable_by_others_or_owned_by_another_user_is_refused_with_the_fix
         );
         assert!(run.stderr.contains(&expected), "{run:?}");
         assert!(!run.stdout.contains("hello ran"), "{run:?}");
+        assert!(!run.stderr.contains("tightened"), "{run:?}");
+        let now = std::fs::metadata(&logs).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(now, mode, "a refused dir's mode is left as it was");
     }
+    std::os::unix::fs::chown(&logs, None, Some(0)).unwrap();
     // `chown -R vcap` (here: nobody) of the log dir.
     std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o750)).unwrap();
     std::os::unix::fs::chown(&logs, Some(65534), None).unwrap();
@@ -278,6 +308,110 @@ fn a_log_dir_writable_by_others_or_owned_by_another_user_is_refused_with_the_fix
     std::os::unix::fs::chown(&logs, Some(0), None).unwrap();
     let run = case.run(&[]);
     assert_eq!(run.code, 0, "{run:?}");
+}
+
+/// `inject run` in a private mount namespace whose /etc/group has the
+/// stemcell's `vcap` group (gid 60123), as on a BOSH VM.
+fn run_with_vcap_group(case: &Case, args: &[&str]) -> Run {
+    let group = case.path("group");
+    let mut text = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    if !text.lines().any(|l| l.starts_with("vcap:")) {
+        text.push_str("vcap:x:60123:\n");
+    }
+    std::fs::write(&group, text).unwrap();
+    let script = "mount --bind \"$1\" /etc/group && shift && exec \"$@\"";
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+    ])
+    .arg(&group)
+    .arg(INJECT)
+    .arg("run")
+    .arg("-c")
+    .arg(case.path("commands.yml"))
+    .arg("--log-dir")
+    .arg(case.logs())
+    .args(args)
+    .env_remove("INJECT_LOG_DIR")
+    .env_remove("INJECT_CONFIG")
+    .env("NO_COLOR", "1");
+    Run::from(cmd.output().unwrap())
+}
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[test]
+fn the_bosh_agents_log_dir_shape_is_tightened_to_0750_and_the_run_goes_on() {
+    // What bosh-agent's Job.CreateDirectories makes: root:vcap 0770.
+    let case = Case::new(HELLO);
+    let logs = make_logs(&case);
+    std::os::unix::fs::chown(&logs, Some(0), Some(60123)).unwrap();
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o770)).unwrap();
+    let run = run_with_vcap_group(&case, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("hello ran"), "{run:?}");
+    let said = format!(
+        "tightened {} from 0770 (as the BOSH agent creates it) to 0750",
+        logs.display()
+    );
+    assert_eq!(run.stderr.matches(&said).count(), 1, "once: {run:?}");
+    assert_eq!(mode_of(&logs), 0o750);
+    assert_eq!(std::fs::metadata(&logs).unwrap().gid(), 60123, "group kept");
+    let events = std::fs::read_to_string(logs.join("inject-run.jsonl")).unwrap();
+    assert!(
+        events.contains("\"event\":\"notice\"") && events.contains(&said),
+        "{events}"
+    );
+    // Done once: the next run says nothing.
+    let run = run_with_vcap_group(&case, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains("tightened"), "{run:?}");
+    // `runs` the same (here root's group, as a `chmod -R g+w` would leave it).
+    let runs = logs.join("runs");
+    std::fs::set_permissions(&runs, std::fs::Permissions::from_mode(0o770)).unwrap();
+    let run = case.run(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let said = format!(
+        "tightened {} from 0770 (as the BOSH agent creates it) to 0750",
+        runs.display()
+    );
+    assert!(run.stderr.contains(&said), "{run:?}");
+    assert_eq!(mode_of(&runs), 0o750);
+}
+
+#[test]
+fn a_refusal_after_tightening_the_agents_log_dir_says_both() {
+    // The vcap group planted a link at the lock while the dir was 0770.
+    let case = Case::new(HELLO);
+    let logs = make_logs(&case);
+    std::os::unix::fs::chown(&logs, Some(0), Some(60123)).unwrap();
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o770)).unwrap();
+    symlink(case.path("victim.txt"), logs.join("inject.lock")).unwrap();
+    let run = run_with_vcap_group(&case, &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let said = format!(
+        "tightened {} from 0770 (as the BOSH agent creates it) to 0750",
+        logs.display()
+    );
+    assert!(
+        run.stderr.contains(&said) && run.stderr.contains("inject.lock: is a symbolic link"),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("hello ran"), "{run:?}");
+    assert_eq!(case.victim(), PRECIOUS);
+    assert_eq!(mode_of(&logs), 0o750);
 }
 
 #[test]
@@ -307,6 +441,29 @@ fn a_user_runs_with_a_log_dir_of_their_own() {
     assert!(run.stdout.contains("hello ran"), "{run:?}");
     let events = std::fs::metadata(logs.join("inject-run.jsonl")).unwrap();
     assert_eq!(events.uid(), 65534);
+    // A user's own dir open to their group is refused, never tightened:
+    // only root meets the BOSH agent's shape.
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o770)).unwrap();
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            INJECT,
+            "run",
+        ])
+        .arg("-c")
+        .arg(case.path("commands.yml"))
+        .arg("--log-dir")
+        .arg(&logs)
+        .env_remove("INJECT_LOG_DIR")
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("(mode 0770)"), "{run:?}");
+    assert_eq!(mode_of(&logs), 0o770);
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o750)).unwrap();
     // Another user's dir (root's) is refused, naming the user's own fix.
     let root_logs = case.path("root-logs");
     std::fs::create_dir(&root_logs).unwrap();

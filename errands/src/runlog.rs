@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime};
 
 use nix::fcntl::{Flock, FlockArg, OFlag};
 
-pub use logdir::{DirError, LogDir};
+pub use logdir::{take_tightened, DirError, LogDir};
 
 use crate::config::Phase;
 use crate::event::{Event, Stream};
@@ -156,6 +156,31 @@ pub enum LockError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// `error`, met after this process tightened dirs from the BOSH agent's
+    /// shape (see [`take_tightened`]): a refusal says those changes too.
+    Tightened {
+        notices: Vec<String>,
+        error: Box<LockError>,
+    },
+}
+
+impl LockError {
+    /// `self`, carrying the dirs this process tightened and has not said
+    /// yet. A held lock stays as it is (its callers name the holder): its
+    /// notices wait for the next log this process opens.
+    fn with_tightened(self) -> LockError {
+        if matches!(self, LockError::Held(_)) {
+            return self;
+        }
+        let notices = take_tightened();
+        if notices.is_empty() {
+            return self;
+        }
+        LockError::Tightened {
+            notices,
+            error: Box::new(self),
+        }
+    }
 }
 
 impl fmt::Display for LockError {
@@ -163,6 +188,9 @@ impl fmt::Display for LockError {
         match self {
             LockError::Held(held) => held.fmt(f),
             LockError::Dir(err) => write!(f, "{err}; refusing to run without the lock"),
+            LockError::Tightened { notices, error } => {
+                write!(f, "{}; then: {error}", notices.join("; "))
+            }
             LockError::Io { path, error } => write!(
                 f,
                 "cannot take the lock{}: {error}; refusing to run without it (two runs could \
@@ -199,8 +227,9 @@ impl DirLock {
     /// Takes `<dir>/<kind.file>` (making and checking the dir, see
     /// [`LogDir::open`]) and writes our PID into it.
     pub fn acquire(dir: &Path, kind: LockKind) -> Result<DirLock, LockError> {
-        let dir = LogDir::open(dir).map_err(LockError::Dir)?;
-        DirLock::acquire_in(&dir, kind)
+        let dir = LogDir::open(dir).map_err(LockError::Dir);
+        dir.and_then(|dir| DirLock::acquire_in(&dir, kind))
+            .map_err(LockError::with_tightened)
     }
 
     /// Takes `kind.file` in an open log dir and writes our PID into it, for
@@ -382,6 +411,10 @@ impl RunLog {
     /// phase (the dashboard): its lines say `"source": source`, and its
     /// output dirs are kept and pruned apart from the phases' runs.
     pub fn open_as(dir: &Path, phase: Phase, source: &str) -> Result<RunLog, LockError> {
+        RunLog::open_checked(dir, phase, source).map_err(LockError::with_tightened)
+    }
+
+    fn open_checked(dir: &Path, phase: Phase, source: &str) -> Result<RunLog, LockError> {
         let logdir = LogDir::open(dir).map_err(LockError::Dir)?;
         let lock = DirLock::acquire_in(&logdir, RUN_LOCK)?;
         // An unsafe `runs` refuses the run like an unsafe log dir; one that
@@ -532,6 +565,20 @@ impl RunLog {
         match logdir.append(EVENTS_FILE) {
             Ok(f) => self.events = Some(f),
             Err(err) => self.fail(err),
+        }
+        self.say_tightened();
+    }
+
+    /// Says (a notice, and a `notice` line) each dir this process tightened
+    /// from the BOSH agent's shape (see [`take_tightened`]), whichever of
+    /// its opens did it.
+    fn say_tightened(&mut self) {
+        for message in take_tightened() {
+            self.notices.push_back(message.clone());
+            let mut fields = serde_json::Map::new();
+            fields.insert("event".into(), "notice".into());
+            fields.insert("message".into(), message.into());
+            self.record_fields(None, fields);
         }
     }
 

@@ -53,6 +53,9 @@ func install(args []string) error {
 	defer func() { _ = release.CleanUp() }()
 
 	dirs := boshdirs.NewProvider(*base)
+	if err := setupSys(d, dirs); err != nil {
+		return err
+	}
 	clk := clock.NewClock()
 	compressor := boshfu.NewTarballCompressor(d.runner, d.fs)
 	algorithms := []boshcrypto.Algorithm{boshcrypto.DigestAlgorithmSHA1}
@@ -147,6 +150,30 @@ func install(args []string) error {
 		}
 	}
 	return boshas.NewConcreteV1Service(d.fs, specPath(dirs)).Set(spec)
+}
+
+// setupSys makes the stemcell's sys dirs as the agent's platform does at
+// boot (platform/linux_platform.go, SetupDataDir and setupRunDir):
+// data/sys/log and data/sys/run 0750 root:vcap, and /var/vcap/sys a link
+// to data/sys. So the job's log dir that the scripts use,
+// /var/vcap/sys/log/<job>, is the one the agent's Job.CreateDirectories
+// makes (0770 root:vcap) at every apply. The run dir's tmpfs is left out:
+// nothing of ours is kept there. Done once; a later apply finds it.
+func setupSys(d deps, dirs boshdirs.Provider) error {
+	sysData := filepath.Join(dirs.DataDir(), "sys")
+	sys := filepath.Join(dirs.BaseDir(), "sys")
+	if _, err := os.Lstat(sys); err == nil {
+		return nil
+	}
+	for _, dir := range []string{sysData, filepath.Join(sysData, "log"), filepath.Join(sysData, "run")} {
+		if err := d.fs.MkdirAll(dir, 0o750); err != nil {
+			return err
+		}
+		if _, _, _, err := d.runner.RunCommand("chown", "root:vcap", dir); err != nil {
+			return fmt.Errorf("chown %s: %w", dir, err)
+		}
+	}
+	return d.fs.Symlink(sysData, sys)
 }
 
 // specPath is where the agent keeps the instance's apply spec.

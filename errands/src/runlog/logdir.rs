@@ -10,6 +10,14 @@
 //!   `root:vcap 0750`; a user's own dir is 0700 or 0750). Anything else is
 //!   refused with what to do ([`DirError`]). The dirs above it may be links
 //!   (on a BOSH VM `/var/vcap/sys` is one): they are root's.
+//! - One exception, the shape the BOSH agent itself gives every job's log
+//!   dir (bosh-agent `Job.CreateDirectories`: `root:vcap 0770`, made at
+//!   each apply when missing, before any script of the job runs): as root,
+//!   a dir owned by root, group `vcap` or root, group-writable but not
+//!   world-writable is tightened to drop the group's write bit (0770 to
+//!   0750) through the open fd (`fchmod`, never a path), and said once
+//!   ([`take_tightened`]). Files the group planted before that are met by
+//!   the file checks below like any other.
 //! - Every file in it is opened relative to the dir's fd (`openat`) with
 //!   `O_NOFOLLOW` and `O_NONBLOCK` (a planted FIFO must not hang a run),
 //!   and must then be a regular file of ours with one link (a hard link to
@@ -23,17 +31,47 @@ use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, renameat, OFlag, AT_FDCWD};
-use nix::sys::stat::{fstat, fstatat, mkdirat, FileStat, Mode, SFlag};
-use nix::unistd::{unlinkat, Uid, UnlinkatFlags};
+use nix::sys::stat::{fchmod, fstat, fstatat, mkdirat, FileStat, Mode, SFlag};
+use nix::unistd::{unlinkat, Gid, Group, Uid, UnlinkatFlags};
 
 /// Mode of the dirs inject makes (BOSH's root:vcap convention).
 pub const DIR_MODE: u32 = 0o750;
 /// Mode of the files inject makes: output and events may hold what only
 /// the VM's operators should read.
 pub const FILE_MODE: u32 = 0o640;
+
+/// What [`LogDir`] tightened in this process and nobody has said yet.
+static TIGHTENED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The notices of dirs tightened from the BOSH agent's shape since the
+/// last call, once each: the run log says them on stderr (or the
+/// dashboard's screen) and writes them to its events file.
+pub fn take_tightened() -> Vec<String> {
+    let mut tightened = TIGHTENED.lock().unwrap_or_else(|e| e.into_inner());
+    std::mem::take(&mut *tightened)
+}
+
+/// Whether a dir of mode `mode` that group or others can write is the BOSH
+/// agent's shape, which root may tighten instead of refusing: we are root,
+/// it is root's (checked before), its group is `vcap` or root, and others
+/// cannot write. Root's group or the stemcell's `vcap` group are those the
+/// agent (and a stemcell's root) use; any other group with write, or
+/// others with write, is someone else's dir: refused.
+fn is_agent_shape(st: &FileStat, mode: u32) -> bool {
+    if !Uid::effective().is_root() || st.st_uid != 0 || mode & 0o002 != 0 {
+        return false;
+    }
+    let gid = Gid::from_raw(st.st_gid);
+    gid.as_raw() == 0
+        || Group::from_name("vcap")
+            .ok()
+            .flatten()
+            .is_some_and(|vcap| vcap.gid == gid)
+}
 
 /// Why a log dir is not used.
 #[derive(Debug)]
@@ -202,7 +240,23 @@ impl LogDir {
         }
         let mode = st.st_mode & 0o7777;
         if mode & 0o022 != 0 {
-            return Err(DirError::Writable { path, mode });
+            if !is_agent_shape(&st, mode) {
+                return Err(DirError::Writable { path, mode });
+            }
+            let tight = mode & !0o020;
+            fchmod(&fd, Mode::from_bits_truncate(tight)).map_err(|e| DirError::Io {
+                path: path.clone(),
+                error: e.into(),
+            })?;
+            let notice = format!(
+                "tightened {} from {mode:04o} (as the BOSH agent creates it) to {tight:04o}: \
+                 only root writes in it, so nobody can plant links there",
+                path.display()
+            );
+            TIGHTENED
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(notice);
         }
         Ok(LogDir { path, fd })
     }
