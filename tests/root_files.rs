@@ -643,6 +643,27 @@ fn a_second_run_is_refused_while_the_first_holds_the_lock_naming_it() {
 }
 
 #[test]
+fn a_log_dir_removed_under_a_running_run_does_not_let_a_second_one_start() {
+    let case = slow_case("  - {name: quick, run: 'echo quick ran'}\n");
+    make_logs(&case);
+    let mut first = case.spawn("run", &["--only", "slow"], "first");
+    case.wait_for_file("started");
+    // The log dir vanishes mid-run (rm -rf, a cleanup script): a new dir
+    // and a new lock file would be free to lock.
+    std::fs::remove_dir_all(case.logs()).unwrap();
+    let run = case.run(&["--only", "quick"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let expected = format!("was removed while pid {} held it", first.id());
+    assert!(run.stderr.contains(&expected), "{run:?}");
+    assert!(!run.stdout.contains("quick ran"), "{run:?}");
+    assert!(first.wait().unwrap().success());
+    // Once the first run is over, the recreated dir is free again.
+    let run = case.run(&["--only", "quick"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("quick ran"), "{run:?}");
+}
+
+#[test]
 fn kill_9_of_inject_keeps_the_lock_while_its_command_still_runs() {
     let case = slow_case("  - {name: quick, run: 'echo quick ran'}\n");
     make_logs(&case);

@@ -108,10 +108,28 @@ pub struct LockHeld {
     /// or a killed inject's whose command still holds the lock.
     pub stale: Option<u32>,
     pub kind: LockKind,
+    /// The holder locked an earlier `path` that was removed (with its log
+    /// dir, or alone) while it held it: the process still runs, and a new
+    /// lock file would let a second run start beside it.
+    pub removed: bool,
 }
 
 impl fmt::Display for LockHeld {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.removed {
+            let who = match self.pid {
+                Some(pid) => format!("pid {pid}"),
+                None => "a process".to_string(),
+            };
+            return write!(
+                f,
+                "{} was removed while {who} held it, and that {} (or a command it \
+                 started) still runs; refusing to start a second one beside it; {}",
+                self.path.display(),
+                self.kind.holder,
+                self.kind.advice
+            );
+        }
         match (self.pid, self.stale) {
             (Some(pid), _) => write!(
                 f,
@@ -259,6 +277,18 @@ impl DirLock {
         // holder is gone, so a crash never leaves a stale lock behind.
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => {
+                // Removing the log dir (or the lock file) under a running
+                // holder would let this run start beside it: the kernel
+                // still shows the holder's descriptor, as deleted.
+                if let Some(holder) = holder_of_removed(lock.as_raw_fd()) {
+                    return Err(LockError::Held(LockHeld {
+                        path,
+                        pid: Some(holder),
+                        stale: None,
+                        kind,
+                        removed: true,
+                    }));
+                }
                 let pid = format!("{}\n", std::process::id());
                 // Best effort: the holder is whoever has the flock.
                 if let Ok(mut writer) = writer {
@@ -292,6 +322,7 @@ impl DirLock {
                     pid,
                     stale,
                     kind,
+                    removed: false,
                 }))
             }
             Err((_, errno)) => Err(io(errno.into())),
@@ -302,6 +333,39 @@ impl DirLock {
     pub fn fd(&self) -> RawFd {
         self.lock.as_raw_fd()
     }
+}
+
+/// A process that still holds an earlier lock file of the same path, one
+/// removed while held (`/proc/PID/fd/N` reads `PATH (deleted)`): a run that
+/// started before its log dir was removed, or a command it started. The
+/// path is the one the kernel gives our own descriptor (links resolved).
+/// Only what this process may read is seen: as root, every process.
+fn holder_of_removed(fd: RawFd) -> Option<u32> {
+    let ours = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
+    let mut removed = ours.into_os_string();
+    removed.push(" (deleted)");
+    let me = std::process::id();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if std::fs::read_link(fd.path()).is_ok_and(|target| target.as_os_str() == removed) {
+                return Some(pid);
+            }
+        }
+    }
+    None
 }
 
 /// Whether `pid` is a running inject (the CLI or its dashboard): its
