@@ -166,3 +166,64 @@ fn a_failing_drain_command_still_fails_the_drain() {
     assert!(log.contains("cannot deregister"), "{log}");
 }
 
+/// The summary line of an instance whose command name (or finding code)
+/// holds terminal escapes: another VM's output reaches the operator's
+/// terminal through `inject fleet`, so no raw control character may.
+#[test]
+fn fleet_escapes_control_characters_in_group_headings() {
+    let summary = serde_json::json!({
+        "v": 1, "instance": {"name": "haproxy", "index": 0, "az": "z1"}, "phase": "errand",
+        "counts": {"total": 1, "ok": 0, "skipped": 0, "failed": 1, "timed_out": 0, "not_run": 0, "interrupted": false},
+        "commands": [{"name": "bad\u{1b}[2Jname", "result": "failed", "exit_code": 1, "attempts": 1, "duration": 0.1}],
+        "commands_cut": 0,
+        "network": {"ipv4": "present", "ipv6": "present",
+                    "findings": [{"code": "c\u{1b}]0;pwned\u{7}", "severity": "error", "family": "ipv6"}]},
+        "failing_findings": []
+    });
+    let input = serde_json::json!({"Tables": [{"Content": "errand(s)", "Rows": [{
+        "instance": "haproxy/0f1e", "exit_code": "1",
+        "stdout": format!("[1/1] x\ninject-summary: {summary}\n"), "stderr": ""
+    }]}], "Blocks": null, "Lines": []});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("run-errand.json");
+    // Indented, as the bosh CLI prints it.
+    std::fs::write(&file, serde_json::to_string_pretty(&input).unwrap()).unwrap();
+    let out = fleet(&file);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout.contains("bad\\u{1b}[2Jname"), "{stdout}");
+    assert!(
+        !stdout.contains(|c: char| c.is_control() && c != '\n'),
+        "a raw control character reached the terminal:\n{stdout:?}"
+    );
+}
+
+fn fleet(file: &Path) -> Output {
+    Command::new(INJECT)
+        .arg("fleet")
+        .arg(file)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// The bosh CLI's run-errand JSON on one line with its keys sorted, as
+/// `bosh … --json | jq -cS .` gives it, is still that, not a task result.
+#[test]
+fn fleet_reads_the_cli_json_compacted_with_keys_sorted() {
+    let input = serde_json::json!({"Tables": [{"Content": "errand(s)", "Rows": [{
+        "instance": "haproxy/0f1e", "exit_code": "0", "stdout": "hello\n", "stderr": ""
+    }]}], "Blocks": null, "Lines": []});
+    let compact = input.to_string();
+    assert!(compact.starts_with("{\"Blocks\""), "{compact}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("run-errand.json");
+    std::fs::write(&file, compact + "\n").unwrap();
+    let out = fleet(&file);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        stdout.contains("haproxy/0f1e") && stdout.contains("no inject-summary line"),
+        "{stdout}"
+    );
+}

@@ -97,8 +97,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Row>, NotBosh> {
     // The CLI's JSON is one indented object (`{` alone on its first line);
     // the task result is one object per line.
     let first = trimmed.lines().next().unwrap_or_default().trim();
-    let one_line_cli = first.starts_with("{\"Tables\"");
-    if first.starts_with('{') && first.ends_with('}') && first.len() > 1 && !one_line_cli {
+    if first.starts_with('{') && first.ends_with('}') && first.len() > 1 && !one_line_cli(text) {
         return task_result(text, origin);
     }
     let output: CliOutput = serde_json::from_str(text)
@@ -110,6 +109,17 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Row>, NotBosh> {
         ));
     }
     Ok(rows)
+}
+
+/// Whether `text` is the CLI's JSON on one line (`jq -c`, keys in any
+/// order): a single object with a `Tables` key. A task result line has none.
+fn one_line_cli(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct HasTables {
+        #[serde(rename = "Tables")]
+        _tables: serde::de::IgnoredAny,
+    }
+    text.trim().lines().nth(1).is_none() && serde_json::from_str::<HasTables>(text).is_ok()
 }
 
 /// `bosh task N --result`: every non-blank line one instance.
