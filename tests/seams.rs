@@ -227,3 +227,44 @@ fn fleet_reads_the_cli_json_compacted_with_keys_sorted() {
         "{stdout}"
     );
 }
+
+/// An errand run with `dry_run: true` prints its plan and no summary: the
+/// fleet row says it was a dry run, not "older release, crashed errand or
+/// output cut".
+#[test]
+fn fleet_names_a_dry_run_instead_of_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("commands.yml");
+    std::fs::write(
+        &config,
+        "dry_run: true\ncommands:\n  - {name: hello, run: echo hello}\n",
+    )
+    .unwrap();
+    let mut rows = Vec::new();
+    for (n, json) in [(0, false), (1, true)] {
+        let mut run = Command::new(INJECT);
+        run.args(["run", "-c"]).arg(&config);
+        if json {
+            run.arg("--json");
+        }
+        let out = run.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(!stdout.contains("inject-summary"), "{stdout}");
+        rows.push(serde_json::json!({
+            "instance": format!("haproxy/{n}"), "exit_code": "0", "stdout": stdout, "stderr": ""
+        }));
+    }
+    let input = serde_json::json!({"Tables": [{"Content": "errand(s)", "Rows": rows}]});
+    let file = dir.path().join("run-errand.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&input).unwrap()).unwrap();
+    let out = fleet(&file);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        stdout.matches("a dry run (dry_run: true)").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(!stdout.contains("crashed errand"), "{stdout}");
+}

@@ -223,6 +223,9 @@ fn reduce(
         Some(Ok(summary)) => Found::Summary(Box::new(summary)),
         Some(Err(why)) => Found::Nothing(why),
         None if stdout.trim().is_empty() => Found::Nothing("no stdout".into()),
+        None if is_dry_run(stdout) => Found::Nothing(
+            "a dry run (dry_run: true): nothing ran, so there is no inject-summary line".into(),
+        ),
         None => Found::Nothing(
             "no inject-summary line (older release, crashed errand or output cut)".into(),
         ),
@@ -234,6 +237,14 @@ fn reduce(
         found,
         stderr_tail: tail(stderr),
     }
+}
+
+/// Whether `stdout` is `inject run`'s dry run (text or `--json`), which
+/// prints the plan and no summary: its first line says so.
+fn is_dry_run(stdout: &str) -> bool {
+    let first = stdout.trim_start().lines().next().unwrap_or_default();
+    first.starts_with("dry run: ")
+        || (first.starts_with('{') && first.contains("\"event\":\"planned\""))
 }
 
 /// A bosh ssh row whose stdout is `inject status --json`.
