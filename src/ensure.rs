@@ -179,8 +179,8 @@ async fn watch_network() -> mpsc::Receiver<Trigger> {
     rx
 }
 
-/// Who made `change`, when netlink tells: a route added or changed with
-/// a protocol other than the kernel's and `ip route`'s own (`boot`) names
+/// Who made `change`, when netlink tells: a default route added or changed
+/// with a protocol other than the kernel's and `ip route`'s own (`boot`) names
 /// its maker (`proto ra`: a router advertisement, networkd's or the
 /// kernel's; `proto static`: systemd-networkd's own routes). A deletion
 /// names nobody: netlink does not say who deleted a route, so
@@ -190,15 +190,23 @@ fn who_made(change: &net::watch::Change) -> Option<String> {
     use net::model::Protocol;
     use net::watch::{Action, Change};
     match change {
-        Change::Route { action, route, .. } if *action != Action::Deleted => match route.protocol {
-            Protocol::UNSPEC | Protocol::REDIRECT | Protocol::KERNEL | Protocol::BOOT => None,
-            Protocol::RA => Some("a router advertisement (proto ra)".to_string()),
-            Protocol::STATIC => {
-                Some("systemd-networkd or another network manager (proto static)".to_string())
+        // Only a default route's maker can have undone a default: an
+        // unrelated route (networkd's own IPv4 prefix, a daemon's) landing
+        // in the same burst as a plain deletion made ensure yield for a
+        // minute and more, blaming it.
+        Change::Route { action, route, .. }
+            if *action != Action::Deleted && route.destination.prefix() == 0 =>
+        {
+            match route.protocol {
+                Protocol::UNSPEC | Protocol::REDIRECT | Protocol::KERNEL | Protocol::BOOT => None,
+                Protocol::RA => Some("a router advertisement (proto ra)".to_string()),
+                Protocol::STATIC => {
+                    Some("systemd-networkd or another network manager (proto static)".to_string())
+                }
+                Protocol::DHCP => Some("DHCP (proto dhcp)".to_string()),
+                other => Some(format!("a routing daemon (proto {other})")),
             }
-            Protocol::DHCP => Some("DHCP (proto dhcp)".to_string()),
-            other => Some(format!("a routing daemon (proto {other})")),
-        },
+        }
         _ => None,
     }
 }

@@ -276,6 +276,34 @@ fn a_routers_default_beside_the_repair_is_yielded_to_and_a_deletion_still_repair
     ensure.wait_for("ipv6-default-route: repaired after route deleted");
 }
 
+/// A plain deletion of the default that lands in one burst with an
+/// unrelated route of another maker (networkd's `proto static` IPv4 prefix)
+/// is repaired at once: only a default route's protocol names who changed
+/// the default. It used to yield for a minute, blaming networkd.
+#[test]
+fn a_deletion_beside_an_unrelated_named_route_is_repaired_at_once() {
+    if !can_run("a_deletion_beside_an_unrelated_named_route_is_repaired_at_once") {
+        return;
+    }
+    let seed = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ensure = Ensure::start(&seed, dir.path(), &route_config(), &[]);
+    ensure.wait_for("ipv6-default-route: repaired at start");
+    let both = seed
+        .command("sh")
+        .arg("-c")
+        .arg("ip -6 route del default && ip route add 198.51.100.0/24 dev eth0 proto static")
+        .status()
+        .unwrap();
+    assert!(both.success());
+    wait("the deletion repaired", Duration::from_secs(5), || {
+        has_v6_default(&seed)
+    });
+    ensure.wait_for("ipv6-default-route: repaired after");
+    let out = ensure.stdout();
+    assert!(!out.contains("not repaired"), "{out}");
+}
+
 /// Issue 12: after someone deleted the route every 50 ms for a while, one
 /// more deletion was repaired 23 s late (93 s after longer churn): the churn
 /// had been taken for a guard that never holds. Churn by somebody else is

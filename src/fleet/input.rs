@@ -97,8 +97,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Row>, NotBosh> {
     // The CLI's JSON is one indented object (`{` alone on its first line);
     // the task result is one object per line.
     let first = trimmed.lines().next().unwrap_or_default().trim();
-    let one_line_cli = first.starts_with("{\"Tables\"");
-    if first.starts_with('{') && first.ends_with('}') && first.len() > 1 && !one_line_cli {
+    if first.starts_with('{') && first.ends_with('}') && first.len() > 1 && !one_line_cli(text) {
         return task_result(text, origin);
     }
     let output: CliOutput = serde_json::from_str(text)
@@ -110,6 +109,17 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Row>, NotBosh> {
         ));
     }
     Ok(rows)
+}
+
+/// Whether `text` is the CLI's JSON on one line (`jq -c`, keys in any
+/// order): a single object with a `Tables` key. A task result line has none.
+fn one_line_cli(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct HasTables {
+        #[serde(rename = "Tables")]
+        _tables: serde::de::IgnoredAny,
+    }
+    text.trim().lines().nth(1).is_none() && serde_json::from_str::<HasTables>(text).is_ok()
 }
 
 /// `bosh task N --result`: every non-blank line one instance.
@@ -213,6 +223,9 @@ fn reduce(
         Some(Ok(summary)) => Found::Summary(Box::new(summary)),
         Some(Err(why)) => Found::Nothing(why),
         None if stdout.trim().is_empty() => Found::Nothing("no stdout".into()),
+        None if is_dry_run(stdout) => Found::Nothing(
+            "a dry run (dry_run: true): nothing ran, so there is no inject-summary line".into(),
+        ),
         None => Found::Nothing(
             "no inject-summary line (older release, crashed errand or output cut)".into(),
         ),
@@ -224,6 +237,14 @@ fn reduce(
         found,
         stderr_tail: tail(stderr),
     }
+}
+
+/// Whether `stdout` is `inject run`'s dry run (text or `--json`), which
+/// prints the plan and no summary: its first line says so.
+fn is_dry_run(stdout: &str) -> bool {
+    let first = stdout.trim_start().lines().next().unwrap_or_default();
+    first.starts_with("dry run: ")
+        || (first.starts_with('{') && first.contains("\"event\":\"planned\""))
 }
 
 /// A bosh ssh row whose stdout is `inject status --json`.

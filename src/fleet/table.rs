@@ -70,7 +70,7 @@ pub fn render(fleet: &Fleet, color: bool, only_failed: bool) -> String {
             let _ = writeln!(
                 out,
                 "{}",
-                paint(if inst.ok { GREEN } else { RED }, &heading)
+                paint(if inst.ok { GREEN } else { RED }, &clean(&heading))
             );
             group = Some(problem);
         }
