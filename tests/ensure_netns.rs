@@ -249,6 +249,21 @@ fn a_routers_default_beside_the_repair_is_yielded_to_and_a_deletion_still_repair
     );
     let mut ensure = Ensure::start(&seed, dir.path(), &insisting, &[]);
     ensure.wait_for("ipv6-default-route: repaired at start");
+    // The advertisement comes later than the repair's own route change
+    // has been checked (the guard holds then): were it in the same burst,
+    // the router's change and ensure's own would be one check, and which
+    // of them netlink reports first is the kernel's timing, not ensure's.
+    let state = dir.path().join("log/ensure-state.json");
+    wait(
+        "the start repair's own change checked",
+        Duration::from_secs(10),
+        || {
+            std::fs::read_to_string(&state)
+                .ok()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                .is_some_and(|v| v["commands"][0]["verdict"] == "holds")
+        },
+    );
     // What networkd (or the kernel with accept_ra) does on an advertisement.
     seed.ip("-6 route append default via fe80::1 dev eth1 proto ra metric 1024");
     ensure.wait_for("ipv6-default-route: not repaired after route added: default proto ra");
