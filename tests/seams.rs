@@ -310,6 +310,19 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The started `ensure_ctl start`: killed if a test fails before stopping
+/// it, so no ensure outlives its test.
+struct Started(Child);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 fn wait_exit(child: &mut Child) -> ExitStatus {
     let mut status = None;
     wait_for("ensure_ctl's exit", || {
@@ -321,15 +334,17 @@ fn wait_exit(child: &mut Child) -> ExitStatus {
 
 /// Starts ensure as monit does, checks the pidfile is a regular file naming
 /// the started process (exec keeps ensure_ctl's PID) and that it ran its
-/// command, then stops it with `ensure_ctl stop`.
-fn start_and_stop(vcap: &Vcap, marker: &Path) {
-    let mut child = vcap
-        .ctl("start")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for("the command run by ensure", || marker.exists());
+/// command (`ran` holds), then stops it with `ensure_ctl stop`.
+fn start_and_stop(vcap: &Vcap, mut ran: impl FnMut() -> bool) {
+    let mut started = Started(
+        vcap.ctl("start")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut started.0;
+    wait_for("the command run by ensure", &mut ran);
     let pidfile = vcap.run_dir().join("ensure.pid");
     let meta = std::fs::symlink_metadata(&pidfile).unwrap();
     assert!(meta.file_type().is_file(), "{meta:?}");
@@ -344,7 +359,7 @@ fn start_and_stop(vcap: &Vcap, marker: &Path) {
     );
     let stop = vcap.ctl("stop").output().unwrap();
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
-    let status = wait_exit(&mut child);
+    let status = wait_exit(child);
     assert_eq!(status.code(), Some(0), "ensure after SIGTERM: {status:?}");
     assert!(!pidfile.exists(), "stop removes the pidfile");
 }
@@ -356,7 +371,7 @@ fn ensure_ctl_starts_ensure_and_appends_its_logs() {
     let vcap = Vcap::new(&ensures(&marker));
     std::fs::create_dir_all(vcap.log_dir()).unwrap();
     std::fs::write(vcap.log_dir().join("ensure.stdout.log"), "before\n").unwrap();
-    start_and_stop(&vcap, &marker);
+    start_and_stop(&vcap, || marker.exists());
     let log = std::fs::read_to_string(vcap.log_dir().join("ensure.stdout.log")).unwrap();
     assert!(
         log.starts_with("before\n"),
@@ -384,7 +399,7 @@ fn ensure_ctl_never_writes_through_links_at_its_pidfile_or_logs() {
         std::os::unix::fs::symlink(&victim, link).unwrap();
         targets.push(victim);
     }
-    start_and_stop(&vcap, &marker);
+    start_and_stop(&vcap, || marker.exists());
     for victim in &targets {
         assert_eq!(
             std::fs::read_to_string(victim).unwrap(),
@@ -410,7 +425,7 @@ fn ensure_ctl_starts_ensure_when_its_logs_are_fifos_or_directories() {
     let fifo = vcap.log_dir().join("ensure.stdout.log");
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success());
-    start_and_stop(&vcap, &marker);
+    start_and_stop(&vcap, || marker.exists());
 }
 
 #[test]
@@ -420,13 +435,15 @@ fn ensure_ctl_refuses_to_start_over_a_directory_at_its_pidfile() {
     let vcap = Vcap::new(&ensures(&marker));
     let pidfile = vcap.run_dir().join("ensure.pid");
     std::fs::create_dir_all(pidfile.join("inside")).unwrap();
-    let mut child = vcap
-        .ctl("start")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = wait_exit(&mut child);
+    let mut started = Started(
+        vcap.ctl("start")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut started.0;
+    let status = wait_exit(child);
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert_eq!(status.code(), Some(1), "{stderr}");
