@@ -1,13 +1,17 @@
 //! Where the pieces meet: the job's scripts around the binary, as the agent
 //! runs them, as root. bin/drain must print exactly `0` and exit 0 whatever
 //! the log dir looks like (a stop must never be blocked by it), and never
-//! write through a link planted at `drain.log`.
+//! write through a link planted at `drain.log`. bin/ensure_ctl, which monit
+//! runs as root, never writes through a link planted at `ensure.pid` or its
+//! logs, and still starts inject ensure with the PID in the pidfile.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 const INJECT: &str = env!("CARGO_BIN_EXE_inject");
 const DRAIN: &str = "bosh-release/jobs/inject-commands/templates/bin/drain.erb";
+const ENSURE_CTL: &str = "bosh-release/jobs/inject-commands/templates/bin/ensure_ctl.erb";
 
 /// A /var/vcap of its own: bin/drain (its paths moved under the temp dir;
 /// the template has no ERB in it), the package's binary and a config.
@@ -33,17 +37,20 @@ impl Vcap {
             config,
         )
         .unwrap();
-        let template =
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(DRAIN)).unwrap();
-        assert!(!template.contains("<%"), "drain.erb is plain bash");
-        let script = template.replace("/var/vcap", vcap.to_str().unwrap());
-        let drain = vcap.join("jobs/inject-commands/bin/drain");
-        std::fs::write(&drain, script).unwrap();
-        Command::new("chmod")
-            .arg("0755")
-            .arg(&drain)
-            .status()
-            .unwrap();
+        for (template, name) in [(DRAIN, "drain"), (ENSURE_CTL, "ensure_ctl")] {
+            let template =
+                std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(template))
+                    .unwrap();
+            assert!(!template.contains("<%"), "{name} is plain bash");
+            let script = template.replace("/var/vcap", vcap.to_str().unwrap());
+            let bin = vcap.join("jobs/inject-commands/bin").join(name);
+            std::fs::write(&bin, script).unwrap();
+            Command::new("chmod")
+                .arg("0755")
+                .arg(&bin)
+                .status()
+                .unwrap();
+        }
         Vcap { root }
     }
 
@@ -62,6 +69,20 @@ impl Vcap {
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .output()
             .unwrap()
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        self.path("sys/run/inject-commands")
+    }
+
+    /// `ensure_ctl <action>` as monit runs it: root, a bare PATH.
+    fn ctl(&self, action: &str) -> Command {
+        let mut ctl = Command::new(self.path("jobs/inject-commands/bin/ensure_ctl"));
+        ctl.arg(action)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdin(Stdio::null());
+        ctl
     }
 }
 
@@ -267,4 +288,170 @@ fn fleet_names_a_dry_run_instead_of_a_crash() {
         "{stdout}"
     );
     assert!(!stdout.contains("crashed errand"), "{stdout}");
+}
+
+/// An ensure command that repairs once, at start: its marker file proves
+/// that ensure ran its command, whatever became of its logs.
+fn ensures(marker: &Path) -> String {
+    let marker = marker.display();
+    format!(
+        "commands:\n  - name: mark\n    run: touch {marker}; echo marked\n    \
+         unless: test -e {marker}\n    phases: [ensure]\n"
+    )
+}
+
+/// Polls `done` until it holds; a deadline only so that a hang fails the
+/// test with a message instead of stalling it.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The started `ensure_ctl start`: killed if a test fails before stopping
+/// it, so no ensure outlives its test.
+struct Started(Child);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn wait_exit(child: &mut Child) -> ExitStatus {
+    let mut status = None;
+    wait_for("ensure_ctl's exit", || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    status.unwrap()
+}
+
+/// Starts ensure as monit does, checks the pidfile is a regular file naming
+/// the started process (exec keeps ensure_ctl's PID) and that it ran its
+/// command (`ran` holds), then stops it with `ensure_ctl stop`.
+fn start_and_stop(vcap: &Vcap, mut ran: impl FnMut() -> bool) {
+    let mut started = Started(
+        vcap.ctl("start")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut started.0;
+    wait_for("the command run by ensure", &mut ran);
+    let pidfile = vcap.run_dir().join("ensure.pid");
+    let meta = std::fs::symlink_metadata(&pidfile).unwrap();
+    assert!(meta.file_type().is_file(), "{meta:?}");
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap(),
+        format!("{}\n", child.id())
+    );
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains("ensure"),
+        "{cmdline:?}"
+    );
+    let stop = vcap.ctl("stop").output().unwrap();
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    let status = wait_exit(child);
+    assert_eq!(status.code(), Some(0), "ensure after SIGTERM: {status:?}");
+    assert!(!pidfile.exists(), "stop removes the pidfile");
+}
+
+#[test]
+fn ensure_ctl_starts_ensure_and_appends_its_logs() {
+    let marks = tempfile::tempdir().unwrap();
+    let marker = marks.path().join("marked");
+    let vcap = Vcap::new(&ensures(&marker));
+    std::fs::create_dir_all(vcap.log_dir()).unwrap();
+    std::fs::write(vcap.log_dir().join("ensure.stdout.log"), "before\n").unwrap();
+    start_and_stop(&vcap, || marker.exists());
+    let log = std::fs::read_to_string(vcap.log_dir().join("ensure.stdout.log")).unwrap();
+    assert!(
+        log.starts_with("before\n"),
+        "appended, not truncated:\n{log}"
+    );
+    assert!(log.contains("mark: repaired at start"), "{log}");
+}
+
+#[test]
+fn ensure_ctl_never_writes_through_links_at_its_pidfile_or_logs() {
+    let victims = tempfile::tempdir().unwrap();
+    let marker = victims.path().join("marked");
+    let vcap = Vcap::new(&ensures(&marker));
+    std::fs::create_dir_all(vcap.log_dir()).unwrap();
+    std::fs::create_dir_all(vcap.run_dir()).unwrap();
+    let planted = [
+        vcap.run_dir().join("ensure.pid"),
+        vcap.log_dir().join("ensure.stdout.log"),
+        vcap.log_dir().join("ensure.stderr.log"),
+    ];
+    let mut targets = Vec::new();
+    for (n, link) in planted.iter().enumerate() {
+        let victim = victims.path().join(format!("victim{n}"));
+        std::fs::write(&victim, "root's file\n").unwrap();
+        std::os::unix::fs::symlink(&victim, link).unwrap();
+        targets.push(victim);
+    }
+    start_and_stop(&vcap, || marker.exists());
+    for victim in &targets {
+        assert_eq!(
+            std::fs::read_to_string(victim).unwrap(),
+            "root's file\n",
+            "{}",
+            victim.display()
+        );
+    }
+    // The logs' links stay (the output was dropped); the pidfile's is gone.
+    for link in &planted[1..] {
+        assert!(std::fs::symlink_metadata(link).unwrap().is_symlink());
+    }
+}
+
+#[test]
+fn ensure_ctl_starts_ensure_when_its_logs_are_fifos_or_directories() {
+    // A FIFO nobody reads would block bash's >> open forever; a directory
+    // failed it under set -e, and monit never got ensure running.
+    let victims = tempfile::tempdir().unwrap();
+    let marker = victims.path().join("marked");
+    let vcap = Vcap::new(&ensures(&marker));
+    std::fs::create_dir_all(vcap.log_dir().join("ensure.stderr.log")).unwrap();
+    let fifo = vcap.log_dir().join("ensure.stdout.log");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    start_and_stop(&vcap, || marker.exists());
+}
+
+#[test]
+fn ensure_ctl_refuses_to_start_over_a_directory_at_its_pidfile() {
+    let victims = tempfile::tempdir().unwrap();
+    let marker = victims.path().join("marked");
+    let vcap = Vcap::new(&ensures(&marker));
+    let pidfile = vcap.run_dir().join("ensure.pid");
+    std::fs::create_dir_all(pidfile.join("inside")).unwrap();
+    let mut started = Started(
+        vcap.ctl("start")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut started.0;
+    let status = wait_exit(child);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} exists", pidfile.display()))
+            && stderr.contains("not starting"),
+        "{stderr}"
+    );
+    assert!(!marker.exists(), "ensure must not have started");
+    assert!(pidfile.join("inside").is_dir(), "left as it was");
 }
