@@ -223,3 +223,91 @@ fn a_reader_that_leaves_early_is_no_error() {
     // inject's own exit status in the pipe.
     assert_eq!(lines[1], "0", "{text}");
 }
+
+/// `inject fleet` run by a shell, under /usr/bin/time: (exit code,
+/// stderr's first line, peak RSS in KiB).
+fn fleet_sh(pipeline: &str) -> (Option<i32>, String, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let time = dir.path().join("time");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(pipeline.replace(
+            "INJECT",
+            &format!(
+                "/usr/bin/time -o {} -f %M {}",
+                time.display(),
+                env!("CARGO_BIN_EXE_inject")
+            ),
+        ))
+        .output()
+        .unwrap();
+    let rss = std::fs::read_to_string(&time).unwrap();
+    let rss = rss.lines().last().unwrap().trim().parse().unwrap();
+    let err = stderr(&out).lines().next().unwrap_or_default().to_string();
+    (out.status.code(), err, rss)
+}
+
+#[test]
+fn endless_input_is_refused_at_once_naming_the_cap() {
+    for (pipeline, says) in [
+        ("INJECT fleet /dev/zero", "/dev/zero: not JSON the bosh CLI writes"),
+        ("yes | INJECT fleet", "stdin: not JSON the bosh CLI writes"),
+        ("(echo '{'; cat /dev/zero) | INJECT fleet -", "stdin: not JSON the bosh CLI writes (byte 2 is not JSON)"),
+        ("yes '' | INJECT fleet", "stdin: blank space longer than 8 MiB"),
+        (
+            r#"(printf '{"Tables":[{"Rows":[{"stdout":"'; yes) | INJECT fleet"#,
+            "stdin: a JSON string or value longer than 8 MiB, more than BOSH gives for one instance",
+        ),
+        (
+            r#"(printf '{"instance":{"group":"g","id":"1"},"exit_code":0}\n{"instance":"'; yes | tr -d '\n') | INJECT fleet"#,
+            "stdin:2: a line longer than 8 MiB, more than BOSH gives for one instance",
+        ),
+    ] {
+        let (code, err, rss) = fleet_sh(pipeline);
+        assert_eq!(code, Some(2), "{pipeline}: {err}");
+        assert!(err.starts_with(&format!("inject fleet: {says}")), "{pipeline}: {err}");
+        // Nothing near the input's size is held: at most one line.
+        assert!(rss < 64 * 1024, "{pipeline}: {rss} KiB");
+    }
+}
+
+#[test]
+fn an_instance_given_twice_is_one_row_the_later_shown() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fleet");
+    let out = Command::new(env!("CARGO_BIN_EXE_inject"))
+        .args(["fleet", "--json"])
+        .arg(format!("{fixtures}/run-errand.json"))
+        .arg(format!("{fixtures}/task-result.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["total"].as_u64(), report["ok"].as_u64()),
+        (Some(4), Some(1))
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("inject fleet: haproxy/9a7f3b2e-6c4d-4e1a-b5f8-0c3d2e9b7a14: given twice (")
+            && err.contains("run-errand.json, ")
+            && err.contains("task-result.txt:3); the later is shown"),
+        "{err}"
+    );
+    // The later wins: twice in one input, the second line's exit code.
+    let one = |code: i64| {
+        format!("{{\"instance\":{{\"group\":\"g\",\"id\":\"1\"}},\"exit_code\":{code},\"stdout\":\"\"}}\n")
+    };
+    let out = fleet(&["--json"], format!("{}{}", one(0), one(7)).as_bytes());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["total"], 1);
+    assert_eq!(report["instances"][0]["exit_code"], 7);
+    assert!(stderr(&out).contains("g/1: given twice (stdin:1, stdin:2); the later is shown"));
+}
+
+#[test]
+fn a_dash_reads_stdin() {
+    let rows = [("a/1".to_string(), "0", summary(1, "present", &[]), "")];
+    let out = fleet(&["-"], &cli_json(&rows));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().last().unwrap(), "1 of 1 instance ok");
+}

@@ -84,22 +84,13 @@ impl fmt::Display for NotBosh {
     }
 }
 
-/// The rows of one input (a file, or stdin), its shape detected.
-pub fn parse(text: &str, origin: &str) -> Result<Vec<Row>, NotBosh> {
+/// The rows of a whole-document input (the CLI's `--json` of run-errand
+/// or bosh ssh); task results are read line by line ([`task_line`]).
+pub fn document(text: &str, origin: &str) -> Result<Vec<Row>, NotBosh> {
     let not = |detail: String| NotBosh {
         origin: origin.to_string(),
         detail,
     };
-    let trimmed = text.trim_start();
-    if trimmed.is_empty() {
-        return Err(not("the input is empty".into()));
-    }
-    // The CLI's JSON is one indented object (`{` alone on its first line);
-    // the task result is one object per line.
-    let first = trimmed.lines().next().unwrap_or_default().trim();
-    if first.starts_with('{') && first.ends_with('}') && first.len() > 1 && !one_line_cli(text) {
-        return task_result(text, origin);
-    }
     let output: CliOutput = serde_json::from_str(text)
         .map_err(|e| not(format!("not JSON the bosh CLI writes ({e})")))?;
     let rows: Vec<Row> = output.tables.into_iter().flat_map(|t| t.rows).collect();
@@ -109,6 +100,14 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Row>, NotBosh> {
         ));
     }
     Ok(rows)
+}
+
+/// Whether the first line of an input starts the task result (one object
+/// per line) rather than the CLI's JSON (indented: `{` alone on its first
+/// line; or on one line, `jq -c`, with a `Tables` key).
+pub fn is_task_line(first: &str) -> bool {
+    let first = first.trim();
+    first.starts_with('{') && first.ends_with('}') && first.len() > 1 && !one_line_cli(first)
 }
 
 /// Whether `text` is the CLI's JSON on one line (`jq -c`, keys in any
@@ -122,27 +121,20 @@ fn one_line_cli(text: &str) -> bool {
     text.trim().lines().nth(1).is_none() && serde_json::from_str::<HasTables>(text).is_ok()
 }
 
-/// `bosh task N --result`: every non-blank line one instance.
-fn task_result(text: &str, origin: &str) -> Result<Vec<Row>, NotBosh> {
-    let mut rows = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let raw: TaskLine = serde_json::from_str(line).map_err(|e| NotBosh {
-            origin: format!("{origin}:{}:{}", n + 1, e.column()),
-            detail: format!("not a task result line ({e})"),
-        })?;
-        let instance = format!("{}/{}", raw.instance.group, raw.instance.id);
-        rows.push(reduce(
-            instance,
-            Source::TaskResult,
-            Some(raw.exit_code),
-            &raw.stdout,
-            &raw.stderr,
-        ));
-    }
-    Ok(rows)
+/// One line of `bosh task N --result` (`n` counts from 1): one instance.
+pub fn task_line(line: &str, origin: &str, n: usize) -> Result<Row, NotBosh> {
+    let raw: TaskLine = serde_json::from_str(line).map_err(|e| NotBosh {
+        origin: format!("{origin}:{n}:{}", e.column()),
+        detail: format!("not a task result line ({e})"),
+    })?;
+    let instance = format!("{}/{}", raw.instance.group, raw.instance.id);
+    Ok(reduce(
+        instance,
+        Source::TaskResult,
+        Some(raw.exit_code),
+        &raw.stdout,
+        &raw.stderr,
+    ))
 }
 
 #[derive(Deserialize)]

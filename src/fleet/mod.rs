@@ -5,10 +5,12 @@
 //! 1 with `--strict` when an instance is not ok, 2 unreadable input.
 
 mod input;
+mod read;
 mod report;
 mod table;
 
-use std::io::{Read, Write};
+use std::collections::HashMap;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,7 +18,7 @@ use inject_ui::net::text::use_color;
 
 #[derive(clap::Args)]
 pub struct FleetArgs {
-    /// Files holding BOSH's output [default: stdin].
+    /// Files holding BOSH's output; `-` is stdin [default: stdin].
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Print JSON instead of the table (schema in the README).
@@ -34,39 +36,26 @@ pub struct FleetArgs {
 
 pub fn main(args: FleetArgs) -> ExitCode {
     let mut rows = Vec::new();
+    // `-` is stdin, as for most tools.
     let inputs: Vec<Option<PathBuf>> = if args.files.is_empty() {
         vec![None]
     } else {
-        args.files.iter().cloned().map(Some).collect()
+        let stdin = |p: &PathBuf| p.as_os_str() != "-";
+        args.files
+            .iter()
+            .map(|p| Some(p.clone()).filter(stdin))
+            .collect()
     };
     for path in inputs {
-        let (origin, bytes) = match read(path.as_ref()) {
-            Ok(read) => read,
-            Err(err) => {
-                eprintln!("inject fleet: {err}");
-                return ExitCode::from(2);
-            }
-        };
-        let text = match std::str::from_utf8(&bytes) {
-            Ok(text) => text,
-            Err(e) => {
-                eprintln!(
-                    "inject fleet: {origin}: not UTF-8 text at byte {}; BOSH's JSON is UTF-8",
-                    e.valid_up_to()
-                );
-                return ExitCode::from(2);
-            }
-        };
-        match input::parse(text, &origin) {
+        match read::rows(path.as_deref()) {
             Ok(found) => rows.extend(found),
             Err(err) => {
                 eprintln!("inject fleet: {err}");
                 return ExitCode::from(2);
             }
         }
-        // The input's bytes go before the next file is read.
-        drop(bytes);
     }
+    let rows = once_each(rows);
     let fleet = report::Fleet::new(rows.into_iter().map(report::judge).collect());
     let text = if args.json {
         let mut json = serde_json::to_string(&fleet).expect("the report serializes");
@@ -92,20 +81,28 @@ pub fn main(args: FleetArgs) -> ExitCode {
     }
 }
 
-fn read(path: Option<&PathBuf>) -> Result<(String, Vec<u8>), String> {
-    let mut bytes = Vec::new();
-    match path {
-        None => {
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("stdin: {e}"))?;
-            Ok(("stdin".into(), bytes))
-        }
-        Some(path) => {
-            let origin = path.display().to_string();
-            let bytes = std::fs::read(path).map_err(|e| format!("{origin}: {e}"))?;
-            Ok((origin, bytes))
+/// One row per instance (`group/id`): an instance given twice, in two
+/// inputs or twice in one, keeps its place and the later input's content
+/// (a later `bosh task N --result` is the newer run), with a note on
+/// stderr naming both places.
+fn once_each(rows: Vec<(input::Row, String)>) -> Vec<input::Row> {
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<(input::Row, String)> = Vec::with_capacity(rows.len());
+    for (row, place) in rows {
+        match at.get(&row.instance) {
+            Some(&i) => {
+                eprintln!(
+                    "inject fleet: {}: given twice ({}, {place}); the later is shown",
+                    table::clean(&row.instance),
+                    out[i].1
+                );
+                out[i] = (row, place);
+            }
+            None => {
+                at.insert(row.instance.clone(), out.len());
+                out.push((row, place));
+            }
         }
     }
+    out.into_iter().map(|(row, _)| row).collect()
 }
