@@ -29,15 +29,9 @@ impl<'de> Deserialize<'de> for Fixes {
                 Ok(Fixes(Vec::new()))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Fixes, A::Error> {
+                // Each code checked as `fail_on_findings`' are.
                 let mut codes: Vec<String> = Vec::new();
-                while let Some(code) = seq.next_element::<String>()? {
-                    if !FINDING_CODES.contains(&code.as_str()) {
-                        return Err(de::Error::custom(format_args!(
-                            "unknown finding code `{}` in `fixes`, expected one of {}",
-                            code.escape_debug(),
-                            FINDING_CODES.join(", ")
-                        )));
-                    }
+                while let Some(super::FindingCode(code)) = seq.next_element()? {
                     if !codes.contains(&code) {
                         codes.push(code);
                     }
