@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use inject_errands::config::{self, Phase};
 use inject_errands::ensure::{self, state, Ensure, Policy, Trigger};
 use inject_errands::{plan, runlog, CancellationToken};
-use inject_ui::net;
+use inject_net as net;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 

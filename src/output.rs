@@ -12,7 +12,7 @@ use inject_errands::config::format_size;
 use inject_errands::event::{format_duration, Event, Outcome, Stream};
 
 /// One colour rule for every subcommand: a terminal, and no NO_COLOR.
-pub use inject_ui::net::text::use_color;
+pub use inject_net::text::use_color;
 
 /// The exit of a printout (dry run) that may have lost its reader: a
 /// reader that stopped early (`| head -1`) is a normal end, not an error.

@@ -62,7 +62,7 @@ pub fn main(args: RunArgs) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    config.interfaces = inject_ui::net::locate::interfaces();
+    config.interfaces = inject_net::locate::interfaces();
     let selected = match plan::select(&config, args.phase, &args.only) {
         Ok(selected) => selected,
         Err(err) => {

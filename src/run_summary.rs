@@ -7,7 +7,7 @@ use std::io::Write;
 use inject_errands::config::{Config, Phase};
 use inject_errands::event::{Event, Summary};
 use inject_errands::summary::{CommandResult, Counts, RunSummary, FINDINGS_EXIT, VERSION};
-use inject_ui::net::{findings::config_gateways, verdict};
+use inject_net::{findings::config_gateways, verdict};
 
 /// Each command's result, from the events the run printed.
 #[derive(Default)]

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use inject_errands::config;
-use inject_ui::net::findings::Expected;
-use inject_ui::net::report::{self, Format};
-use inject_ui::net::text::use_color;
-use inject_ui::net::{self, follow, Severity};
+use inject_net::findings::Expected;
+use inject_net::report::{self, Format};
+use inject_net::text::use_color;
+use inject_net::{self as net, follow, Severity};
 
 #[derive(clap::Args)]
 pub struct StatusArgs {

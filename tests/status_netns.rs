@@ -453,8 +453,8 @@ fn watch_says_when_changes_were_lost_and_reads_the_state_again() {
 /// a fresh read after them (both sorted), the changes applied, and those
 /// that asked for a read.
 struct Followed {
-    kept: inject_ui::net::Snapshot,
-    fresh: inject_ui::net::Snapshot,
+    kept: inject_net::Snapshot,
+    fresh: inject_net::Snapshot,
     applied: Vec<String>,
     needed_reads: Vec<String>,
 }
@@ -464,9 +464,9 @@ struct Followed {
 /// dashboard do, until the route to `last` arrives; then read afresh.
 fn follow(seed: &SeedVm, commands: &[String], last: &'static str) -> Followed {
     use futures_util::StreamExt;
-    use inject_ui::net::apply::sorted;
-    use inject_ui::net::follow::{on_change, Next, Reads};
-    use inject_ui::net::{self, Action, Change};
+    use inject_net::apply::sorted;
+    use inject_net::follow::{on_change, Next, Reads};
+    use inject_net::{self as net, Action, Change};
 
     let vm = seed.vm.clone();
     let (ready_tx, ready_rx) = mpsc::channel();
@@ -678,7 +678,7 @@ fn a_source_specific_default_stays_when_the_plain_one_goes_in_place() {
         .kept
         .routes
         .iter()
-        .filter(|r| r.family == inject_ui::net::Family::Ipv6 && r.is_default())
+        .filter(|r| r.family == inject_net::Family::Ipv6 && r.is_default())
         .map(|r| r.source.map_or("any".to_string(), |p| p.to_string()))
         .collect();
     assert_eq!(v6_defaults, ["2001:db8:69f5::/64"]);

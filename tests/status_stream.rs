@@ -9,7 +9,7 @@ mod netns;
 
 use std::process::{Command, Output};
 
-use inject_ui::net::{self, findings_with, json, text};
+use inject_net::{self as net, findings_with, json, text};
 use netns::{can_run, SeedVm};
 
 const BIN: &str = env!("CARGO_BIN_EXE_inject");

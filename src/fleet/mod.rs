@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use inject_ui::net::text::use_color;
+use inject_net::text::use_color;
 
 #[derive(clap::Args)]
 pub struct FleetArgs {

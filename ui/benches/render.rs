@@ -6,7 +6,7 @@
 //! `cargo bench -p inject-ui --bench render`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use inject_ui::net::fixtures::many_routes;
+use inject_net::fixtures::many_routes;
 use inject_ui::tui::convert::net_view;
 use inject_ui::tui::fixtures::big_app;
 use inject_ui::tui::views::render;

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use inject_errands::CancellationToken;
-use inject_ui::net;
+use inject_net as net;
 use inject_ui::tui::model::NetView;
 use inject_ui::tui::{run, App, Event, Io, RunSink, Theme};
 use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};

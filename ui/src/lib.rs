@@ -1,6 +1,4 @@
-//! inject's inspector (`net`: netlink snapshot, change stream, findings) and
-//! dashboard (`tui`). Dependencies point one way: `tui` uses `net` and
-//! `inject-errands`; `net` knows nothing of ratatui.
+//! inject's live dashboard (`inject-tui`). It draws what `inject-net` reads
+//! and runs what `inject-errands` plans; nothing here talks to the kernel.
 
-pub mod net;
 pub mod tui;

@@ -12,8 +12,8 @@ use super::convert::{apply_to_view, kept, net_view};
 use super::event::{Event, RunMsg};
 use super::layout::inner_rows;
 use super::model::{CmdState, CommandRow, NetView, OutLine, OutStream};
-use crate::net::follow::{on_change, Next, Reads};
-use crate::net::{Change, Snapshot};
+use inject_net::follow::{on_change, Next, Reads};
+use inject_net::{Change, Snapshot};
 
 /// The panel that PgUp/PgDn scroll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +126,7 @@ pub struct App {
     /// failed), and then every change reads.
     pub snapshot: Option<Snapshot>,
     /// The config's networks and commands, for the findings and hints.
-    pub gateways: crate::net::findings::Expected,
+    pub gateways: inject_net::findings::Expected,
     /// Why the last snapshot read failed, if it did (the previous view stays).
     pub net_error: Option<String>,
     /// Why the config could not be loaded, if it could not (no commands then).
@@ -259,9 +259,9 @@ impl App {
                 if let Some(s) = &self.snapshot {
                     apply_to_view(&mut self.net, s, &self.gateways, change, applied);
                     // A route that just appeared is marked for a moment.
-                    if let (crate::net::Applied::RouteAdded(i), Some(now)) = (applied, self.wall) {
+                    if let (inject_net::Applied::RouteAdded(i), Some(now)) = (applied, self.wall) {
                         if let Some(route) = s.routes.get(i) {
-                            self.fresh.push((crate::net::route_line(route, s), now));
+                            self.fresh.push((inject_net::route_line(route, s), now));
                         }
                     }
                 }
@@ -281,7 +281,7 @@ impl App {
     /// that fixes it. The link is the finding's data ([`Finding::fix`],
     /// decided from what the command does), never shared words.
     ///
-    /// [`Finding::fix`]: crate::net::Finding::fix
+    /// [`Finding::fix`]: inject_net::Finding::fix
     pub fn fixes(&self) -> Vec<(usize, usize)> {
         use super::model::Health;
         let mut out = Vec::new();

@@ -11,7 +11,7 @@ use super::model::{
     BannerFinding, BannerLine, CommandRow, FindingKey, Health, InterfaceRow, Kept, NetView,
     RouteRow,
 };
-use crate::net::{
+use inject_net::{
     family_status, findings::Expected, findings_with, route_line, Applied, Change, Code, Family,
     FamilyState, Finding, Route, Severity, Snapshot,
 };
@@ -197,13 +197,13 @@ fn default_unusable(findings: &[Finding], family: Family) -> bool {
 /// when there is one (` · gateway REACHABLE`): a gateway that does not
 /// answer (FAILED) makes the line an error, whose finding follows.
 fn gateway_said(snapshot: &Snapshot, family: Family, text: String) -> BannerLine {
-    let known = crate::net::neighbour::gateways(snapshot)
+    let known = inject_net::neighbour::gateways(snapshot)
         .into_iter()
         .filter(|g| g.family == family)
         .find_map(|g| g.state);
     match known {
         Some(state) => BannerLine {
-            health: if state == crate::net::model::NeighbourState::Failed {
+            health: if state == inject_net::model::NeighbourState::Failed {
                 Health::Error
             } else {
                 Health::Ok
@@ -359,9 +359,9 @@ pub fn run_msgs(event: inject_errands::event::Event) -> Vec<super::event::RunMsg
 
 #[cfg(test)]
 mod gateway_tests {
-    use crate::net::fixtures;
-    use crate::net::model::{Neighbour, NeighbourState};
     use crate::tui::model::Health;
+    use inject_net::fixtures;
+    use inject_net::model::{Neighbour, NeighbourState};
 
     use super::net_view;
 

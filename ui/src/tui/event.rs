@@ -9,7 +9,7 @@ use inject_errands::ensure::EnsureState;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::model::{CmdState, OutStream};
-use crate::net::{Change, Snapshot};
+use inject_net::{Change, Snapshot};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {

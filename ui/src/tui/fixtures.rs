@@ -10,8 +10,8 @@ use inject_errands::plan::describe;
 
 use super::convert::{command_row, net_view};
 use super::model::{CmdState, CommandRow, NetView, OutLine, OutStream};
-use crate::net::findings::config_gateways;
-use crate::net::fixtures;
+use inject_net::findings::config_gateways;
+use inject_net::fixtures;
 
 /// The config the fixtures list: the seed's fix, a harmless look, and a
 /// sensitive command (its text must never show).
@@ -132,7 +132,7 @@ pub fn seed_vm_kept_app() -> App {
 /// The seed's VM with neither default route: both families flagged, the
 /// IPv6 one with its configured fix.
 pub fn both_missing_app() -> App {
-    use crate::net::model::Scope;
+    use inject_net::model::Scope;
     let (ll0, ll0_route) = fixtures::link_local(2);
     let (ll1, ll1_route) = fixtures::link_local(3);
     let snapshot = fixtures::build(
@@ -152,7 +152,7 @@ pub fn both_missing_app() -> App {
     );
     // The IPv4 gateway as BOSH would name it in `networks:` too.
     app.gateways = config_gateways(&config());
-    let v4 = crate::net::findings::Expected::with_gateways(&["10.0.250.1"
+    let v4 = inject_net::findings::Expected::with_gateways(&["10.0.250.1"
         .parse()
         .expect("fixture gateway")]);
     app.gateways.networks.extend(v4.networks);
@@ -163,7 +163,7 @@ pub fn both_missing_app() -> App {
 /// The seed's VM with long addresses, several per interface, and a long
 /// interface name: what tables must elide without changing a value.
 pub fn long_addresses_app() -> App {
-    use crate::net::model::Scope;
+    use inject_net::model::Scope;
     let (ll0, ll0_route) = fixtures::link_local(2);
     let snapshot = fixtures::build(
         vec![
@@ -186,11 +186,11 @@ pub fn long_addresses_app() -> App {
             ),
         ],
         vec![
-            fixtures::default_route("10.0.250.1", 2, crate::net::model::Protocol::BOOT, None),
+            fixtures::default_route("10.0.250.1", 2, inject_net::model::Protocol::BOOT, None),
             fixtures::default_route(
                 "2001:db8:1234:5678::1",
                 2,
-                crate::net::model::Protocol::STATIC,
+                inject_net::model::Protocol::STATIC,
                 Some(1024),
             ),
             ll0_route,

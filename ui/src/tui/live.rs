@@ -24,9 +24,9 @@ use super::event::{Event, RunMsg};
 use super::model::NetView;
 use super::run::{run, terminal_events, Io, RunSink};
 use super::theme::Theme;
-use crate::net;
-use crate::net::findings::config_gateways;
-use crate::net::Change;
+use inject_net as net;
+use inject_net::findings::config_gateways;
+use inject_net::Change;
 
 /// What `inject tui` / `inject-tui` was asked for.
 #[derive(Clone, Debug, Default)]

@@ -67,8 +67,8 @@ pub struct BannerFinding {
 /// What a finding is about, to tell whether it is still there after a fix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FindingKey {
-    pub code: crate::net::Code,
-    pub family: Option<crate::net::Family>,
+    pub code: inject_net::Code,
+    pub family: Option<inject_net::Family>,
     pub interface: Option<String>,
     /// Its message, to say which one cleared.
     pub message: String,

@@ -18,7 +18,7 @@ use super::app::{update, App, Effect, Level};
 use super::event::{Event, RunMsg};
 use super::theme::Theme;
 use super::views;
-use crate::net::{Change, Snapshot};
+use inject_net::{Change, Snapshot};
 
 /// Where a running command's progress goes: into the loop, tagged with the
 /// command's index.

@@ -17,7 +17,7 @@ use super::fixtures::seed_vm_app;
 use super::model::{CmdState, OutStream};
 use super::run::{run, Io, RunSink};
 use super::theme::Theme;
-use crate::net::{fixtures, Change, Snapshot};
+use inject_net::{fixtures, Change, Snapshot};
 
 /// Snapshot reads return the fixed VM; the run prints a line and succeeds.
 /// `read` is notified as a read completes: the loop's task sends the result

@@ -12,7 +12,7 @@ use super::convert::net_view;
 use super::event::{Event, RunMsg};
 use super::fixtures::{big_app, ensure_now, ensure_state, seed_vm_app, seed_vm_kept_app};
 use super::model::{CmdState, Kept, OutStream};
-use crate::net::{fixtures, Action, Change, Protocol, Route};
+use inject_net::{fixtures, Action, Change, Protocol, Route};
 
 fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
     update(app, Event::key(code))

@@ -194,7 +194,7 @@ fn ten_thousand_routes_draw_only_what_fits() {
 fn a_default_only_through_a_down_link_is_not_shown_as_fine() {
     let mut app = seed_vm_app();
     app.net =
-        super::convert::net_view(&crate::net::fixtures::down_interface(), &Default::default());
+        super::convert::net_view(&inject_net::fixtures::down_interface(), &Default::default());
     let s = screen(&app, 120, 40);
     assert!(
         s.contains("✗ IPv4: no usable default route (default via 10.0.251.1 dev eth1 is down)"),

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 
-use super::model::{
+use crate::model::{
     Address, Family, Link, NextHop, OperState, Protocol, Route, RouteKind, Scope, Snapshot,
     MAIN_TABLE,
 };

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::model::{NetworkdFile, Snapshot};
+use crate::model::{NetworkdFile, Snapshot};
 
 /// Where the kernel exposes per-interface IPv6 settings.
 pub const IPV6_CONF: &str = "/proc/sys/net/ipv6/conf";

@@ -4,8 +4,8 @@
 //! removed in place. With 100 000 routes a full re-read costs ~150 ms; this
 //! costs a scan. Whatever cannot be applied exactly asks for a re-read.
 
-use super::model::{Address, Route, Snapshot};
-use super::watch::{Action, Change};
+use crate::model::{Address, Route, Snapshot};
+use crate::watch::{Action, Change};
 
 /// What [`Snapshot::apply`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,10 +124,8 @@ pub fn sorted(snapshot: &Snapshot) -> Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::fixtures::{
-        address, default_route, ethernet, many_routes, seed_vm, seed_vm_fixed,
-    };
-    use crate::net::model::{Protocol, Scope};
+    use crate::fixtures::{address, default_route, ethernet, many_routes, seed_vm, seed_vm_fixed};
+    use crate::model::{Protocol, Scope};
 
     fn route(action: Action, route: Route) -> Change {
         Change::Route {
@@ -171,7 +169,7 @@ mod tests {
             Applied::RouteAdded(_)
         ));
         let defaults = |s: &Snapshot| -> Vec<Route> {
-            s.routes_of(crate::net::Family::Ipv6)
+            s.routes_of(crate::Family::Ipv6)
                 .filter(|r| r.is_default())
                 .cloned()
                 .collect()

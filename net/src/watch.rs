@@ -15,11 +15,11 @@ use rtnetlink::sys::protocols::NETLINK_ROUTE;
 use rtnetlink::sys::{AsyncSocket, SocketAddr, TokioSocket};
 use rtnetlink::MulticastGroup;
 
-use super::convert;
-use super::model::{Address, Link, Route, Snapshot};
-use super::names::Utf8NamesCodec;
-use super::read::{NetError, TaskGuard};
-use super::text::{escape_controls, route_line};
+use crate::convert;
+use crate::model::{Address, Link, Route, Snapshot};
+use crate::names::Utf8NamesCodec;
+use crate::read::{NetError, TaskGuard};
+use crate::text::{escape_controls, route_line};
 
 /// What happened to the object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -293,8 +293,8 @@ pub async fn watch() -> Result<impl Stream<Item = Change> + Send + Unpin, NetErr
 #[cfg(test)]
 mod tests {
     use super::{Action, Change};
-    use crate::net::fixtures::{address, ethernet};
-    use crate::net::Scope;
+    use crate::fixtures::{address, ethernet};
+    use crate::Scope;
 
     #[test]
     fn watch_lines_escape_control_characters_in_names() {

@@ -9,8 +9,8 @@ use futures_util::{future, TryStreamExt};
 use inject_errands::config::{self, Config, ConfigError};
 use inject_errands::netenv::Interfaces;
 
-use super::convert;
-use super::read::TaskGuard;
+use crate::convert;
+use crate::read::TaskGuard;
 
 /// Every address of every interface now, with the interface's name.
 /// Blocking: it runs its own small runtime on a thread of its own, so it

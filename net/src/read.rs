@@ -18,11 +18,11 @@ use rtnetlink::packet_route::neighbour::{
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::RouteMessageBuilder;
 
-use super::convert;
-use super::dump::Netlink;
-use super::model::{Address, Family, Link, Neighbour, NeighbourState, Route, Snapshot};
-use super::names;
-use super::sysctl;
+use crate::convert;
+use crate::dump::Netlink;
+use crate::model::{Address, Family, Link, Neighbour, NeighbourState, Route, Snapshot};
+use crate::names;
+use crate::sysctl;
 
 /// Why the kernel's network state could not be read.
 #[derive(Debug)]

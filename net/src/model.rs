@@ -493,7 +493,7 @@ impl Snapshot {
 
 #[cfg(test)]
 mod tests {
-    use crate::net::fixtures::ethernet;
+    use crate::fixtures::ethernet;
 
     use super::Snapshot;
 

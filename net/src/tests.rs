@@ -1,13 +1,13 @@
 //! Findings, text and JSON views on the fixture snapshots: what an operator
 //! would read for each situation.
 
-use super::findings::{
+use crate::findings::{
     family_status, findings, findings_with, Code, Expected, FamilyState, Severity,
 };
-use super::fixtures;
-use super::model::{Family, Snapshot};
-use super::text::{interface_line, render, route_line};
-use super::{json, Finding};
+use crate::fixtures;
+use crate::model::{Family, Snapshot};
+use crate::text::{interface_line, render, route_line};
+use crate::{json, Finding};
 
 fn codes(found: &[Finding]) -> Vec<(Code, Option<Family>)> {
     found.iter().map(|f| (f.code, f.family)).collect()
@@ -545,7 +545,7 @@ fn networkd_files_say_which_nic_and_what_applies() {
     let mut s = fixtures::seed_vm();
     s.networkd.insert(
         "eth1".into(),
-        crate::net::NetworkdFile {
+        crate::NetworkdFile {
             path: "/etc/systemd/network/10_eth1.network".into(),
             addresses: vec!["2001:db8:69f5::10/64".into()],
             gateways: vec![],
@@ -590,13 +590,8 @@ fn networkd_files_say_which_nic_and_what_applies() {
     );
 }
 
-fn reject_default(kind: crate::net::RouteKind, metric: u32) -> crate::net::Route {
-    let mut r = fixtures::default_route(
-        "2001:db8:69f5::1",
-        1,
-        crate::net::Protocol::BOOT,
-        Some(metric),
-    );
+fn reject_default(kind: crate::RouteKind, metric: u32) -> crate::Route {
+    let mut r = fixtures::default_route("2001:db8:69f5::1", 1, crate::Protocol::BOOT, Some(metric));
     r.gateway = None;
     r.kind = kind;
     r
@@ -606,7 +601,7 @@ fn reject_default(kind: crate::net::RouteKind, metric: u32) -> crate::net::Route
 fn an_unreachable_default_with_a_lower_metric_hides_the_good_one() {
     let mut s = fixtures::seed_vm_fixed();
     s.routes
-        .push(reject_default(crate::net::RouteKind::UNREACHABLE, 100));
+        .push(reject_default(crate::RouteKind::UNREACHABLE, 100));
     let found = findings_with(&s, &Expected::default());
     let f = only(&found, Code::DefaultRouteUnusable);
     assert_eq!(f.severity, Severity::Error);
@@ -631,7 +626,7 @@ fn an_unreachable_default_with_a_lower_metric_hides_the_good_one() {
     // Behind the good one (a higher metric) it is never used: no finding.
     let mut s = fixtures::seed_vm_fixed();
     s.routes
-        .push(reject_default(crate::net::RouteKind::BLACKHOLE, 2048));
+        .push(reject_default(crate::RouteKind::BLACKHOLE, 2048));
     assert!(findings(&s)
         .iter()
         .all(|f| f.code != Code::DefaultRouteUnusable));
@@ -644,7 +639,7 @@ fn a_default_from_router_advertisements_via_another_gateway_is_a_warning() {
     s.routes.push(fixtures::default_route(
         "fe80::1",
         3,
-        crate::net::Protocol::RA,
+        crate::Protocol::RA,
         Some(1024),
     ));
     let found = findings_with(&s, &seed_expected());

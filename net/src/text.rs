@@ -5,9 +5,9 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal};
 
-use super::findings::{family_status, Finding, Severity};
-use super::model::{Family, Link, Protocol, Route, RouteKind, Scope, Snapshot, MAIN_TABLE};
-use super::report::{ReportError, RouteSource, Summary};
+use crate::findings::{family_status, Finding, Severity};
+use crate::model::{Family, Link, Protocol, Route, RouteKind, Scope, Snapshot, MAIN_TABLE};
+use crate::report::{ReportError, RouteSource, Summary};
 
 /// `text` with its control characters escaped (`\u{1b}` for ESC, `\n`, …):
 /// interface names may hold any byte but `/`, `:` and whitespace, and an
@@ -344,8 +344,8 @@ pub fn write_route_sections<W: io::Write, R: RouteSource>(
 
 #[cfg(test)]
 mod tests {
-    use crate::net::fixtures::{default_route, seed_vm};
-    use crate::net::{Family, Protocol};
+    use crate::fixtures::{default_route, seed_vm};
+    use crate::{Family, Protocol};
 
     use super::route_line;
 

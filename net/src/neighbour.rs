@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::findings::{Code, Finding, Severity};
-use super::model::{Family, NeighbourState, Route, Snapshot};
-use super::read::{NetError, Reader};
+use crate::findings::{Code, Finding, Severity};
+use crate::model::{Family, NeighbourState, Route, Snapshot};
+use crate::read::{NetError, Reader};
 
 /// A default route's gateway and what the kernel knows of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -176,12 +176,12 @@ pub fn probe(snapshot: &mut Snapshot) -> Result<(), NetError> {
 #[cfg(test)]
 mod tests {
     use super::{gateways, Gateway};
-    use crate::net::findings::{findings, Code, Severity};
-    use crate::net::fixtures;
-    use crate::net::model::{Family, Neighbour, NeighbourState};
-    use crate::net::text;
+    use crate::findings::{findings, Code, Severity};
+    use crate::fixtures;
+    use crate::model::{Family, Neighbour, NeighbourState};
+    use crate::text;
 
-    fn with_gateway(state: NeighbourState) -> crate::net::Snapshot {
+    fn with_gateway(state: NeighbourState) -> crate::Snapshot {
         let mut s = fixtures::seed_vm_fixed();
         s.neighbours.push(Neighbour {
             link: 2,

@@ -6,12 +6,12 @@ use std::io::{self, Write};
 
 use futures_util::{FutureExt, StreamExt};
 
-use super::apply::Applied;
-use super::findings::{findings_with, Expected};
-use super::model::Snapshot;
-use super::read::{read_snapshot, NetError};
-use super::text;
-use super::watch::{watch, Change};
+use crate::apply::Applied;
+use crate::findings::{findings_with, Expected};
+use crate::model::Snapshot;
+use crate::read::{read_snapshot, NetError};
+use crate::text;
+use crate::watch::{watch, Change};
 
 /// When to re-read after changes: the first change reads at once (so a
 /// single route shows without delay); changes during that read cause
@@ -221,9 +221,9 @@ async fn watch_to(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::findings::findings;
-    use crate::net::fixtures::{default_route, seed_vm, seed_vm_fixed};
-    use crate::net::{Action, Protocol};
+    use crate::findings::findings;
+    use crate::fixtures::{default_route, seed_vm, seed_vm_fixed};
+    use crate::{Action, Protocol};
 
     #[test]
     fn the_first_change_reads_at_once_and_a_burst_adds_one_read() {

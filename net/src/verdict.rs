@@ -5,10 +5,10 @@
 
 use inject_errands::summary::{FindingRef, Network};
 
-use super::findings::{family_status, Expected, FamilyState, Finding};
-use super::model::{Family, Snapshot};
-use super::read::{self, NetError, Reader};
-use super::{report, sysctl};
+use crate::findings::{family_status, Expected, FamilyState, Finding};
+use crate::model::{Family, Snapshot};
+use crate::read::{self, NetError, Reader};
+use crate::{report, sysctl};
 
 /// The kernel's state now, as the summary line holds it.
 pub fn read_verdict(expected: &Expected) -> Result<Network, NetError> {
@@ -66,9 +66,9 @@ pub fn default_state(state: FamilyState) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::findings::{findings, Code};
-    use super::super::fixtures;
     use super::*;
+    use crate::findings::{findings, Code};
+    use crate::fixtures;
 
     #[test]
     fn the_summarys_finding_codes_are_the_inspectors() {

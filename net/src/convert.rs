@@ -12,7 +12,7 @@ use rtnetlink::packet_route::route::{
 };
 use rtnetlink::packet_route::AddressFamily;
 
-use super::model::{
+use crate::model::{
     Address, Family, Link, NextHop, OperState, Protocol, Route, RouteKind, Scope, MAIN_TABLE,
 };
 

@@ -10,7 +10,7 @@
 use std::ops::Range;
 
 use super::{Code, Expected, ExpectedNetwork, Finding, FixCommand};
-use crate::net::model::{Family, Snapshot};
+use crate::model::{Family, Snapshot};
 
 /// The configured commands that fix a finding, and where its hint names them.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -20,9 +20,9 @@ use std::net::IpAddr;
 use serde::ser::{Error as _, SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
 
-use super::findings::{Expected, Finding};
-use super::model::{Address, Family, Link, NextHop, OperState, Protocol, Route, Scope, Snapshot};
-use super::report::{ReportError, RouteSource, Summary};
+use crate::findings::{Expected, Finding};
+use crate::model::{Address, Family, Link, NextHop, OperState, Protocol, Route, Scope, Snapshot};
+use crate::report::{ReportError, RouteSource, Summary};
 
 /// Write the report as JSON (pretty-printed when `pretty`), then a newline.
 pub fn write<W: io::Write>(

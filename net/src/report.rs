@@ -11,10 +11,10 @@ use std::convert::Infallible;
 use std::fmt;
 use std::io::{self, Seek, Write};
 
-use super::findings::{findings_of_summary, reads_route, Expected, Finding, GatewayUses};
-use super::model::{Route, Snapshot};
-use super::read::{self, NetError, Reader, RouteDump};
-use super::{json, sysctl, text};
+use crate::findings::{findings_of_summary, reads_route, Expected, Finding, GatewayUses};
+use crate::model::{Route, Snapshot};
+use crate::read::{self, NetError, Reader, RouteDump};
+use crate::{json, sysctl, text};
 
 /// Routes, one at a time: the kernel's dump, or a snapshot's (tests).
 pub trait RouteSource {
@@ -304,10 +304,10 @@ impl Write for Spill {
 #[cfg(test)]
 mod tests {
     use super::{write_report, Format, Routes, Spill};
-    use crate::net::findings::{findings_with, Expected};
-    use crate::net::fixtures::{self, default_route};
-    use crate::net::model::{NextHop, Protocol, RouteKind, Snapshot};
-    use crate::net::{json, text};
+    use crate::findings::{findings_with, Expected};
+    use crate::fixtures::{self, default_route};
+    use crate::model::{NextHop, Protocol, RouteKind, Snapshot};
+    use crate::{json, text};
     use std::io::Write;
 
     /// Every fixture, plus tables with what the summary must not lose:
@@ -434,7 +434,7 @@ mod tests {
     /// Routes of a snapshot whose first `interrupted` passes the "kernel"
     /// marks interrupted (and which fails at route `fail_at`, if any).
     struct Churning {
-        routes: Vec<crate::net::Route>,
+        routes: Vec<crate::Route>,
         at: usize,
         passes: usize,
         interrupted: usize,
@@ -443,7 +443,7 @@ mod tests {
 
     impl super::RouteSource for Churning {
         type Error = String;
-        fn next_route(&mut self) -> Result<Option<crate::net::Route>, String> {
+        fn next_route(&mut self) -> Result<Option<crate::Route>, String> {
             if Some(self.at) == self.fail_at {
                 return Err("reading IPv6 routes over netlink failed: No buffer space".into());
             }
@@ -468,7 +468,7 @@ mod tests {
         interrupted: usize,
         fail_at: Option<usize>,
         format: Format,
-    ) -> (String, Result<Vec<crate::net::Finding>, String>) {
+    ) -> (String, Result<Vec<crate::Finding>, String>) {
         let s = fixtures::seed_vm();
         let mut source = Churning {
             routes: s.routes.clone(),
@@ -499,7 +499,7 @@ mod tests {
             assert!(!found
                 .unwrap()
                 .iter()
-                .any(|f| f.code == crate::net::Code::DumpInterrupted));
+                .any(|f| f.code == crate::Code::DumpInterrupted));
         }
     }
 
@@ -509,7 +509,7 @@ mod tests {
         let f = found
             .unwrap()
             .into_iter()
-            .find(|f| f.code == crate::net::Code::DumpInterrupted)
+            .find(|f| f.code == crate::Code::DumpInterrupted)
             .expect("finding");
         assert!(f
             .message

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use ipnetwork::IpNetwork;
 use serde::Serialize;
 
-use super::model::{Address, Family, Route, RouteKind, Scope, Snapshot};
-use super::text::path_text;
+use crate::model::{Address, Family, Route, RouteKind, Scope, Snapshot};
+use crate::text::path_text;
 
 mod fixes;
 pub use fixes::{default_route_family, Fix};
@@ -587,7 +587,7 @@ fn expected_addresses(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Fi
             Some(len) => format!("{ip}/{len}"),
             None => ip.to_string(),
         };
-        let usable = |l: &&crate::net::Link| !l.is_loopback();
+        let usable = |l: &&crate::Link| !l.is_loopback();
         // The NIC it belongs on: the networkd file that names the address,
         // else a NIC with an address in its prefix, else the one NIC where
         // IPv6 is disabled, else the one that is down.
@@ -606,17 +606,17 @@ fn expected_addresses(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Fi
                 .find(|a| a.family == family && a.is_global() && prefix.contains(a.address))
                 .map(|a| snapshot.link_name(a.link))
         };
-        let only = |keep: &dyn Fn(&crate::net::Link) -> bool| {
+        let only = |keep: &dyn Fn(&crate::Link) -> bool| {
             let mut found = snapshot.links.iter().filter(usable).filter(|l| keep(l));
             match (found.next(), found.next()) {
                 (Some(l), None) => Some(l.name.clone()),
                 _ => None,
             }
         };
-        let disabled = |l: &crate::net::Link| snapshot.disable_ipv6.get(&l.name) == Some(&1);
+        let disabled = |l: &crate::Link| snapshot.disable_ipv6.get(&l.name) == Some(&1);
         // On a BOSH VM every NIC holds its network's address: one with no
         // global address at all is the one that lost it.
-        let bare = |l: &crate::net::Link| {
+        let bare = |l: &crate::Link| {
             !snapshot
                 .addresses_of(l.index)
                 .any(|a| a.is_global() && !a.has_flag("dadfailed"))
@@ -624,9 +624,9 @@ fn expected_addresses(snapshot: &Snapshot, expected: &Expected, out: &mut Vec<Fi
         let nic = by_file
             .or_else(by_prefix)
             .or_else(|| (family == Family::Ipv6).then(|| only(&disabled)).flatten())
-            .or_else(|| only(&|l: &crate::net::Link| !l.is_up()))
+            .or_else(|| only(&|l: &crate::Link| !l.is_up()))
             .or_else(|| only(&bare))
-            .or_else(|| only(&|_: &crate::net::Link| true));
+            .or_else(|| only(&|_: &crate::Link| true));
         let link = nic.as_deref().and_then(|n| snapshot.link_by_name(n));
         let (cause, fix) = match (nic.as_deref(), link) {
             (Some(n), None) => (
