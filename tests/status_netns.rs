@@ -464,8 +464,8 @@ struct Followed {
 /// dashboard do, until the route to `last` arrives; then read afresh.
 fn follow(seed: &SeedVm, commands: &[String], last: &'static str) -> Followed {
     use futures_util::StreamExt;
-    use inject_net::apply::sorted;
     use inject_net::follow::{on_change, Next, Reads};
+    use inject_net::patch::sorted;
     use inject_net::{self as net, Action, Change};
 
     let vm = seed.vm.clone();

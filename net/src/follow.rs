@@ -6,9 +6,9 @@ use std::io::{self, Write};
 
 use futures_util::{FutureExt, StreamExt};
 
-use crate::apply::Applied;
 use crate::findings::{findings_with, Expected};
 use crate::model::Snapshot;
+use crate::patch::Applied;
 use crate::read::{read_snapshot, NetError};
 use crate::text;
 use crate::watch::{watch, Change};

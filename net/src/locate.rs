@@ -9,7 +9,7 @@ use futures_util::{future, TryStreamExt};
 use inject_errands::config::{self, Config, ConfigError};
 use inject_errands::netenv::Interfaces;
 
-use crate::convert;
+use crate::from_netlink;
 use crate::read::TaskGuard;
 
 /// Every address of every interface now, with the interface's name.
@@ -38,7 +38,7 @@ async fn read() -> Result<Vec<(IpAddr, String)>, String> {
         .link()
         .get()
         .execute()
-        .map_ok(|m| convert::link(&m))
+        .map_ok(|m| from_netlink::link(&m))
         .try_collect::<Vec<_>>()
         .await
         .map_err(|e| format!("reading interfaces over netlink failed: {e}"))?;
@@ -46,7 +46,7 @@ async fn read() -> Result<Vec<(IpAddr, String)>, String> {
         .address()
         .get()
         .execute()
-        .try_filter_map(|m| future::ready(Ok(convert::address(&m))))
+        .try_filter_map(|m| future::ready(Ok(from_netlink::address(&m))))
         .try_collect::<Vec<_>>()
         .await
         .map_err(|e| format!("reading addresses over netlink failed: {e}"))?;

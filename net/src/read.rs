@@ -18,8 +18,8 @@ use rtnetlink::packet_route::neighbour::{
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::RouteMessageBuilder;
 
-use crate::convert;
 use crate::dump::Netlink;
+use crate::from_netlink;
 use crate::model::{Address, Family, Link, Neighbour, NeighbourState, Route, Snapshot};
 use crate::names;
 use crate::sysctl;
@@ -211,7 +211,7 @@ impl Reader {
             || RouteNetlinkMessage::GetLink(LinkMessage::default()),
             |m, out| {
                 if let RouteNetlinkMessage::NewLink(m) = m {
-                    out.push(convert::link(&m));
+                    out.push(from_netlink::link(&m));
                 }
             },
         )
@@ -224,7 +224,7 @@ impl Reader {
             || RouteNetlinkMessage::GetAddress(AddressMessage::default()),
             |m, out| {
                 if let RouteNetlinkMessage::NewAddress(m) = m {
-                    out.extend(convert::address(&m));
+                    out.extend(from_netlink::address(&m));
                 }
             },
         )
@@ -356,8 +356,8 @@ impl RouteDump<'_> {
             if let Some(family) = self.family {
                 match self.netlink.next().map_err(fail)? {
                     Some((RTM_NEWROUTE, payload)) => {
-                        if let Some(route) = convert::route_from_bytes(payload) {
-                            if convert::keep(&route) {
+                        if let Some(route) = from_netlink::route_from_bytes(payload) {
+                            if from_netlink::keep(&route) {
                                 return Ok(Some(route));
                             }
                         }
@@ -424,7 +424,7 @@ async fn read_netlink_rtnetlink() -> Result<Snapshot, NetError> {
         .link()
         .get()
         .execute()
-        .map_ok(|m| convert::link(&m))
+        .map_ok(|m| from_netlink::link(&m))
         .try_collect::<Vec<_>>()
         .await
         .map_err(|source| NetError::dump("interfaces", source));
@@ -432,7 +432,7 @@ async fn read_netlink_rtnetlink() -> Result<Snapshot, NetError> {
         .address()
         .get()
         .execute()
-        .try_filter_map(|m| future::ready(Ok(convert::address(&m))))
+        .try_filter_map(|m| future::ready(Ok(from_netlink::address(&m))))
         .try_collect::<Vec<_>>()
         .await
         .map_err(|source| NetError::dump("addresses", source));
@@ -456,8 +456,8 @@ async fn read_netlink_rtnetlink() -> Result<Snapshot, NetError> {
             .await
             .map_err(|source| NetError::dump(what, source))?
         {
-            if convert::keep_route(&msg) {
-                routes.extend(convert::route(&msg));
+            if from_netlink::keep_route(&msg) {
+                routes.extend(from_netlink::route(&msg));
             }
         }
     }

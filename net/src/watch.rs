@@ -15,7 +15,7 @@ use rtnetlink::sys::protocols::NETLINK_ROUTE;
 use rtnetlink::sys::{AsyncSocket, SocketAddr, TokioSocket};
 use rtnetlink::MulticastGroup;
 
-use crate::convert;
+use crate::from_netlink;
 use crate::model::{Address, Link, Route, Snapshot};
 use crate::names::Utf8NamesCodec;
 use crate::read::{NetError, TaskGuard};
@@ -136,7 +136,7 @@ async fn dump_names(
     while let Some(message) = responses.next().await {
         match message.payload {
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => {
-                let link = convert::link(&m);
+                let link = from_netlink::link(&m);
                 names.insert(link.index, link.name);
             }
             NetlinkPayload::Error(e) => return Err(fail(e.to_string())),
@@ -167,7 +167,7 @@ impl Names {
     fn change(&mut self, msg: RouteNetlinkMessage) -> Option<Change> {
         match msg {
             RouteNetlinkMessage::NewLink(m) => {
-                let link = convert::link(&m);
+                let link = from_netlink::link(&m);
                 let old = self.names.insert(link.index, link.name.clone());
                 let action = if old.is_some() {
                     Action::Changed
@@ -177,7 +177,7 @@ impl Names {
                 Some(Change::Link { action, link })
             }
             RouteNetlinkMessage::DelLink(m) => {
-                let link = convert::link(&m);
+                let link = from_netlink::link(&m);
                 self.names.remove(&link.index);
                 Some(Change::Link {
                     action: Action::Deleted,
@@ -185,16 +185,16 @@ impl Names {
                 })
             }
             RouteNetlinkMessage::NewAddress(m) => {
-                self.address(Action::Added, &convert::address(&m)?)
+                self.address(Action::Added, &from_netlink::address(&m)?)
             }
             RouteNetlinkMessage::DelAddress(m) => {
-                self.address(Action::Deleted, &convert::address(&m)?)
+                self.address(Action::Deleted, &from_netlink::address(&m)?)
             }
-            RouteNetlinkMessage::NewRoute(m) if convert::keep_route(&m) => {
-                self.route(Action::Added, convert::route(&m)?)
+            RouteNetlinkMessage::NewRoute(m) if from_netlink::keep_route(&m) => {
+                self.route(Action::Added, from_netlink::route(&m)?)
             }
-            RouteNetlinkMessage::DelRoute(m) if convert::keep_route(&m) => {
-                self.route(Action::Deleted, convert::route(&m)?)
+            RouteNetlinkMessage::DelRoute(m) if from_netlink::keep_route(&m) => {
+                self.route(Action::Deleted, from_netlink::route(&m)?)
             }
             _ => None,
         }

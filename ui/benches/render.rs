@@ -7,8 +7,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use inject_net::fixtures::many_routes;
-use inject_ui::tui::convert::net_view;
 use inject_ui::tui::fixtures::big_app;
+use inject_ui::tui::rows::net_view;
 use inject_ui::tui::views::render;
 use inject_ui::tui::{Focus, Theme};
 use ratatui::backend::TestBackend;

@@ -15,7 +15,7 @@
 use std::time::Instant;
 
 use inject_net as net;
-use inject_ui::tui::model::NetView;
+use inject_ui::tui::display::NetView;
 use inject_ui::tui::views::render;
 use inject_ui::tui::{App, Theme};
 use ratatui::backend::TestBackend;

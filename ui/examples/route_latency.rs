@@ -1,6 +1,6 @@
 //! Benchmark D: how long from a route change in the network namespace to a
 //! dashboard frame that shows it, along the dashboard's real path: the
-//! netlink change stream (`net::watch`), the event loop (`tui::run`, which
+//! netlink change stream (`net::watch`), the event loop (`tui::event_loop`, which
 //! applies route changes to the kept snapshot and its rows in place, and
 //! re-reads with `net::read_snapshot` only what it cannot apply), and the
 //! views drawn into a `TestBackend`
@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use inject_errands::CancellationToken;
 use inject_net as net;
-use inject_ui::tui::model::NetView;
+use inject_ui::tui::display::NetView;
 use inject_ui::tui::{run, App, Event, Io, RunSink, Theme};
 use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
 use ratatui::buffer::Cell;

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant, SystemTime};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
-use super::convert::{apply_to_view, kept, net_view};
+use super::display::{CmdState, CommandRow, NetView, OutLine, OutStream};
 use super::event::{Event, RunMsg};
 use super::layout::inner_rows;
-use super::model::{CmdState, CommandRow, NetView, OutLine, OutStream};
+use super::rows::{apply_to_view, kept, net_view};
 use inject_net::follow::{on_change, Next, Reads};
 use inject_net::{Change, Snapshot};
 
@@ -174,7 +174,7 @@ pub struct App {
     pub is_root: bool,
     /// The values the command being confirmed would get, as worked out
     /// when the confirmation opened (its index, then the values).
-    pub confirm_values: Option<(usize, super::run::Values)>,
+    pub confirm_values: Option<(usize, super::event_loop::Values)>,
     /// Lines the help window is scrolled down.
     pub help_scroll: usize,
     /// Why the run log cannot be read (not root), if it cannot.
@@ -183,9 +183,9 @@ pub struct App {
     pub fix_pick: usize,
     /// The finding the fix being confirmed or run is for: once it has
     /// run, the next read tells whether it cleared.
-    pub fixing: Option<(usize, super::model::FindingKey)>,
+    pub fixing: Option<(usize, super::display::FindingKey)>,
     /// A fix finished: say whether its finding cleared at the next read.
-    fix_done: Option<(String, super::model::FindingKey)>,
+    fix_done: Option<(String, super::display::FindingKey)>,
     /// Terminal size in columns and rows (for page sizes).
     pub size: (u16, u16),
     /// Snapshot reads in flight and owed, coalesced as `inject status
@@ -283,7 +283,7 @@ impl App {
     ///
     /// [`Finding::fix`]: inject_net::Finding::fix
     pub fn fixes(&self) -> Vec<(usize, usize)> {
-        use super::model::Health;
+        use super::display::Health;
         let mut out = Vec::new();
         for severity in [Health::Error, Health::Warn, Health::Info] {
             for f in &self.net.findings {
@@ -330,7 +330,7 @@ impl App {
             let mut what = format!(
                 "{} in {}",
                 past.state.label(),
-                super::model::format_duration(past.duration)
+                super::display::format_duration(past.duration)
             );
             if let Some(d) = &past.detail {
                 what.push_str(&format!(" ({d})"));
@@ -404,7 +404,7 @@ impl App {
     }
 
     /// Whether the routes panel shows this route (family and filter).
-    pub fn route_matches(&self, r: &super::model::RouteRow) -> bool {
+    pub fn route_matches(&self, r: &super::display::RouteRow) -> bool {
         self.route_family.is_none_or(|f| r.family == f)
             && (!self.route_defaults || r.default)
             && self
@@ -956,7 +956,7 @@ impl App {
                 Vec::new()
             }
             RunMsg::Line { stream, text } => {
-                let text = match super::model::after_carriage_returns(&text) {
+                let text = match super::display::after_carriage_returns(&text) {
                     std::borrow::Cow::Borrowed(_) => text,
                     std::borrow::Cow::Owned(t) => t,
                 };
@@ -983,14 +983,14 @@ impl App {
                     text: format!(
                         "{} in {}",
                         state.label(),
-                        super::model::format_duration(duration)
+                        super::display::format_duration(duration)
                     ),
                 });
                 let text = format!(
                     "{}: {} in {}",
                     cmd.name,
                     state.label(),
-                    super::model::format_duration(duration)
+                    super::display::format_duration(duration)
                 );
                 let level = match state {
                     CmdState::Ok | CmdState::Skipped => Level::Info,

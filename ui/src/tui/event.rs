@@ -8,7 +8,7 @@ use inject_errands::ensure::EnsureState;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::model::{CmdState, OutStream};
+use super::display::{CmdState, OutStream};
 use inject_net::{Change, Snapshot};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -41,7 +41,7 @@ pub enum Event {
     /// confirmation).
     Values {
         index: usize,
-        values: super::run::Values,
+        values: super::event_loop::Values,
     },
     /// Progress of the command at this index.
     Run { index: usize, msg: RunMsg },

@@ -8,8 +8,8 @@ use inject_errands::config::{self, Phase};
 use inject_errands::ensure::{CommandState, EnsureState};
 use inject_errands::plan::describe;
 
-use super::convert::{command_row, net_view};
-use super::model::{CmdState, CommandRow, NetView, OutLine, OutStream};
+use super::display::{CmdState, CommandRow, NetView, OutLine, OutStream};
+use super::rows::{command_row, net_view};
 use inject_net::findings::config_gateways;
 use inject_net::fixtures;
 

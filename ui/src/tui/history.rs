@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use inject_errands::runlog::EVENTS_FILE;
 
-use super::model::{CmdState, OutLine, OutStream};
+use super::display::{CmdState, OutLine, OutStream};
 
 /// The source the dashboard's own runs are logged under.
 pub const DASHBOARD: &str = "dashboard";
@@ -279,7 +279,7 @@ pub fn output_lines(path: &Path) -> Vec<OutLine> {
     let start = lines.len().saturating_sub(PAST_LINES);
     lines[start..]
         .iter()
-        .map(|l| super::model::after_carriage_returns(l))
+        .map(|l| super::display::after_carriage_returns(l))
         .map(|l| match l.strip_prefix("stderr| ") {
             Some(rest) => OutLine {
                 stream: OutStream::Stderr,

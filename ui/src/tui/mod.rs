@@ -1,29 +1,30 @@
-//! The live dashboard (`inject-tui`): state and its pure `update` (app),
-//! events (event), the event loop (run), views (one file per panel), theme,
-//! and the conversion of net snapshots and config into display rows.
+//! The live dashboard (`inject-tui`): state and its pure `update` (`app`),
+//! events (`event`), the event loop (`event_loop`), its wiring to the real
+//! world (`wiring`), views (one file per panel), theme, and the display form
+//! (`display`) that `rows` builds from net snapshots and the config.
 
 pub mod app;
-pub mod convert;
+pub mod display;
+pub mod elide;
 pub mod event;
-pub mod fit;
+pub mod event_loop;
 pub mod history;
 pub mod layout;
-pub mod live;
-pub mod model;
-pub mod run;
+pub mod rows;
 pub mod theme;
 pub mod viewer;
 pub mod views;
+pub mod wiring;
 
 pub use app::{update, App, Effect, Focus, Overlay};
 pub use event::{Event, RunMsg};
-pub use live::{main, Options};
-pub use run::{run, Io, RunSink};
+pub use event_loop::{run, Io, RunSink};
 pub use theme::Theme;
+pub use wiring::{main, Options};
 
-pub mod fixtures;
 #[cfg(test)]
-mod run_tests;
+mod event_loop_tests;
+pub mod fixtures;
 #[cfg(test)]
 mod update_tests;
 #[cfg(test)]

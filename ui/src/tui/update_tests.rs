@@ -8,10 +8,10 @@ use super::app::{
     update, App, Effect, Focus, Level, Overlay, ESC_SAYS, LIVE_STOPPED, NEEDS_ROOT,
     QUIT_WHILE_RUNNING,
 };
-use super::convert::net_view;
+use super::display::{CmdState, Kept, OutStream};
 use super::event::{Event, RunMsg};
 use super::fixtures::{big_app, ensure_now, ensure_state, seed_vm_app, seed_vm_kept_app};
-use super::model::{CmdState, Kept, OutStream};
+use super::rows::net_view;
 use inject_net::{fixtures, Action, Change, Protocol, Route};
 
 fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
@@ -346,7 +346,7 @@ fn a_held_lock_says_who_and_leaves_the_command_as_it_was() {
     let mut app = seed_vm_app();
     app.commands[0].state = CmdState::Ok;
     app.commands[0].last_duration = Some(Duration::from_millis(12));
-    app.commands[0].output = vec![super::model::OutLine {
+    app.commands[0].output = vec![super::display::OutLine {
         stream: OutStream::Info,
         text: "ok in 12ms".into(),
     }];
@@ -706,7 +706,7 @@ fn o_opens_the_viewer_reading_the_log_file_when_there_is_one() {
     app.commands[0].log_file = Some(path.clone());
     assert_eq!(ch(&mut app, 'o'), vec![Effect::LoadOutput(0, path)]);
     let loaded = super::viewer::Loaded {
-        lines: vec![super::model::OutLine {
+        lines: vec![super::display::OutLine {
             stream: OutStream::Stdout,
             text: "from the file".into(),
         }],
@@ -726,7 +726,7 @@ fn o_opens_the_viewer_reading_the_log_file_when_there_is_one() {
 fn arrows_scroll_the_focused_output_instead_of_switching_command() {
     let mut app = big_app(3, 10);
     for i in 0..100 {
-        app.commands[0].output.push(super::model::OutLine {
+        app.commands[0].output.push(super::display::OutLine {
             stream: OutStream::Stdout,
             text: format!("{i}"),
         });

@@ -101,7 +101,7 @@ fn confirmation_of_a_sensitive_command_is_redacted() {
     let mut app = seed_vm_app();
     app.overlay = Some(Overlay::Confirm(2));
     let s = screen(&app, 80, 24);
-    assert!(s.contains(super::convert::REDACTED));
+    assert!(s.contains(super::rows::REDACTED));
     assert!(s.contains("sensitive"));
     assert!(!s.contains("s3cr3t"), "{s}");
 }
@@ -122,7 +122,7 @@ fn plan_overlay_shows_the_dry_run() {
 
 #[test]
 fn output_marks_stdout_stderr_and_the_runners_notes() {
-    use super::model::{OutLine, OutStream};
+    use super::display::{OutLine, OutStream};
     let mut app = seed_vm_app();
     app.commands[0].output = vec![
         OutLine {
@@ -193,8 +193,7 @@ fn ten_thousand_routes_draw_only_what_fits() {
 #[test]
 fn a_default_only_through_a_down_link_is_not_shown_as_fine() {
     let mut app = seed_vm_app();
-    app.net =
-        super::convert::net_view(&inject_net::fixtures::down_interface(), &Default::default());
+    app.net = super::rows::net_view(&inject_net::fixtures::down_interface(), &Default::default());
     let s = screen(&app, 120, 40);
     assert!(
         s.contains("✗ IPv4: no usable default route (default via 10.0.251.1 dev eth1 is down)"),
@@ -455,7 +454,7 @@ fn a_running_command_shows_a_spinner_and_its_time_so_far() {
     use std::time::{Duration, Instant};
     let mut app = both_missing_app();
     let t0 = Instant::now();
-    app.commands[0].state = super::model::CmdState::Running;
+    app.commands[0].state = super::display::CmdState::Running;
     app.running = Some(0);
     app.running_since = Some(t0);
     app.clock = Some(t0 + Duration::from_secs(12));
@@ -500,7 +499,7 @@ fn history_from_the_run_log_says_what_when_and_who() {
 }
 
 fn viewer_app() -> App {
-    use super::model::{OutLine, OutStream};
+    use super::display::{OutLine, OutStream};
     let mut app = seed_vm_app();
     let mut output: Vec<OutLine> = (1..=100)
         .map(|i| OutLine {
@@ -738,7 +737,7 @@ fn a_broken_config_keeps_its_reason_in_view_at_50x14() {
 #[test]
 fn the_viewer_says_whether_the_command_runs_or_how_it_ended() {
     let mut app = viewer_app();
-    app.commands[0].state = super::model::CmdState::Failed;
+    app.commands[0].state = super::display::CmdState::Failed;
     app.commands[0].last_duration = Some(std::time::Duration::from_secs(2));
     let s = screen(&app, 80, 24);
     assert!(

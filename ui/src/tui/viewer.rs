@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::model::{OutLine, OutStream};
+use super::display::{OutLine, OutStream};
 
 /// Lines kept from the start and from the end of an output file; what is
 /// between is counted, not kept.
@@ -42,7 +42,7 @@ pub fn load(path: &Path, head: usize, tail: usize) -> std::io::Result<Loaded> {
         }
         let text = String::from_utf8_lossy(&buf);
         let text = text.trim_end_matches(['\n', '\r']);
-        let text = super::model::after_carriage_returns(text);
+        let text = super::display::after_carriage_returns(text);
         let line = match text.strip_prefix("stderr| ") {
             Some(rest) => OutLine {
                 stream: OutStream::Stderr,

@@ -13,9 +13,9 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::tui::app::App;
-use crate::tui::fit;
+use crate::tui::display::Health;
+use crate::tui::elide;
 use crate::tui::layout::BannerNeed;
-use crate::tui::model::Health;
 use crate::tui::theme::Theme;
 
 /// A banner line to draw, and whether it may wrap when rows are short.
@@ -113,7 +113,7 @@ fn lines(app: &App, theme: &Theme, width: u16, tight: bool) -> Vec<(Line<'static
         .map(|item| {
             let line = match (tight, item.wraps) {
                 (false, _) => item.line,
-                (true, false) => fit::elide_line(item.line, width as usize),
+                (true, false) => elide::elide_line(item.line, width as usize),
                 (true, true) => keep_end(item.line, width, HINT_ROWS),
             };
             let rows = rows_of(&line, width);
@@ -149,7 +149,10 @@ fn keep_end(line: Line<'static>, width: u16, rows: usize) -> Line<'static> {
         from = next;
         let tail: String = text[from..].iter().collect();
         let mut candidate = spans.clone();
-        candidate.push(Span::styled(format!("{}{tail}", fit::ELLIPSIS), last.style));
+        candidate.push(Span::styled(
+            format!("{}{tail}", elide::ELLIPSIS),
+            last.style,
+        ));
         let candidate = Line::from(candidate);
         if rows_of(&candidate, width) <= rows {
             return candidate;
@@ -158,7 +161,7 @@ fn keep_end(line: Line<'static>, width: u16, rows: usize) -> Line<'static> {
     // One word longer than the rows: its end, cut to fit.
     let tail: String = text[from..].iter().collect();
     let room = (width as usize * rows).saturating_sub(spans.iter().map(|s| s.width()).sum());
-    spans.push(Span::styled(fit::elide(&tail, room), last.style));
+    spans.push(Span::styled(elide::elide(&tail, room), last.style));
     Line::from(spans)
 }
 

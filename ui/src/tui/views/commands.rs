@@ -10,13 +10,13 @@ use ratatui::Frame;
 
 use super::panel;
 use crate::tui::app::{App, Focus};
-use crate::tui::fit;
+use crate::tui::display::{format_age, format_ago, format_duration, CmdState};
+use crate::tui::elide;
 use crate::tui::layout::inner_rows;
-use crate::tui::model::{format_age, format_ago, format_duration, CmdState};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let note = fit::elide(&app.config_note, area.width.saturating_sub(4) as usize);
+    let note = elide::elide(&app.config_note, area.width.saturating_sub(4) as usize);
     // Where the selection is and how many there are (`3/7`).
     let title = match app.commands.len() {
         0 => "commands".to_string(),
@@ -41,7 +41,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     // LAST says how long ago and who ran it (`3m errand`), or how long it
     // took when nothing says when; STATE and LAST are as wide as their
     // widest words, names get the rest.
-    let last_of = |i: usize, c: &crate::tui::model::CommandRow| -> String {
+    let last_of = |i: usize, c: &crate::tui::display::CommandRow| -> String {
         if app.running == Some(i) {
             return format_duration(app.elapsed().unwrap_or_default());
         }
@@ -69,16 +69,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let own = if app.running == Some(i) {
             9 // `⠋ running`
         } else {
-            fit::width(state_label(app, c))
+            elide::width(state_label(app, c))
         };
-        own.max(c.kept.as_ref().map_or(0, |k| fit::width(k.label())))
+        own.max(c.kept.as_ref().map_or(0, |k| elide::width(k.label())))
     }))
     .max(5);
     let kept_ago = app.commands.iter().filter_map(|c| {
         c.kept
             .as_ref()?
             .acted_ago
-            .map(|a| fit::width(&format_ago(a)))
+            .map(|a| elide::width(&format_ago(a)))
     });
     // No column at all while no command has a last run to show.
     // An age is sized for its widest (`59m`), so names keep their width
@@ -90,8 +90,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .map(|h| &h.source)
             .or(c.past.as_ref().map(|p| &p.source));
         match source {
-            Some(s) if !l.is_empty() => 4 + fit::width(s),
-            _ => fit::width(l),
+            Some(s) if !l.is_empty() => 4 + elide::width(s),
+            _ => elide::width(l),
         }
     });
     let last_w = match widest(&mut grown.chain(kept_ago)) {
@@ -128,10 +128,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         // Cut in the middle: names that share a start stay apart.
         let mut name = vec![Line::from(format!(
             "{marker} {}",
-            fit::elide_middle(&c.name, name_w.saturating_sub(2))
+            elide::elide_middle(&c.name, name_w.saturating_sub(2))
         ))];
         let running = app.running == Some(offset + i);
-        let last_text = fit::elide(&lasts[offset + i], last_w);
+        let last_text = elide::elide(&lasts[offset + i], last_w);
         let state_text = if running {
             // A spinner that moves with the clock.
             let elapsed = app.elapsed().unwrap_or_default();
@@ -150,7 +150,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 theme.dim
             };
             name.push(Line::from(Span::styled(
-                fit::elide("  ↳ kept by ensure", name_w),
+                elide::elide("  ↳ kept by ensure", name_w),
                 theme.dim,
             )));
             state.push(Line::from(Span::styled(kept.label(), style)));
@@ -189,7 +189,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 /// A command's state in words; one never run by this dashboard reads
 /// `unknown` when the run log cannot be read (it may well have run).
-fn state_label(app: &App, c: &super::super::model::CommandRow) -> &'static str {
+fn state_label(app: &App, c: &super::super::display::CommandRow) -> &'static str {
     match (c.state, &app.history_error) {
         (CmdState::Pending, Some(_)) => "unknown",
         (state, _) => state.label(),

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use super::{popup, rows_with_border};
 
 use crate::tui::app::{QUIT_WHILE_RUNNING, STOP_RUNNING};
-use crate::tui::model::{format_duration, CommandRow};
+use crate::tui::display::{format_duration, CommandRow};
 use crate::tui::theme::Theme;
 
 /// `values`: what the command's network variables would be now, worked
@@ -18,7 +18,7 @@ pub fn render(
     frame: &mut Frame,
     area: Rect,
     cmd: &CommandRow,
-    values: Option<&crate::tui::run::Values>,
+    values: Option<&crate::tui::event_loop::Values>,
     theme: &Theme,
 ) {
     let field = |name: &'static str, value: String| {
@@ -100,7 +100,7 @@ pub fn render(
             let room = fits - kept;
             let mut max = room * inner;
             while room > 0 && max > 0 {
-                let cut = crate::tui::fit::elide_line(l.clone(), max);
+                let cut = crate::tui::elide::elide_line(l.clone(), max);
                 if wrapped_rows(&cut, inner) <= room {
                     out.push(cut);
                     break;
@@ -190,8 +190,8 @@ fn wrapped_rows(line: &Line, width: usize) -> usize {
     let mut rows = 1;
     let mut used = 0;
     for word in text.split_inclusive(' ') {
-        let w = crate::tui::fit::width(word);
-        let bare = crate::tui::fit::width(word.trim_end());
+        let w = crate::tui::elide::width(word);
+        let bare = crate::tui::elide::width(word.trim_end());
         if used + bare > width && used > 0 {
             rows += 1;
             used = 0;

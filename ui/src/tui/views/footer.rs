@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::tui::app::{App, Level, READ_ONLY};
-use crate::tui::fit;
+use crate::tui::elide;
 use crate::tui::theme::Theme;
 
 const KEYS: [(&str, &str); 8] = [
@@ -76,7 +76,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             if i < messages {
                 let span = &group[0];
-                let text = fit::cut(&span.content, max - used);
+                let text = elide::cut(&span.content, max - used);
                 shown.push(Span::styled(text, span.style));
             }
             break;

@@ -53,7 +53,7 @@ pub fn render(frame: &mut Frame, area: Rect, scroll: usize, theme: &Theme) {
     let inner = (72u16.min(area.width.saturating_sub(2))).saturating_sub(2) as usize;
     let mut lines: Vec<Line> = lines
         .into_iter()
-        .map(|l| crate::tui::fit::elide_line(l, inner))
+        .map(|l| crate::tui::elide::elide_line(l, inner))
         .collect();
     // What fits between the borders of a window clamped to the screen.
     let fits = (area.height.saturating_sub(4) as usize).max(1);

@@ -8,9 +8,9 @@ use ratatui::Frame;
 
 use super::{panel, visible};
 use crate::tui::app::{App, Focus};
-use crate::tui::fit;
+use crate::tui::display::InterfaceRow;
+use crate::tui::elide;
 use crate::tui::layout::inner_rows;
-use crate::tui::model::InterfaceRow;
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -21,13 +21,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     // the same all along the table); addresses get the rest.
     let inner = area.width.saturating_sub(2) as usize;
     let widest = |f: fn(&InterfaceRow) -> usize, header: &str| {
-        all.iter().map(f).max().unwrap_or(0).max(fit::width(header))
+        all.iter()
+            .map(f)
+            .max()
+            .unwrap_or(0)
+            .max(elide::width(header))
     };
     // A long name gives way to the addresses on a narrow panel.
     let name_w =
-        widest(|i| fit::width(&i.name), "NAME").min(16.max(inner / 4).min(inner / 4).max(6));
-    let state_w = widest(|i| fit::width(&i.state), "STATE").min(8);
-    let mtu_w = widest(|i| fit::width(&i.mtu), "MTU");
+        widest(|i| elide::width(&i.name), "NAME").min(16.max(inner / 4).min(inner / 4).max(6));
+    let state_w = widest(|i| elide::width(&i.state), "STATE").min(8);
+    let mtu_w = widest(|i| elide::width(&i.mtu), "MTU");
     let addr_w = inner.saturating_sub(name_w + state_w + mtu_w + 3);
     let rows = shown.iter().map(|i| {
         let state = match i.state.as_str() {
@@ -35,10 +39,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             _ => theme.warn,
         };
         Row::new(vec![
-            Line::from(fit::elide(&i.name, name_w)),
-            Line::from(Span::styled(fit::elide(&i.state, state_w), state)),
-            Line::from(fit::elide(&i.mtu, mtu_w)),
-            Line::from(fit::list(&i.addresses, addr_w)),
+            Line::from(elide::elide(&i.name, name_w)),
+            Line::from(Span::styled(elide::elide(&i.state, state_w), state)),
+            Line::from(elide::elide(&i.mtu, mtu_w)),
+            Line::from(elide::list(&i.addresses, addr_w)),
         ])
     });
     let title = if all.len() > rows_fit {

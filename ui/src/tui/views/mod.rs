@@ -164,13 +164,13 @@ fn popup_with(
     let h = height.min(area.height.saturating_sub(2)).max(1);
     let rect = area.centered(Constraint::Length(w), Constraint::Length(h));
     frame.render_widget(Clear, rect);
-    let title = crate::tui::fit::elide(title, w.saturating_sub(2) as usize);
+    let title = crate::tui::elide::elide(title, w.saturating_sub(2) as usize);
     let mut block = Block::bordered()
         .border_set(theme.borders)
         .border_style(theme.border_focused)
         .title(Line::from(Span::styled(title, theme.title)));
     if let Some(bottom) = bottom {
-        let bottom = crate::tui::fit::elide_line(bottom, w.saturating_sub(2) as usize);
+        let bottom = crate::tui::elide::elide_line(bottom, w.saturating_sub(2) as usize);
         block = block.title_bottom(bottom);
     }
     frame.render_widget(text.block(block), rect);

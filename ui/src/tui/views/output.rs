@@ -8,9 +8,9 @@ use ratatui::Frame;
 
 use super::panel;
 use crate::tui::app::{App, Focus};
-use crate::tui::fit;
+use crate::tui::display::OutStream;
+use crate::tui::elide;
 use crate::tui::layout::inner_rows;
-use crate::tui::model::OutStream;
 use crate::tui::theme::Theme;
 use crate::tui::viewer::expand_tabs;
 
@@ -37,15 +37,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .map(|l| match l.stream {
             OutStream::Stdout => Line::from(vec![
                 Span::styled(format!("out{}", theme.marks.bar), theme.dim),
-                Span::raw(fit::elide(&expand_tabs(&l.text, 0), text_w)),
+                Span::raw(elide::elide(&expand_tabs(&l.text, 0), text_w)),
             ]),
             OutStream::Stderr => Line::from(vec![
                 Span::styled(format!("err{}", theme.marks.bar), theme.stderr),
-                Span::styled(fit::elide(&expand_tabs(&l.text, 0), text_w), theme.stderr),
+                Span::styled(elide::elide(&expand_tabs(&l.text, 0), text_w), theme.stderr),
             ]),
             OutStream::Info => Line::from(vec![
                 Span::styled(format!("{} ", theme.marks.note), theme.info),
-                Span::styled(fit::elide(&expand_tabs(&l.text, 0), text_w), theme.info),
+                Span::styled(elide::elide(&expand_tabs(&l.text, 0), text_w), theme.info),
             ]),
         })
         .collect();
@@ -55,24 +55,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let elapsed = app.elapsed().unwrap_or_default();
             format!(
                 "running for {}, no output yet; x stops it",
-                crate::tui::model::format_duration(elapsed)
+                crate::tui::display::format_duration(elapsed)
             )
         } else {
             "not run yet; Enter runs it, p shows the plan".to_string()
         };
         lines.push(Line::from(Span::styled(
-            fit::elide(&text, text_w + 4),
+            elide::elide(&text, text_w + 4),
             theme.dim,
         )));
     }
-    let title = fit::elide(&title_of(cmd, back), area.width.saturating_sub(4) as usize);
+    let title = elide::elide(&title_of(cmd, back), area.width.saturating_sub(4) as usize);
     frame.render_widget(
         Paragraph::new(lines).block(panel(&title, Focus::Output, app, theme)),
         area,
     );
 }
 
-fn title_of(cmd: &crate::tui::model::CommandRow, back: usize) -> String {
+fn title_of(cmd: &crate::tui::display::CommandRow, back: usize) -> String {
     if back > 0 {
         format!("output: {} (scrolled back {back})", cmd.name)
     } else {

@@ -6,7 +6,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{popup, rows_with_border};
-use crate::tui::model::CommandRow;
+use crate::tui::display::CommandRow;
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, cmd: &CommandRow, scroll: usize, theme: &Theme) {

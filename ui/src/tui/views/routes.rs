@@ -7,9 +7,9 @@ use ratatui::Frame;
 
 use super::{panel, visible};
 use crate::tui::app::{App, Focus};
-use crate::tui::fit;
+use crate::tui::display::RouteRow;
+use crate::tui::elide;
 use crate::tui::layout::inner_rows;
-use crate::tui::model::RouteRow;
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -30,7 +30,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut lines: Vec<Line> = shown
         .iter()
         .map(|r| {
-            let text = fit::elide(&r.line, inner);
+            let text = elide::elide(&r.line, inner);
             if app.fresh.iter().any(|(line, _)| *line == r.line) {
                 Line::from(Span::styled(text, theme.selected))
             } else if r.default {
@@ -41,7 +41,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         })
         .collect();
     if let Some(typed) = &app.route_typing {
-        let prompt = fit::elide(&format!("/{typed}  (Enter keeps, Esc clears)"), inner);
+        let prompt = elide::elide(&format!("/{typed}  (Enter keeps, Esc clears)"), inner);
         if lines.len() >= rows_fit && !lines.is_empty() {
             lines.pop();
         }
@@ -62,7 +62,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(t) = &app.route_filter {
         title.push_str(&format!(" matching {t:?} of {}", app.net.routes.len()));
     }
-    let title = fit::elide(&title, inner.saturating_sub(2));
+    let title = elide::elide(&title, inner.saturating_sub(2));
     let block = panel(&title, Focus::Routes, app, theme);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -11,8 +11,8 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::tui::app::App;
-use crate::tui::fit;
-use crate::tui::model::{OutLine, OutStream};
+use crate::tui::display::{OutLine, OutStream};
+use crate::tui::elide;
 use crate::tui::theme::Theme;
 use crate::tui::viewer::expand_tabs;
 
@@ -55,7 +55,7 @@ fn styled(line: &OutLine, theme: &Theme) -> Line<'static> {
         .into_iter()
         .map(|(text, style)| {
             let text = expand_tabs(&text, col).into_owned();
-            col += fit::width(&text);
+            col += elide::width(&text);
             Span::styled(text, style)
         })
         .collect::<Vec<_>>();
@@ -76,7 +76,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let mut used = 0;
         first = lines.len();
         while first > 0 {
-            let w = fit::width(&lines[first - 1].text).max(1);
+            let w = elide::width(&lines[first - 1].text).max(1);
             let need = w.div_ceil(width.max(1));
             if used + need > rows {
                 break;
@@ -98,7 +98,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             if v.wrap {
                 line
             } else {
-                fit::elide_line(line, width)
+                elide::elide_line(line, width)
             }
         })
         .collect();
@@ -112,11 +112,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             c.held.as_ref().map_or("", |h| h.source.as_str())
         ),
         Some(c) => match c.last_duration {
-            Some(d) if c.state != crate::tui::model::CmdState::Pending => {
+            Some(d) if c.state != crate::tui::display::CmdState::Pending => {
                 format!(
                     "{} in {}",
                     c.state.label(),
-                    crate::tui::model::format_duration(d)
+                    crate::tui::display::format_duration(d)
                 )
             }
             _ => c.state.label().to_string(),
@@ -135,11 +135,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if v.wrap {
         title.push_str("· wrap ");
     }
-    let title = fit::elide(&title, width);
+    let title = elide::elide(&title, width);
     let bottom = v
         .loaded
         .as_ref()
-        .map(|l| fit::elide(&format!(" {} ", l.path), width));
+        .map(|l| elide::elide(&format!(" {} ", l.path), width));
     let mut block = Block::bordered()
         .border_set(theme.borders)
         .border_style(theme.border_focused)
@@ -167,7 +167,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
     }
     frame.render_widget(
-        Paragraph::new(fit::elide_line(Line::from(spans), footer.width as usize)),
+        Paragraph::new(elide::elide_line(Line::from(spans), footer.width as usize)),
         footer,
     );
 }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use inject_errands::config::{CommandSpec, Config};
 use inject_errands::ensure::CommandState;
 
-use super::model::{
+use super::display::{
     BannerFinding, BannerLine, CommandRow, FindingKey, Health, InterfaceRow, Kept, NetView,
     RouteRow,
 };
@@ -298,8 +298,8 @@ pub fn command_row(config: &Config, spec: &CommandSpec, plan: Vec<String>) -> Co
 /// A runner event as the dashboard shows it: output lines, the runner's own
 /// notes, and the end. Run-level events (start, summary) say nothing here.
 pub fn run_msgs(event: inject_errands::event::Event) -> Vec<super::event::RunMsg> {
+    use super::display::{CmdState, OutStream};
     use super::event::RunMsg;
-    use super::model::{CmdState, OutStream};
     use inject_errands::event::{format_duration, Event as E, Outcome, Stream};
     let info = |text: String| RunMsg::Line {
         stream: OutStream::Info,
@@ -359,7 +359,7 @@ pub fn run_msgs(event: inject_errands::event::Event) -> Vec<super::event::RunMsg
 
 #[cfg(test)]
 mod gateway_tests {
-    use crate::tui::model::Health;
+    use crate::tui::display::Health;
     use inject_net::fixtures;
     use inject_net::model::{Neighbour, NeighbourState};
 

@@ -19,10 +19,10 @@ use inject_errands::runner::{run_command, Slot};
 use inject_errands::{plan, CancellationToken};
 
 use super::app::{App, Level};
-use super::convert::{command_row, run_msgs};
+use super::display::NetView;
 use super::event::{Event, RunMsg};
-use super::model::NetView;
-use super::run::{run, terminal_events, Io, RunSink};
+use super::event_loop::{run, terminal_events, Io, RunSink};
+use super::rows::{command_row, run_msgs};
 use super::theme::Theme;
 use inject_net as net;
 use inject_net::findings::config_gateways;
@@ -361,7 +361,7 @@ struct LiveIo {
 }
 
 impl Io for LiveIo {
-    fn values_now(&self, index: usize) -> Option<super::run::Values> {
+    fn values_now(&self, index: usize) -> Option<super::event_loop::Values> {
         let config = self.config.as_deref()?;
         let spec = config.commands.get(index)?;
         if spec.sensitive {

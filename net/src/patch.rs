@@ -1,6 +1,6 @@
 //! Keeping a snapshot current from the change stream, without re-reading
 //! it: a route or address change carries the same model value the dump
-//! would hold (both come through `convert`), so it can be inserted or
+//! would hold (both come through `from_netlink`), so it can be inserted or
 //! removed in place. With 100 000 routes a full re-read costs ~150 ms; this
 //! costs a scan. Whatever cannot be applied exactly asks for a re-read.
 

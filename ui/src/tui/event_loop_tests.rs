@@ -12,10 +12,10 @@ use ratatui::Terminal;
 use tokio::sync::{mpsc, Notify};
 use tokio_stream_shim::receiver_stream;
 
+use super::display::{CmdState, OutStream};
 use super::event::{Event, RunMsg};
+use super::event_loop::{run, Io, RunSink};
 use super::fixtures::seed_vm_app;
-use super::model::{CmdState, OutStream};
-use super::run::{run, Io, RunSink};
 use super::theme::Theme;
 use inject_net::{fixtures, Change, Snapshot};
 
