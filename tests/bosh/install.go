@@ -46,6 +46,18 @@ func install(args []string) error {
 		return fmt.Errorf("install needs -release, -job and -rendered")
 	}
 	d := newDeps()
+	// The agent's local blobstore copies each blob it hands out into a temp
+	// file that its callers here never clean up (4 MB per package per run);
+	// keep them in a directory of our own, removed on the way out, as the
+	// agent keeps its own under /var/vcap/data/tmp.
+	tmp, err := os.MkdirTemp("", "inject-harness-install-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	if err := d.fs.ChangeTempRoot(tmp); err != nil {
+		return err
+	}
 	job, release, err := readJob(d, *tarball, *jobName)
 	if err != nil {
 		return err
