@@ -11,6 +11,7 @@ use ratatui::layout::Rect;
 use super::display::{CmdState, CommandRow, NetView, OutLine, OutStream};
 use super::event::{Event, RunMsg};
 use super::layout::inner_rows;
+use super::route_filter::RouteFilter;
 use super::rows::{apply_to_view, kept, net_view};
 use inject_net::follow::{on_change, Next, Reads};
 use inject_net::{Change, Snapshot};
@@ -138,14 +139,8 @@ pub struct App {
     pub selected: usize,
     pub focus: Focus,
     pub overlay: Option<Overlay>,
-    /// Routes shown: those with this text (`/` with the routes focused).
-    pub route_filter: Option<String>,
-    /// The route filter being typed (it filters as it is typed).
-    pub route_typing: Option<String>,
-    /// Routes shown: only default routes (`d`).
-    pub route_defaults: bool,
-    /// Routes shown: only this family ("4" or "6"), else both.
-    pub route_family: Option<&'static str>,
+    /// Which routes the routes panel lists (`/`, `4`, `6`, `d`).
+    pub route_filter: RouteFilter,
     /// Routes that just appeared (their lines), and when: marked in the
     /// routes panel for [`FRESH_FOR`].
     pub fresh: Vec<(String, SystemTime)>,
@@ -218,10 +213,7 @@ impl App {
             fresh: Vec::new(),
             updated: None,
             banner_hold: None,
-            route_filter: None,
-            route_typing: None,
-            route_defaults: false,
-            route_family: None,
+            route_filter: RouteFilter::default(),
             scroll: Scroll::default(),
             running: None,
             running_since: None,
@@ -405,17 +397,12 @@ impl App {
 
     /// Whether the routes panel shows this route (family and filter).
     pub fn route_matches(&self, r: &super::display::RouteRow) -> bool {
-        self.route_family.is_none_or(|f| r.family == f)
-            && (!self.route_defaults || r.default)
-            && self
-                .route_filter
-                .as_deref()
-                .is_none_or(|t| r.line.contains(t))
+        self.route_filter.matches(r)
     }
 
     /// How many routes the routes panel lists.
     pub fn routes_shown(&self) -> usize {
-        if self.route_family.is_none() && self.route_filter.is_none() && !self.route_defaults {
+        if !self.route_filter.narrows() {
             return self.net.routes.len();
         }
         self.net
@@ -730,24 +717,24 @@ impl App {
                 Vec::new()
             }
             None if self.viewer.is_some() => self.on_key_viewer(key),
-            None if self.route_typing.is_some() => {
-                let typed = self.route_typing.as_mut().expect("checked");
+            None if self.route_filter.typing.is_some() => {
+                let typed = self.route_filter.typing.as_mut().expect("checked");
                 match key.code {
                     KeyCode::Char(c) => typed.push(c),
                     KeyCode::Backspace => {
                         typed.pop();
                     }
                     // Enter keeps the filter; Esc clears it.
-                    KeyCode::Enter => self.route_typing = None,
+                    KeyCode::Enter => self.route_filter.typing = None,
                     KeyCode::Esc => {
-                        self.route_typing = None;
-                        self.route_filter = None;
+                        self.route_filter.typing = None;
+                        self.route_filter.text = None;
                     }
                     _ => {}
                 }
                 // Filters as it is typed.
-                if let Some(typed) = &self.route_typing {
-                    self.route_filter = Some(typed.clone()).filter(|t| !t.is_empty());
+                if let Some(typed) = &self.route_filter.typing {
+                    self.route_filter.text = Some(typed.clone()).filter(|t| !t.is_empty());
                 }
                 self.scroll.routes = 0;
                 Vec::new()
@@ -814,14 +801,8 @@ impl App {
             // double Esc) never quits.
             KeyCode::Char('q') => return self.ask_to_quit(),
             // Esc clears the routes' filters first.
-            KeyCode::Esc
-                if self.route_filter.is_some()
-                    || self.route_family.is_some()
-                    || self.route_defaults =>
-            {
-                self.route_filter = None;
-                self.route_family = None;
-                self.route_defaults = false;
+            KeyCode::Esc if self.route_filter.narrows() => {
+                self.route_filter = RouteFilter::default();
                 self.scroll.routes = 0;
                 self.say(Level::Info, "routes: filters cleared");
             }
@@ -866,11 +847,11 @@ impl App {
             KeyCode::Char('o') => return self.open_viewer(),
             KeyCode::Char('/') => {
                 self.focus = Focus::Routes;
-                self.route_typing = Some(self.route_filter.clone().unwrap_or_default());
+                self.route_filter.typing = Some(self.route_filter.text.clone().unwrap_or_default());
             }
             KeyCode::Char(c @ ('4' | '6')) => {
                 let family = if c == '4' { "4" } else { "6" };
-                self.route_family = if self.route_family == Some(family) {
+                self.route_filter.family = if self.route_filter.family == Some(family) {
                     None
                 } else {
                     Some(family)
@@ -879,7 +860,7 @@ impl App {
             }
             KeyCode::Char('d') => {
                 // Only the default routes, or all again.
-                self.route_defaults = !self.route_defaults;
+                self.route_filter.defaults = !self.route_filter.defaults;
                 self.focus = Focus::Routes;
                 self.scroll.routes = 0;
             }

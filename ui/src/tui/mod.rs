@@ -10,6 +10,7 @@ pub mod event;
 pub mod event_loop;
 pub mod history;
 pub mod layout;
+pub mod route_filter;
 pub mod rows;
 pub mod theme;
 pub mod viewer;
