@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::display::{CmdState, CommandRow, NetView, OutLine};
+use super::display::{CmdState, CommandRow, FindingKey, NetView, OutLine};
 use super::route_filter::RouteFilter;
 use inject_net::follow::Reads;
 use inject_net::Snapshot;
@@ -108,6 +108,43 @@ pub const ESC_SAYS: &str = "q quits";
 /// The question `x` asks.
 pub const STOP_RUNNING: &str = "stop it? its process group gets SIGTERM, then SIGKILL";
 
+/// The command this dashboard runs now (one at a time).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Running {
+    /// Its index in [`App::commands`].
+    pub index: usize,
+    /// When it started, by the loop's clock (once the runner says so).
+    pub since: Option<Instant>,
+    /// Its state and output before this run, back in place if it turns
+    /// out nothing ran (the lock was held).
+    pub before: (CmdState, Option<Duration>, Vec<OutLine>),
+}
+
+impl Running {
+    /// The command at `index`, started now: no start time yet, nothing
+    /// to put back.
+    pub fn new(index: usize) -> Running {
+        Running {
+            index,
+            since: None,
+            before: (CmdState::Pending, None, Vec::new()),
+        }
+    }
+}
+
+/// Which fix `f` runs, and the finding a fix under way is for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FixChoice {
+    /// Which of [`App::fixes`] `f` runs (`[` and `]` pick).
+    pub pick: usize,
+    /// The command of the fix being confirmed or run, and the finding it
+    /// is for: once it has run, the next read tells whether it cleared.
+    pub under_way: Option<(usize, FindingKey)>,
+    /// A fix finished (what the footer said of it) and its finding: the
+    /// next read says whether it cleared.
+    pub done: Option<(String, FindingKey)>,
+}
+
 /// Lines scrolled in each scrollable panel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Scroll {
@@ -125,7 +162,7 @@ pub struct App {
     /// failed), and then every change reads.
     pub snapshot: Option<Snapshot>,
     /// The config's networks and commands, for the findings and hints.
-    pub gateways: inject_net::findings::Expected,
+    pub expected: inject_net::findings::Expected,
     /// Why the last snapshot read failed, if it did (the previous view stays).
     pub net_error: Option<String>,
     /// Why the config could not be loaded, if it could not (no commands then).
@@ -151,17 +188,12 @@ pub struct App {
     pub viewer: Option<super::viewer::Viewer>,
     pub scroll: Scroll,
     /// The command running now; one at a time.
-    pub running: Option<usize>,
-    /// When it started, by the loop's clock.
-    pub running_since: Option<Instant>,
+    pub running: Option<Running>,
     /// The loop's clock at the last tick (ticks come while a command runs).
     pub clock: Option<Instant>,
     /// The wall clock as last told (ticks, ensure reads, start): how long
     /// ago past runs were.
     pub wall: Option<SystemTime>,
-    /// The running command's state and output before this run, back in
-    /// place if it turns out nothing ran (the lock was held).
-    pub(crate) before_run: Option<(CmdState, Option<Duration>, Vec<OutLine>)>,
     /// One line of news for the footer (refusals, the last run's result).
     pub message: Option<Message>,
     pub is_root: bool,
@@ -172,13 +204,8 @@ pub struct App {
     pub help_scroll: usize,
     /// Why the run log cannot be read (not root), if it cannot.
     pub history_error: Option<String>,
-    /// Which of [`App::fixes`] `f` runs (`[` and `]` pick).
-    pub fix_pick: usize,
-    /// The finding the fix being confirmed or run is for: once it has
-    /// run, the next read tells whether it cleared.
-    pub fixing: Option<(usize, super::display::FindingKey)>,
-    /// A fix finished: say whether its finding cleared at the next read.
-    pub(crate) fix_done: Option<(String, super::display::FindingKey)>,
+    /// Which fix `f` runs, and the one under way.
+    pub fix: FixChoice,
     /// Terminal size in columns and rows (for page sizes).
     pub size: (u16, u16),
     /// Snapshot reads in flight and owed, coalesced as `inject status
@@ -186,7 +213,7 @@ pub struct App {
     pub reads: Reads,
     /// The view follows netlink changes; false once the subscription has
     /// ended (or could not start), so only `r` updates it.
-    pub live: bool,
+    pub subscribed: bool,
     pub quit: bool,
 }
 
@@ -199,7 +226,7 @@ impl App {
         App {
             net,
             snapshot: None,
-            gateways: Default::default(),
+            expected: Default::default(),
             net_error: None,
             config_error: None,
             commands,
@@ -214,21 +241,17 @@ impl App {
             route_filter: RouteFilter::default(),
             scroll: Scroll::default(),
             running: None,
-            running_since: None,
             clock: None,
             wall: None,
-            before_run: None,
             message: None,
             is_root: true,
             confirm_values: None,
             history_error: None,
             help_scroll: 0,
-            fix_pick: 0,
-            fixing: None,
-            fix_done: None,
+            fix: FixChoice::default(),
             size: (120, 40),
             reads: Reads::default(),
-            live: true,
+            subscribed: true,
             quit: false,
         }
     }
@@ -266,7 +289,7 @@ impl App {
     pub fn picked_fix(&self) -> Option<(usize, usize)> {
         let fixes = self.fixes();
         fixes
-            .get(self.fix_pick.min(fixes.len().saturating_sub(1)))
+            .get(self.fix.pick.min(fixes.len().saturating_sub(1)))
             .copied()
     }
 
@@ -289,7 +312,7 @@ impl App {
 
     /// How long the running command has run, by the last tick.
     pub fn elapsed(&self) -> Option<Duration> {
-        let since = self.running_since?;
+        let since = self.running.as_ref()?.since?;
         Some(self.clock?.saturating_duration_since(since))
     }
 
@@ -304,6 +327,16 @@ impl App {
     /// The footer's message text, if any.
     pub fn message_text(&self) -> Option<&str> {
         self.message.as_ref().map(|m| m.text.as_str())
+    }
+
+    /// The index of the command this dashboard runs now, if any.
+    pub fn running_index(&self) -> Option<usize> {
+        self.running.as_ref().map(|r| r.index)
+    }
+
+    /// Whether this dashboard runs the command at `index` now.
+    pub fn is_running(&self, index: usize) -> bool {
+        self.running_index() == Some(index)
     }
 
     pub fn selected_command(&self) -> Option<&CommandRow> {

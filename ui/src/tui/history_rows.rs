@@ -15,9 +15,10 @@ impl App {
     /// name) as of `now`: its state, when and by whom, and its output.
     pub fn set_history(&mut self, history: HashMap<String, Past>, now: SystemTime) {
         self.wall = Some(now);
+        let own = self.running_index();
         for (i, row) in self.commands.iter_mut().enumerate() {
             // This dashboard's own run shows its live output.
-            if self.running == Some(i) {
+            if own == Some(i) {
                 continue;
             }
             let Some(past) = history.get(&row.name) else {
@@ -76,8 +77,9 @@ impl App {
         };
         self.history_error = None;
         self.set_history(log.past, now);
+        let own = self.running_index();
         for (i, row) in self.commands.iter_mut().enumerate() {
-            if self.running == Some(i) {
+            if own == Some(i) {
                 continue;
             }
             let held = log.running.get(&row.name).cloned();

@@ -12,7 +12,7 @@ use super::rows::{apply_to_view, net_view};
 impl App {
     /// Show this snapshot (a full read) and keep it for the changes to come.
     pub fn set_snapshot(&mut self, snapshot: Snapshot) {
-        self.net = net_view(&snapshot, &self.gateways);
+        self.net = net_view(&snapshot, &self.expected);
         self.snapshot = Some(snapshot);
     }
 
@@ -24,7 +24,7 @@ impl App {
             Next::Nothing => Vec::new(),
             Next::Applied(applied) => {
                 if let Some(s) = &self.snapshot {
-                    apply_to_view(&mut self.net, s, &self.gateways, change, applied);
+                    apply_to_view(&mut self.net, s, &self.expected, change, applied);
                     // A route that just appeared is marked for a moment.
                     if let (inject_net::Applied::RouteAdded(i), Some(now)) = (applied, self.wall) {
                         if let Some(route) = s.routes.get(i) {
@@ -41,7 +41,7 @@ impl App {
     /// After a fix ran and the network was read again: say whether the
     /// finding it was for cleared.
     pub(crate) fn say_if_fixed(&mut self) {
-        let Some((ran, key)) = self.fix_done.take() else {
+        let Some((ran, key)) = self.fix.done.take() else {
             return;
         };
         let still = self.net.findings.iter().any(|f| f.key.same(&key));
@@ -64,7 +64,7 @@ impl App {
 
     /// The netlink subscription ended: only `r` updates the view now.
     pub(crate) fn on_net_ended(&mut self) -> Vec<Effect> {
-        self.live = false;
+        self.subscribed = false;
         self.say(Level::Warn, LIVE_STOPPED);
         Vec::new()
     }
@@ -83,7 +83,7 @@ impl App {
                     let at = self.wall.map(clock_time).unwrap_or_default();
                     self.say(Level::Info, format!("re-read at {at}"));
                     // Still true after the refresh: keep saying it.
-                    if !self.live {
+                    if !self.subscribed {
                         self.say(Level::Warn, LIVE_STOPPED);
                     }
                 }

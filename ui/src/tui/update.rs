@@ -109,7 +109,7 @@ impl App {
             Some(Overlay::ConfirmStop) => match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => {
                     self.overlay = None;
-                    if let Some(i) = self.running {
+                    if let Some(i) = self.running_index() {
                         let text = format!("stopping {}…", self.commands[i].name);
                         self.say(Level::Warn, text);
                         return vec![Effect::Stop];
@@ -153,7 +153,7 @@ impl App {
                 KeyCode::Char('y') | KeyCode::Char('Y') => self.start(index),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
                     self.overlay = None;
-                    self.fixing = None;
+                    self.fix.under_way = None;
                     self.say(Level::Info, "cancelled: nothing was run");
                     Vec::new()
                 }
@@ -280,7 +280,7 @@ impl App {
                 self.focus = Focus::Routes;
                 self.scroll.routes = 0;
             }
-            KeyCode::Char('x') => match self.running {
+            KeyCode::Char('x') => match self.running_index() {
                 Some(_) => self.overlay = Some(Overlay::ConfirmStop),
                 None => self.say(Level::Info, "nothing is running"),
             },
@@ -291,7 +291,7 @@ impl App {
                     let effects = self.ask_to_run();
                     if self.overlay == Some(Overlay::Confirm(index)) {
                         let key = self.net.findings.iter().find(|f| f.line == line);
-                        self.fixing = key.map(|f| (index, f.key.clone()));
+                        self.fix.under_way = key.map(|f| (index, f.key.clone()));
                     }
                     return effects;
                 }
@@ -300,8 +300,8 @@ impl App {
             KeyCode::Char(c @ ('[' | ']')) => {
                 let n = self.fixes().len();
                 if n > 1 {
-                    let at = self.fix_pick.min(n - 1);
-                    self.fix_pick = if c == ']' {
+                    let at = self.fix.pick.min(n - 1);
+                    self.fix.pick = if c == ']' {
                         (at + 1) % n
                     } else {
                         (at + n - 1) % n
@@ -342,7 +342,7 @@ impl App {
             return Vec::new();
         };
         self.viewer = Some(super::viewer::Viewer::new(self.selected));
-        match (&cmd.log_file, self.running == Some(self.selected)) {
+        match (&cmd.log_file, self.is_running(self.selected)) {
             (Some(path), false) => vec![Effect::LoadOutput(self.selected, path.clone())],
             _ => Vec::new(),
         }
@@ -364,7 +364,7 @@ impl App {
     pub(crate) fn ask_to_run(&mut self) -> Vec<Effect> {
         if self.commands.get(self.selected).is_none() {
             self.say(Level::Warn, "no commands are configured");
-        } else if let Some(r) = self.running {
+        } else if let Some(r) = self.running_index() {
             let text = format!(
                 "{} is running: one command at a time",
                 self.commands[r].name

@@ -57,7 +57,7 @@ fn enter_asks_then_y_runs_the_selected_command() {
     assert_eq!(app.selected, 0);
     assert_eq!(ch(&mut app, 'y'), vec![Effect::Run(0)]);
     assert_eq!(app.overlay, None);
-    assert_eq!(app.running, Some(0));
+    assert_eq!(app.running_index(), Some(0));
     assert_eq!(app.commands[0].state, CmdState::Running);
 }
 
@@ -69,7 +69,7 @@ fn n_and_esc_cancel_the_confirmation_without_running() {
         assert!(key(&mut app, cancel).is_empty());
         assert_eq!(app.overlay, None);
         assert!(!app.quit, "Esc in a window closes it, not the dashboard");
-        assert_eq!(app.running, None);
+        assert_eq!(app.running_index(), None);
         assert_eq!(app.commands[0].state, CmdState::Pending);
     }
 }
@@ -274,7 +274,7 @@ fn esc_closes_a_window_and_never_quits() {
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.overlay, None);
     assert!(!app.quit);
-    assert_eq!(app.running, Some(0));
+    assert_eq!(app.running_index(), Some(0));
 }
 
 fn start(app: &mut App, at: Instant) {
@@ -360,7 +360,7 @@ fn a_held_lock_says_who_and_leaves_the_command_as_it_was() {
         },
     );
     assert_eq!(app.commands[0], before, "not `cancelled`: nothing ran");
-    assert_eq!(app.running, None);
+    assert_eq!(app.running_index(), None);
     assert_eq!(
         app.message_text(),
         Some("ipv6-default-route not run: inject run (pid 4242, phase errand) holds the lock")
@@ -457,7 +457,7 @@ fn changes_that_need_a_read_read_at_once_and_coalesce_a_burst_into_one_more_read
         vec![]
     );
     assert!(!app.reads.reading());
-    assert_eq!(app.net, net_view(&fixtures::seed_vm_fixed(), &app.gateways));
+    assert_eq!(app.net, net_view(&fixtures::seed_vm_fixed(), &app.expected));
 }
 
 fn v6_default() -> Route {
@@ -481,7 +481,7 @@ fn a_route_change_updates_the_view_in_place_as_a_fresh_read_would_show_it() {
         vec![],
         "applied without a read"
     );
-    let fixed = net_view(&fixtures::seed_vm_fixed(), &app.gateways);
+    let fixed = net_view(&fixtures::seed_vm_fixed(), &app.expected);
     assert_eq!(app.net, fixed);
     assert!(app
         .net
@@ -526,7 +526,7 @@ fn route_rows_stay_in_the_panels_order_through_adds_and_deletes() {
         let snapshot = app.snapshot.as_ref().unwrap();
         assert_eq!(
             app.net,
-            net_view(snapshot, &app.gateways),
+            net_view(snapshot, &app.expected),
             "after {change:?}"
         );
     }
@@ -625,7 +625,7 @@ fn runner_lines_and_finish_update_the_command() {
     assert_eq!(c.output[0].text, "hello");
     assert_eq!(c.output[1].stream, OutStream::Stderr);
     assert_eq!(c.output[2].text, "failed in 1.5s");
-    assert_eq!(app.running, None);
+    assert_eq!(app.running_index(), None);
     assert_eq!(
         app.message_text(),
         Some("ipv6-default-route: failed in 1.5s")

@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::Terminal;
 
-use super::app::{App, Focus, Overlay};
+use super::app::{App, Focus, Overlay, Running};
 use super::fixtures::{
     big_app, both_missing_app, long_addresses_app, seed_vm_app, seed_vm_fixed_app, seed_vm_kept_app,
 };
@@ -455,8 +455,10 @@ fn a_running_command_shows_a_spinner_and_its_time_so_far() {
     let mut app = both_missing_app();
     let t0 = Instant::now();
     app.commands[0].state = super::display::CmdState::Running;
-    app.running = Some(0);
-    app.running_since = Some(t0);
+    app.running = Some(Running {
+        since: Some(t0),
+        ..Running::new(0)
+    });
     app.clock = Some(t0 + Duration::from_secs(12));
     let s = screen(&app, 120, 40);
     assert!(s.contains("running 12s"), "{s}");
@@ -744,7 +746,7 @@ fn the_viewer_says_whether_the_command_runs_or_how_it_ended() {
         s.contains("output: ipv6-default-route · failed in 2s ·"),
         "{s}"
     );
-    app.running = Some(0);
+    app.running = Some(Running::new(0));
     let s = screen(&app, 80, 24);
     assert!(s.contains("output: ipv6-default-route · running ·"), "{s}");
 }
