@@ -1,5 +1,5 @@
 //! The live dashboard (`inject-tui`): state (`app`) and its pure `update`
-//! (keys in `update`; the network in
+//! (keys in `update`, the key table in `keys`; the network in
 //! `net_updates`, a run in `run_progress`, the run log in `history_rows`),
 //! events (`event`), the event loop (`event_loop`), its wiring to the real
 //! world (`wiring`), views (one file per panel), theme, and the display form
@@ -12,6 +12,7 @@ pub mod event;
 pub mod event_loop;
 pub mod history;
 mod history_rows;
+pub mod keys;
 pub mod layout;
 mod net_updates;
 pub mod route_filter;

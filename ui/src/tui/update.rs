@@ -4,7 +4,7 @@
 //! Keys are handled here; the network (`net_updates.rs`), a run's progress
 //! (`run_progress.rs`) and the run log (`history_rows.rs`) in their files.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 
 use super::app::{
@@ -12,6 +12,7 @@ use super::app::{
 };
 use super::display::OutLine;
 use super::event::Event;
+use super::keys::{self, Action, Mode};
 use super::layout::inner_rows;
 use super::route_filter::RouteFilter;
 use super::rows::kept;
@@ -92,143 +93,136 @@ fn update_inner(app: &mut App, event: Event) -> Vec<Effect> {
 }
 
 impl App {
+    /// The mode keys go to now (the window open, else the focused panel).
+    pub fn mode(&self) -> Mode {
+        Mode::of(
+            self.overlay,
+            self.viewer.is_some(),
+            self.route_filter.typing.is_some(),
+            self.focus,
+        )
+    }
+
+    /// A key: its action from the key table ([`keys::action`]), carried
+    /// out for the mode it came in.
     pub(crate) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && matches!(key.code, KeyCode::Char('l')) {
-            return vec![Effect::Redraw];
-        }
-        if ctrl && matches!(key.code, KeyCode::Char('c')) {
-            // A second Ctrl-C at the question means it.
-            return if self.overlay == Some(Overlay::ConfirmQuit) {
-                self.quit()
-            } else {
-                self.ask_to_quit()
-            };
-        }
-        match self.overlay {
-            Some(Overlay::ConfirmStop) => match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => {
-                    self.overlay = None;
-                    if let Some(i) = self.running_index() {
-                        let text = format!("stopping {}…", self.commands[i].name);
-                        self.say(Level::Warn, text);
-                        return vec![Effect::Stop];
-                    }
-                    Vec::new()
-                }
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
-                    self.overlay = None;
-                    Vec::new()
-                }
-                _ => Vec::new(),
-            },
-            Some(Overlay::ConfirmQuit) => match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => self.quit(),
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
-                    self.overlay = None;
-                    Vec::new()
-                }
-                _ => Vec::new(),
-            },
-            Some(Overlay::Help) => {
-                let max = super::views::help::BINDINGS.len() + 2;
-                match key.code {
-                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
-                        self.overlay = None
-                    }
-                    // The view clamps to the last full page.
-                    KeyCode::Down | KeyCode::Char('j') => {
-                        self.help_scroll = (self.help_scroll + 1).min(max)
-                    }
-                    KeyCode::PageDown => self.help_scroll = (self.help_scroll + 10).min(max),
-                    KeyCode::Up | KeyCode::Char('k') => {
-                        self.help_scroll = self.help_scroll.saturating_sub(1)
-                    }
-                    KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
-                    _ => {}
-                }
-                Vec::new()
-            }
-            Some(Overlay::Confirm(index)) => match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => self.start(index),
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
-                    self.overlay = None;
-                    self.fix.under_way = None;
-                    self.say(Level::Info, "cancelled: nothing was run");
-                    Vec::new()
-                }
-                _ => Vec::new(),
-            },
-            Some(Overlay::Plan { index, scroll }) => {
-                let len = self.commands.get(index).map_or(0, |c| c.plan.len());
-                match key.code {
-                    KeyCode::Esc | KeyCode::Char('p') | KeyCode::Char('q') | KeyCode::Enter => {
-                        self.overlay = None
-                    }
-                    KeyCode::PageDown | KeyCode::Down | KeyCode::Char('j') => {
-                        let by = if key.code == KeyCode::PageDown { 10 } else { 1 };
-                        self.overlay = Some(Overlay::Plan {
-                            index,
-                            scroll: (scroll + by).min(len.saturating_sub(1)),
-                        });
-                    }
-                    KeyCode::PageUp | KeyCode::Up | KeyCode::Char('k') => {
-                        let by = if key.code == KeyCode::PageUp { 10 } else { 1 };
-                        self.overlay = Some(Overlay::Plan {
-                            index,
-                            scroll: scroll.saturating_sub(by),
-                        });
-                    }
-                    _ => {}
-                }
-                Vec::new()
-            }
-            None if self.viewer.is_some() => self.on_key_viewer(key),
-            None if self.route_filter.typing.is_some() => {
-                let typed = self.route_filter.typing.as_mut().expect("checked");
-                match key.code {
-                    KeyCode::Char(c) => typed.push(c),
-                    KeyCode::Backspace => {
-                        typed.pop();
-                    }
-                    // Enter keeps the filter; Esc clears it.
-                    KeyCode::Enter => self.route_filter.typing = None,
-                    KeyCode::Esc => {
-                        self.route_filter.typing = None;
-                        self.route_filter.text = None;
-                    }
-                    _ => {}
-                }
-                // Filters as it is typed.
-                if let Some(typed) = &self.route_filter.typing {
-                    self.route_filter.text = Some(typed.clone()).filter(|t| !t.is_empty());
-                }
-                self.scroll.routes = 0;
-                Vec::new()
-            }
-            None => self.on_key_main(key),
+        let mode = self.mode();
+        match keys::action(mode, key) {
+            Some(action) => self.act(mode, action, key),
+            None => Vec::new(),
         }
     }
 
-    pub(crate) fn on_key_main(&mut self, key: KeyEvent) -> Vec<Effect> {
-        match key.code {
-            // Esc closes a window when one is open (above); with none open
-            // it only says how to quit: an Esc pressed once too often (a
-            // double Esc) never quits.
-            KeyCode::Char('q') => return self.ask_to_quit(),
-            // Esc clears the routes' filters first.
-            KeyCode::Esc if self.route_filter.narrows() => {
+    fn act(&mut self, mode: Mode, action: Action, key: KeyEvent) -> Vec<Effect> {
+        match (mode, action) {
+            (_, Action::Redraw) => return vec![Effect::Redraw],
+            // A second Ctrl-C at the question means it.
+            (Mode::ConfirmQuit, Action::Interrupt) => return self.quit(),
+            (_, Action::Interrupt) | (_, Action::Quit) => return self.ask_to_quit(),
+            (Mode::ConfirmStop, Action::Yes) => {
+                self.overlay = None;
+                if let Some(i) = self.running_index() {
+                    let text = format!("stopping {}…", self.commands[i].name);
+                    self.say(Level::Warn, text);
+                    return vec![Effect::Stop];
+                }
+            }
+            (Mode::ConfirmQuit, Action::Yes) => return self.quit(),
+            (Mode::Confirm, Action::Yes) => {
+                if let Some(Overlay::Confirm(index)) = self.overlay {
+                    return self.start(index);
+                }
+            }
+            (Mode::Confirm, Action::No) => {
+                self.overlay = None;
+                self.fix.under_way = None;
+                self.say(Level::Info, "cancelled: nothing was run");
+            }
+            (_, Action::No) | (_, Action::Close) => self.overlay = None,
+            (Mode::Help, Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
+                self.scroll_help(action)
+            }
+            (Mode::Plan, Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
+                self.scroll_plan(action)
+            }
+            (_, Action::ToViewer) => return self.on_key_viewer(key),
+            (_, Action::Type | Action::Erase | Action::KeepFilter | Action::DropFilter) => {
+                self.type_filter(action, key)
+            }
+            (_, action) => return self.act_main(action),
+        }
+        Vec::new()
+    }
+
+    /// Help: ↑ ↓ one line, PgUp PgDn ten; the view clamps to the last
+    /// full page.
+    fn scroll_help(&mut self, action: Action) {
+        let max = super::views::help::BINDINGS.len() + 2;
+        self.help_scroll = match action {
+            Action::Down => (self.help_scroll + 1).min(max),
+            Action::PageDown => (self.help_scroll + 10).min(max),
+            Action::Up => self.help_scroll.saturating_sub(1),
+            _ => self.help_scroll.saturating_sub(10),
+        };
+    }
+
+    /// The plan window: ↑ ↓ one line, PgUp PgDn ten.
+    fn scroll_plan(&mut self, action: Action) {
+        let Some(Overlay::Plan { index, scroll }) = self.overlay else {
+            return;
+        };
+        let len = self.commands.get(index).map_or(0, |c| c.plan.len());
+        let scroll = match action {
+            Action::Down => (scroll + 1).min(len.saturating_sub(1)),
+            Action::PageDown => (scroll + 10).min(len.saturating_sub(1)),
+            Action::Up => scroll.saturating_sub(1),
+            _ => scroll.saturating_sub(10),
+        };
+        self.overlay = Some(Overlay::Plan { index, scroll });
+    }
+
+    /// The routes filter being typed: it filters as it is typed; Enter
+    /// keeps it, Esc clears it.
+    fn type_filter(&mut self, action: Action, key: KeyEvent) {
+        let Some(typed) = self.route_filter.typing.as_mut() else {
+            return;
+        };
+        match (action, key.code) {
+            (Action::Type, KeyCode::Char(c)) => typed.push(c),
+            (Action::Erase, _) => {
+                typed.pop();
+            }
+            (Action::KeepFilter, _) => self.route_filter.typing = None,
+            (Action::DropFilter, _) => {
+                self.route_filter.typing = None;
+                self.route_filter.text = None;
+            }
+            _ => {}
+        }
+        if let Some(typed) = &self.route_filter.typing {
+            self.route_filter.text = Some(typed.clone()).filter(|t| !t.is_empty());
+        }
+        self.scroll.routes = 0;
+    }
+
+    /// An action on the main screen.
+    fn act_main(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            // Esc clears the routes' filters first; with none it only says
+            // how to quit: an Esc pressed once too often (a double Esc)
+            // never quits.
+            Action::ClearFilters if self.route_filter.narrows() => {
                 self.route_filter = RouteFilter::default();
                 self.scroll.routes = 0;
                 self.say(Level::Info, "routes: filters cleared");
             }
-            KeyCode::Esc => self.say(Level::Info, ESC_SAYS),
+            Action::ClearFilters => self.say(Level::Info, ESC_SAYS),
             // Arrows move in the focused panel: the selection in the commands,
             // one line in the others (the output goes back in time with ↑).
-            KeyCode::Up | KeyCode::Char('k') => self.step_focused(false),
-            KeyCode::Down | KeyCode::Char('j') => self.step_focused(true),
-            KeyCode::Enter => return self.ask_to_run(),
-            KeyCode::Char('p') => match self.commands.get(self.selected) {
+            Action::Up => self.step_focused(false),
+            Action::Down => self.step_focused(true),
+            Action::Run => return self.ask_to_run(),
+            Action::Plan => match self.commands.get(self.selected) {
                 Some(_) => {
                     self.overlay = Some(Overlay::Plan {
                         index: self.selected,
@@ -237,15 +231,15 @@ impl App {
                 }
                 None => self.say(Level::Warn, "no commands are configured"),
             },
-            KeyCode::Tab => self.focus = self.focus.step(1),
-            KeyCode::BackTab => self.focus = self.focus.step(-1),
-            KeyCode::PageDown => self.scroll_focused(true),
-            KeyCode::PageUp => self.scroll_focused(false),
-            KeyCode::Char('r') => {
+            Action::FocusNext => self.focus = self.focus.step(1),
+            Action::FocusPrev => self.focus = self.focus.step(-1),
+            Action::PageDown => self.scroll_focused(true),
+            Action::PageUp => self.scroll_focused(false),
+            Action::Refresh => {
                 self.say(Level::Info, "refreshing");
                 return self.request_read();
             }
-            KeyCode::Char('g') => {
+            Action::Probe => {
                 if !self.reads.changed() {
                     self.say(Level::Info, "a read is under way; press g again after it");
                     return Vec::new();
@@ -256,17 +250,16 @@ impl App {
                 );
                 return vec![Effect::Probe];
             }
-            KeyCode::Char('?') => {
+            Action::Help => {
                 self.overlay = Some(Overlay::Help);
                 self.help_scroll = 0;
             }
-            KeyCode::Char('o') => return self.open_viewer(),
-            KeyCode::Char('/') => {
+            Action::OpenOutput => return self.open_viewer(),
+            Action::Filter => {
                 self.focus = Focus::Routes;
                 self.route_filter.typing = Some(self.route_filter.text.clone().unwrap_or_default());
             }
-            KeyCode::Char(c @ ('4' | '6')) => {
-                let family = if c == '4' { "4" } else { "6" };
+            Action::Family(family) => {
                 self.route_filter.family = if self.route_filter.family == Some(family) {
                     None
                 } else {
@@ -274,17 +267,17 @@ impl App {
                 };
                 self.scroll.routes = 0;
             }
-            KeyCode::Char('d') => {
+            Action::Defaults => {
                 // Only the default routes, or all again.
                 self.route_filter.defaults = !self.route_filter.defaults;
                 self.focus = Focus::Routes;
                 self.scroll.routes = 0;
             }
-            KeyCode::Char('x') => match self.running_index() {
+            Action::Stop => match self.running_index() {
                 Some(_) => self.overlay = Some(Overlay::ConfirmStop),
                 None => self.say(Level::Info, "nothing is running"),
             },
-            KeyCode::Char('f') => match self.picked_fix() {
+            Action::Fix => match self.picked_fix() {
                 Some((line, index)) => {
                     self.select(index);
                     self.focus = Focus::Commands;
@@ -297,11 +290,11 @@ impl App {
                 }
                 None => self.say(Level::Info, "no finding has a configured fix"),
             },
-            KeyCode::Char(c @ ('[' | ']')) => {
+            Action::PrevFix | Action::NextFix => {
                 let n = self.fixes().len();
                 if n > 1 {
                     let at = self.fix.pick.min(n - 1);
-                    self.fix.pick = if c == ']' {
+                    self.fix.pick = if action == Action::NextFix {
                         (at + 1) % n
                     } else {
                         (at + n - 1) % n
@@ -310,6 +303,7 @@ impl App {
                     self.say(Level::Info, "no other fix to pick");
                 }
             }
+            // The others belong to windows; none reaches here from one.
             _ => {}
         }
         Vec::new()
