@@ -244,9 +244,9 @@ pub const TABLE: [Binding; 18] = [
             map(SCROLLED, &[Key::Code(KeyCode::Down), ch('j')], Action::Down),
         ],
         hints: &[
+            // Not in the routes' footer: their filters matter more there.
             hint(Scope::Panel(Focus::Commands), "↑↓", "select"),
             hint(Scope::Panel(Focus::Interfaces), "↑↓", "scroll"),
-            hint(Scope::Panel(Focus::Routes), "↑↓", "scroll"),
             hint(Scope::Panel(Focus::Output), "↑↓", "scroll"),
             hint(Scope::Only(Mode::Help), "↑↓", "scroll"),
             hint(Scope::Only(Mode::Plan), "↑↓", "scroll"),

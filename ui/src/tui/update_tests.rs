@@ -894,3 +894,29 @@ fn the_confirmation_shows_the_values_worked_out_when_it_opened_and_an_unset_one_
         "{screen}"
     );
 }
+
+#[test]
+fn keys_go_to_the_window_open_else_the_focused_panel() {
+    use super::keys::Mode;
+    let mut app = seed_vm_app();
+    assert_eq!(app.mode(), Mode::Main(Focus::Commands));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode(), Mode::Confirm);
+    ch(&mut app, 'n');
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.mode(), Mode::Main(Focus::Output));
+    ch(&mut app, '/');
+    assert_eq!(app.mode(), Mode::Typing);
+    // `?` is typed into the filter, not help.
+    ch(&mut app, '?');
+    assert_eq!(app.route_filter.text.as_deref(), Some("?"));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode(), Mode::Main(Focus::Routes));
+    ch(&mut app, '?');
+    assert_eq!(app.mode(), Mode::Help);
+    ch(&mut app, 'o');
+    assert_eq!(app.mode(), Mode::Help, "o does nothing under help");
+    key(&mut app, KeyCode::Esc);
+    ch(&mut app, 'o');
+    assert_eq!(app.mode(), Mode::Viewer);
+}
