@@ -920,3 +920,133 @@ fn keys_go_to_the_window_open_else_the_focused_panel() {
     ch(&mut app, 'o');
     assert_eq!(app.mode(), Mode::Viewer);
 }
+
+#[test]
+fn any_sequence_of_keys_leaves_a_state_every_view_can_draw() {
+    use super::fixtures::both_missing_app;
+    use super::views::render;
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    use ratatui::{backend::TestBackend, Terminal};
+    // Every key the table maps, and some it does not, with and without
+    // Ctrl and Shift; the runner's answers come as the loop would give them.
+    let mut keys: Vec<KeyCode> = "qjkyYnNopfgrx?/46d[]wGzZ"
+        .chars()
+        .map(KeyCode::Char)
+        .collect();
+    keys.extend([
+        KeyCode::Esc,
+        KeyCode::Enter,
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Up,
+        KeyCode::Down,
+        KeyCode::PageUp,
+        KeyCode::PageDown,
+        KeyCode::Backspace,
+        KeyCode::Home,
+        KeyCode::F(5),
+    ]);
+    let mut no_commands = seed_vm_app();
+    no_commands.commands.clear();
+    let mut terminal = Terminal::new(TestBackend::new(50, 14)).unwrap();
+    let theme = super::theme::Theme::color();
+    // A fixed xorshift: the same walk every run.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for mut app in [
+        seed_vm_app(),
+        both_missing_app(),
+        two_fixes_app(),
+        no_commands,
+    ] {
+        app.size = (50, 14);
+        for step in 0..1500 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let code = keys[(seed % keys.len() as u64) as usize];
+            let modifiers = match (seed >> 32) % 8 {
+                0 => KeyModifiers::CONTROL,
+                1 => KeyModifiers::SHIFT,
+                _ => KeyModifiers::NONE,
+            };
+            for effect in update(&mut app, Event::Key(KeyEvent::new(code, modifiers))) {
+                if let Effect::Run(i) = effect {
+                    let msg = RunMsg::Finished {
+                        state: CmdState::Ok,
+                        duration: Duration::from_millis(5),
+                    };
+                    update(&mut app, Event::Run { index: i, msg });
+                }
+            }
+            // Quitting is the loop's to do; keep walking.
+            app.quit = false;
+            assert!(app.commands.is_empty() || app.selected < app.commands.len());
+            if step % 100 == 0 {
+                terminal.draw(|f| render(f, &app, &theme)).unwrap();
+            }
+        }
+    }
+}
+
+/// The seed's VM with two configured commands that each fix its missing
+/// IPv6 default.
+fn two_fixes_app() -> App {
+    use inject_errands::config::{self, Phase};
+    use inject_errands::plan::describe;
+    let yaml = r#"
+commands:
+  - name: v6-add
+    run: ip -6 route add default via "$INJECT_NET_IPV6_NET_GATEWAY" dev eth1
+  - name: v6-replace
+    run: ip -6 route replace default via "$INJECT_NET_IPV6_NET_GATEWAY" dev eth1
+networks:
+  ipv6-net: {ip: "2001:db8:69f5::10", gateway: "2001:db8:69f5::1", netmask: "ffff:ffff:ffff:ffff::"}
+"#;
+    let config = config::parse(yaml, "commands.yml").unwrap();
+    let rows = config
+        .commands
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let plan = describe(&config, spec, Phase::Errand, i + 1, 2);
+            super::rows::command_row(&config, spec, plan)
+        })
+        .collect();
+    let mut app = App::new(Default::default(), rows, "config: commands.yml");
+    app.expected = inject_net::findings::config_gateways(&config);
+    app.set_snapshot(fixtures::seed_vm());
+    app
+}
+
+#[test]
+fn brackets_pick_among_the_fixes_and_f_asks_to_run_the_picked_one() {
+    let mut app = two_fixes_app();
+    let names = |app: &App| {
+        app.fixes()
+            .iter()
+            .map(|(_, c)| app.commands[*c].name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&app), ["v6-add", "v6-replace"]);
+    let picked = |app: &App| app.commands[app.picked_fix().unwrap().1].name.clone();
+    assert_eq!(picked(&app), "v6-add");
+    ch(&mut app, ']');
+    assert_eq!(picked(&app), "v6-replace");
+    ch(&mut app, ']');
+    assert_eq!(picked(&app), "v6-add", "] wraps around");
+    ch(&mut app, '[');
+    assert_eq!(picked(&app), "v6-replace", "[ wraps back");
+    app.focus = Focus::Routes;
+    assert_eq!(ch(&mut app, 'f'), vec![Effect::ValuesNow(1)]);
+    assert_eq!(app.overlay, Some(Overlay::Confirm(1)));
+    assert_eq!(
+        app.focus,
+        Focus::Commands,
+        "f shows the command it asks about"
+    );
+    assert_eq!(app.selected, 1);
+    // With one fix on offer there is nothing to pick.
+    let mut one = seed_vm_app();
+    ch(&mut one, ']');
+    assert_eq!(one.message_text(), Some("no other fix to pick"));
+}
