@@ -170,6 +170,19 @@ pub enum When {
     SeveralFixes,
     /// The routes are filtered.
     Filtered,
+    /// The config has commands (keys on the selected one do something).
+    HasCommands,
+}
+
+impl When {
+    /// Whether the footer shows it first: what is possible now and
+    /// usually is not.
+    pub fn is_news(self) -> bool {
+        matches!(
+            self,
+            When::Running | When::Fixes | When::SeveralFixes | When::Filtered
+        )
+    }
 }
 
 /// A key as the footer shows it, with one word.
@@ -245,7 +258,12 @@ pub const TABLE: [Binding; 18] = [
         ],
         hints: &[
             // Not in the routes' footer: their filters matter more there.
-            hint(Scope::Panel(Focus::Commands), "↑↓", "select"),
+            hint_when(
+                Scope::Panel(Focus::Commands),
+                "↑↓",
+                "select",
+                When::HasCommands,
+            ),
             hint(Scope::Panel(Focus::Interfaces), "↑↓", "scroll"),
             hint(Scope::Panel(Focus::Output), "↑↓", "scroll"),
             hint(Scope::Only(Mode::Help), "↑↓", "scroll"),
@@ -256,7 +274,12 @@ pub const TABLE: [Binding; 18] = [
         keys: "Enter",
         what: "run the selected command (asks first)",
         map: &[map(MAIN, &[ENTER], Action::Run)],
-        hints: &[hint(Scope::Panel(Focus::Commands), "Enter", "run")],
+        hints: &[hint_when(
+            Scope::Panel(Focus::Commands),
+            "Enter",
+            "run",
+            When::HasCommands,
+        )],
     },
     Binding {
         keys: "y / n Esc",
@@ -290,8 +313,18 @@ pub const TABLE: [Binding; 18] = [
             ),
         ],
         hints: &[
-            hint(Scope::Panel(Focus::Commands), "o", "output"),
-            hint(Scope::Panel(Focus::Output), "o", "full screen"),
+            hint_when(
+                Scope::Panel(Focus::Commands),
+                "o",
+                "output",
+                When::HasCommands,
+            ),
+            hint_when(
+                Scope::Panel(Focus::Output),
+                "o",
+                "full screen",
+                When::HasCommands,
+            ),
         ],
     },
     Binding {
@@ -321,7 +354,12 @@ pub const TABLE: [Binding; 18] = [
             map(MAIN, &[ch('p')], Action::Plan),
             map(&[Scope::Only(Mode::Plan)], &[ch('p')], Action::Close),
         ],
-        hints: &[hint(Scope::Panel(Focus::Commands), "p", "plan")],
+        hints: &[hint_when(
+            Scope::Panel(Focus::Commands),
+            "p",
+            "plan",
+            When::HasCommands,
+        )],
     },
     Binding {
         keys: "Tab Shift-Tab",
@@ -462,9 +500,9 @@ pub fn action(mode: Mode, key: KeyEvent) -> Option<Action> {
     find(true).or_else(|| find(false))
 }
 
-/// The footer's hints for `mode`, those whose condition `holds`: the
-/// conditional ones first (what is possible now and usually is not),
-/// then the mode's own, then the main screen's.
+/// The footer's hints for `mode`, those whose condition `holds`: news
+/// first ([`When::is_news`]), then the mode's own, then the main
+/// screen's.
 pub fn hints(mode: Mode, holds: impl Fn(When) -> bool) -> Vec<&'static Hint> {
     let all = || {
         TABLE
@@ -472,10 +510,10 @@ pub fn hints(mode: Mode, holds: impl Fn(When) -> bool) -> Vec<&'static Hint> {
             .flat_map(|b| b.hints.iter())
             .filter(|h| h.at.holds(mode) && holds(h.when))
     };
-    let conditional = all().filter(|h| h.when != When::Always);
-    let own = all().filter(|h| h.when == When::Always && h.at != Scope::Main);
-    let main = all().filter(|h| h.when == When::Always && h.at == Scope::Main);
-    conditional.chain(own).chain(main).collect()
+    let news = all().filter(|h| h.when.is_news());
+    let own = all().filter(|h| !h.when.is_news() && h.at != Scope::Main);
+    let main = all().filter(|h| !h.when.is_news() && h.at == Scope::Main);
+    news.chain(own).chain(main).collect()
 }
 
 #[cfg(test)]

@@ -875,3 +875,14 @@ fn a_window_puts_its_own_keys_in_the_footer() {
         assert_eq!(line, keys, "{overlay:?}");
     }
 }
+
+#[test]
+fn without_commands_the_footer_offers_no_key_on_a_command() {
+    let mut app = seed_vm_app();
+    app.commands.clear();
+    let line = footer(&app, 80, 24);
+    for key in ["Enter run", "o output", "p plan", "↑↓ select"] {
+        assert!(!line.contains(key), "{line:?} offers {key:?}");
+    }
+    assert!(line.contains("Tab focus") && line.contains("? help"), "{line:?}");
+}

@@ -42,6 +42,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         When::Fixes => fixes > 0 && app.is_root,
         When::SeveralFixes => fixes > 1 && app.is_root,
         When::Filtered => app.route_filter.narrows(),
+        When::HasCommands => !app.commands.is_empty(),
     };
     for h in keys::hints(app.mode(), holds) {
         groups.push((
