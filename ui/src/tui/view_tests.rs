@@ -884,5 +884,8 @@ fn without_commands_the_footer_offers_no_key_on_a_command() {
     for key in ["Enter run", "o output", "p plan", "↑↓ select"] {
         assert!(!line.contains(key), "{line:?} offers {key:?}");
     }
-    assert!(line.contains("Tab focus") && line.contains("? help"), "{line:?}");
+    assert!(
+        line.contains("Tab focus") && line.contains("? help"),
+        "{line:?}"
+    );
 }
