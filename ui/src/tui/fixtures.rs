@@ -52,7 +52,7 @@ pub fn commands() -> Vec<CommandRow> {
 /// The seed's VM as first seen: IPv6 flagged, the fix pending.
 pub fn seed_vm_app() -> App {
     let mut app = App::new(NetView::default(), commands(), "config: commands.yml");
-    app.gateways = config_gateways(&config());
+    app.expected = config_gateways(&config());
     app.set_snapshot(fixtures::seed_vm());
     app
 }
@@ -151,11 +151,11 @@ pub fn both_missing_app() -> App {
         "config: /var/vcap/jobs/inject/config/commands.yml",
     );
     // The IPv4 gateway as BOSH would name it in `networks:` too.
-    app.gateways = config_gateways(&config());
+    app.expected = config_gateways(&config());
     let v4 = inject_net::findings::Expected::with_gateways(&["10.0.250.1"
         .parse()
         .expect("fixture gateway")]);
-    app.gateways.networks.extend(v4.networks);
+    app.expected.networks.extend(v4.networks);
     app.set_snapshot(snapshot);
     app
 }

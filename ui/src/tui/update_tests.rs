@@ -57,7 +57,7 @@ fn enter_asks_then_y_runs_the_selected_command() {
     assert_eq!(app.selected, 0);
     assert_eq!(ch(&mut app, 'y'), vec![Effect::Run(0)]);
     assert_eq!(app.overlay, None);
-    assert_eq!(app.running, Some(0));
+    assert_eq!(app.running_index(), Some(0));
     assert_eq!(app.commands[0].state, CmdState::Running);
 }
 
@@ -69,7 +69,7 @@ fn n_and_esc_cancel_the_confirmation_without_running() {
         assert!(key(&mut app, cancel).is_empty());
         assert_eq!(app.overlay, None);
         assert!(!app.quit, "Esc in a window closes it, not the dashboard");
-        assert_eq!(app.running, None);
+        assert_eq!(app.running_index(), None);
         assert_eq!(app.commands[0].state, CmdState::Pending);
     }
 }
@@ -274,7 +274,7 @@ fn esc_closes_a_window_and_never_quits() {
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.overlay, None);
     assert!(!app.quit);
-    assert_eq!(app.running, Some(0));
+    assert_eq!(app.running_index(), Some(0));
 }
 
 fn start(app: &mut App, at: Instant) {
@@ -360,7 +360,7 @@ fn a_held_lock_says_who_and_leaves_the_command_as_it_was() {
         },
     );
     assert_eq!(app.commands[0], before, "not `cancelled`: nothing ran");
-    assert_eq!(app.running, None);
+    assert_eq!(app.running_index(), None);
     assert_eq!(
         app.message_text(),
         Some("ipv6-default-route not run: inject run (pid 4242, phase errand) holds the lock")
@@ -457,7 +457,7 @@ fn changes_that_need_a_read_read_at_once_and_coalesce_a_burst_into_one_more_read
         vec![]
     );
     assert!(!app.reads.reading());
-    assert_eq!(app.net, net_view(&fixtures::seed_vm_fixed(), &app.gateways));
+    assert_eq!(app.net, net_view(&fixtures::seed_vm_fixed(), &app.expected));
 }
 
 fn v6_default() -> Route {
@@ -481,7 +481,7 @@ fn a_route_change_updates_the_view_in_place_as_a_fresh_read_would_show_it() {
         vec![],
         "applied without a read"
     );
-    let fixed = net_view(&fixtures::seed_vm_fixed(), &app.gateways);
+    let fixed = net_view(&fixtures::seed_vm_fixed(), &app.expected);
     assert_eq!(app.net, fixed);
     assert!(app
         .net
@@ -526,7 +526,7 @@ fn route_rows_stay_in_the_panels_order_through_adds_and_deletes() {
         let snapshot = app.snapshot.as_ref().unwrap();
         assert_eq!(
             app.net,
-            net_view(snapshot, &app.gateways),
+            net_view(snapshot, &app.expected),
             "after {change:?}"
         );
     }
@@ -625,7 +625,7 @@ fn runner_lines_and_finish_update_the_command() {
     assert_eq!(c.output[0].text, "hello");
     assert_eq!(c.output[1].stream, OutStream::Stderr);
     assert_eq!(c.output[2].text, "failed in 1.5s");
-    assert_eq!(app.running, None);
+    assert_eq!(app.running_index(), None);
     assert_eq!(
         app.message_text(),
         Some("ipv6-default-route: failed in 1.5s")
@@ -893,4 +893,160 @@ fn the_confirmation_shows_the_values_worked_out_when_it_opened_and_an_unset_one_
         screen.contains("INJECT_IPV6_INTERFACE unset: 2001:db8:69f5::10"),
         "{screen}"
     );
+}
+
+#[test]
+fn keys_go_to_the_window_open_else_the_focused_panel() {
+    use super::keys::Mode;
+    let mut app = seed_vm_app();
+    assert_eq!(app.mode(), Mode::Main(Focus::Commands));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode(), Mode::Confirm);
+    ch(&mut app, 'n');
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.mode(), Mode::Main(Focus::Output));
+    ch(&mut app, '/');
+    assert_eq!(app.mode(), Mode::Typing);
+    // `?` is typed into the filter, not help.
+    ch(&mut app, '?');
+    assert_eq!(app.route_filter.text.as_deref(), Some("?"));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode(), Mode::Main(Focus::Routes));
+    ch(&mut app, '?');
+    assert_eq!(app.mode(), Mode::Help);
+    ch(&mut app, 'o');
+    assert_eq!(app.mode(), Mode::Help, "o does nothing under help");
+    key(&mut app, KeyCode::Esc);
+    ch(&mut app, 'o');
+    assert_eq!(app.mode(), Mode::Viewer);
+}
+
+#[test]
+fn any_sequence_of_keys_leaves_a_state_every_view_can_draw() {
+    use super::fixtures::both_missing_app;
+    use super::views::render;
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    use ratatui::{backend::TestBackend, Terminal};
+    // Every key the table maps, and some it does not, with and without
+    // Ctrl and Shift; the runner's answers come as the loop would give them.
+    let mut keys: Vec<KeyCode> = "qjkyYnNopfgrx?/46d[]wGzZ"
+        .chars()
+        .map(KeyCode::Char)
+        .collect();
+    keys.extend([
+        KeyCode::Esc,
+        KeyCode::Enter,
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Up,
+        KeyCode::Down,
+        KeyCode::PageUp,
+        KeyCode::PageDown,
+        KeyCode::Backspace,
+        KeyCode::Home,
+        KeyCode::F(5),
+    ]);
+    let mut no_commands = seed_vm_app();
+    no_commands.commands.clear();
+    let mut terminal = Terminal::new(TestBackend::new(50, 14)).unwrap();
+    let theme = super::theme::Theme::color();
+    // A fixed xorshift: the same walk every run.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for mut app in [
+        seed_vm_app(),
+        both_missing_app(),
+        two_fixes_app(),
+        no_commands,
+    ] {
+        app.size = (50, 14);
+        for step in 0..1500 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let code = keys[(seed % keys.len() as u64) as usize];
+            let modifiers = match (seed >> 32) % 8 {
+                0 => KeyModifiers::CONTROL,
+                1 => KeyModifiers::SHIFT,
+                _ => KeyModifiers::NONE,
+            };
+            for effect in update(&mut app, Event::Key(KeyEvent::new(code, modifiers))) {
+                if let Effect::Run(i) = effect {
+                    let msg = RunMsg::Finished {
+                        state: CmdState::Ok,
+                        duration: Duration::from_millis(5),
+                    };
+                    update(&mut app, Event::Run { index: i, msg });
+                }
+            }
+            // Quitting is the loop's to do; keep walking.
+            app.quit = false;
+            assert!(app.commands.is_empty() || app.selected < app.commands.len());
+            if step % 100 == 0 {
+                terminal.draw(|f| render(f, &app, &theme)).unwrap();
+            }
+        }
+    }
+}
+
+/// The seed's VM with two configured commands that each fix its missing
+/// IPv6 default.
+fn two_fixes_app() -> App {
+    use inject_errands::config::{self, Phase};
+    use inject_errands::plan::describe;
+    let yaml = r#"
+commands:
+  - name: v6-add
+    run: ip -6 route add default via "$INJECT_NET_IPV6_NET_GATEWAY" dev eth1
+  - name: v6-replace
+    run: ip -6 route replace default via "$INJECT_NET_IPV6_NET_GATEWAY" dev eth1
+networks:
+  ipv6-net: {ip: "2001:db8:69f5::10", gateway: "2001:db8:69f5::1", netmask: "ffff:ffff:ffff:ffff::"}
+"#;
+    let config = config::parse(yaml, "commands.yml").unwrap();
+    let rows = config
+        .commands
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let plan = describe(&config, spec, Phase::Errand, i + 1, 2);
+            super::rows::command_row(&config, spec, plan)
+        })
+        .collect();
+    let mut app = App::new(Default::default(), rows, "config: commands.yml");
+    app.expected = inject_net::findings::config_gateways(&config);
+    app.set_snapshot(fixtures::seed_vm());
+    app
+}
+
+#[test]
+fn brackets_pick_among_the_fixes_and_f_asks_to_run_the_picked_one() {
+    let mut app = two_fixes_app();
+    let names = |app: &App| {
+        app.fixes()
+            .iter()
+            .map(|(_, c)| app.commands[*c].name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&app), ["v6-add", "v6-replace"]);
+    let picked = |app: &App| app.commands[app.picked_fix().unwrap().1].name.clone();
+    assert_eq!(picked(&app), "v6-add");
+    ch(&mut app, ']');
+    assert_eq!(picked(&app), "v6-replace");
+    ch(&mut app, ']');
+    assert_eq!(picked(&app), "v6-add", "] wraps around");
+    ch(&mut app, '[');
+    assert_eq!(picked(&app), "v6-replace", "[ wraps back");
+    app.focus = Focus::Routes;
+    assert_eq!(ch(&mut app, 'f'), vec![Effect::ValuesNow(1)]);
+    assert_eq!(app.overlay, Some(Overlay::Confirm(1)));
+    assert_eq!(
+        app.focus,
+        Focus::Commands,
+        "f shows the command it asks about"
+    );
+    assert_eq!(app.selected, 1);
+    // With one fix on offer there is nothing to pick.
+    let mut one = seed_vm_app();
+    ch(&mut one, ']');
+    assert_eq!(one.message_text(), Some("no other fix to pick"));
 }

@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::Terminal;
 
-use super::app::{App, Focus, Overlay};
+use super::app::{App, Focus, Overlay, Running};
 use super::fixtures::{
     big_app, both_missing_app, long_addresses_app, seed_vm_app, seed_vm_fixed_app, seed_vm_kept_app,
 };
@@ -455,8 +455,10 @@ fn a_running_command_shows_a_spinner_and_its_time_so_far() {
     let mut app = both_missing_app();
     let t0 = Instant::now();
     app.commands[0].state = super::display::CmdState::Running;
-    app.running = Some(0);
-    app.running_since = Some(t0);
+    app.running = Some(Running {
+        since: Some(t0),
+        ..Running::new(0)
+    });
     app.clock = Some(t0 + Duration::from_secs(12));
     let s = screen(&app, 120, 40);
     assert!(s.contains("running 12s"), "{s}");
@@ -744,7 +746,146 @@ fn the_viewer_says_whether_the_command_runs_or_how_it_ended() {
         s.contains("output: ipv6-default-route · failed in 2s ·"),
         "{s}"
     );
-    app.running = Some(0);
+    app.running = Some(Running::new(0));
     let s = screen(&app, 80, 24);
     assert!(s.contains("output: ipv6-default-route · running ·"), "{s}");
+}
+
+/// The bottom line of the screen, blanks trimmed.
+fn footer(app: &App, w: u16, h: u16) -> String {
+    let s = screen(app, w, h);
+    s.lines().last().unwrap_or_default().trim_end().to_string()
+}
+
+fn press(app: &mut App, code: crossterm::event::KeyCode) {
+    super::app::update(app, super::event::Event::key(code));
+}
+
+#[test]
+fn the_footer_shows_the_focused_panels_keys_at_50x14() {
+    use crossterm::event::KeyCode;
+    // (panel, keys it must offer, keys of other panels it must not)
+    let cases: [(Focus, &[&str], &[&str]); 4] = [
+        (
+            Focus::Commands,
+            &["↑↓ select", "Enter run", "o output"],
+            &["/ filter", "scroll"],
+        ),
+        (
+            Focus::Output,
+            &["↑↓ scroll", "o full screen"],
+            &["Enter run", "/ filter"],
+        ),
+        (
+            Focus::Interfaces,
+            &["↑↓ scroll"],
+            &["Enter run", "o ", "/ filter"],
+        ),
+        (
+            Focus::Routes,
+            &["/ filter", "4 6 family", "d defaults"],
+            &["Enter run", "o "],
+        ),
+    ];
+    let mut app = seed_vm_app();
+    let mut seen = Vec::new();
+    for (focus, offers, lacks) in cases {
+        // Reached as the operator does: Tab from the commands.
+        while app.focus != focus {
+            press(&mut app, KeyCode::Tab);
+        }
+        let line = footer(&app, 50, 14);
+        for want in offers {
+            assert!(line.contains(want), "{focus:?}: {line:?} lacks {want:?}");
+        }
+        for other in lacks {
+            assert!(
+                !line.contains(other),
+                "{focus:?}: {line:?} offers {other:?}"
+            );
+        }
+        assert!(line.ends_with("? help"), "{focus:?}: {line:?}");
+        assert!(line.chars().count() <= 50);
+        seen.push(format!("{focus:?}: {line}"));
+    }
+    insta::assert_snapshot!(seen.join("\n"));
+}
+
+#[test]
+fn the_footer_offers_esc_only_while_the_routes_are_filtered() {
+    use crossterm::event::KeyCode;
+    let mut app = seed_vm_app();
+    press(&mut app, KeyCode::Char('d'));
+    assert_eq!(app.focus, Focus::Routes);
+    let line = footer(&app, 80, 24);
+    assert!(line.contains("Esc clear"), "{line:?}");
+    press(&mut app, KeyCode::Esc);
+    let line = footer(&app, 80, 24);
+    assert!(!line.contains("Esc clear"), "{line:?}");
+    assert!(line.contains("/ filter"), "{line:?}");
+}
+
+#[test]
+fn the_footer_while_typing_a_filter_offers_what_ends_it_not_help() {
+    use crossterm::event::KeyCode;
+    let mut app = seed_vm_app();
+    press(&mut app, KeyCode::Char('/'));
+    let line = footer(&app, 50, 14);
+    assert!(line.contains("Enter keep  Esc clear"), "{line:?}");
+    // `?` would be typed into the filter here: not offered as help.
+    assert!(!line.contains("help"), "{line:?}");
+    press(&mut app, KeyCode::Enter);
+    assert!(footer(&app, 50, 14).ends_with("? help"));
+}
+
+#[test]
+fn a_long_message_is_cut_and_help_stays_in_the_footer_at_50x14() {
+    use super::app::Level;
+    let mut app = seed_vm_app();
+    app.say(
+        Level::Error,
+        "ipv6-default-route not run: errand (pid 4242) holds the lock since 04:19:19",
+    );
+    let line = footer(&app, 50, 14);
+    assert!(line.starts_with("ipv6-default-route not run"), "{line:?}");
+    assert!(line.contains('…'), "{line:?}");
+    assert!(line.ends_with("? help"), "{line:?}");
+    assert!(line.chars().count() <= 50, "{line:?}");
+}
+
+#[test]
+fn a_window_puts_its_own_keys_in_the_footer() {
+    let cases = [
+        (Overlay::Confirm(0), "y run it  n cancel"),
+        (Overlay::ConfirmStop, "y stop it  n let it run"),
+        (Overlay::ConfirmQuit, "y quit  n stay"),
+        (Overlay::Help, "↑↓ scroll  Esc close"),
+        (
+            Overlay::Plan {
+                index: 0,
+                scroll: 0,
+            },
+            "↑↓ scroll  Esc close",
+        ),
+    ];
+    for (overlay, keys) in cases {
+        let mut app = seed_vm_app();
+        app.overlay = Some(overlay);
+        let line = footer(&app, 80, 24);
+        assert_eq!(line, keys, "{overlay:?}");
+    }
+}
+
+#[test]
+fn without_commands_the_footer_offers_no_key_on_a_command() {
+    let mut app = seed_vm_app();
+    app.commands.clear();
+    let line = footer(&app, 80, 24);
+    for key in ["Enter run", "o output", "p plan", "↑↓ select"] {
+        assert!(!line.contains(key), "{line:?} offers {key:?}");
+    }
+    assert!(
+        line.contains("Tab focus") && line.contains("? help"),
+        "{line:?}"
+    );
 }

@@ -152,14 +152,14 @@ async fn dashboard(
     let mut app = App::new(NetView::default(), commands, note);
     app.config_error = config_error;
     app.is_root = nix::unistd::geteuid().is_root();
-    app.gateways = gateways;
+    app.expected = gateways;
     // Follow netlink; without it the view still works, refreshed by `r`.
     // Subscribed before the first read, so no change between is lost (one
     // the read already holds applies as a no-op, or reads again).
     let changes: BoxStream<'static, Change> = match net::watch().await {
         Ok(s) => s.boxed(),
         Err(e) => {
-            app.live = false;
+            app.subscribed = false;
             app.say(Level::Warn, format!("live updates off ({e}); r re-reads"));
             stream::pending().boxed()
         }

@@ -42,7 +42,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     // took when nothing says when; STATE and LAST are as wide as their
     // widest words, names get the rest.
     let last_of = |i: usize, c: &crate::tui::display::CommandRow| -> String {
-        if app.running == Some(i) {
+        if app.is_running(i) {
             return format_duration(app.elapsed().unwrap_or_default());
         }
         // Run by another process: for how long, and by whom.
@@ -66,7 +66,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .collect();
     let widest = |texts: &mut dyn Iterator<Item = usize>| texts.max().unwrap_or(0);
     let state_w = widest(&mut app.commands.iter().enumerate().map(|(i, c)| {
-        let own = if app.running == Some(i) {
+        let own = if app.is_running(i) {
             9 // `⠋ running`
         } else {
             elide::width(state_label(app, c))
@@ -130,7 +130,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             "{marker} {}",
             elide::elide_middle(&c.name, name_w.saturating_sub(2))
         ))];
-        let running = app.running == Some(offset + i);
+        let running = app.is_running(offset + i);
         let last_text = elide::elide(&lasts[offset + i], last_w);
         let state_text = if running {
             // A spinner that moves with the clock.

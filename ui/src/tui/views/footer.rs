@@ -1,5 +1,6 @@
 //! The bottom line: read-only mode when not root, the latest message, then
-//! the main keys; cut with `…` when it does not fit.
+//! the keys of the focused panel or the open window, from the key table
+//! (`keys.rs`); cut with `…` when it does not fit, `?` help always kept.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -8,25 +9,19 @@ use ratatui::Frame;
 
 use crate::tui::app::{App, Level, READ_ONLY};
 use crate::tui::elide;
+use crate::tui::keys::{self, When};
 use crate::tui::theme::Theme;
-
-const KEYS: [(&str, &str); 8] = [
-    ("↑↓", "select"),
-    ("Enter", "run"),
-    ("o", "output"),
-    ("p", "plan"),
-    ("Tab", "focus"),
-    ("r", "refresh"),
-    ("?", "help"),
-    ("q", "quit"),
-];
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     // Groups that show whole or not at all (a key without its word is
-    // noise); a message, the first, may be cut with `…`.
-    let mut groups: Vec<Vec<Span>> = Vec::new();
+    // noise); a message, the first, may be cut with `…`. A pinned group
+    // (`?` help) keeps its room however long the rest.
+    let mut groups: Vec<(Vec<Span>, bool)> = Vec::new();
     if !app.is_root {
-        groups.push(vec![Span::styled(READ_ONLY, theme.warn), Span::raw("  ")]);
+        groups.push((
+            vec![Span::styled(READ_ONLY, theme.warn), Span::raw("  ")],
+            false,
+        ));
     }
     if let Some(msg) = &app.message {
         let style = match msg.level {
@@ -34,52 +29,66 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Level::Warn => theme.warn,
             Level::Error => theme.error,
         };
-        groups.push(vec![
-            Span::styled(msg.text.as_str(), style),
-            Span::raw("  "),
-        ]);
+        groups.push((
+            vec![Span::styled(msg.text.as_str(), style), Span::raw("  ")],
+            false,
+        ));
     }
     let messages = groups.len();
-    if app.running.is_some() {
-        groups.push(vec![
-            Span::styled("x", theme.key),
-            Span::styled(" stop  ", theme.dim),
-        ]);
-    }
     let fixes = app.fixes().len();
-    if fixes > 0 && app.is_root {
-        groups.push(vec![
-            Span::styled("f", theme.key),
-            Span::styled(" fix  ", theme.dim),
-        ]);
+    let holds = |when| match when {
+        When::Always => true,
+        When::Running => app.running.is_some(),
+        When::Fixes => fixes > 0 && app.is_root,
+        When::SeveralFixes => fixes > 1 && app.is_root,
+        When::Filtered => app.route_filter.narrows(),
+        When::HasCommands => !app.commands.is_empty(),
+    };
+    for h in keys::hints(app.mode(), holds) {
+        groups.push((
+            vec![
+                Span::styled(h.keys, theme.key),
+                Span::styled(format!(" {}  ", h.word), theme.dim),
+            ],
+            h.pinned,
+        ));
     }
-    if fixes > 1 && app.is_root {
-        groups.push(vec![
-            Span::styled("[ ]", theme.key),
-            Span::styled(" pick fix  ", theme.dim),
-        ]);
-    }
-    for (key, what) in KEYS {
-        groups.push(vec![
-            Span::styled(key, theme.key),
-            Span::styled(format!(" {what}  "), theme.dim),
-        ]);
-    }
+    let width = |g: &[Span]| g.iter().map(Span::width).sum::<usize>();
     let max = area.width as usize;
+    let mut kept: usize = groups
+        .iter()
+        .filter(|(_, pinned)| *pinned)
+        .map(|(g, _)| width(g))
+        .sum();
+    if kept > max {
+        kept = 0;
+    }
     let mut used = 0;
+    let mut full = false;
     let mut shown = Vec::new();
-    for (i, group) in groups.into_iter().enumerate() {
-        let w: usize = group.iter().map(Span::width).sum();
-        if used + w <= max {
+    for (i, (group, pinned)) in groups.into_iter().enumerate() {
+        let w = width(&group);
+        if pinned {
+            if used + w <= max {
+                used += w;
+                kept = kept.saturating_sub(w);
+                shown.extend(group);
+            }
+        } else if !full && used + w + kept <= max {
             used += w;
             shown.extend(group);
-        } else {
-            if i < messages {
+        } else if !full {
+            full = true;
+            // A message is cut with `…`, a gap kept before `? help`.
+            let gap = if kept > 0 { 2 } else { 0 };
+            let room = max.saturating_sub(used + kept + gap);
+            if i < messages && room > 0 {
                 let span = &group[0];
-                let text = elide::cut(&span.content, max - used);
+                let text = elide::cut(&span.content, room);
+                used += Span::raw(text.as_str()).width() + gap;
                 shown.push(Span::styled(text, span.style));
+                shown.push(Span::raw(" ".repeat(gap)));
             }
-            break;
         }
     }
     frame.render_widget(Paragraph::new(Line::from(shown)), area);

@@ -1,4 +1,4 @@
-//! The `?` overlay: every key binding.
+//! The `?` overlay: every key binding, from the key table (`keys.rs`).
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -8,30 +8,10 @@ use ratatui::Frame;
 use super::popup;
 use crate::tui::theme::Theme;
 
-/// Every binding the dashboard knows, as the help overlay lists them.
-pub const BINDINGS: &[(&str, &str)] = &[
-    ("↑ ↓  j k", "select a command; scroll a focused table"),
-    ("Enter", "run the selected command (asks first)"),
-    ("y / n Esc", "in the confirmation: run / cancel"),
-    ("o", "full-screen output: g G PgUp PgDn, w wrap, / search"),
-    ("f", "run the picked finding's fix (asks first)"),
-    ("[ ]", "pick another finding's fix, or another fix"),
-    ("p", "show what the selected command would do (dry run)"),
-    ("Tab Shift-Tab", "move focus between panels"),
-    ("PgUp PgDn", "scroll the focused panel"),
-    ("r", "re-read interfaces and routes"),
-    ("g", "probe the default gateways (ARP/NDP, up to 5 s; root)"),
-    (
-        "/  4  6  d",
-        "routes: filter as typed, IPv4/IPv6, defaults only",
-    ),
-    ("Esc", "clear the routes' filters"),
-    ("?", "show or hide this help"),
-    ("x", "stop the running command (asks first)"),
-    ("Ctrl-L", "redraw the screen"),
-    ("Esc", "close a window (never quits)"),
-    ("q Ctrl-C", "quit (asks first while a command runs)"),
-];
+/// Every binding the dashboard knows, (keys, what they do), as the help
+/// overlay lists them: the rows of the key table `update` dispatches
+/// through ([`crate::tui::keys::TABLE`]), so the two cannot drift.
+pub const BINDINGS: &[(&str, &str)] = &crate::tui::keys::HELP;
 
 /// `scroll`: lines scrolled down (↓ j PgDn), clamped so the last page is full.
 pub fn render(frame: &mut Frame, area: Rect, scroll: usize, theme: &Theme) {

@@ -86,7 +86,7 @@ fn draw_overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         Some(Overlay::ConfirmQuit) => confirm::render_quit(frame, area, theme),
         Some(Overlay::ConfirmStop) => {
-            if let Some(cmd) = app.running.and_then(|i| app.commands.get(i)) {
+            if let Some(cmd) = app.running_index().and_then(|i| app.commands.get(i)) {
                 confirm::render_stop(frame, area, cmd, app.elapsed(), theme)
             }
         }

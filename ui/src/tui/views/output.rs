@@ -50,7 +50,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         })
         .collect();
     if all.is_empty() {
-        let running = app.running.is_some() && app.running == Some(app.selected);
+        let running = app.is_running(app.selected);
         let text = if running {
             let elapsed = app.elapsed().unwrap_or_default();
             format!(

@@ -14,7 +14,7 @@ use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows_fit = inner_rows(area, false);
-    let filtered = app.route_family.is_some() || app.route_filter.is_some() || app.route_defaults;
+    let filtered = app.route_filter.narrows();
     // Only what is drawn is formatted; a filter walks the list once.
     let matching: Vec<&RouteRow> = if filtered {
         app.net
@@ -40,7 +40,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
         })
         .collect();
-    if let Some(typed) = &app.route_typing {
+    if let Some(typed) = &app.route_filter.typing {
         let prompt = elide::elide(&format!("/{typed}  (Enter keeps, Esc clears)"), inner);
         if lines.len() >= rows_fit && !lines.is_empty() {
             lines.pop();
@@ -53,13 +53,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         format!("routes ({all})")
     };
-    if app.route_defaults {
+    if app.route_filter.defaults {
         title.push_str(" defaults");
     }
-    if let Some(f) = app.route_family {
+    if let Some(f) = app.route_filter.family {
         title.push_str(&format!(" IPv{f}"));
     }
-    if let Some(t) = &app.route_filter {
+    if let Some(t) = &app.route_filter.text {
         title.push_str(&format!(" matching {t:?} of {}", app.net.routes.len()));
     }
     let title = elide::elide(&title, inner.saturating_sub(2));

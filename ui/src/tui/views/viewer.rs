@@ -106,7 +106,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let name = cmd.map_or("", |c| c.name.as_str());
     // Running, or how it ended (`failed in 2s`), or that it never ran.
     let state = match cmd {
-        Some(_) if app.running == Some(v.index) => "running".to_string(),
+        Some(_) if app.is_running(v.index) => "running".to_string(),
         Some(c) if c.held.is_some() => format!(
             "running ({})",
             c.held.as_ref().map_or("", |h| h.source.as_str())

@@ -1,0 +1,103 @@
+//! The dashboard following the network: a full read shown and kept, a
+//! netlink change applied in place (or turned into a read), reads
+//! coalesced, and whether a fix's finding cleared once the network is read
+//! again. Part of `update` (see `update.rs`): only it calls these.
+
+use inject_net::follow::{on_change, Next};
+use inject_net::{Change, Snapshot};
+
+use super::app::{clock_time, App, Effect, Level, LIVE_STOPPED};
+use super::rows::{apply_to_view, net_view};
+
+impl App {
+    /// Show this snapshot (a full read) and keep it for the changes to come.
+    pub fn set_snapshot(&mut self, snapshot: Snapshot) {
+        self.net = net_view(&snapshot, &self.expected);
+        self.snapshot = Some(snapshot);
+    }
+
+    /// A netlink change: applied to the snapshot and the rows in place
+    /// when it can be exactly, else a read ([`on_change`]).
+    pub(crate) fn on_net_change(&mut self, change: &Change) -> Vec<Effect> {
+        match on_change(&mut self.snapshot, &mut self.reads, change) {
+            Next::Read => vec![Effect::ReadSnapshot],
+            Next::Nothing => Vec::new(),
+            Next::Applied(applied) => {
+                if let Some(s) = &self.snapshot {
+                    apply_to_view(&mut self.net, s, &self.expected, change, applied);
+                    // A route that just appeared is marked for a moment.
+                    if let (inject_net::Applied::RouteAdded(i), Some(now)) = (applied, self.wall) {
+                        if let Some(route) = s.routes.get(i) {
+                            self.fresh.push((inject_net::route_line(route, s), now));
+                        }
+                    }
+                }
+                self.updated = self.wall;
+                Vec::new()
+            }
+        }
+    }
+
+    /// After a fix ran and the network was read again: say whether the
+    /// finding it was for cleared.
+    pub(crate) fn say_if_fixed(&mut self) {
+        let Some((ran, key)) = self.fix.done.take() else {
+            return;
+        };
+        let still = self.net.findings.iter().any(|f| f.key.same(&key));
+        if still {
+            self.say(Level::Error, format!("{ran}; still there: {}", key.message));
+        } else {
+            self.say(Level::Info, format!("{ran}; cleared: {}", key.message));
+        }
+    }
+
+    /// Ask for a snapshot, coalescing bursts ([`Reads`]): the first change
+    /// reads at once; changes during that read cause exactly one more.
+    pub(crate) fn request_read(&mut self) -> Vec<Effect> {
+        if self.reads.changed() {
+            vec![Effect::ReadSnapshot]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The netlink subscription ended: only `r` updates the view now.
+    pub(crate) fn on_net_ended(&mut self) -> Vec<Effect> {
+        self.subscribed = false;
+        self.say(Level::Warn, LIVE_STOPPED);
+        Vec::new()
+    }
+
+    /// A snapshot read came back: shown, or why it failed; then the read
+    /// owed, if changes came during this one.
+    pub(crate) fn on_snapshot(&mut self, result: Result<Snapshot, String>) -> Vec<Effect> {
+        match result {
+            Ok(snapshot) => {
+                self.set_snapshot(snapshot);
+                self.say_if_fixed();
+                self.net_error = None;
+                self.updated = self.wall;
+                if self.message_text() == Some("refreshing") {
+                    // `r` is answered: when the view was read.
+                    let at = self.wall.map(clock_time).unwrap_or_default();
+                    self.say(Level::Info, format!("re-read at {at}"));
+                    // Still true after the refresh: keep saying it.
+                    if !self.subscribed {
+                        self.say(Level::Warn, LIVE_STOPPED);
+                    }
+                }
+            }
+            Err(e) => {
+                // What changed since the last good read is unknown.
+                self.snapshot = None;
+                self.net_error = Some(e);
+            }
+        }
+        if self.reads.done() {
+            vec![Effect::ReadSnapshot]
+        } else {
+            Vec::new()
+        }
+    }
+}
