@@ -157,6 +157,62 @@ fn every_config_example_passes_inject_check_and_every_invalid_one_fails_it() {
     assert!(invalid >= 1, "no `# invalid:` config example found");
 }
 
+/// The console examples that run on files of this repository and depend on
+/// nothing of the host but the absence of the seed VM's addresses (`inject
+/// check`, and `inject run --dry-run`, whose `unset:` line says the
+/// address is on no interface here) show what the binary prints.
+#[test]
+fn console_examples_on_the_repositorys_files_show_what_inject_prints() {
+    let mut checked = 0;
+    for (name, text) in pages() {
+        for block in code_blocks(&text) {
+            if block.info != "console" {
+                continue;
+            }
+            let lines: Vec<&str> = block.text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let Some(command) = line.strip_prefix("$ inject ") else {
+                    continue;
+                };
+                let args: Vec<&str> = command.split_whitespace().collect();
+                let file = match args[..] {
+                    ["check", "-c", file] | ["run", "--dry-run", "-c", file] => file,
+                    _ => continue,
+                };
+                if !root().join(file).is_file() {
+                    continue;
+                }
+                let shown: String = lines[i + 1..]
+                    .iter()
+                    .take_while(|l| !l.starts_with("$ "))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                let out = Command::new(env!("CARGO_BIN_EXE_inject"))
+                    .args(&args)
+                    .current_dir(root())
+                    .env_remove("INJECT_CONFIG")
+                    .env("NO_COLOR", "1")
+                    .output()
+                    .unwrap();
+                let printed = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert_eq!(
+                    printed,
+                    shown,
+                    "{name}:{}: `$ inject {command}` prints something else",
+                    block.line + 1 + i
+                );
+                checked += 1;
+            }
+        }
+    }
+    // The README's tour shows both, configuration.md the check and the dry run.
+    assert!(checked >= 4, "only {checked} console examples checked");
+}
+
 /// One entry per finding code: `### `code``, its severity, when, what
 /// fixes it, and a JSON example of what `--json` prints for it.
 #[test]
