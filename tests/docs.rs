@@ -213,6 +213,49 @@ fn console_examples_on_the_repositorys_files_show_what_inject_prints() {
     assert!(checked >= 4, "only {checked} console examples checked");
 }
 
+/// configuration.md's reference config names every key the config takes,
+/// as `inject schema` (generated from the config's own types) lists them.
+#[test]
+fn the_reference_config_names_every_key() {
+    let out = Command::new(env!("CARGO_BIN_EXE_inject"))
+        .arg("schema")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let configuration = page("docs/configuration.md");
+    let reference = code_blocks(&configuration)
+        .into_iter()
+        .find(|b| b.info == "yaml")
+        .expect("docs/configuration.md has a reference config")
+        .text;
+    let keys = |props: &serde_json::Value| -> Vec<String> {
+        props.as_object().unwrap().keys().cloned().collect()
+    };
+    let mut missing = Vec::new();
+    for key in keys(&schema["properties"]) {
+        if !reference.lines().any(|l| l.starts_with(&format!("{key}:"))) {
+            missing.push(key);
+        }
+    }
+    for key in keys(&schema["$defs"]["Command"]["properties"]) {
+        let at = |l: &str| {
+            let l = l.trim_start_matches(' ').trim_start_matches("- ");
+            l.starts_with(&format!("{key}:")) || l.starts_with(&format!("# {key}:"))
+        };
+        if !reference.lines().any(at) {
+            missing.push(format!("commands[].{key}"));
+        }
+    }
+    // `networks:` is rendered by the job, not a property: in the schema it is
+    // skipped, in the reference it must be there.
+    assert!(reference.lines().any(|l| l.starts_with("networks:")));
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md's reference config lacks {missing:?}"
+    );
+}
+
 /// One entry per finding code: `### `code``, its severity, when, what
 /// fixes it, and a JSON example of what `--json` prints for it.
 #[test]
