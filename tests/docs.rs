@@ -31,7 +31,7 @@ fn pages() -> Vec<(String, String)> {
     names
         .into_iter()
         .map(|n| {
-            let text = std::fs::read_to_string(root().join(&n)).unwrap();
+            let text = page(&n);
             (n, text)
         })
         .collect()
