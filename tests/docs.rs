@@ -110,7 +110,8 @@ fn every_config_example_passes_inject_check_and_every_invalid_one_fails_it() {
     let (mut valid, mut invalid) = (0, 0);
     for (name, text) in pages() {
         for block in code_blocks(&text) {
-            let is_config = block.info == "yaml" && block.text.lines().any(|l| l == "commands:");
+            let is_config = matches!(block.info.as_str(), "yaml" | "yml")
+                && block.text.lines().any(|l| l == "commands:");
             if !is_config {
                 continue;
             }
