@@ -111,7 +111,7 @@ fn every_config_example_passes_inject_check_and_every_invalid_one_fails_it() {
     for (name, text) in pages() {
         for block in code_blocks(&text) {
             let is_config = matches!(block.info.as_str(), "yaml" | "yml")
-                && block.text.lines().any(|l| l == "commands:");
+                && block.text.lines().any(|l| l.starts_with("commands:"));
             if !is_config {
                 continue;
             }
