@@ -146,7 +146,7 @@ d_row() { # d_row LABEL EXTRA_ROUTES_PER_FAMILY
 d_row "seed VM (4 routes)" 0
 d_row "+10 000 routes" 5000
 # Beyond the issue's sizes: A's table. Route changes are applied in place, so
-# only the findings' pass over the table grows with it (see the README's note).
+# only the findings' pass over the table grows with it (see docs/performance.md, D).
 d_row "+100 000 routes" 50000
 
 echo "== E: release binary size" >&2

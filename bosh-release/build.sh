@@ -54,7 +54,7 @@ else
     needed="$(max_glibc_needed "$binary")"
     if [ -n "$needed" ] && [ "$(printf '%s\n%s\n' "$needed" "$max_glibc" | sort -V | tail -n 1)" != "$max_glibc" ]; then
         echo "build.sh: $binary needs GLIBC_$needed but the Jammy stemcell has $max_glibc;" >&2
-        echo "build.sh: build on an older distribution, install the $musl target, or compile on the stemcell (README: deploy)" >&2
+        echo "build.sh: build on an older distribution, install the $musl target, or compile on the stemcell (docs/deploy.md)" >&2
         exit 1
     fi
     echo "build.sh: glibc build needs at most GLIBC_${needed:-none} (stemcell: $max_glibc)" >&2

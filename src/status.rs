@@ -13,7 +13,7 @@ use inject_net::{self as net, follow, Severity};
 
 #[derive(clap::Args)]
 pub struct StatusArgs {
-    /// Print JSON instead of text (schema in the README).
+    /// Print JSON instead of text (schema in docs/status.md).
     #[arg(long, conflicts_with = "watch")]
     json: bool,
     /// Exit 1 when any error-level finding exists (for scripts and monitoring).

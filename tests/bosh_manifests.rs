@@ -489,29 +489,26 @@ fn the_template_passes_the_directors_prefix_through() {
     );
 }
 
-/// The `bosh …` commands an operator is told to type: the lines of the
-/// README's deploy section inside code blocks, and the `#   bosh …`
-/// comment lines of the manifests (continuation lines joined).
+/// The `bosh …` commands an operator is told to type: the lines inside
+/// code blocks of docs/deploy.md (first: the deploy steps) and of the
+/// README's tour, and the `#   bosh …` comment lines of the manifests
+/// (continuation lines joined).
 fn deploy_steps() -> Vec<(String, Vec<String>)> {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let section = readme
-        .split("<!-- section:deploy -->")
-        .nth(1)
-        .and_then(|s| s.split("<!-- /section:deploy -->").next())
-        .expect("the README has a deploy section");
-    let mut sources = vec![("README.md".to_string(), {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let code_lines = |doc: &str| {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap_or_else(|e| panic!("{doc}: {e}"));
         let mut lines = Vec::new();
         let mut in_code = false;
-        for line in section.lines() {
+        for line in text.lines() {
             if line.starts_with("```") {
                 in_code = !in_code;
             } else if in_code {
                 lines.push(line.to_string());
             }
         }
-        lines
-    })];
+        (doc.to_string(), lines)
+    };
+    let mut sources = vec![code_lines("docs/deploy.md"), code_lines("README.md")];
     for entry in std::fs::read_dir(manifests()).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -564,7 +561,7 @@ fn deploy_steps_only_add_to_what_the_operator_has() {
             && readme
                 .iter()
                 .any(|c| c.starts_with("bosh -d cf manifest > ")),
-        "the README's deploy section lacks a step: {readme:#?}"
+        "docs/deploy.md lacks a step: {readme:#?}"
     );
     for (name, commands) in &sources {
         let mut downloaded: Vec<(String, String)> = Vec::new();

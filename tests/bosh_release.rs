@@ -350,10 +350,10 @@ fn bosh_cli_creates_the_release_from_the_tree() {
     }
     // bosh CLI 7.8.6 (the one scripts/lib/tools.sh pins) packs only spec,
     // monit and templates: properties_schema.json reaches a director only
-    // from releases made with bosh CLI >= 7.9.1 (README: deploy).
+    // from releases made with bosh CLI >= 7.9.1 (docs/deploy.md).
     assert!(
         !job_files.contains(&"properties_schema.json".to_string()),
-        "this bosh CLI packs properties_schema.json: update the README's deploy section"
+        "this bosh CLI packs properties_schema.json: update docs/deploy.md"
     );
     let manifest = std::fs::read_to_string(unpacked.join("release.MF")).unwrap();
     assert!(

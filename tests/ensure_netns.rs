@@ -17,7 +17,7 @@ use netns::{can_run, SeedVm};
 const BIN: &str = env!("CARGO_BIN_EXE_inject");
 
 /// The seed's command, kept by ensure (`replace` and a gateway-specific
-/// guard, as the README advises).
+/// guard, as docs/ensure.md advises).
 fn route_config() -> String {
     format!(
         "commands:\n\

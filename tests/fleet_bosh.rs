@@ -5,7 +5,7 @@
 //! `bosh task N --result` and `bosh ssh -r --json` through bosh-cli's
 //! director client, RunErrandCmd, ssh results writer and JSON UI
 //! (tests/bosh/fleet.go). Also: the summary line survives the output
-//! budget's floods, and the README's table is what `inject fleet` prints
+//! budget's floods, and the docs' tables are what `inject fleet` prints
 //! for the captured input (tests/fixtures/fleet/).
 
 #[allow(dead_code)]
@@ -273,7 +273,7 @@ haproxy/0  —       0     —         present  present  —
 ";
     assert_eq!(status_table, expected_ssh, "{status_table}");
 
-    // Kept for the README's section (tests/fixtures/fleet, checked below).
+    // Kept for docs/fleet.md and the README (tests/fixtures/fleet, checked below).
     if let Some(to) = std::env::var_os("INJECT_FLEET_CAPTURE") {
         std::fs::copy(&cli, Path::new(&to).join("run-errand.json")).unwrap();
         std::fs::copy(&task, Path::new(&to).join("task-result.txt")).unwrap();
@@ -353,49 +353,59 @@ fn the_summary_line_survives_the_output_floods() {
     }
 }
 
-/// The README's section and screenshots/fleet.txt show what `inject fleet`
-/// prints for the captured input (tests/fixtures/fleet: the first test's
-/// bosh-cli output, kept with INJECT_FLEET_CAPTURE=DIR).
+/// docs/fleet.md, the README's tour and screenshots/fleet.txt show what
+/// `inject fleet` prints for the captured input (tests/fixtures/fleet: the
+/// first test's bosh-cli output, kept with INJECT_FLEET_CAPTURE=DIR).
 #[test]
-fn the_readme_shows_what_fleet_prints_for_the_captured_input() {
+fn the_docs_show_what_fleet_prints_for_the_captured_input() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fleet_doc = std::fs::read_to_string(root.join("docs/fleet.md")).unwrap();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let start = readme
-        .find("<!-- section:fleet -->")
-        .expect("README has the fleet section");
-    let end = readme.find("<!-- /section:fleet -->").unwrap();
-    let section = &readme[start..end];
-    for (command, input) in [
+    // Each page and the commands it must show; the README's tour shows one.
+    let shown_in: [(&str, &str, &[&str]); 2] = [
         (
-            "$ inject fleet tests/fixtures/fleet/run-errand.json",
-            "run-errand.json",
+            "docs/fleet.md",
+            &fleet_doc,
+            &["run-errand.json", "task-result.txt"],
         ),
-        (
-            "$ inject fleet --only failed tests/fixtures/fleet/task-result.txt",
-            "task-result.txt",
-        ),
-    ] {
-        let at = section
-            .find(command)
-            .unwrap_or_else(|| panic!("the section runs `{command}`"));
-        let block = &section[at + command.len() + 1..];
-        let shown = &block[..block.find("```").unwrap()];
-        let mut args: Vec<&str> = command.split_whitespace().skip(3).collect();
-        args.pop();
-        let out = fleet(&args, &fixtures().join(input));
-        assert_eq!(
-            text(&out.stdout),
-            shown,
-            "README: `{command}`: {}",
-            all_output(&out)
-        );
-        if input == "run-errand.json" {
-            let capture = std::fs::read_to_string(root.join("screenshots/fleet.txt")).unwrap();
+        ("README.md", &readme, &["run-errand.json"]),
+    ];
+    for (doc, section, inputs) in shown_in {
+        for (command, input) in [
+            (
+                "$ inject fleet tests/fixtures/fleet/run-errand.json",
+                "run-errand.json",
+            ),
+            (
+                "$ inject fleet --only failed tests/fixtures/fleet/task-result.txt",
+                "task-result.txt",
+            ),
+        ] {
+            if !inputs.contains(&input) {
+                continue;
+            }
+            let at = section
+                .find(command)
+                .unwrap_or_else(|| panic!("{doc} runs `{command}`"));
+            let block = &section[at + command.len() + 1..];
+            let shown = &block[..block.find("```").unwrap()];
+            let mut args: Vec<&str> = command.split_whitespace().skip(3).collect();
+            args.pop();
+            let out = fleet(&args, &fixtures().join(input));
             assert_eq!(
-                capture,
-                format!("{command}\n{shown}"),
-                "screenshots/fleet.txt"
+                text(&out.stdout),
+                shown,
+                "{doc}: `{command}`: {}",
+                all_output(&out)
             );
+            if input == "run-errand.json" {
+                let capture = std::fs::read_to_string(root.join("screenshots/fleet.txt")).unwrap();
+                assert_eq!(
+                    capture,
+                    format!("{command}\n{shown}"),
+                    "screenshots/fleet.txt"
+                );
+            }
         }
     }
 }

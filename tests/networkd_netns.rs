@@ -25,7 +25,7 @@ use networkd::{Advertiser, Networkd};
 
 const BIN: &str = env!("CARGO_BIN_EXE_inject");
 
-/// The README's example config, unchanged.
+/// The example config (errands/examples, as the README shows it), unchanged.
 fn example() -> String {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("errands/examples/ipv6-default-route.yml");
@@ -47,7 +47,7 @@ fn example_kept() -> String {
 }
 
 /// The example with the guard that insists on the BOSH gateway (the
-/// README's variant): a router's default does not count.
+/// variant in docs/ensure.md): a router's default does not count.
 fn example_insisting() -> String {
     let text = example_kept();
     let guard = "unless: ip -6 route get 2000::1 >/dev/null 2>&1";

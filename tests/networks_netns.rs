@@ -15,7 +15,7 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_inject");
 
-/// The example config of the README: networks `default` and `public`, the
+/// The example config (errands/examples, as the README shows it): networks `default` and `public`, the
 /// route command through `$INJECT_IPV6_GATEWAY` and `$INJECT_IPV6_INTERFACE`.
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("errands/examples/ipv6-default-route.yml")

@@ -21,7 +21,7 @@ pub struct FleetArgs {
     /// Files holding BOSH's output; `-` is stdin [default: stdin].
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Print JSON instead of the table (schema in the README).
+    /// Print JSON instead of the table (schema in docs/fleet.md).
     #[arg(long)]
     json: bool,
     /// Exit 1 when any instance is not ok (a failed command or errand,

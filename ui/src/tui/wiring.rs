@@ -52,7 +52,7 @@ pub fn main(opts: Options) -> ExitCode {
     let tty = std::io::stdout().is_terminal();
     let mut config_error = None;
     // A `-c PATH` that does not exist is a mistyped path: exit 2 before the
-    // screen opens, in a terminal too (README, --help).
+    // screen opens, in a terminal too (docs/dashboard.md, --help).
     if opts.config.is_some() && std::fs::symlink_metadata(&path).is_err() {
         if let Err(e) = net::locate::load(&path) {
             say_err(&format!("inject-tui: {e}"));
