@@ -140,9 +140,21 @@ pub fn write_status_with<W: Write>(
     probe: bool,
 ) -> Result<Vec<Finding>, ReportError<NetError>> {
     let mut reader = Reader::open().map_err(ReportError::Read)?;
-    let links = reader.links().map_err(ReportError::Read)?;
-    let addresses = reader.addresses().map_err(ReportError::Read)?;
-    let mut neighbours = reader.neighbours().map_err(ReportError::Read)?;
+    let base = base_snapshot(&mut reader, probe).map_err(ReportError::Read)?;
+    write_report(w, base, &mut reader.routes(), gateways, format)
+}
+
+/// Everything of the kernel's state but the routes, read from `reader`:
+/// links, addresses, neighbours, `accept_ra` and the host's networkd files,
+/// with the whole dumps the kernel marked interrupted. The base both
+/// `inject status` ([`write_status`]) and the run's summary line
+/// ([`crate::verdict`]) add the route dump to. With `probe`, each default's
+/// gateway is checked first (ARP/NDP, see `neighbour::probe`; needs root).
+pub fn base_snapshot(reader: &mut Reader, probe: bool) -> Result<Snapshot, NetError> {
+    let links = reader.links()?;
+    let addresses = reader.addresses()?;
+    // The gateways' neighbour states, for `default_gateway_unreachable`.
+    let mut neighbours = reader.neighbours()?;
     if probe {
         // The probe needs the defaults, which come with the routes: a
         // first pass keeps only those (the report's pass reads them again).
@@ -152,12 +164,12 @@ pub fn write_status_with<W: Write>(
             ..Snapshot::default()
         };
         let mut dump = reader.routes();
-        while let Some(route) = dump.next().map_err(ReportError::Read)? {
+        while let Some(route) = dump.next()? {
             if route.is_default() {
                 defaults.routes.push(route);
             }
         }
-        super::neighbour::probe(&mut defaults).map_err(ReportError::Read)?;
+        super::neighbour::probe(&mut defaults)?;
         neighbours = defaults.neighbours;
     }
     let accept_ra = read::accept_ra(&links);
@@ -171,7 +183,7 @@ pub fn write_status_with<W: Write>(
         ..Snapshot::default()
     };
     sysctl::read_host(&mut base);
-    write_report(w, base, &mut reader.routes(), gateways, format)
+    Ok(base)
 }
 
 /// The report of `base` (links, addresses, `accept_ra`) and the routes of

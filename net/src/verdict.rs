@@ -7,26 +7,13 @@ use inject_errands::summary::{FindingRef, Network};
 
 use crate::findings::{family_status, Expected, FamilyState, Finding};
 use crate::model::{Family, Snapshot};
-use crate::read::{self, NetError, Reader};
-use crate::{report, sysctl};
+use crate::read::{NetError, Reader};
+use crate::report;
 
 /// The kernel's state now, as the summary line holds it.
 pub fn read_verdict(expected: &Expected) -> Result<Network, NetError> {
     let mut reader = Reader::open()?;
-    let links = reader.links()?;
-    let addresses = reader.addresses()?;
-    // The gateways' neighbour states, for `default_gateway_unreachable`.
-    let neighbours = reader.neighbours()?;
-    let accept_ra = read::accept_ra(&links);
-    let mut base = Snapshot {
-        links,
-        addresses,
-        routes: Vec::new(),
-        accept_ra,
-        neighbours,
-        ..Snapshot::default()
-    };
-    sysctl::read_host(&mut base);
+    let base = report::base_snapshot(&mut reader, false)?;
     let mut summary = report::Summary::new(base);
     let mut routes = reader.routes();
     while let Some(route) = routes.next()? {
