@@ -250,8 +250,10 @@ pub fn resolve_path(cli: Option<PathBuf>) -> PathBuf {
     .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
 }
 
-/// A config that cannot be used: where, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A config that cannot be used: where (`file:line:column`), and what is
+/// wrong, led by the field path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}{}: {message}", place(.position))]
 pub struct ConfigError {
     /// The file (or other origin) the text came from.
     pub origin: String,
@@ -261,16 +263,10 @@ pub struct ConfigError {
     pub message: String,
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.position {
-            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.origin, self.message),
-            None => write!(f, "{}: {}", self.origin, self.message),
-        }
-    }
+/// `:line:column`, or nothing when the problem has no place.
+fn place(position: &Option<(usize, usize)>) -> String {
+    position.map_or_else(String::new, |(line, column)| format!(":{line}:{column}"))
 }
-
-impl std::error::Error for ConfigError {}
 
 /// Reads and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
