@@ -31,8 +31,8 @@ use nix::fcntl::{Flock, FlockArg, OFlag};
 
 pub use logdir::{take_tightened, DirError, LogDir};
 
-use crate::config::Phase;
 use crate::event::{Event, Stream};
+use crate::phase::Phase;
 
 /// Where BOSH jobs keep their logs; present only on a BOSH VM.
 pub const BOSH_LOG_ROOT: &str = "/var/vcap/sys/log";
