@@ -100,3 +100,29 @@ pub enum ReportError<E> {
     #[error("writing the report: {0}")]
     Write(#[source] io::Error),
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::ReportError;
+    use crate::read::NetError;
+
+    #[test]
+    fn a_failed_read_says_what_failed_and_keeps_the_kernels_answer_as_its_source() {
+        let enobufs = std::io::Error::from_raw_os_error(105);
+        let err: ReportError<NetError> = ReportError::Read(NetError::dump("IPv6 routes", enobufs));
+        assert_eq!(
+            err.to_string(),
+            "reading IPv6 routes over netlink failed: No buffer space available (os error 105)"
+        );
+        let source = err.source().expect("the kernel's answer");
+        assert_eq!(
+            source.to_string(),
+            "No buffer space available (os error 105)"
+        );
+        let write = ReportError::<NetError>::Write(std::io::ErrorKind::BrokenPipe.into());
+        assert_eq!(write.to_string(), "writing the report: broken pipe");
+        assert_eq!(write.source().unwrap().to_string(), "broken pipe");
+    }
+}
