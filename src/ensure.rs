@@ -54,14 +54,14 @@ pub fn main(args: EnsureArgs) -> ExitCode {
     let config = match net::locate::load(&path) {
         Ok(config) => config,
         Err(err) => {
-            eprintln!("inject ensure: {err}");
+            eprintln!("inject: {err}");
             return ExitCode::from(2);
         }
     };
     let commands = match plan::select(&config, Phase::Ensure, &[]) {
         Ok(commands) => commands,
         Err(err) => {
-            eprintln!("inject ensure: {err}");
+            eprintln!("inject: {err}");
             return ExitCode::from(2);
         }
     };
@@ -70,7 +70,7 @@ pub fn main(args: EnsureArgs) -> ExitCode {
         // never starts it then: the job declares the process only when a
         // command is tagged ensure.)
         say(&format!(
-            "inject ensure: no command in {} has `ensure` in its phases: nothing to keep, exiting",
+            "inject: no command in {} has `ensure` in its phases: nothing to keep, exiting",
             path.display()
         ));
         return ExitCode::SUCCESS;
@@ -80,7 +80,7 @@ pub fn main(args: EnsureArgs) -> ExitCode {
         // previews like `inject run` and keeps nothing.
         let names: Vec<&str> = commands.iter().map(|c| c.name.as_str()).collect();
         say(&format!(
-            "inject ensure: dry_run is true in {}: nothing is executed; it would keep: {}",
+            "inject: dry_run is true in {}: nothing is executed; it would keep: {}",
             path.display(),
             names.join(", ")
         ));
@@ -92,7 +92,7 @@ pub fn main(args: EnsureArgs) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("inject ensure: cannot start: {err}");
+            eprintln!("inject: cannot start: {err}");
             return ExitCode::from(1);
         }
     };
@@ -111,7 +111,7 @@ pub fn main(args: EnsureArgs) -> ExitCode {
         ) {
             (Ok(term), Ok(int), Ok(hup)) => (term, int, hup),
             (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => {
-                eprintln!("inject ensure: cannot handle signals: {err}");
+                eprintln!("inject: cannot handle signals: {err}");
                 return ExitCode::from(1);
             }
         };
@@ -121,7 +121,7 @@ pub fn main(args: EnsureArgs) -> ExitCode {
             // Fails closed: two loops must never fight over the same
             // commands. Monit restarts it; the log says why.
             Err(err) => {
-                eprintln!("inject ensure: {err}");
+                eprintln!("inject: {err}");
                 return ExitCode::from(1);
             }
         };

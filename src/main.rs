@@ -81,7 +81,7 @@ fn print_schema() -> ExitCode {
         // A reader that went away (`| head`) is no error of ours.
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("inject schema: {err}");
+            eprintln!("inject: {err}");
             ExitCode::from(1)
         }
     }

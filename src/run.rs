@@ -141,16 +141,12 @@ fn prepare_error(
     path: &Path,
     config: &Config,
     in_file: &[usize],
-    err: &runner::PrepareError,
+    err: &runner::SetupError,
 ) -> String {
-    let parsed = err
-        .field
-        .strip_prefix("commands[")
-        .and_then(|rest| rest.split_once("]."))
-        .and_then(|(index, key)| Some((index.parse::<usize>().ok()?, key)));
-    let Some((index, key)) = parsed else {
+    let Some(index) = err.index else {
         return format!("{}: {err}; nothing was run", path.display());
     };
+    let key = err.field;
     let command = config.commands.get(index);
     let value = match key {
         "user" => command.and_then(|c| c.user.clone()),

@@ -42,7 +42,7 @@ pub fn main(args: StatusArgs) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("inject status: cannot start the async runtime: {e}");
+            eprintln!("inject: cannot start the async runtime: {e}");
             return ExitCode::from(2);
         }
     };
@@ -65,7 +65,7 @@ async fn run(args: StatusArgs) -> ExitCode {
     let gateways = match known_gateways(args.config) {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("inject status: {e}");
+            eprintln!("inject: {e}");
             return ExitCode::from(2);
         }
     };
@@ -87,7 +87,7 @@ async fn run(args: StatusArgs) -> ExitCode {
     let findings = match report::write_status_with(out, &gateways, format, args.probe) {
         Ok(findings) => findings,
         Err(e) => {
-            eprintln!("inject status: {e}");
+            eprintln!("inject: {e}");
             return ExitCode::from(2);
         }
     };
@@ -108,7 +108,7 @@ async fn watch(gateways: &Expected) -> ExitCode {
     ) {
         (Ok(i), Ok(t)) => (i, t),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("inject status: cannot handle SIGINT/SIGTERM: {e}");
+            eprintln!("inject: cannot handle SIGINT/SIGTERM: {e}");
             return ExitCode::from(2);
         }
     };
@@ -118,7 +118,7 @@ async fn watch(gateways: &Expected) -> ExitCode {
         end = follow::print_watch(out, std::io::stderr(), gateways, use_color()) => match end {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("inject status: {e}");
+                eprintln!("inject: {e}");
                 ExitCode::from(2)
             }
         },

@@ -265,7 +265,7 @@ fn endless_input_is_refused_at_once_naming_the_cap() {
     ] {
         let (code, err, rss) = fleet_sh(pipeline);
         assert_eq!(code, Some(2), "{pipeline}: {err}");
-        assert!(err.starts_with(&format!("inject fleet: {says}")), "{pipeline}: {err}");
+        assert!(err.starts_with(&format!("inject: {says}")), "{pipeline}: {err}");
         // Nothing near the input's size is held: at most one line.
         assert!(rss < 64 * 1024, "{pipeline}: {rss} KiB");
     }
@@ -288,7 +288,7 @@ fn an_instance_given_twice_is_one_row_the_later_shown() {
     );
     let err = stderr(&out);
     assert!(
-        err.contains("inject fleet: haproxy/9a7f3b2e-6c4d-4e1a-b5f8-0c3d2e9b7a14: given twice (")
+        err.contains("inject: haproxy/9a7f3b2e-6c4d-4e1a-b5f8-0c3d2e9b7a14: given twice (")
             && err.contains("run-errand.json, ")
             && err.contains("task-result.txt:3); the later is shown"),
         "{err}"

@@ -259,7 +259,7 @@ echo "post-stop exit $?"
         "{out}"
     );
     assert!(
-        out.contains("inject ensure: cannot take the lock")
+        out.contains("inject: cannot take the lock")
             && out.contains("ensure.lock: Read-only file system"),
         "{out}"
     );

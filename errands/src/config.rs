@@ -9,23 +9,27 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::family::Family;
+
 mod addresses;
 mod fixes;
 mod for_phase;
 mod input;
 mod schema;
+pub mod variables;
 mod warnings;
 pub use for_phase::{load_for_phase, ForPhase};
 pub use input::{MAX_CONFIG_BYTES, MAX_EXPANDED_BYTES};
 pub use schema::properties_schema;
 pub use warnings::warnings;
+
+pub use crate::phase::Phase;
 
 /// Where the BOSH job renders the config.
 pub const DEFAULT_PATH: &str = "/var/vcap/jobs/inject-commands/config/commands.yml";
@@ -74,8 +78,8 @@ pub struct Config {
     /// [`crate::summary::FINDINGS_EXIT`] when they remain after the run.
     pub fail_on_findings: Vec<String>,
     /// How `_INTERFACE` is found when a command starts; the caller hands
-    /// it in (see [`crate::netenv`]). Not read from the file.
-    pub interfaces: crate::netenv::Interfaces,
+    /// it in (see `netenv`). Not read from the file.
+    pub interfaces: crate::interfaces::Interfaces,
 }
 
 /// One configured command.
@@ -97,23 +101,6 @@ pub struct CommandSpec {
     pub sensitive: bool,
     /// Finding codes (`inject status`) it fixes besides what its text shows.
     pub fixes: Vec<String>,
-}
-
-/// When a command runs: the errand, one of BOSH's lifecycle hooks (each has
-/// its `bin/` script in the job), or the `ensure` loop.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Phase {
-    Errand,
-    PreStart,
-    PostStart,
-    PostDeploy,
-    PreStop,
-    Drain,
-    PostStop,
-    Ensure,
 }
 
 /// One of BOSH's `spec.networks`, as rendered by the job. Checked at load:
@@ -138,52 +125,66 @@ pub struct Network {
     pub prefix: Option<u8>,
 }
 
-impl Phase {
-    /// In the order BOSH runs them on a deploy (the errand first, `ensure`
-    /// last: it is no hook).
-    pub const ALL: [Phase; 8] = [
-        Phase::Errand,
-        Phase::PreStart,
-        Phase::PostStart,
-        Phase::PostDeploy,
-        Phase::PreStop,
-        Phase::Drain,
-        Phase::PostStop,
-        Phase::Ensure,
-    ];
+impl Network {
+    /// The network's family: that of its IP, else its gateway, else its
+    /// netmask; none when the config gives none of them (`bosh
+    /// create-env`'s placeholder `{ip: "", gateway: "", netmask: ""}`).
+    pub fn family(&self) -> Option<Family> {
+        [&self.ip, &self.gateway, &self.netmask]
+            .into_iter()
+            .flatten()
+            .find_map(|text| text.parse::<IpAddr>().ok())
+            .map(|ip| Family::of(&ip))
+    }
 
-    /// Every phase's name, for messages: `errand, pre-start, …, ensure`.
-    pub const NAMES: &'static str =
-        "errand, pre-start, post-start, post-deploy, pre-stop, drain, post-stop, ensure";
+    /// The prefix length its netmask stands for (`ffff:ffff:ffff:ffff::` → 64).
+    pub fn prefix_len(&self) -> Option<u8> {
+        let mask: IpAddr = self.netmask.as_deref()?.parse().ok()?;
+        Some(match mask {
+            IpAddr::V4(a) => u32::from(a).count_ones() as u8,
+            IpAddr::V6(a) => u128::from(a).count_ones() as u8,
+        })
+    }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Errand => "errand",
-            Phase::PreStart => "pre-start",
-            Phase::PostStart => "post-start",
-            Phase::PostDeploy => "post-deploy",
-            Phase::PreStop => "pre-stop",
-            Phase::Drain => "drain",
-            Phase::PostStop => "post-stop",
-            Phase::Ensure => "ensure",
+    /// The IP, parsed.
+    pub fn address(&self) -> Option<IpAddr> {
+        self.ip.as_deref()?.parse().ok()
+    }
+
+    /// The gateway, parsed.
+    pub fn gateway_address(&self) -> Option<IpAddr> {
+        self.gateway.as_deref()?.parse().ok()
+    }
+
+    /// Whether the director reserved a whole prefix for the instance (its
+    /// `prefix` shorter than an address), not one address: such an IP is
+    /// the base of a delegated block, not an address on an interface.
+    pub fn is_delegated_prefix(&self) -> bool {
+        match (self.prefix, self.family()) {
+            (Some(p), Some(f)) => p < f.bits(),
+            _ => false,
         }
     }
-}
 
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Phase {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Phase, String> {
-        Phase::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| format!("unknown phase `{s}`, expected one of {}", Phase::NAMES))
+    /// The values the network gives, by field, without `_INTERFACE`.
+    pub(crate) fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (field, value) in [
+            ("IP", &self.ip),
+            ("GATEWAY", &self.gateway),
+            ("NETMASK", &self.netmask),
+        ] {
+            if let Some(v) = value {
+                out.push((field, v.clone()));
+            }
+        }
+        if let Some(p) = self.prefix_len() {
+            out.push(("PREFIX", p.to_string()));
+        }
+        if let Some(f) = self.family() {
+            out.push(("FAMILY", f.as_str().to_string()));
+        }
+        out
     }
 }
 
@@ -191,13 +192,6 @@ impl Config {
     /// The timeout that applies to `command`.
     pub fn timeout_of(&self, command: &CommandSpec) -> Duration {
         command.timeout.unwrap_or(self.timeout)
-    }
-
-    /// The networks' variables as they are now (`_INTERFACE` looked up):
-    /// `INJECT_NET_<NAME>_*` per network, then the family aliases
-    /// `INJECT_IPV4_*` / `INJECT_IPV6_*` (see [`crate::netenv`]).
-    pub fn network_env(&self) -> Vec<(String, String)> {
-        crate::netenv::env(self)
     }
 }
 
@@ -217,7 +211,7 @@ impl CommandSpec {
     }
 
     /// The names (never the values) of the command's own `env`, sorted.
-    /// (The networks' variables it uses are [`crate::netenv::used_values`].)
+    /// (The networks' variables it uses are `netenv::used_values`'.)
     pub fn env_names(&self, _config: &Config) -> Vec<String> {
         self.env.keys().cloned().collect()
     }
@@ -250,8 +244,10 @@ pub fn resolve_path(cli: Option<PathBuf>) -> PathBuf {
     .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
 }
 
-/// A config that cannot be used: where, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A config that cannot be used: where (`file:line:column`), and what is
+/// wrong, led by the field path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}{}: {message}", place(.position))]
 pub struct ConfigError {
     /// The file (or other origin) the text came from.
     pub origin: String,
@@ -261,16 +257,10 @@ pub struct ConfigError {
     pub message: String,
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.position {
-            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.origin, self.message),
-            None => write!(f, "{}: {}", self.origin, self.message),
-        }
-    }
+/// `:line:column`, or nothing when the problem has no place.
+fn place(position: &Option<(usize, usize)>) -> String {
+    position.map_or_else(String::new, |(line, column)| format!(":{line}:{column}"))
 }
-
-impl std::error::Error for ConfigError {}
 
 /// Reads and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -397,7 +387,7 @@ fn parse_kept(text: &str, origin: &str, keep: Option<&[bool]>) -> Result<Config,
     };
     // A typo in a network variable is a config error now, not an empty
     // string at 3 a.m.
-    if let Some(bad) = crate::netenv::first_unprovided(&config) {
+    if let Some(bad) = variables::first_unprovided(&config) {
         // The index in the file, counting the commands skipped unread.
         let index = for_phase::index_in_file(keep, bad.index);
         return Err(ConfigError {

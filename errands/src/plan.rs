@@ -1,23 +1,36 @@
 //! The plan: which commands a run takes, in which order, and how `--dry-run`
 //! describes each of them. Pure functions of the config.
 
-use std::fmt;
-
 use crate::config::{CommandSpec, Config, Phase};
 use crate::event::format_duration;
 use crate::netenv;
 
 /// A selection that cannot be made (a usage error: exit 2, nothing runs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanError(pub String);
-
-impl fmt::Display for PlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// `--only` names no command of the config.
+    #[error("--only {name}: no command of that name (the config has: {})", list(.known))]
+    Unknown { name: String, known: Vec<String> },
+    /// `--only` names a command that does not run in the phase asked for.
+    #[error(
+        "--only {name}: that command is not in phase {phase} (its phases: {}); add --phase",
+        .phases.join(", ")
+    )]
+    NotInPhase {
+        name: String,
+        phase: Phase,
+        phases: Vec<&'static str>,
+    },
 }
 
-impl std::error::Error for PlanError {}
+/// `a, b`, or `none`.
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
 
 /// The commands of `phase`, in config order; with `only` non-empty, just the
 /// commands named there. Naming a command that does not exist, or that is
@@ -30,22 +43,17 @@ pub fn select<'a>(
     for name in only {
         match config.commands.iter().find(|c| &c.name == name) {
             None => {
-                let known: Vec<&str> = config.commands.iter().map(|c| c.name.as_str()).collect();
-                return Err(PlanError(format!(
-                    "--only {name}: no command of that name (the config has: {})",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                )));
+                return Err(PlanError::Unknown {
+                    name: name.clone(),
+                    known: config.commands.iter().map(|c| c.name.clone()).collect(),
+                });
             }
             Some(c) if !c.in_phase(phase) => {
-                let phases: Vec<&str> = c.phases.iter().map(|p| p.as_str()).collect();
-                return Err(PlanError(format!(
-                    "--only {name}: that command is not in phase {phase} (its phases: {}); add --phase",
-                    phases.join(", ")
-                )));
+                return Err(PlanError::NotInPhase {
+                    name: name.clone(),
+                    phase,
+                    phases: c.phases.iter().map(|p| p.as_str()).collect(),
+                });
             }
             Some(_) => {}
         }

@@ -21,7 +21,6 @@
 mod logdir;
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -32,8 +31,8 @@ use nix::fcntl::{Flock, FlockArg, OFlag};
 
 pub use logdir::{take_tightened, DirError, LogDir};
 
-use crate::config::Phase;
 use crate::event::{Event, Stream};
+use crate::phase::Phase;
 
 /// Where BOSH jobs keep their logs; present only on a BOSH VM.
 pub const BOSH_LOG_ROOT: &str = "/var/vcap/sys/log";
@@ -97,8 +96,9 @@ pub const RUN_LOCK: LockKind = LockKind {
     advice: "one run at a time per log dir: wait for it or stop it",
 };
 
-/// Another process holds a log dir's lock.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Another process holds a log dir's lock: who, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", held_text(self))]
 pub struct LockHeld {
     pub path: PathBuf,
     /// The holder's PID as it wrote it into the lock file, when that PID is
@@ -114,70 +114,64 @@ pub struct LockHeld {
     pub removed: bool,
 }
 
-impl fmt::Display for LockHeld {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.removed {
-            let who = match self.pid {
-                Some(pid) => format!("pid {pid}"),
-                None => "a process".to_string(),
-            };
-            return write!(
-                f,
-                "{} was removed while {who} held it, and that {} (or a command it \
-                 started) still runs; refusing to start a second one beside it; {}",
-                self.path.display(),
-                self.kind.holder,
-                self.kind.advice
-            );
+/// [`LockHeld`]'s text: who holds the lock (a live pid, a stale one, or
+/// one whose file was removed), then the lock kind's advice.
+fn held_text(held: &LockHeld) -> String {
+    let (path, holder, advice) = (held.path.display(), held.kind.holder, held.kind.advice);
+    if held.removed {
+        let who = match held.pid {
+            Some(pid) => format!("pid {pid}"),
+            None => "a process".to_string(),
+        };
+        return format!(
+            "{path} was removed while {who} held it, and that {holder} (or a command it \
+             started) still runs; refusing to start a second one beside it; {advice}"
+        );
+    }
+    match (held.pid, held.stale) {
+        (Some(pid), _) => {
+            format!("another {holder} (pid {pid}) is running and holds {path}; {advice}")
         }
-        match (self.pid, self.stale) {
-            (Some(pid), _) => write!(
-                f,
-                "another {} (pid {pid}) is running and holds {}; {}",
-                self.kind.holder,
-                self.path.display(),
-                self.kind.advice
-            ),
-            (None, Some(stale)) => write!(
-                f,
-                "another {} (pid unknown: pid {stale} in the lock file is stale, no live inject) \
-                 holds {}; a command of an inject that was killed may still run and hold it \
-                 (see `fuser -v {}`); {}",
-                self.kind.holder,
-                self.path.display(),
-                self.path.display(),
-                self.kind.advice
-            ),
-            (None, None) => write!(
-                f,
-                "another {} (pid unknown) is running and holds {}; {}",
-                self.kind.holder,
-                self.path.display(),
-                self.kind.advice
-            ),
+        (None, Some(stale)) => format!(
+            "another {holder} (pid unknown: pid {stale} in the lock file is stale, no live inject) \
+             holds {path}; a command of an inject that was killed may still run and hold it \
+             (see `fuser -v {path}`); {advice}"
+        ),
+        (None, None) => {
+            format!("another {holder} (pid unknown) is running and holds {path}; {advice}")
         }
     }
 }
 
-impl std::error::Error for LockHeld {}
-
 /// Why a log dir's lock was not taken. Each refuses the run: without the
 /// lock two runs could overlap.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum LockError {
+    #[error(transparent)]
     Held(LockHeld),
     /// The log dir is unsafe to write in (a link, another owner's, open to
     /// others) or cannot be opened.
-    Dir(DirError),
+    #[error("{0}; refusing to run without the lock")]
+    Dir(#[source] DirError),
     /// The lock file can be neither made nor opened, or not locked.
+    #[error(
+        "cannot take the lock{}: {error}; refusing to run without it (two runs could \
+         overlap): make the log dir writable with room for the lock file (a plain file of \
+         inject's: remove anything else of that name), or point --log-dir (or \
+         INJECT_LOG_DIR) at one that is",
+        unless_named(.path, .error)
+    )]
     Io {
         path: PathBuf,
+        #[source]
         error: std::io::Error,
     },
     /// `error`, met after this process tightened dirs from the BOSH agent's
     /// shape (see [`take_tightened`]): a refusal says those changes too.
+    #[error("{}; then: {error}", .notices.join("; "))]
     Tightened {
         notices: Vec<String>,
+        #[source]
         error: Box<LockError>,
     },
 }
@@ -201,32 +195,15 @@ impl LockError {
     }
 }
 
-impl fmt::Display for LockError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LockError::Held(held) => held.fmt(f),
-            LockError::Dir(err) => write!(f, "{err}; refusing to run without the lock"),
-            LockError::Tightened { notices, error } => {
-                write!(f, "{}; then: {error}", notices.join("; "))
-            }
-            LockError::Io { path, error } => write!(
-                f,
-                "cannot take the lock{}: {error}; refusing to run without it (two runs could \
-                 overlap): make the log dir writable with room for the lock file (a plain file of \
-                 inject's: remove anything else of that name), or point --log-dir (or \
-                 INJECT_LOG_DIR) at one that is",
-                // The file's errors name it already.
-                if error.to_string().contains(&*path.to_string_lossy()) {
-                    String::new()
-                } else {
-                    format!(" {}", path.display())
-                }
-            ),
-        }
+/// ` PATH`, unless `error`'s text names the path already (the file's
+/// errors do).
+fn unless_named(path: &Path, error: &std::io::Error) -> String {
+    if error.to_string().contains(&*path.to_string_lossy()) {
+        String::new()
+    } else {
+        format!(" {}", path.display())
     }
 }
-
-impl std::error::Error for LockError {}
 
 /// A held lock on a file in a log dir; dropping it (or dying) releases it.
 ///

@@ -240,27 +240,28 @@ pub struct Prepared<'a> {
     setup: Setup,
 }
 
-/// Why a plan cannot start: `field` is the config path (`commands[2].user`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrepareError {
-    pub field: String,
+/// A command whose user or cwd this machine lacks, so it cannot start (and
+/// [`prepare`] refuses the whole plan): `commands[2].user: …`, led by the
+/// config path; by the command's name where its index is not known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}.{field}: {message}", .index.map_or_else(|| .command.clone(), |i| format!("commands[{i}]")))]
+pub struct SetupError {
+    /// The command's name.
+    pub command: String,
+    /// Its index in the config, once [`prepare`] has placed it.
+    pub index: Option<usize>,
+    /// `user` or `cwd`.
+    pub field: &'static str,
+    /// What is wrong with it.
     pub message: String,
 }
-
-impl std::fmt::Display for PrepareError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
-
-impl std::error::Error for PrepareError {}
 
 /// Looks up every command's user and checks its cwd, before any of them
 /// runs: a plan that cannot finish must not start ("nothing half-applied").
 pub fn prepare<'a>(
     config: &Config,
     commands: &[&'a CommandSpec],
-) -> Result<Vec<Prepared<'a>>, PrepareError> {
+) -> Result<Vec<Prepared<'a>>, SetupError> {
     // No interface lookup here: `run_plan` reads the networks' variables
     // again as each command starts.
     let mut unlooked = config.clone();
@@ -269,17 +270,13 @@ pub fn prepare<'a>(
         .iter()
         .map(|&command| match Setup::new(&unlooked, command) {
             Ok(setup) => Ok(Prepared { command, setup }),
-            Err(err) => {
-                let at = config
+            Err(err) => Err(SetupError {
+                index: config
                     .commands
                     .iter()
-                    .position(|c| std::ptr::eq(c, command) || c.name == command.name)
-                    .map_or_else(|| command.name.clone(), |i| format!("commands[{i}]"));
-                Err(PrepareError {
-                    field: format!("{at}.{}", err.field),
-                    message: err.message,
-                })
-            }
+                    .position(|c| std::ptr::eq(c, command) || c.name == command.name),
+                ..err
+            }),
         })
         .collect()
 }
@@ -644,12 +641,6 @@ struct Identity {
     switch: bool,
 }
 
-/// A setup that cannot be made: the field (`user`, `cwd`) and why.
-struct SetupError {
-    field: &'static str,
-    message: String,
-}
-
 impl Setup {
     fn new(config: &Config, command: &CommandSpec) -> Result<Setup, SetupError> {
         let network = crate::netenv::for_command(config, command);
@@ -661,6 +652,8 @@ impl Setup {
             // the shell missing.
             if !cwd.is_dir() {
                 return Err(SetupError {
+                    command: command.name.clone(),
+                    index: None,
                     field: "cwd",
                     message: format!("cwd {} is not a directory", cwd.display()),
                 });
@@ -668,6 +661,8 @@ impl Setup {
         }
         let user = match &command.user {
             Some(name) => Some(Identity::look_up(name).map_err(|message| SetupError {
+                command: command.name.clone(),
+                index: None,
                 field: "user",
                 message,
             })?),

@@ -9,8 +9,10 @@ use std::net::IpAddr;
 use ipnetwork::IpNetwork;
 use serde::Serialize;
 
+use crate::lines::{destination_text, path_text, route_line};
+use crate::model::NeighbourState;
 use crate::model::{Address, Family, Route, RouteKind, Scope, Snapshot};
-use crate::text::path_text;
+use crate::neighbour::gateways;
 
 mod fixes;
 pub use fixes::{default_route_family, Fix};
@@ -302,7 +304,7 @@ pub fn findings_of_summary(
     defaults_via_down_links(snapshot, &mut out);
     gateways_not_on_link(snapshot, uses, &mut out);
     address_states(snapshot, &mut out);
-    super::neighbour::unreachable_gateways(snapshot, &mut out);
+    unreachable_gateways(snapshot, &mut out);
     interrupted_dumps(snapshot, &mut out);
     fixes::name_fixes(&mut out, expected, snapshot);
     out.sort_by_key(|f| f.severity);
@@ -738,14 +740,11 @@ fn unusable_default(snapshot: &Snapshot, family: Family, out: &mut Vec<Finding>)
     let Some((reject, hidden)) = rejecting_default(snapshot, family) else {
         return;
     };
-    let line = super::text::route_line(reject, snapshot);
+    let line = route_line(reject, snapshot);
     let hides = if hidden.is_empty() {
         String::new()
     } else {
-        let lines: Vec<String> = hidden
-            .iter()
-            .map(|r| super::text::route_line(r, snapshot))
-            .collect();
+        let lines: Vec<String> = hidden.iter().map(|r| route_line(r, snapshot)).collect();
         format!("; it hides {} by its lower metric", lines.join(", "))
     };
     let metric = reject
@@ -933,7 +932,7 @@ fn gateways_not_on_link(snapshot: &Snapshot, uses: &GatewayUses, out: &mut Vec<F
         let (onlink, route, uses) = (u.onlink, &u.first, u.uses);
         let family = Family::of(&gw);
         let dev = oif.map(|i| snapshot.link_name(i));
-        let dest = super::text::destination_text(route);
+        let dest = destination_text(route);
         let others = if uses > 1 {
             format!(" (and {} more routes)", uses - 1)
         } else {
@@ -1017,6 +1016,36 @@ pub enum FamilyState {
     Unconfigured,
 }
 
+/// `default_gateway_unreachable`: a default whose gateway the kernel
+/// failed to resolve (every ARP request / neighbour solicitation went
+/// unanswered), so everything it carries is dropped at the first hop.
+fn unreachable_gateways(snapshot: &Snapshot, out: &mut Vec<Finding>) {
+    for g in gateways(snapshot) {
+        if g.state != Some(NeighbourState::Failed) {
+            continue;
+        }
+        let (proto, show) = match g.family {
+            Family::Ipv4 => ("ARP", "ip neigh show"),
+            Family::Ipv6 => ("neighbour discovery", "ip -6 neigh show"),
+        };
+        out.push(Finding {
+            code: Code::DefaultGatewayUnreachable,
+            severity: Severity::Error,
+            family: Some(g.family),
+            interface: Some(g.interface.clone()),
+            message: format!(
+                "{}: the default route's gateway {} does not answer on {} (neighbour state FAILED: no {proto} reply), so off-link traffic is dropped at the first hop",
+                g.family, g.gateway, g.interface
+            ),
+            hint: Some(format!(
+                "Check the gateway address (the network's gateway in the BOSH manifest), that the router is up, and the VLAN of {}'s port; {show} {} dev {}; check again with: inject status --probe",
+                g.interface, g.gateway, g.interface
+            )),
+            fix: None,
+        });
+    }
+}
+
 /// `dump_interrupted`: what the kernel changed while it was read, on every
 /// try, so the report may miss entries or show some twice.
 fn interrupted_dumps(snapshot: &Snapshot, out: &mut Vec<Finding>) {
@@ -1085,7 +1114,7 @@ pub fn family_status(snapshot: &Snapshot, family: Family) -> FamilyStatus {
             state: FamilyState::Down,
             text: format!(
                 "{family}: no usable default route (the kernel uses `{}`)",
-                super::text::route_line(reject, snapshot)
+                route_line(reject, snapshot)
             ),
         };
     }

@@ -22,7 +22,8 @@ use serde::Serialize;
 
 use crate::findings::{Expected, Finding};
 use crate::model::{Address, Family, Link, NextHop, OperState, Protocol, Route, Scope, Snapshot};
-use crate::report::{ReportError, RouteSource, Summary};
+use crate::neighbour;
+use crate::streaming::{ReportError, RouteSource, RouteSummary};
 
 /// Write the report as JSON (pretty-printed when `pretty`), then a newline.
 pub fn write<W: io::Write>(
@@ -107,7 +108,7 @@ impl Serialize for Report<'_> {
 /// same snapshot.
 pub fn write_streaming<W: io::Write, R: RouteSource>(
     w: W,
-    summary: &mut Summary,
+    summary: &mut RouteSummary,
     routes: &mut R,
     gateways: &Expected,
     pretty: bool,
@@ -146,7 +147,7 @@ pub fn write_streaming<W: io::Write, R: RouteSource>(
 /// writes it.
 fn write_compact<W: io::Write, R: RouteSource>(
     mut w: W,
-    summary: &mut Summary,
+    summary: &mut RouteSummary,
     routes: &mut R,
     gateways: &Expected,
 ) -> Result<Vec<Finding>, ReportError<R::Error>> {
@@ -264,7 +265,7 @@ fn route_compact(s: &mut String, r: &Route, names: &JsonNames) {
 /// The report while the routes arrive. `serialize` takes `&self`, hence
 /// the cells.
 struct Streaming<'s, R: RouteSource> {
-    state: RefCell<(&'s mut Summary, &'s mut R)>,
+    state: RefCell<(&'s mut RouteSummary, &'s mut R)>,
     gateways: &'s Expected,
     /// The route source's error, which stopped the routes.
     failed: RefCell<Option<R::Error>>,
@@ -330,8 +331,8 @@ impl<R: RouteSource> Serialize for StreamedRoutes<'_, '_, R> {
 }
 
 /// Each default's gateway and its neighbour state (`null`: no entry).
-fn gateways_of(snapshot: &Snapshot) -> Vec<super::neighbour::Gateway> {
-    super::neighbour::gateways(snapshot)
+fn gateways_of(snapshot: &Snapshot) -> Vec<neighbour::Gateway> {
+    neighbour::gateways(snapshot)
 }
 
 struct Interfaces<'a>(&'a Snapshot);

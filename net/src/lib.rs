@@ -4,8 +4,24 @@
 //! `read` (over `dump`'s socket) and `watch` are the only parts that talk to
 //! the kernel (plus `sysctl` for `accept_ra`); `patch` keeps a snapshot
 //! current from the change stream and `follow` decides when to re-read;
-//! `findings`, `text` and `json` are pure functions of a [`Snapshot`], and
-//! `report` writes `inject status` while the routes arrive.
+//! `findings`, `lines`, `text` and `json` are pure functions of a
+//! [`Snapshot`], and `report` writes `inject status` while the routes
+//! arrive (`streaming` holds what it shares with `text` and `json`).
+//!
+//! Module order: each module uses only modules before it in this list (read
+//! left to right, top to bottom; `a+b` is a knot of two that use each
+//! other); `module_order_tests` checks the imports against it.
+//!
+//! ```text
+//! model names dump from_netlink sysctl   (plain data, the socket, host files)
+//! lines fixtures                         (a route or interface as a line; test data)
+//! neighbour+read                         (a knot: read's threaded read probes through neighbour)
+//! findings                               (what is wrong: pure, on a snapshot)
+//! streaming                              (routes one at a time, what findings keep of them)
+//! text json                              (the report's two formats)
+//! report verdict locate                  (inject status, the run's summary line, _INTERFACE)
+//! watch patch follow                     (the change stream, applied, followed)
+//! ```
 
 mod dump;
 pub mod findings;
@@ -13,13 +29,17 @@ pub mod fixtures;
 pub mod follow;
 mod from_netlink;
 pub mod json;
+pub mod lines;
 pub mod locate;
 pub mod model;
+#[cfg(test)]
+mod module_order_tests;
 pub mod names;
 pub mod neighbour;
 pub mod patch;
 pub mod read;
 pub mod report;
+pub mod streaming;
 pub mod sysctl;
 #[cfg(test)]
 mod tests;

@@ -5,51 +5,21 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use futures_util::{future, TryStreamExt};
 use inject_errands::config::{self, Config, ConfigError};
 use inject_errands::netenv::Interfaces;
 
-use crate::from_netlink;
-use crate::read::TaskGuard;
+use crate::read::Reader;
 
-/// Every address of every interface now, with the interface's name.
-/// Blocking: it runs its own small runtime on a thread of its own, so it
-/// serves synchronous callers inside or outside a runtime alike.
+/// Every address of every interface now, with the interface's name, read
+/// over the same netlink path as `inject status` ([`Reader`]): blocking, on
+/// the calling thread, so it serves synchronous callers inside or outside a
+/// runtime alike and reads the caller's network namespace.
 pub fn holders() -> Result<Vec<(IpAddr, String)>, String> {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| format!("cannot start a runtime: {e}"))?
-                    .block_on(read())
-            })
-            .join()
-            .unwrap_or_else(|_| Err("the address lookup failed".to_string()))
-    })
-}
-
-async fn read() -> Result<Vec<(IpAddr, String)>, String> {
-    let (connection, handle, _) =
-        rtnetlink::new_connection().map_err(|e| format!("cannot open a netlink socket: {e}"))?;
-    let _task = TaskGuard(tokio::spawn(connection));
-    let links = handle
-        .link()
-        .get()
-        .execute()
-        .map_ok(|m| from_netlink::link(&m))
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| format!("reading interfaces over netlink failed: {e}"))?;
-    let addresses = handle
-        .address()
-        .get()
-        .execute()
-        .try_filter_map(|m| future::ready(Ok(from_netlink::address(&m))))
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| format!("reading addresses over netlink failed: {e}"))?;
+    let read = || {
+        let mut reader = Reader::open()?;
+        Ok::<_, crate::read::NetError>((reader.links()?, reader.addresses()?))
+    };
+    let (links, addresses) = read().map_err(|e| e.to_string())?;
     Ok(addresses
         .into_iter()
         .filter_map(|a| {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::findings::{Code, Finding, Severity};
+use crate::lines::escape_controls;
 use crate::model::{Family, NeighbourState, Route, Snapshot};
 use crate::read::{NetError, Reader};
 
@@ -66,7 +66,7 @@ impl Gateway {
             "{}: gateway {} on {}: {} ({meaning})",
             self.family,
             self.gateway,
-            super::text::escape_controls(&self.interface),
+            escape_controls(&self.interface),
             self.state_text()
         )
     }
@@ -104,36 +104,6 @@ pub fn gateways(snapshot: &Snapshot) -> Vec<Gateway> {
 /// A route's (gateway, interface) paths that have both.
 fn paths(route: &Route) -> impl Iterator<Item = (IpAddr, u32)> + '_ {
     route.paths().filter_map(|(gw, oif, _)| Some((gw?, oif?)))
-}
-
-/// `default_gateway_unreachable`: a default whose gateway the kernel
-/// failed to resolve (every ARP request / neighbour solicitation went
-/// unanswered), so everything it carries is dropped at the first hop.
-pub fn unreachable_gateways(snapshot: &Snapshot, out: &mut Vec<Finding>) {
-    for g in gateways(snapshot) {
-        if g.state != Some(NeighbourState::Failed) {
-            continue;
-        }
-        let (proto, show) = match g.family {
-            Family::Ipv4 => ("ARP", "ip neigh show"),
-            Family::Ipv6 => ("neighbour discovery", "ip -6 neigh show"),
-        };
-        out.push(Finding {
-            code: Code::DefaultGatewayUnreachable,
-            severity: Severity::Error,
-            family: Some(g.family),
-            interface: Some(g.interface.clone()),
-            message: format!(
-                "{}: the default route's gateway {} does not answer on {} (neighbour state FAILED: no {proto} reply), so off-link traffic is dropped at the first hop",
-                g.family, g.gateway, g.interface
-            ),
-            hint: Some(format!(
-                "Check the gateway address (the network's gateway in the BOSH manifest), that the router is up, and the VLAN of {}'s port; {show} {} dev {}; check again with: inject status --probe",
-                g.interface, g.gateway, g.interface
-            )),
-            fix: None,
-        });
-    }
 }
 
 /// How long a probe waits for the kernel's verdict: resolution sends

@@ -3,7 +3,6 @@
 //! read, so no message is kept longer than needed; routes can be taken one
 //! at a time ([`RouteDump`]) by a caller that writes them out as they come.
 
-use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
@@ -24,17 +23,21 @@ use crate::model::{Address, Family, Link, Neighbour, NeighbourState, Route, Snap
 use crate::names;
 use crate::sysctl;
 
-/// Why the kernel's network state could not be read.
-#[derive(Debug)]
+/// Why the kernel's network state could not be read. Each text says what
+/// failed and why; the cause stays reachable through `source()`.
+#[derive(Debug, thiserror::Error)]
 pub enum NetError {
     /// No netlink socket (a sandbox without NETLINK_ROUTE, seccomp, …).
-    Open(std::io::Error),
+    #[error("cannot open a netlink (NETLINK_ROUTE) socket: {0}; this host or sandbox does not let inject read its interfaces and routes")]
+    Open(#[source] std::io::Error),
     /// The kernel refused to check a gateway (no CAP_NET_ADMIN, a gone link).
+    #[error("asking the kernel to check gateway {gateway} (ARP/NDP) failed: {source}; probing needs root (CAP_NET_ADMIN)")]
     Probe {
         gateway: std::net::IpAddr,
         source: std::io::Error,
     },
     /// The socket opened but a dump failed.
+    #[error("reading {what} over netlink failed: {source}")]
     Dump {
         what: &'static str,
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -52,26 +55,6 @@ impl NetError {
         }
     }
 }
-
-impl fmt::Display for NetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NetError::Open(e) => write!(
-                f,
-                "cannot open a netlink (NETLINK_ROUTE) socket: {e}; this host or sandbox does not let inject read its interfaces and routes"
-            ),
-            NetError::Probe { gateway, source } => write!(
-                f,
-                "asking the kernel to check gateway {gateway} (ARP/NDP) failed: {source}; probing needs root (CAP_NET_ADMIN)"
-            ),
-            NetError::Dump { what, source } => {
-                write!(f, "reading {what} over netlink failed: {source}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for NetError {}
 
 /// Read links, addresses and routes (main table, plus other tables' default
 /// routes) of both families, and each interface's `accept_ra`. Needs no

@@ -1,116 +1,22 @@
 //! `inject status`'s report, written while the route dump arrives: each
 //! route goes out as it is read, and only what the findings need stays
-//! behind (a [`Summary`]), so time and memory stay flat in the table's size.
+//! behind (a [`RouteSummary`]), so time and memory stay flat in the table's size.
 //!
 //! JSON ends with the findings, so its routes stream straight to the
 //! writer. The text report starts with them, so its route sections go to a
 //! [`Spill`] (memory, then an unlinked temporary file) and follow the
 //! findings once the dump is done.
 
-use std::convert::Infallible;
-use std::fmt;
 use std::io::{self, Seek, Write};
 
-use crate::findings::{findings_of_summary, reads_route, Expected, Finding, GatewayUses};
-use crate::model::{Route, Snapshot};
-use crate::read::{self, NetError, Reader, RouteDump};
-use crate::{json, sysctl, text};
+use crate::findings::{Expected, Finding};
+use crate::model::Snapshot;
+use crate::read::{self, NetError, Reader};
+use crate::streaming::RouteSummary;
+use crate::{json, neighbour, sysctl, text};
 
-/// Routes, one at a time: the kernel's dump, or a snapshot's (tests).
-pub trait RouteSource {
-    type Error;
-    fn next_route(&mut self) -> Result<Option<Route>, Self::Error>;
-
-    /// After the last route: the dumps the kernel marked interrupted
-    /// (`IPv4 routes`, …), which may miss routes or hold some twice.
-    fn interrupted(&self) -> Vec<String> {
-        Vec::new()
-    }
-
-    /// Start over from the first route; false when this source cannot.
-    fn restart(&mut self) -> bool {
-        false
-    }
-}
-
-impl RouteSource for RouteDump<'_> {
-    type Error = NetError;
-    fn next_route(&mut self) -> Result<Option<Route>, NetError> {
-        self.next()
-    }
-
-    fn interrupted(&self) -> Vec<String> {
-        self.interrupted.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn restart(&mut self) -> bool {
-        self.restart();
-        true
-    }
-}
-
-/// A snapshot's routes as a [`RouteSource`].
-pub struct Routes<'a>(pub std::slice::Iter<'a, Route>);
-
-impl RouteSource for Routes<'_> {
-    type Error = Infallible;
-    fn next_route(&mut self) -> Result<Option<Route>, Infallible> {
-        Ok(self.0.next().cloned())
-    }
-}
-
-/// What the findings need of a snapshot, gathered one route at a time.
-pub struct Summary {
-    /// Links, addresses and `accept_ra` whole; of the routes, only those
-    /// the findings read one by one ([`reads_route`]).
-    pub snapshot: Snapshot,
-    uses: GatewayUses,
-}
-
-impl Summary {
-    /// `snapshot`'s routes are taken as already counted (normally none).
-    pub fn new(snapshot: Snapshot) -> Summary {
-        let mut uses = GatewayUses::default();
-        snapshot.routes.iter().for_each(|r| uses.add(r));
-        Summary { snapshot, uses }
-    }
-
-    pub fn add(&mut self, route: &Route) {
-        self.uses.add(route);
-        if reads_route(route) {
-            self.snapshot.routes.push(route.clone());
-        }
-    }
-
-    /// After the last route of `routes`: note the dumps it says were
-    /// interrupted, for the findings.
-    pub fn end<R: RouteSource>(&mut self, routes: &R) {
-        self.snapshot.interrupted.extend(routes.interrupted());
-    }
-
-    /// The findings of every route added: those of the whole snapshot.
-    pub fn findings(&self, gateways: &Expected) -> Vec<Finding> {
-        findings_of_summary(&self.snapshot, &self.uses, gateways)
-    }
-}
-
-/// Why a report stopped.
-#[derive(Debug)]
-pub enum ReportError<E> {
-    /// Reading the state failed (possibly after part of it went out).
-    Read(E),
-    /// Writing the report failed (a closed pipe is one way).
-    Write(io::Error),
-}
-
-impl<E: fmt::Display> fmt::Display for ReportError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReportError::Read(e) => e.fmt(f),
-            ReportError::Write(e) => write!(f, "writing the report: {e}"),
-        }
-    }
-}
+/// The streaming parts, where callers have always found them.
+pub use crate::streaming::{ReportError, RouteSource, Routes};
 
 /// How to write the report.
 #[derive(Clone, Copy, Debug)]
@@ -140,9 +46,21 @@ pub fn write_status_with<W: Write>(
     probe: bool,
 ) -> Result<Vec<Finding>, ReportError<NetError>> {
     let mut reader = Reader::open().map_err(ReportError::Read)?;
-    let links = reader.links().map_err(ReportError::Read)?;
-    let addresses = reader.addresses().map_err(ReportError::Read)?;
-    let mut neighbours = reader.neighbours().map_err(ReportError::Read)?;
+    let base = base_snapshot(&mut reader, probe).map_err(ReportError::Read)?;
+    write_report(w, base, &mut reader.routes(), gateways, format)
+}
+
+/// Everything of the kernel's state but the routes, read from `reader`:
+/// links, addresses, neighbours, `accept_ra` and the host's networkd files,
+/// with the whole dumps the kernel marked interrupted. The base both
+/// `inject status` ([`write_status`]) and the run's summary line
+/// ([`crate::verdict`]) add the route dump to. With `probe`, each default's
+/// gateway is checked first (ARP/NDP, see `neighbour::probe`; needs root).
+pub fn base_snapshot(reader: &mut Reader, probe: bool) -> Result<Snapshot, NetError> {
+    let links = reader.links()?;
+    let addresses = reader.addresses()?;
+    // The gateways' neighbour states, for `default_gateway_unreachable`.
+    let mut neighbours = reader.neighbours()?;
     if probe {
         // The probe needs the defaults, which come with the routes: a
         // first pass keeps only those (the report's pass reads them again).
@@ -152,12 +70,12 @@ pub fn write_status_with<W: Write>(
             ..Snapshot::default()
         };
         let mut dump = reader.routes();
-        while let Some(route) = dump.next().map_err(ReportError::Read)? {
+        while let Some(route) = dump.next()? {
             if route.is_default() {
                 defaults.routes.push(route);
             }
         }
-        super::neighbour::probe(&mut defaults).map_err(ReportError::Read)?;
+        neighbour::probe(&mut defaults)?;
         neighbours = defaults.neighbours;
     }
     let accept_ra = read::accept_ra(&links);
@@ -171,7 +89,7 @@ pub fn write_status_with<W: Write>(
         ..Snapshot::default()
     };
     sysctl::read_host(&mut base);
-    write_report(w, base, &mut reader.routes(), gateways, format)
+    Ok(base)
 }
 
 /// The report of `base` (links, addresses, `accept_ra`) and the routes of
@@ -195,7 +113,7 @@ pub fn write_report<W: Write, R: RouteSource>(
     };
     let mut attempt = 1;
     let (findings, head, body) = loop {
-        let mut summary = Summary::new(base.clone());
+        let mut summary = RouteSummary::new(base.clone());
         let mut body = Spill::default();
         let (findings, head) = match format {
             Format::Json { pretty } => (

@@ -1,33 +1,21 @@
 //! The network half of `inject run`'s summary line: per family, whether a
 //! usable default route is there, and the findings by code, read after the
 //! commands ran. The same reading and the same findings as `inject status`
-//! (a [`report::Summary`] gathered from the route dump), only compact.
+//! (a [`RouteSummary`] gathered from the route dump), only compact.
 
 use inject_errands::summary::{FindingRef, Network};
 
 use crate::findings::{family_status, Expected, FamilyState, Finding};
 use crate::model::{Family, Snapshot};
-use crate::read::{self, NetError, Reader};
-use crate::{report, sysctl};
+use crate::read::{NetError, Reader};
+use crate::report;
+use crate::streaming::RouteSummary;
 
 /// The kernel's state now, as the summary line holds it.
 pub fn read_verdict(expected: &Expected) -> Result<Network, NetError> {
     let mut reader = Reader::open()?;
-    let links = reader.links()?;
-    let addresses = reader.addresses()?;
-    // The gateways' neighbour states, for `default_gateway_unreachable`.
-    let neighbours = reader.neighbours()?;
-    let accept_ra = read::accept_ra(&links);
-    let mut base = Snapshot {
-        links,
-        addresses,
-        routes: Vec::new(),
-        accept_ra,
-        neighbours,
-        ..Snapshot::default()
-    };
-    sysctl::read_host(&mut base);
-    let mut summary = report::Summary::new(base);
+    let base = report::base_snapshot(&mut reader, false)?;
+    let mut summary = RouteSummary::new(base);
     let mut routes = reader.routes();
     while let Some(route) = routes.next()? {
         summary.add(&route);

@@ -15,8 +15,6 @@
 //!   `ssh/results_writer.go`): a `results` table whose rows hold
 //!   `instance`, `stdout`, `stderr`, `exit_code` and `error`.
 
-use std::fmt;
-
 use inject_errands::summary::{self, Network, RunSummary};
 use serde::{Deserialize, Deserializer};
 
@@ -64,24 +62,18 @@ pub struct Row {
     pub stderr_tail: String,
 }
 
-/// Input that is none of the three shapes.
-#[derive(Debug)]
+/// Input that is none of the three shapes: where, what was wrong, and the
+/// shapes `inject fleet` reads.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{origin}: {detail}; expected one of: the bosh CLI's `bosh run-errand NAME --json` \
+     ({{\"Tables\":[{{\"Rows\":[{{\"instance\",\"exit_code\",\"stdout\",\"stderr\"}}]}}]}}), \
+     the director's `bosh task N --result` (one {{\"instance\":{{\"group\",\"id\"}},\"exit_code\":N,\"stdout\",\"stderr\"}} per line), \
+     or `bosh ssh -r --json -c '… inject status --json'` (its `results` table)"
+)]
 pub struct NotBosh {
     pub origin: String,
     pub detail: String,
-}
-
-impl fmt::Display for NotBosh {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {}; expected one of: the bosh CLI's `bosh run-errand NAME --json` \
-             ({{\"Tables\":[{{\"Rows\":[{{\"instance\",\"exit_code\",\"stdout\",\"stderr\"}}]}}]}}), \
-             the director's `bosh task N --result` (one {{\"instance\":{{\"group\",\"id\"}},\"exit_code\":N,\"stdout\",\"stderr\"}} per line), \
-             or `bosh ssh -r --json -c '… inject status --json'` (its `results` table)",
-            self.origin, self.detail
-        )
-    }
 }
 
 /// The rows of a whole-document input (the CLI's `--json` of run-errand

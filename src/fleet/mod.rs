@@ -50,7 +50,7 @@ pub fn main(args: FleetArgs) -> ExitCode {
         match read::rows(path.as_deref()) {
             Ok(found) => rows.extend(found),
             Err(err) => {
-                eprintln!("inject fleet: {err}");
+                eprintln!("inject: {err}");
                 return ExitCode::from(2);
             }
         }
@@ -70,7 +70,7 @@ pub fn main(args: FleetArgs) -> ExitCode {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         Err(e) => {
-            eprintln!("inject fleet: cannot write the output: {e}");
+            eprintln!("inject: cannot write the output: {e}");
             return ExitCode::from(2);
         }
     }
@@ -92,7 +92,7 @@ fn once_each(rows: Vec<(input::Row, String)>) -> Vec<input::Row> {
         match at.get(&row.instance) {
             Some(&i) => {
                 eprintln!(
-                    "inject fleet: {}: given twice ({}, {place}); the later is shown",
+                    "inject: {}: given twice ({}, {place}); the later is shown",
                     table::clean(&row.instance),
                     out[i].1
                 );

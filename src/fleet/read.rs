@@ -27,7 +27,7 @@ pub const INPUT_MAX: usize = 1 << 30;
 pub const INSTANCES_MAX: usize = 100_000;
 
 /// The rows of one input, each with where it was read
-/// (`file` or `file:line`), or an error to print after `inject fleet: `.
+/// (`file` or `file:line`), or an error to print after `inject: `.
 pub fn rows(path: Option<&Path>) -> Result<Vec<(Row, String)>, String> {
     let (origin, reader): (String, Box<dyn Read>) = match path {
         None => ("stdin".into(), Box::new(std::io::stdin().lock())),

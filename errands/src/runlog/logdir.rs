@@ -25,7 +25,6 @@
 //! - A new file that replaces one ([`LogDir::replace`]) is written under an
 //!   unpredictable name with `O_EXCL` first, then renamed over the old one.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -73,20 +72,45 @@ fn is_agent_shape(st: &FileStat, mode: u32) -> bool {
             .is_some_and(|vcap| vcap.gid == gid)
 }
 
-/// Why a log dir is not used.
-#[derive(Debug)]
+/// Why a log dir is not used, and how to make it usable.
+#[derive(Debug, thiserror::Error)]
 pub enum DirError {
     /// The dir is a symbolic link.
+    #[error(
+        "the log dir {path} is a symbolic link; inject writes only into a real directory \
+         (links there are never followed): remove the link and make the directory \
+         (mkdir -m 0750 {path}), or point --log-dir elsewhere",
+        path = .0.display()
+    )]
     Symlink(PathBuf),
     /// Something else than a dir is there.
+    #[error(
+        "the log dir {} is not a directory: move it away, or point --log-dir elsewhere",
+        .0.display()
+    )]
     NotDir(PathBuf),
     /// Owned by another user than the one running inject.
+    #[error(
+        "the log dir {} belongs to uid {owner}, not to uid {} that runs inject: \
+         whoever owns it could plant links in it; fix: {}",
+        .path.display(),
+        Uid::effective(),
+        fix(.path)
+    )]
     Owner { path: PathBuf, owner: u32 },
     /// Writable by group or others: they could plant links in it.
+    #[error(
+        "the log dir {} is writable by group or others (mode {mode:04o}): they could \
+         plant links in it; fix: {}",
+        .path.display(),
+        fix(.path)
+    )]
     Writable { path: PathBuf, mode: u32 },
     /// It cannot be made or opened.
+    #[error("cannot use the log dir {}: {error}", .path.display())]
     Io {
         path: PathBuf,
+        #[source]
         error: std::io::Error,
     },
 }
@@ -116,45 +140,6 @@ fn fix(path: &Path) -> String {
     };
     format!("chown {owner} {0} && chmod 0750 {0}", path.display())
 }
-
-impl fmt::Display for DirError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DirError::Symlink(path) => write!(
-                f,
-                "the log dir {} is a symbolic link; inject writes only into a real directory \
-                 (links there are never followed): remove the link and make the directory \
-                 (mkdir -m 0750 {0}), or point --log-dir elsewhere",
-                path.display()
-            ),
-            DirError::NotDir(path) => write!(
-                f,
-                "the log dir {} is not a directory: move it away, or point --log-dir elsewhere",
-                path.display()
-            ),
-            DirError::Owner { path, owner } => write!(
-                f,
-                "the log dir {} belongs to uid {owner}, not to uid {} that runs inject: \
-                 whoever owns it could plant links in it; fix: {}",
-                path.display(),
-                Uid::effective(),
-                fix(path)
-            ),
-            DirError::Writable { path, mode } => write!(
-                f,
-                "the log dir {} is writable by group or others (mode {mode:04o}): they could \
-                 plant links in it; fix: {}",
-                path.display(),
-                fix(path)
-            ),
-            DirError::Io { path, error } => {
-                write!(f, "cannot use the log dir {}: {error}", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for DirError {}
 
 /// An open, checked dir of the log.
 #[derive(Debug)]
@@ -404,4 +389,43 @@ fn unpredictable() -> u64 {
     hasher.write_u128(now.as_nanos());
     hasher.write_u32(std::process::id());
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+    use std::path::PathBuf;
+
+    use super::DirError;
+    use crate::runlog::LockError;
+
+    #[test]
+    fn a_refused_lock_keeps_its_causes_reachable_through_source() {
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let dir = DirError::Io {
+            path: PathBuf::from("/var/vcap/sys/log/inject"),
+            error: io,
+        };
+        let err = LockError::Tightened {
+            notices: vec!["tightened /var/vcap/sys/log to 0750".into()],
+            error: Box::new(LockError::Dir(dir)),
+        };
+        assert_eq!(
+            err.to_string(),
+            "tightened /var/vcap/sys/log to 0750; then: cannot use the log dir \
+             /var/vcap/sys/log/inject: permission denied; refusing to run without the lock"
+        );
+        let chain: Vec<String> = std::iter::successors(err.source(), |e| (*e).source())
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(
+            chain,
+            [
+                "cannot use the log dir /var/vcap/sys/log/inject: permission denied; \
+                 refusing to run without the lock",
+                "cannot use the log dir /var/vcap/sys/log/inject: permission denied",
+                "permission denied",
+            ]
+        );
+    }
 }
