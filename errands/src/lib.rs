@@ -2,7 +2,7 @@
 //! runner and run log. Knows nothing of terminals or netlink.
 //!
 //! Module order: each module uses only modules before it in this list (read
-//! left to right, top to bottom); `module_order_tests` checks the imports
+//! left to right, top to bottom); `tests/module_order.rs` checks the imports
 //! against it. A module's own files (`config/*.rs`) count as the module.
 //!
 //! ```text
@@ -18,8 +18,6 @@ pub mod ensure;
 pub mod event;
 pub mod family;
 pub mod interfaces;
-#[cfg(test)]
-mod module_order_tests;
 pub mod netenv;
 pub mod phase;
 pub mod plan;

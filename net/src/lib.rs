@@ -10,7 +10,7 @@
 //!
 //! Module order: each module uses only modules before it in this list (read
 //! left to right, top to bottom; `a+b` is a knot of two that use each
-//! other); `module_order_tests` checks the imports against it.
+//! other); `tests/module_order.rs` checks the imports against it.
 //!
 //! ```text
 //! model names dump from_netlink sysctl   (plain data, the socket, host files)
@@ -32,8 +32,6 @@ pub mod json;
 pub mod lines;
 pub mod locate;
 pub mod model;
-#[cfg(test)]
-mod module_order_tests;
 pub mod names;
 pub mod neighbour;
 pub mod patch;

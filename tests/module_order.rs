@@ -1,9 +1,9 @@
-//! Keeps the crate's imports one-way: every module uses only modules the
-//! order in `lib.rs`'s header puts before it, and every module is in that
-//! order. Read from the source text (`crate::x` and, in a top-level file,
+//! Keeps each library crate's imports one-way (inject-errands, inject-net):
+//! every module uses only modules the order in its `lib.rs` header puts
+//! before it, and every module is in that order. Read from the source text (`crate::x` and, in a top-level file,
 //! `super::x` outside comments and test modules), so a new circle fails
 //! here, not in a reader's head. A submodule (`findings/fixes.rs`) counts
-//! as part of its parent. The same check runs in inject-errands.
+//! as part of its parent.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -94,7 +94,7 @@ fn uses(code: &str) -> Vec<String> {
 }
 
 /// Every use that points forward (or sideways out of a knot), as text.
-pub(crate) fn violations(src: &Path, lib: &str) -> Vec<String> {
+fn violations(src: &Path, lib: &str) -> Vec<String> {
     let order = order(lib);
     let mut out = Vec::new();
     for (module, code) in sources(src) {
@@ -119,11 +119,22 @@ pub(crate) fn violations(src: &Path, lib: &str) -> Vec<String> {
     out
 }
 
-#[test]
-fn every_module_uses_only_modules_before_it() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+fn check(krate: &str) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(krate)
+        .join("src");
     let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
-    assert_eq!(violations(&src, &lib), Vec::<String>::new());
+    assert_eq!(violations(&src, &lib), Vec::<String>::new(), "{krate}/src");
+}
+
+#[test]
+fn every_errands_module_uses_only_modules_before_it() {
+    check("errands");
+}
+
+#[test]
+fn every_net_module_uses_only_modules_before_it() {
+    check("net");
 }
 
 #[test]
