@@ -3,9 +3,12 @@
 //! command fixes names it and the key that runs it (`f`).
 //!
 //! It never loses a line to a short screen: the layout gives it rows before
-//! any panel. Tight on rows, each line but the hints is cut to one row
-//! with `…` (a hint is the fix, so it wraps); with more lines than rows,
-//! the last row says how many are left out.
+//! any panel. Tight on rows, each line is cut to one row with `…` (a
+//! hint's prose keeps its end, which leads to the command; a broken
+//! config's reason keeps two rows); with more lines than rows, the last
+//! row says how many are left out. A hint's command starts a row of its
+//! own, indented (a copy over ssh must be one line), and is broken only
+//! between words, only when it is wider than the banner.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -18,13 +21,14 @@ use crate::tui::elide;
 use crate::tui::layout::BannerNeed;
 use crate::tui::theme::Theme;
 
-/// A banner line to draw, and whether it may wrap when rows are short.
+/// A banner line to draw, and how it fits when rows are short: cut to one
+/// row (`None`), or in this many rows keeping its end.
 struct Item {
     line: Line<'static>,
-    wraps: bool,
+    keep_end: Option<usize>,
 }
 
-fn items(app: &App, theme: &Theme) -> Vec<Item> {
+fn items(app: &App, theme: &Theme, width: u16) -> Vec<Item> {
     let mut out = Vec::new();
     let problem = |text: String| Item {
         line: Line::from(vec![
@@ -32,7 +36,7 @@ fn items(app: &App, theme: &Theme) -> Vec<Item> {
             Span::styled(text, theme.error),
         ]),
         // The reason is what to fix: wrapped, never cut, when rows are short.
-        wraps: true,
+        keep_end: Some(PROSE_ROWS),
     };
     if let Some(err) = &app.config_error {
         out.push(problem(format!("config: {err}")));
@@ -81,21 +85,128 @@ fn items(app: &App, theme: &Theme) -> Vec<Item> {
             spans.push(Span::styled(fix_text(k), theme.key));
             spans.push(Span::styled(" · ", theme.dim));
         }
-        spans.push(Span::styled(b.text.clone(), style));
-        out.push(Item {
-            line: Line::from(spans),
-            wraps: b.health == Health::Hint,
-        });
+        if b.health == Health::Hint {
+            hint_items(&b.text, spans, style, width, &mut out);
+        } else {
+            spans.push(Span::styled(b.text.clone(), style));
+            out.push(Item {
+                line: Line::from(spans),
+                keep_end: None,
+            });
+        }
         // A fix for a finding without a hint gets a line of its own.
         let group_ends = banner.get(i + 1).is_none_or(|n| n.health != Health::Hint);
         if let (true, true, Some(k)) = (group_ends, owner == i, fix) {
             out.push(Item {
                 line: Line::from(vec![Span::raw("  "), Span::styled(fix_text(k), theme.key)]),
-                wraps: true,
+                keep_end: Some(PROSE_ROWS),
             });
         }
     }
     out
+}
+
+/// Where a command starts in a hint: after `: `, one of these words. The
+/// inspector's hints end their advice so (`Add it: ip -6 route add …`).
+const COMMAND_STARTS: [&str; 2] = [": ip ", ": sysctl "];
+
+/// A hint as prose, the command it gives, and prose after the command
+/// (`(then check …)`): the command ends at the end or at ` (`.
+fn split_command(text: &str) -> (&str, Option<&str>, &str) {
+    let Some(at) = COMMAND_STARTS.iter().filter_map(|w| text.find(w)).min() else {
+        return (text, None, "");
+    };
+    let prose = &text[..at + 1];
+    let rest = &text[at + 2..];
+    match rest.find(" (") {
+        Some(end) => (prose, Some(&rest[..end]), &rest[end + 1..]),
+        None => (prose, Some(rest), ""),
+    }
+}
+
+/// How far a hint's command is indented under its prose, and the rest of
+/// a command too long for one row.
+const COMMAND_INDENT: &str = "    ";
+const COMMAND_GOES_ON: &str = "      ";
+
+/// A hint's lines: its prose (after `lead`, the fix it offers), which
+/// wraps; its command starting a row of its own, so that it copies as one
+/// line; prose after the command. A command wider than the banner goes on
+/// in rows indented deeper, broken between words only (a cut command
+/// would send the operator elsewhere for what fits in two rows).
+fn hint_items(
+    text: &str,
+    mut lead: Vec<Span<'static>>,
+    style: ratatui::style::Style,
+    width: u16,
+    out: &mut Vec<Item>,
+) {
+    let (prose, command, after) = split_command(text);
+    let Some(command) = command else {
+        lead.push(Span::styled(text.to_string(), style));
+        out.push(Item {
+            line: Line::from(lead),
+            keep_end: Some(PROSE_ROWS),
+        });
+        return;
+    };
+    // Short of rows, the prose gives its rows to the command first.
+    lead.push(Span::styled(prose.to_string(), style));
+    out.push(Item {
+        line: Line::from(lead),
+        keep_end: Some(1),
+    });
+    for (indent, row) in command_rows(command, width as usize) {
+        out.push(Item {
+            line: Line::from(vec![Span::raw(indent), Span::styled(row, style)]),
+            keep_end: None,
+        });
+    }
+    if !after.is_empty() {
+        out.push(Item {
+            line: Line::from(vec![
+                Span::raw("  "),
+                Span::styled(after.to_string(), style),
+            ]),
+            keep_end: None,
+        });
+    }
+}
+
+/// `command` in rows `width` wide with their indents: one row when it
+/// fits, else broken between words (a word wider than a row is cut with
+/// `…`).
+fn command_rows(command: &str, width: usize) -> Vec<(&'static str, String)> {
+    let mut rows: Vec<(&'static str, String)> = Vec::new();
+    let mut row = String::new();
+    let mut indent = COMMAND_INDENT;
+    for word in command.split(' ') {
+        let room = width.saturating_sub(indent.len());
+        let grown = if row.is_empty() {
+            elide::width(word)
+        } else {
+            elide::width(&row) + 1 + elide::width(word)
+        };
+        if grown > room && !row.is_empty() {
+            rows.push((indent, std::mem::take(&mut row)));
+            indent = COMMAND_GOES_ON;
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.push_str(word);
+    }
+    rows.push((indent, row));
+    rows.into_iter()
+        .map(|(indent, row)| {
+            let room = width.saturating_sub(indent.len());
+            if elide::width(&row) > room {
+                (indent, elide::cut(&row, room))
+            } else {
+                (indent, row)
+            }
+        })
+        .collect()
 }
 
 fn rows_of(line: &Line<'static>, width: u16) -> usize {
@@ -105,16 +216,16 @@ fn rows_of(line: &Line<'static>, width: u16) -> usize {
         .max(1)
 }
 
-/// The lines as drawn `width` columns wide, cut to one row each (but hints)
-/// when `tight`.
+/// The lines as drawn `width` columns wide, fitted to fewer rows when
+/// `tight` (see [`Item`]).
 fn lines(app: &App, theme: &Theme, width: u16, tight: bool) -> Vec<(Line<'static>, usize)> {
-    items(app, theme)
+    items(app, theme, width)
         .into_iter()
         .map(|item| {
-            let line = match (tight, item.wraps) {
+            let line = match (tight, item.keep_end) {
                 (false, _) => item.line,
-                (true, false) => elide::elide_line(item.line, width as usize),
-                (true, true) => keep_end(item.line, width, HINT_ROWS),
+                (true, None) => elide::elide_line(item.line, width as usize),
+                (true, Some(rows)) => keep_end(item.line, width, rows),
             };
             let rows = rows_of(&line, width);
             (line, rows)
@@ -122,11 +233,12 @@ fn lines(app: &App, theme: &Theme, width: u16, tight: bool) -> Vec<(Line<'static
         .collect()
 }
 
-/// Rows a hint may take when rows are short.
-const HINT_ROWS: usize = 2;
+/// Rows a problem's reason may take when rows are short.
+const PROSE_ROWS: usize = 2;
 
 /// `line` in at most `rows` rows `width` wide: its last span loses its
-/// start (`…` says so), as a hint ends with the command that fixes.
+/// start (`…` says so), as a hint's prose ends with what leads to its
+/// command.
 fn keep_end(line: Line<'static>, width: u16, rows: usize) -> Line<'static> {
     if rows_of(&line, width) <= rows {
         return line;
@@ -220,4 +332,63 @@ pub fn render(frame: &mut Frame, area: Rect, tight: bool, app: &App, theme: &The
             .block(block),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{command_rows, split_command};
+    use crate::tui::fixtures::both_missing_app;
+    use crate::tui::view_tests::screen;
+
+    #[test]
+    fn a_hint_splits_into_prose_its_command_and_what_follows() {
+        let hint = "hint: Bring it up: ip link set eth0 up (then check the address: ip addr show dev eth0)";
+        assert_eq!(
+            split_command(hint),
+            (
+                "hint: Bring it up:",
+                Some("ip link set eth0 up"),
+                "(then check the address: ip addr show dev eth0)"
+            )
+        );
+        assert_eq!(
+            split_command("hint: It settles within seconds"),
+            ("hint: It settles within seconds", None, "")
+        );
+    }
+
+    #[test]
+    fn a_command_too_wide_breaks_between_words_only() {
+        let rows = command_rows("ip -6 route add default via 2001:db8:69f5::1 dev eth1", 48);
+        let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["ip -6 route add default via 2001:db8:69f5::1", "dev eth1"]
+        );
+    }
+
+    /// At every width where it fits, the command is whole on one row of
+    /// its own; where it does not, its words are whole, in order.
+    #[test]
+    fn the_hints_command_is_on_one_row_wherever_it_fits() {
+        let command = "ip -6 route add default via 2001:db8:69f5::1 dev eth1";
+        for (w, h) in [(50, 14), (60, 15), (80, 24), (120, 40)] {
+            let s = screen(&both_missing_app(), w, h);
+            let rows: Vec<String> = s
+                .lines()
+                .map(|l| l.trim_matches(['│', ' ']).to_string())
+                .collect();
+            let fits = usize::from(w) - 2 >= 4 + command.len();
+            if fits {
+                assert!(
+                    rows.iter().any(|r| r == command),
+                    "{w}x{h}: the command alone on a row: {s}"
+                );
+            } else {
+                let at = rows.iter().position(|r| command.starts_with(r.as_str()));
+                let at = at.unwrap_or_else(|| panic!("{w}x{h}: {s}"));
+                assert_eq!(format!("{} {}", rows[at], rows[at + 1]), command, "{w}x{h}");
+            }
+        }
+    }
 }
