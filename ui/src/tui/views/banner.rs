@@ -5,8 +5,8 @@
 //! It never loses a line to a short screen: the layout gives it rows before
 //! any panel. Tight on rows, each line is cut to one row with `…` (a
 //! hint's prose keeps its end, which leads to the command; a broken
-//! config's reason keeps two rows); with more lines than rows, the last
-//! row says how many are left out. A hint's command starts a row of its
+//! config's reason keeps its start, where and what, in three rows); with
+//! more lines than rows, the last row says how many are left out. A hint's command starts a row of its
 //! own, indented (a copy over ssh must be one line), and is broken only
 //! between words, only when it is wider than the banner.
 
@@ -21,28 +21,66 @@ use crate::tui::elide;
 use crate::tui::layout::BannerNeed;
 use crate::tui::theme::Theme;
 
-/// A banner line to draw, and how it fits when rows are short: cut to one
-/// row (`None`), or in this many rows keeping its end.
+/// A banner line to draw, and how it fits when rows are short.
 struct Item {
     line: Line<'static>,
-    keep_end: Option<usize>,
+    tight: Fit,
+}
+
+/// How a banner line fits when rows are short.
+enum Fit {
+    /// One row, cut with `…`.
+    Cut,
+    /// This many rows, losing its start (`…` says so).
+    KeepEnd(usize),
+    /// This line instead (shorter: the file's name for its path), in
+    /// PROBLEM_ROWS rows, losing its end (`…` says so).
+    Problem(Line<'static>),
+}
+
+/// Rows a problem (a broken config, an unreadable network) keeps when rows
+/// are short: its start, which says where and what (`FILE:4:5:
+/// commands[0]: unknown field `colour``, before the list of what is
+/// expected).
+const PROBLEM_ROWS: usize = 2;
+
+/// `FILE:LINE:COLUMN: what` with FILE cut to its name (the commands
+/// panel's title says which file), for a banner short of rows.
+fn short_path(text: &str) -> String {
+    let Some((path, rest)) = text.split_once(':') else {
+        return text.to_string();
+    };
+    match std::path::Path::new(path).file_name() {
+        Some(name) if path.contains('/') => format!("{}:{rest}", name.to_string_lossy()),
+        _ => text.to_string(),
+    }
 }
 
 fn items(app: &App, theme: &Theme, width: u16) -> Vec<Item> {
     let mut out = Vec::new();
-    let problem = |text: String| Item {
-        line: Line::from(vec![
-            Span::styled(format!("{} ", theme.marks.error), theme.error),
-            Span::styled(text, theme.error),
-        ]),
-        // The reason is what to fix: wrapped, never cut, when rows are short.
-        keep_end: Some(PROSE_ROWS),
+    // The reason is what to fix: wrapped, and cut (with `…`) only after
+    // PROBLEM_ROWS rows, when rows are short.
+    let problem = |text: String, short: String| {
+        let line = |text| {
+            Line::from(vec![
+                Span::styled(format!("{} ", theme.marks.error), theme.error),
+                Span::styled(text, theme.error),
+            ])
+        };
+        Item {
+            line: line(text),
+            tight: Fit::Problem(line(short)),
+        }
     };
     if let Some(err) = &app.config_error {
-        out.push(problem(format!("config: {err}")));
+        out.push(problem(
+            format!("config: {err}"),
+            format!("config: {}", short_path(err)),
+        ));
     }
     if let Some(err) = &app.net_error {
-        out.push(problem(format!("cannot read the network: {err}")));
+        let text = format!("cannot read the network: {err}");
+        out.push(problem(text.clone(), text));
     }
     let fixes = app.fixes();
     let banner = &app.net.banner;
@@ -91,7 +129,7 @@ fn items(app: &App, theme: &Theme, width: u16) -> Vec<Item> {
             spans.push(Span::styled(b.text.clone(), style));
             out.push(Item {
                 line: Line::from(spans),
-                keep_end: None,
+                tight: Fit::Cut,
             });
         }
         // A fix for a finding without a hint gets a line of its own.
@@ -99,7 +137,7 @@ fn items(app: &App, theme: &Theme, width: u16) -> Vec<Item> {
         if let (true, true, Some(k)) = (group_ends, owner == i, fix) {
             out.push(Item {
                 line: Line::from(vec![Span::raw("  "), Span::styled(fix_text(k), theme.key)]),
-                keep_end: Some(PROSE_ROWS),
+                tight: Fit::KeepEnd(PROSE_ROWS),
             });
         }
     }
@@ -146,7 +184,7 @@ fn hint_items(
         lead.push(Span::styled(text.to_string(), style));
         out.push(Item {
             line: Line::from(lead),
-            keep_end: Some(PROSE_ROWS),
+            tight: Fit::KeepEnd(PROSE_ROWS),
         });
         return;
     };
@@ -154,12 +192,12 @@ fn hint_items(
     lead.push(Span::styled(prose.to_string(), style));
     out.push(Item {
         line: Line::from(lead),
-        keep_end: Some(1),
+        tight: Fit::KeepEnd(1),
     });
     for (indent, row) in command_rows(command, width as usize) {
         out.push(Item {
             line: Line::from(vec![Span::raw(indent), Span::styled(row, style)]),
-            keep_end: None,
+            tight: Fit::Cut,
         });
     }
     if !after.is_empty() {
@@ -168,7 +206,7 @@ fn hint_items(
                 Span::raw("  "),
                 Span::styled(after.to_string(), style),
             ]),
-            keep_end: None,
+            tight: Fit::Cut,
         });
     }
 }
@@ -222,10 +260,11 @@ fn lines(app: &App, theme: &Theme, width: u16, tight: bool) -> Vec<(Line<'static
     items(app, theme, width)
         .into_iter()
         .map(|item| {
-            let line = match (tight, item.keep_end) {
+            let line = match (tight, item.tight) {
+                (true, Fit::Problem(short)) => keep_start(short, width, PROBLEM_ROWS),
                 (false, _) => item.line,
-                (true, None) => elide::elide_line(item.line, width as usize),
-                (true, Some(rows)) => keep_end(item.line, width, rows),
+                (true, Fit::Cut) => elide::elide_line(item.line, width as usize),
+                (true, Fit::KeepEnd(rows)) => keep_end(item.line, width, rows),
             };
             let rows = rows_of(&line, width);
             (line, rows)
@@ -233,8 +272,40 @@ fn lines(app: &App, theme: &Theme, width: u16, tight: bool) -> Vec<(Line<'static
         .collect()
 }
 
-/// Rows a problem's reason may take when rows are short.
+/// Rows a hint without a command, or a fix's own line, may take when rows
+/// are short.
 const PROSE_ROWS: usize = 2;
+
+/// `line` in at most `rows` rows `width` wide: its last span loses its
+/// end, whole words first, and ends in `…`.
+fn keep_start(line: Line<'static>, width: u16, rows: usize) -> Line<'static> {
+    if rows_of(&line, width) <= rows {
+        return line;
+    }
+    let mut spans = line.spans;
+    let Some(last) = spans.pop() else {
+        return Line::default();
+    };
+    let text = last.content.to_string();
+    let mut end = text.len();
+    // Drop whole words from the end until it fits.
+    while let Some(space) = text[..end].rfind(' ') {
+        end = space;
+        let mut candidate = spans.clone();
+        candidate.push(Span::styled(
+            format!("{}{}", &text[..end], elide::ELLIPSIS),
+            last.style,
+        ));
+        let candidate = Line::from(candidate);
+        if rows_of(&candidate, width) <= rows {
+            return candidate;
+        }
+    }
+    // One word longer than the rows: its start, cut to fit.
+    let room = (width as usize * rows).saturating_sub(spans.iter().map(|s| s.width()).sum());
+    spans.push(Span::styled(elide::elide(&text, room), last.style));
+    Line::from(spans)
+}
 
 /// `line` in at most `rows` rows `width` wide: its last span loses its
 /// start (`…` says so), as a hint's prose ends with what leads to its
@@ -389,6 +460,32 @@ mod tests {
                 let at = at.unwrap_or_else(|| panic!("{w}x{h}: {s}"));
                 assert_eq!(format!("{} {}", rows[at], rows[at + 1]), command, "{w}x{h}");
             }
+        }
+    }
+
+    /// serde names the field in the middle of its message, before a long
+    /// list of the fields it expected: the start is what must show.
+    #[test]
+    fn a_broken_config_shows_where_and_what_before_the_expected_fields() {
+        let mut app = crate::tui::fixtures::seed_vm_app();
+        app.commands.clear();
+        app.config_error = Some(
+            "/var/vcap/jobs/inject-commands/config/commands.yml:4:5: commands[0]: unknown field `colour`, expected one of `name`, `run`, `unless`, `only_if`, `phases`, `timeout`, `retries`, `retry_delay`, `continue_on_error`, `env`, `cwd`, `user`, `sensitive`, `fixes`".into(),
+        );
+        for (w, h) in [(50, 14), (60, 15)] {
+            let s = screen(&app, w, h);
+            let flat: String = s
+                .lines()
+                .map(|l| l.trim_matches(['│', ' ']))
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(
+                flat.contains("commands.yml:4:5: commands[0]:"),
+                "{w}x{h}: {s}"
+            );
+            assert!(flat.contains("unknown field `colour`"), "{w}x{h}: {s}");
+            assert!(flat.contains('…'), "{w}x{h}: the cut says so: {s}");
+            assert!(s.contains("┗ config"), "{w}x{h}: the panel stays: {s}");
         }
     }
 }
