@@ -1332,3 +1332,61 @@ fn a_broken_config_keeps_its_reason_in_view_at_every_size() {
         assert_eq!(d.exit_within(WAIT).as_deref(), Some("exit=0"), "{size}");
     }
 }
+
+/// A run whose process crashed leaves `started` without `finished` in the
+/// run log; when its pid then belongs to another process, the dashboard
+/// must not show the dead run as `running`. Real pids: in a pid namespace
+/// of its own, `inject run` is killed mid-command (-9), the kernel is told
+/// to hand out its pid next (`ns_last_pid`), a `sleep` gets it 2 s later
+/// (the dashboard allows 1 s for the clocks), and the dashboard opens
+/// there.
+#[test]
+fn a_crashed_runs_pid_reused_by_another_process_is_not_shown_running() {
+    if !can_run("a_crashed_runs_pid_reused_by_another_process_is_not_shown_running") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let spid = d.join("command.pid");
+    let mark = d.join("reused");
+    let config = write_commands(
+        d,
+        &[(
+            "slow",
+            &format!("echo $$ > {}; exec sleep 100", spid.display()),
+        )],
+    );
+    let log = d.join("log");
+    let inner = format!(
+        r#"inject={inject}; log={log}
+$inject run -c {config} --log-dir $log >/dev/null 2>&1 &
+p=$!
+until grep -q '"event":"started"' $log/inject-run.jsonl 2>/dev/null && [ -s {spid} ]; do sleep 0.05; done
+kill -9 $p; kill -9 $(cat {spid}); wait $p
+sleep 2
+echo $((p - 1)) > /proc/sys/kernel/ns_last_pid
+sleep 1000 &
+[ $! = $p ] && echo "pid $p reused" > {mark}
+exec {tui} -c {config} --log-dir $log"#,
+        inject = env!("CARGO_BIN_EXE_inject"),
+        log = log.display(),
+        config = config.display(),
+        spid = spid.display(),
+        mark = mark.display(),
+        tui = inject_tui(d).display(),
+    );
+    let script_file = d.join("crash.sh");
+    std::fs::write(&script_file, inner).unwrap();
+    let script = format!(
+        "ip netns exec {} unshare --pid --fork --mount-proc sh {}; sleep 60",
+        vm.vm,
+        script_file.display()
+    );
+    let tmux = Tmux::start("tui-reused", 100, 30, &script);
+    let s = tmux.wait_for("the dashboard", WAIT, |s| s.contains("▶ slow"));
+    let reused = std::fs::read_to_string(&mark).unwrap_or_default();
+    assert!(reused.starts_with("pid "), "the pid was not reused: {s}");
+    let row = s.lines().find(|l| l.contains("▶ slow")).unwrap();
+    assert!(!row.contains("running"), "{reused}: {s}");
+}

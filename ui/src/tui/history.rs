@@ -209,9 +209,11 @@ pub fn read_log(dir: &Path) -> Result<Log, String> {
 /// process; that one started after the run and must not make the dead run
 /// show as `running`. The kernel's start times are read with 10 ms steps
 /// against a wall clock that NTP may have stepped, so a process that
-/// started up to `SLACK` after `since` is still taken as the run's.
+/// started up to `SLACK` after `since` is still taken as the run's (a pid
+/// comes round again only after the kernel has handed out all the others,
+/// not within a second).
 fn same_process(pid: u32, since: SystemTime) -> bool {
-    const SLACK: Duration = Duration::from_secs(2);
+    const SLACK: Duration = Duration::from_secs(1);
     match process_start(pid) {
         Some(start) => start <= since + SLACK,
         // Gone meanwhile, or a /proc we cannot read: not shown as running.
