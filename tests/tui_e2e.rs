@@ -143,7 +143,8 @@ static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new
 
 /// `inject-tui` in a tmux of its own, inside a seed VM's namespace. The
 /// shell around it writes the dashboard's pid before and its exit code
-/// after (`exit=N`), then waits to be read.
+/// after (`exit=N`, also on screen with stty's `icanon` or `-icanon`),
+/// then waits to be read.
 struct Dashboard {
     tmux: Tmux,
     pid_file: PathBuf,
@@ -178,8 +179,10 @@ impl Dashboard {
         if !bin.exists() {
             inject_tui(dir);
         }
+        // The wrapper ignores the hang-up so that it lives to write the
+        // exit code (the dashboard installs its own SIGHUP handler).
         let inner = format!(
-            "echo $$ > {pid}; ip netns exec {vm} {bin} {args}; echo exit=$? > {exit}",
+            "trap '' HUP; echo $$ > {pid}; ip netns exec {vm} {bin} {args}; echo exit=$? > {exit}",
             pid = pid_file.display(),
             vm = vm.vm,
             bin = bin.display(),
@@ -188,7 +191,11 @@ impl Dashboard {
         let script = if detached {
             format!("setsid -f sh -c '{inner}'; sleep 60")
         } else {
-            format!("{inner}; cat {}; sleep 60", exit_file.display())
+            // Then whether the terminal is back in canonical (cooked) mode.
+            format!(
+                "{inner}; cat {}; stty -a | grep -o -- '-\\?icanon'; sleep 60",
+                exit_file.display()
+            )
         };
         let tmux = Tmux::start(&format!("d{n}"), size.0, size.1, &script);
         Dashboard {
@@ -247,19 +254,9 @@ fn dashboard_shows_the_seed_vm_runs_the_fix_and_follows_the_route() {
     }
     let vm = SeedVm::new();
     let dir = tempfile::tempdir().unwrap();
-    let bin = inject_tui(dir.path());
     let config = write_config(dir.path());
     let log = dir.path().join("log");
-    // After the dashboard exits the shell prints its exit code and whether
-    // the terminal is back in canonical (cooked) mode, then waits to be read.
-    let script = format!(
-        "ip netns exec {vm} {bin} -c {config} --log-dir {log}; echo \"exit=$?\"; stty -a | grep -o -- '-\\?icanon'; sleep 60",
-        vm = vm.vm,
-        bin = bin.display(),
-        config = config.display(),
-        log = log.display()
-    );
-    let tmux = Tmux::start("tui-e2e", 120, 40, &script);
+    let tmux = Dashboard::start((120, 40), &vm, dir.path(), &config);
 
     // Both NICs, and the IPv6 flag. (Every check is in the predicate: a
     // capture can catch a frame half drawn.)
@@ -604,9 +601,7 @@ fn losing_the_terminal_stops_the_running_command_and_logs_it() {
     }
     let vm = SeedVm::new();
     let dir = tempfile::tempdir().unwrap();
-    let bin = inject_tui(dir.path());
     let pidfile = dir.path().join("slow.pid");
-    let exitfile = dir.path().join("exit");
     let config = dir.path().join("commands.yml");
     std::fs::write(
         &config,
@@ -617,17 +612,7 @@ fn losing_the_terminal_stops_the_running_command_and_logs_it() {
     )
     .unwrap();
     let log = dir.path().join("log");
-    // The wrapper ignores the hangup so it lives to write the exit code;
-    // the dashboard installs its own SIGHUP handler.
-    let script = format!(
-        "trap '' HUP; ip netns exec {vm} {bin} -c {config} --log-dir {log}; echo $? > {exit}",
-        vm = vm.vm,
-        bin = bin.display(),
-        config = config.display(),
-        log = log.display(),
-        exit = exitfile.display()
-    );
-    let tmux = Tmux::start("tui-lost", 100, 30, &script);
+    let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     tmux.wait_for("the command list", WAIT, |s| s.contains("▶ slow"));
     tmux.keys(&["Enter"]);
     tmux.wait_for("the confirmation", WAIT, |s| s.contains("run slow?"));
@@ -645,22 +630,11 @@ fn losing_the_terminal_stops_the_running_command_and_logs_it() {
     };
 
     assert!(tmux.cmd(&["kill-session", "-t", "t"]).status.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let code = loop {
-        if let Some(code) = std::fs::read_to_string(&exitfile)
-            .ok()
-            .filter(|t| t.ends_with('\n'))
-        {
-            break code.trim().to_string();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the dashboard still runs 30 s after its terminal went away"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let code = tmux
+        .exit_within(Duration::from_secs(30))
+        .expect("the dashboard still runs 30 s after its terminal went away");
     assert!(
-        code == "0" || code == "2",
+        code == "exit=0" || code == "exit=2",
         "a clean exit, not an abort (134): exit {code}"
     );
     let alive = Path::new(&format!("/proc/{leader}")).exists()
