@@ -21,6 +21,8 @@ use crate::tui::elide;
 use crate::tui::layout::BannerNeed;
 use crate::tui::theme::Theme;
 
+use super::wrapped::{keep_end, keep_start, rows_of};
+
 /// A banner line to draw, and how it fits when rows are short.
 struct Item {
     line: Line<'static>,
@@ -144,29 +146,6 @@ fn items(app: &App, theme: &Theme, width: u16) -> Vec<Item> {
     out
 }
 
-/// Where a command starts in a hint: after `: `, one of these words. The
-/// inspector's hints end their advice so (`Add it: ip -6 route add …`).
-const COMMAND_STARTS: [&str; 2] = [": ip ", ": sysctl "];
-
-/// A hint as prose, the command it gives, and prose after the command
-/// (`(then check …)`): the command ends at the end or at ` (`.
-fn split_command(text: &str) -> (&str, Option<&str>, &str) {
-    let Some(at) = COMMAND_STARTS.iter().filter_map(|w| text.find(w)).min() else {
-        return (text, None, "");
-    };
-    let prose = &text[..at + 1];
-    let rest = &text[at + 2..];
-    match rest.find(" (") {
-        Some(end) => (prose, Some(&rest[..end]), &rest[end + 1..]),
-        None => (prose, Some(rest), ""),
-    }
-}
-
-/// How far a hint's command is indented under its prose, and the rest of
-/// a command too long for one row.
-const COMMAND_INDENT: &str = "    ";
-const COMMAND_GOES_ON: &str = "      ";
-
 /// A hint's lines: its prose (after `lead`, the fix it offers), which
 /// wraps; its command starting a row of its own, so that it copies as one
 /// line; prose after the command. A command wider than the banner goes on
@@ -179,7 +158,7 @@ fn hint_items(
     width: u16,
     out: &mut Vec<Item>,
 ) {
-    let (prose, command, after) = split_command(text);
+    let (prose, command, after) = super::hint::split_command(text);
     let Some(command) = command else {
         lead.push(Span::styled(text.to_string(), style));
         out.push(Item {
@@ -194,7 +173,7 @@ fn hint_items(
         line: Line::from(lead),
         tight: Fit::KeepEnd(1),
     });
-    for (indent, row) in command_rows(command, width as usize) {
+    for (indent, row) in super::hint::command_rows(command, width as usize) {
         out.push(Item {
             line: Line::from(vec![Span::raw(indent), Span::styled(row, style)]),
             tight: Fit::Cut,
@@ -209,49 +188,6 @@ fn hint_items(
             tight: Fit::Cut,
         });
     }
-}
-
-/// `command` in rows `width` wide with their indents: one row when it
-/// fits, else broken between words (a word wider than a row is cut with
-/// `…`).
-fn command_rows(command: &str, width: usize) -> Vec<(&'static str, String)> {
-    let mut rows: Vec<(&'static str, String)> = Vec::new();
-    let mut row = String::new();
-    let mut indent = COMMAND_INDENT;
-    for word in command.split(' ') {
-        let room = width.saturating_sub(indent.len());
-        let grown = if row.is_empty() {
-            elide::width(word)
-        } else {
-            elide::width(&row) + 1 + elide::width(word)
-        };
-        if grown > room && !row.is_empty() {
-            rows.push((indent, std::mem::take(&mut row)));
-            indent = COMMAND_GOES_ON;
-        }
-        if !row.is_empty() {
-            row.push(' ');
-        }
-        row.push_str(word);
-    }
-    rows.push((indent, row));
-    rows.into_iter()
-        .map(|(indent, row)| {
-            let room = width.saturating_sub(indent.len());
-            if elide::width(&row) > room {
-                (indent, elide::cut(&row, room))
-            } else {
-                (indent, row)
-            }
-        })
-        .collect()
-}
-
-fn rows_of(line: &Line<'static>, width: u16) -> usize {
-    Paragraph::new(line.clone())
-        .wrap(Wrap { trim: false })
-        .line_count(width)
-        .max(1)
 }
 
 /// The lines as drawn `width` columns wide, fitted to fewer rows when
@@ -275,78 +211,6 @@ fn lines(app: &App, theme: &Theme, width: u16, tight: bool) -> Vec<(Line<'static
 /// Rows a hint without a command, or a fix's own line, may take when rows
 /// are short.
 const PROSE_ROWS: usize = 2;
-
-/// `line` in at most `rows` rows `width` wide: its last span loses its
-/// end, whole words first, and ends in `…`.
-fn keep_start(line: Line<'static>, width: u16, rows: usize) -> Line<'static> {
-    if rows_of(&line, width) <= rows {
-        return line;
-    }
-    let mut spans = line.spans;
-    let Some(last) = spans.pop() else {
-        return Line::default();
-    };
-    let text = last.content.to_string();
-    let mut end = text.len();
-    // Drop whole words from the end until it fits.
-    while let Some(space) = text[..end].rfind(' ') {
-        end = space;
-        let mut candidate = spans.clone();
-        candidate.push(Span::styled(
-            format!("{}{}", &text[..end], elide::ELLIPSIS),
-            last.style,
-        ));
-        let candidate = Line::from(candidate);
-        if rows_of(&candidate, width) <= rows {
-            return candidate;
-        }
-    }
-    // One word longer than the rows: its start, cut to fit.
-    let room = (width as usize * rows).saturating_sub(spans.iter().map(|s| s.width()).sum());
-    spans.push(Span::styled(elide::elide(&text, room), last.style));
-    Line::from(spans)
-}
-
-/// `line` in at most `rows` rows `width` wide: its last span loses its
-/// start (`…` says so), as a hint's prose ends with what leads to its
-/// command.
-fn keep_end(line: Line<'static>, width: u16, rows: usize) -> Line<'static> {
-    if rows_of(&line, width) <= rows {
-        return line;
-    }
-    let mut spans = line.spans;
-    let Some(last) = spans.pop() else {
-        return Line::default();
-    };
-    let text: Vec<char> = last.content.chars().collect();
-    // Drop whole words from the start until it fits.
-    let mut from = 0;
-    loop {
-        let next = text[from..]
-            .iter()
-            .position(|c| *c == ' ')
-            .map(|p| from + p + 1);
-        let Some(next) = next.filter(|n| *n < text.len()) else {
-            break;
-        };
-        from = next;
-        let tail: String = text[from..].iter().collect();
-        let mut candidate = spans.clone();
-        candidate.push(Span::styled(
-            format!("{}{tail}", elide::ELLIPSIS),
-            last.style,
-        ));
-        let candidate = Line::from(candidate);
-        if rows_of(&candidate, width) <= rows {
-            return candidate;
-        }
-    }
-    // One word longer than the rows: its end, cut to fit.
-    let tail: String = text[from..].iter().collect();
-    let room = (width as usize * rows).saturating_sub(spans.iter().map(|s| s.width()).sum());
-    spans.push(Span::styled(elide::elide(&tail, room), last.style));
-    Line::from(spans)
-}
 
 /// Rows the banner's text needs at a screen `width` columns wide.
 pub fn need(app: &App, width: u16) -> BannerNeed {
@@ -407,36 +271,8 @@ pub fn render(frame: &mut Frame, area: Rect, tight: bool, app: &App, theme: &The
 
 #[cfg(test)]
 mod tests {
-    use super::{command_rows, split_command};
     use crate::tui::fixtures::both_missing_app;
     use crate::tui::view_tests::screen;
-
-    #[test]
-    fn a_hint_splits_into_prose_its_command_and_what_follows() {
-        let hint = "hint: Bring it up: ip link set eth0 up (then check the address: ip addr show dev eth0)";
-        assert_eq!(
-            split_command(hint),
-            (
-                "hint: Bring it up:",
-                Some("ip link set eth0 up"),
-                "(then check the address: ip addr show dev eth0)"
-            )
-        );
-        assert_eq!(
-            split_command("hint: It settles within seconds"),
-            ("hint: It settles within seconds", None, "")
-        );
-    }
-
-    #[test]
-    fn a_command_too_wide_breaks_between_words_only() {
-        let rows = command_rows("ip -6 route add default via 2001:db8:69f5::1 dev eth1", 48);
-        let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
-        assert_eq!(
-            texts,
-            ["ip -6 route add default via 2001:db8:69f5::1", "dev eth1"]
-        );
-    }
 
     /// At every width where it fits, the command is whole on one row of
     /// its own; where it does not, its words are whole, in order.
