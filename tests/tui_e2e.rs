@@ -136,6 +136,117 @@ fn write_config(dir: &Path) -> PathBuf {
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// The sizes issue 19 asks every screen item to hold at.
+const SIZES: [(u16, u16); 4] = [(50, 14), (60, 15), (80, 24), (120, 40)];
+
+static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// `inject-tui` in a tmux of its own, inside a seed VM's namespace. The
+/// shell around it writes the dashboard's pid before and its exit code
+/// after (`exit=N`, also on screen with stty's `icanon` or `-icanon`),
+/// then waits to be read.
+struct Dashboard {
+    tmux: Tmux,
+    pid_file: PathBuf,
+    exit_file: PathBuf,
+}
+
+impl Dashboard {
+    /// With `-c config --log-dir dir/log`, at `size`.
+    fn start(size: (u16, u16), vm: &SeedVm, dir: &Path, config: &Path) -> Dashboard {
+        let args = format!(
+            "-c {} --log-dir {}",
+            config.display(),
+            dir.join("log").display()
+        );
+        Dashboard::start_with(size, vm, dir, &args, false)
+    }
+
+    /// With these arguments; `detached` starts it in a session of its own
+    /// (`setsid`), so that no SIGHUP comes when its terminal hangs up: only
+    /// the terminal itself says so.
+    fn start_with(
+        size: (u16, u16),
+        vm: &SeedVm,
+        dir: &Path,
+        args: &str,
+        detached: bool,
+    ) -> Dashboard {
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let pid_file = dir.join(format!("dashboard-{n}.pid"));
+        let exit_file = dir.join(format!("dashboard-{n}.exit"));
+        let bin = dir.join("inject-tui");
+        if !bin.exists() {
+            inject_tui(dir);
+        }
+        // The wrapper ignores the hang-up so that it lives to write the
+        // exit code (the dashboard installs its own SIGHUP handler).
+        let inner = format!(
+            "trap '' HUP; echo $$ > {pid}; ip netns exec {vm} {bin} {args}; echo exit=$? > {exit}",
+            pid = pid_file.display(),
+            vm = vm.vm,
+            bin = bin.display(),
+            exit = exit_file.display()
+        );
+        let script = if detached {
+            format!("setsid -f sh -c '{inner}'; sleep 60")
+        } else {
+            // Then whether the terminal is back in canonical (cooked) mode.
+            format!(
+                "{inner}; cat {}; stty -a | grep -o -- '-\\?icanon'; sleep 60",
+                exit_file.display()
+            )
+        };
+        let tmux = Tmux::start(&format!("d{n}"), size.0, size.1, &script);
+        Dashboard {
+            tmux,
+            pid_file,
+            exit_file,
+        }
+    }
+
+    /// The dashboard's process (the child of the shell that wrote its pid).
+    fn pid(&self) -> i32 {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let shell = std::fs::read_to_string(&self.pid_file).unwrap_or_default();
+            let children = format!("/proc/{}/task/{}/children", shell.trim(), shell.trim());
+            if let Some(pid) = std::fs::read_to_string(children)
+                .ok()
+                .and_then(|c| c.split_whitespace().next()?.parse().ok())
+            {
+                return pid;
+            }
+            assert!(Instant::now() < deadline, "the dashboard did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `exit=N` once the dashboard has exited within `within`, else None.
+    fn exit_within(&self, within: Duration) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(code) = std::fs::read_to_string(&self.exit_file)
+                .ok()
+                .filter(|t| t.ends_with('\n'))
+            {
+                return Some(code.trim().to_string());
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl std::ops::Deref for Dashboard {
+    type Target = Tmux;
+    fn deref(&self) -> &Tmux {
+        &self.tmux
+    }
+}
+
 #[test]
 fn dashboard_shows_the_seed_vm_runs_the_fix_and_follows_the_route() {
     if !can_run("dashboard_shows_the_seed_vm_runs_the_fix_and_follows_the_route") {
@@ -143,19 +254,9 @@ fn dashboard_shows_the_seed_vm_runs_the_fix_and_follows_the_route() {
     }
     let vm = SeedVm::new();
     let dir = tempfile::tempdir().unwrap();
-    let bin = inject_tui(dir.path());
     let config = write_config(dir.path());
     let log = dir.path().join("log");
-    // After the dashboard exits the shell prints its exit code and whether
-    // the terminal is back in canonical (cooked) mode, then waits to be read.
-    let script = format!(
-        "ip netns exec {vm} {bin} -c {config} --log-dir {log}; echo \"exit=$?\"; stty -a | grep -o -- '-\\?icanon'; sleep 60",
-        vm = vm.vm,
-        bin = bin.display(),
-        config = config.display(),
-        log = log.display()
-    );
-    let tmux = Tmux::start("tui-e2e", 120, 40, &script);
+    let tmux = Dashboard::start((120, 40), &vm, dir.path(), &config);
 
     // Both NICs, and the IPv6 flag. (Every check is in the predicate: a
     // capture can catch a frame half drawn.)
@@ -500,9 +601,7 @@ fn losing_the_terminal_stops_the_running_command_and_logs_it() {
     }
     let vm = SeedVm::new();
     let dir = tempfile::tempdir().unwrap();
-    let bin = inject_tui(dir.path());
     let pidfile = dir.path().join("slow.pid");
-    let exitfile = dir.path().join("exit");
     let config = dir.path().join("commands.yml");
     std::fs::write(
         &config,
@@ -513,17 +612,7 @@ fn losing_the_terminal_stops_the_running_command_and_logs_it() {
     )
     .unwrap();
     let log = dir.path().join("log");
-    // The wrapper ignores the hangup so it lives to write the exit code;
-    // the dashboard installs its own SIGHUP handler.
-    let script = format!(
-        "trap '' HUP; ip netns exec {vm} {bin} -c {config} --log-dir {log}; echo $? > {exit}",
-        vm = vm.vm,
-        bin = bin.display(),
-        config = config.display(),
-        log = log.display(),
-        exit = exitfile.display()
-    );
-    let tmux = Tmux::start("tui-lost", 100, 30, &script);
+    let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     tmux.wait_for("the command list", WAIT, |s| s.contains("▶ slow"));
     tmux.keys(&["Enter"]);
     tmux.wait_for("the confirmation", WAIT, |s| s.contains("run slow?"));
@@ -541,22 +630,11 @@ fn losing_the_terminal_stops_the_running_command_and_logs_it() {
     };
 
     assert!(tmux.cmd(&["kill-session", "-t", "t"]).status.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let code = loop {
-        if let Some(code) = std::fs::read_to_string(&exitfile)
-            .ok()
-            .filter(|t| t.ends_with('\n'))
-        {
-            break code.trim().to_string();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the dashboard still runs 30 s after its terminal went away"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let code = tmux
+        .exit_within(Duration::from_secs(30))
+        .expect("the dashboard still runs 30 s after its terminal went away");
     assert!(
-        code == "0" || code == "2",
+        code == "exit=0" || code == "exit=2",
         "a clean exit, not an abort (134): exit {code}"
     );
     let alive = Path::new(&format!("/proc/{leader}")).exists()
@@ -580,18 +658,6 @@ fn write_commands(dir: &Path, commands: &[(&str, &str)]) -> PathBuf {
     path
 }
 
-/// The dashboard in a 100x30 tmux, in the seed VM's namespace.
-fn dashboard(name: &str, vm: &SeedVm, dir: &Path, config: &Path) -> Tmux {
-    let script = format!(
-        "ip netns exec {vm} {bin} -c {config} --log-dir {log}; sleep 60",
-        vm = vm.vm,
-        bin = inject_tui(dir).display(),
-        config = config.display(),
-        log = dir.join("log").display()
-    );
-    Tmux::start(name, 100, 30, &script)
-}
-
 /// The frame is whole: the banner's border on the first row, the footer's
 /// keys on the last, and nothing written over the top-left corner.
 fn frame_intact(s: &str) -> bool {
@@ -611,7 +677,7 @@ fn a_running_command_shows_its_time_and_x_stops_it_keeping_the_dashboard() {
     let vm = SeedVm::new();
     let dir = tempfile::tempdir().unwrap();
     let config = write_commands(dir.path(), &[("slow", "sleep 60")]);
-    let tmux = dashboard("tui-stop", &vm, dir.path(), &config);
+    let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     tmux.wait_for("the command list", WAIT, |s| s.contains("▶ slow"));
     tmux.keys(&["Enter"]);
     tmux.wait_for("the confirmation", WAIT, |s| s.contains("run slow?"));
@@ -645,7 +711,7 @@ fn a_command_writing_to_dev_tty_leaves_the_frame_intact() {
     let vm = SeedVm::new();
     let dir = tempfile::tempdir().unwrap();
     let config = write_commands(dir.path(), &[("tty", "echo X > /dev/tty")]);
-    let tmux = dashboard("tui-tty", &vm, dir.path(), &config);
+    let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     tmux.wait_for("the command list", WAIT, |s| s.contains("▶ tty"));
     tmux.keys(&["Enter"]);
     tmux.wait_for("the confirmation", WAIT, |s| s.contains("run tty?"));
@@ -705,7 +771,7 @@ fn a_lock_held_by_an_errand_says_who_instead_of_cancelled() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let _errand = Kill(errand);
-    let tmux = dashboard("tui-lock", &vm, dir.path(), &config);
+    let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     // The errand's run shows before anyone tries to run something.
     tmux.wait_for("the errand's running command", WAIT, |s| {
         s.lines()
@@ -749,7 +815,7 @@ fn history_from_an_errand_run_shows_after_a_restart() {
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(1), "one command failed");
-    let tmux = dashboard("tui-history", &vm, dir.path(), &config);
+    let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     // Each command's last result, how long ago and who ran it; the
     // selected one's output from the run's file.
     tmux.wait_for("the errand's results", WAIT, |s| {
@@ -783,7 +849,7 @@ fn the_output_viewer_end_shows_the_last_line_of_a_long_output() {
     let vm = SeedVm::new();
     let dir = tempfile::tempdir().unwrap();
     let config = write_commands(dir.path(), &[("count", "seq 1 100000")]);
-    let tmux = dashboard("tui-viewer", &vm, dir.path(), &config);
+    let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     tmux.wait_for("the command list", WAIT, |s| s.contains("▶ count"));
     tmux.keys(&["Enter"]);
     tmux.wait_for("the confirmation", WAIT, |s| s.contains("run count?"));
@@ -820,7 +886,7 @@ fn a_broken_config_in_a_terminal_shows_the_network_with_the_error() {
         "commands:\n  - name: x\n    run: true\n    colour: red\n",
     )
     .unwrap();
-    let tmux = dashboard("tui-broken", &vm, dir.path(), &config);
+    let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     let at = format!("config: {}:4:", config.display());
     tmux.wait_for("the error in the banner, the network below", WAIT, |s| {
         let joined: String = s.lines().collect::<Vec<_>>().join("");
@@ -850,7 +916,7 @@ fn an_errand_run_while_the_dashboard_is_open_shows_running_then_its_result() {
         ],
     );
     let log = dir.path().join("log");
-    let tmux = dashboard("tui-live-history", &vm, dir.path(), &config);
+    let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     tmux.wait_for("the commands, never run", WAIT, |s| {
         s.contains("▶ greet") && s.matches("never run").count() == 2
     });
@@ -905,4 +971,426 @@ fn an_explicit_config_that_does_not_exist_exits_2_in_a_terminal_too() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(std::fs::read_to_string(&done).unwrap().trim(), "exit=2");
+}
+
+/// A process of ours that must not outlive the test, killed on drop.
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.0.to_string()])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// The terminal hangs up under the dashboard (the tmux server killed with
+/// -9; an ssh drop is the same) and no SIGHUP comes: the dashboard must see
+/// the hang-up itself and end. crossterm 0.29 reads a hung-up tty in a loop
+/// that never returns: before, the dashboard spun there (~30% CPU) for
+/// good, and when that read was on the runtime's thread it was deaf to
+/// SIGTERM too (kill -9 needed).
+#[test]
+fn a_terminal_that_hangs_up_ends_the_dashboard() {
+    if !can_run("a_terminal_that_hangs_up_ends_the_dashboard") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_commands(dir.path(), &[("greet", "echo hello")]);
+    let stderr = dir.path().join("stderr");
+    // No log dir: nothing ticks, so nothing but the hang-up can end it.
+    let args = format!("-c {} 2> {}", config.display(), stderr.display());
+    let d = Dashboard::start_with((80, 24), &vm, dir.path(), &args, true);
+    d.wait_for("the dashboard", WAIT, |s| s.contains("▶ greet"));
+    let _guard = KillOnDrop(d.pid());
+    let server: i32 = d.display("#{pid}").parse().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let code = d.exit_within(WAIT);
+    assert_eq!(
+        code.as_deref(),
+        Some("exit=2"),
+        "the dashboard still runs {WAIT:?} after its terminal hung up"
+    );
+    let said = std::fs::read_to_string(&stderr).unwrap();
+    assert!(said.contains("inject-tui: the terminal hung up"), "{said}");
+}
+
+/// SIGTERM (a `bosh ssh` session's end, systemd, an operator's kill) ends
+/// the dashboard and gives the terminal back: main screen, cooked mode,
+/// cursor shown.
+#[test]
+fn sigterm_ends_the_dashboard_and_gives_the_terminal_back() {
+    if !can_run("sigterm_ends_the_dashboard_and_gives_the_terminal_back") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_commands(dir.path(), &[("greet", "echo hello")]);
+    let d = Dashboard::start((80, 24), &vm, dir.path(), &config);
+    d.wait_for("the dashboard", WAIT, |s| s.contains("▶ greet"));
+    let pid = d.pid();
+    let _guard = KillOnDrop(pid);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(d.exit_within(WAIT).as_deref(), Some("exit=0"));
+    d.wait_for("the shell again", WAIT, |s| s.contains("exit=0"));
+    assert_eq!(
+        d.display("#{alternate_on}"),
+        "0",
+        "alternate screen left on"
+    );
+    assert_eq!(d.display("#{cursor_flag}"), "1", "cursor left hidden");
+}
+
+// Issue 19, "The screen tells the truth at every size": each screen item,
+// in the real binary in tmux, at 50x14, 60x15, 80x24 and 120x40. Each
+// failure names the size.
+
+/// The seed VM's config with its networks (so hints name the real
+/// gateway) and seven commands: one whose command line is long, and names
+/// that elide alike.
+fn write_screen_config(dir: &Path) -> PathBuf {
+    let path = dir.join("commands.yml");
+    let long = "--an-argument-that-is-long ".repeat(12);
+    let yaml = format!(
+        "commands:
+  - name: ipv6-default-route
+    run: {FIX}
+    unless: ip -6 route show default | grep -q default
+  - name: show-ipv6-routes
+    run: ip -6 route show
+  - name: rotate-haproxy-logs-daily
+    run: echo logs
+  - name: rotate-haproxy-certs-weekly
+    run: echo certs
+  - name: flush-neighbours
+    run: echo flush
+  - name: check-resolvers
+    run: echo dns
+  - name: long-command-line
+    run: echo {long}
+networks:
+  default: {{ip: 10.0.250.10, gateway: 10.0.250.1, netmask: 255.255.255.0}}
+  public: {{ip: \"2001:db8:69f5::10\", gateway: \"2001:db8:69f5::1\", netmask: \"ffff:ffff:ffff:ffff::\"}}
+"
+    );
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+/// `check` on a dashboard opened at each size in the seed VM with the
+/// screen config, once its commands show.
+fn at_every_size(check: impl Fn(&str, &Dashboard)) {
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_screen_config(dir.path());
+    for (w, h) in SIZES {
+        let size = format!("{w}x{h}");
+        let d = Dashboard::start((w, h), &vm, dir.path(), &config);
+        d.wait_for(&format!("{size}: the dashboard"), WAIT, |s| {
+            s.contains("▶ ipv6-default-route") && s.contains("IPv6")
+        });
+        check(&size, &d);
+        d.keys(&["q"]);
+        assert_eq!(
+            d.exit_within(WAIT).as_deref(),
+            Some("exit=0"),
+            "{size}: q quits"
+        );
+    }
+}
+
+/// The screen's rows with the borders and the blanks beside them taken off.
+fn rows(s: &str) -> Vec<String> {
+    s.lines()
+        .flat_map(|l| l.split(['│', '┃']))
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+#[test]
+fn the_confirmation_keeps_y_and_n_in_view_at_every_size() {
+    if !can_run("the_confirmation_keeps_y_and_n_in_view_at_every_size") {
+        return;
+    }
+    at_every_size(|size, d| {
+        d.keys(&["Down", "Down", "Down", "Down", "Down", "Down"]);
+        d.wait_for(&format!("{size}: the long one selected"), WAIT, |s| {
+            s.contains("▶ long-command-line")
+        });
+        d.keys(&["Enter"]);
+        d.wait_for(&format!("{size}: the answers"), WAIT, |s| {
+            s.contains("run long-command-line?")
+                && s.contains("y run it")
+                && s.contains("Esc cancel")
+        });
+        d.keys(&["n"]);
+        d.wait_for(&format!("{size}: cancelled"), WAIT, |s| {
+            !s.contains("y run it")
+        });
+    });
+}
+
+#[test]
+fn help_scrolls_to_its_last_line_at_every_size() {
+    if !can_run("help_scrolls_to_its_last_line_at_every_size") {
+        return;
+    }
+    at_every_size(|size, d| {
+        d.keys(&["?"]);
+        d.wait_for(&format!("{size}: the help"), WAIT, |s| s.contains(" help"));
+        for _ in 0..6 {
+            d.keys(&["PageDown"]);
+        }
+        d.wait_for(&format!("{size}: the help's last line"), WAIT, |s| {
+            s.contains("The view follows netlink")
+        });
+        d.keys(&["Escape"]);
+        d.wait_for(&format!("{size}: help closed"), WAIT, |s| {
+            !s.contains("The view follows netlink")
+        });
+    });
+}
+
+#[test]
+fn nothing_is_cut_without_an_ellipsis_at_every_size() {
+    if !can_run("nothing_is_cut_without_an_ellipsis_at_every_size") {
+        return;
+    }
+    // Values that must show whole or say they are cut: the addresses, the
+    // command names (two alike). The gateways are whole values too,
+    // though each starts an address.
+    let values = [
+        "2001:db8:69f5::10/64",
+        "10.0.250.10/24",
+        "2001:db8:69f5::1",
+        "10.0.250.1",
+        "ipv6-default-route",
+        "show-ipv6-routes",
+        "rotate-haproxy-logs-daily",
+        "rotate-haproxy-certs-weekly",
+        "flush-neighbours",
+        "check-resolvers",
+        "long-command-line",
+    ];
+    // Every check in the predicate: a capture can catch a frame half
+    // drawn, cut where the drawing was. A cut that stays fails the wait.
+    at_every_size(|size, d| {
+        d.wait_for(
+            &format!("{size}: the whole frame with no value cut without …"),
+            WAIT,
+            |s| {
+                s.contains("2001:db8:")
+                    && s.contains("10.0.250.")
+                    && s.lines().last().is_some_and(|l| l.contains("select"))
+                    && silent_cut(s, &values).is_none()
+            },
+        );
+    });
+}
+
+/// The first start of one of `values` on the screen that ends at a
+/// panel's edge, not whole and with no `…` to say so.
+fn silent_cut(s: &str, values: &[&str]) -> Option<String> {
+    for row in rows(s) {
+        for (at, _) in row.char_indices() {
+            let rest = &row[at..];
+            let word_start = row[..at]
+                .chars()
+                .last()
+                .is_none_or(|c| c == ' ' || c == '▶');
+            // The longest start of a value here, unless one is whole
+            // (`10.0.250.1` starts `10.0.250.10/24` and is whole).
+            if !word_start || values.iter().any(|v| rest.starts_with(v)) {
+                continue;
+            }
+            let cut = values
+                .iter()
+                .map(|v| {
+                    v.char_indices()
+                        .map(|(i, c)| i + c.len_utf8())
+                        .take_while(|&n| rest.starts_with(&v[..n]))
+                        .last()
+                        .unwrap_or(0)
+                })
+                .max()
+                .unwrap_or(0);
+            if cut >= 8 && cut == rest.len() {
+                return Some(rest.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// The check above can fail: a value cut at an edge is found; whole, or
+/// cut with `…`, it is not.
+#[test]
+fn the_cut_check_finds_a_value_cut_at_a_panels_edge() {
+    let values = ["2001:db8:69f5::10/64", "rotate-haproxy-logs-daily"];
+    let found = |row: &str| silent_cut(row, &values);
+    assert_eq!(
+        found("│eth1 UP 2001:db8:69f5::10/6│"),
+        Some("2001:db8:69f5::10/6".to_string())
+    );
+    assert_eq!(
+        found("┃▶ rotate-haproxy-lo┃"),
+        Some("rotate-haproxy-lo".into())
+    );
+    assert_eq!(found("│eth1 UP 2001:db8:69f5::10/64│"), None);
+    assert_eq!(found("│eth1 UP 2001:db8:…/64│"), None);
+    assert_eq!(found("┃▶ rotate-haproxy-l…┃"), None);
+}
+
+#[test]
+fn the_hints_command_starts_a_row_of_its_own_at_every_size() {
+    if !can_run("the_hints_command_starts_a_row_of_its_own_at_every_size") {
+        return;
+    }
+    let command = "ip -6 route add default via 2001:db8:69f5::1 dev eth1";
+    // Whole on a row of its own, or, too wide for the banner, its start on
+    // one and the rest on the next, broken between words.
+    let own_rows = |s: &str| {
+        let rows = rows(s);
+        rows.iter().enumerate().any(|(at, r)| {
+            r == command
+                || (r.starts_with("ip -6 route ")
+                    && rows
+                        .get(at + 1)
+                        .is_some_and(|next| format!("{r} {next}") == command))
+        })
+    };
+    at_every_size(|size, d| {
+        d.wait_for(
+            &format!("{size}: the hint's command starting a row of its own"),
+            WAIT,
+            own_rows,
+        );
+    });
+}
+
+#[test]
+fn the_commands_title_says_position_and_count_at_every_size() {
+    if !can_run("the_commands_title_says_position_and_count_at_every_size") {
+        return;
+    }
+    at_every_size(|size, d| {
+        d.keys(&["Down", "Down"]);
+        d.wait_for(&format!("{size}: commands 3/7"), WAIT, |s| {
+            s.contains("commands 3/7") && s.contains("▶ rotate-haproxy-")
+        });
+    });
+}
+
+#[test]
+fn the_footer_shows_the_focused_panels_keys_at_every_size() {
+    if !can_run("the_footer_shows_the_focused_panels_keys_at_every_size") {
+        return;
+    }
+    at_every_size(|size, d| {
+        let s = d.wait_for(&format!("{size}: the footer"), WAIT, |s| {
+            s.lines()
+                .last()
+                .is_some_and(|l| l.contains("↑↓ select") && l.contains("Enter run"))
+        });
+        assert!(!s.lines().last().unwrap().contains('│'), "{size}:\n{s}");
+    });
+}
+
+#[test]
+fn a_broken_config_keeps_its_reason_in_view_at_every_size() {
+    if !can_run("a_broken_config_keeps_its_reason_in_view_at_every_size") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("commands.yml");
+    std::fs::write(
+        &config,
+        "commands:\n  - name: x\n    run: \"true\"\n    colour: red\n",
+    )
+    .unwrap();
+    for (w, h) in SIZES {
+        let size = format!("{w}x{h}");
+        let d = Dashboard::start((w, h), &vm, dir.path(), &config);
+        d.wait_for(&format!("{size}: where and what is wrong"), WAIT, |s| {
+            let flat = rows(s).join(" ");
+            flat.contains("commands.yml:4:5: commands[0]:")
+                && flat.contains("unknown field `colour`")
+                && s.contains("IPv6")
+        });
+        d.keys(&["q"]);
+        assert_eq!(d.exit_within(WAIT).as_deref(), Some("exit=0"), "{size}");
+    }
+}
+
+/// A run whose process crashed leaves `started` without `finished` in the
+/// run log; when its pid then belongs to another process, the dashboard
+/// must not show the dead run as `running`. Real pids: in a pid namespace
+/// of its own, `inject run` is killed mid-command (-9), the kernel is told
+/// to hand out its pid next (`ns_last_pid`), a `sleep` gets it 2 s later
+/// (the dashboard allows 1 s for the clocks), and the dashboard opens
+/// there.
+#[test]
+fn a_crashed_runs_pid_reused_by_another_process_is_not_shown_running() {
+    if !can_run("a_crashed_runs_pid_reused_by_another_process_is_not_shown_running") {
+        return;
+    }
+    let vm = SeedVm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let spid = d.join("command.pid");
+    let mark = d.join("reused");
+    let config = write_commands(
+        d,
+        &[(
+            "slow",
+            &format!("echo $$ > {}; exec sleep 100", spid.display()),
+        )],
+    );
+    let log = d.join("log");
+    let inner = format!(
+        r#"inject={inject}; log={log}
+$inject run -c {config} --log-dir $log >/dev/null 2>&1 &
+p=$!
+until grep -q '"event":"started"' $log/inject-run.jsonl 2>/dev/null && [ -s {spid} ]; do sleep 0.05; done
+kill -9 $p; kill -9 $(cat {spid}); wait $p
+sleep 2
+echo $((p - 1)) > /proc/sys/kernel/ns_last_pid
+sleep 1000 &
+[ $! = $p ] && echo "pid $p reused" > {mark}
+exec {tui} -c {config} --log-dir $log"#,
+        inject = env!("CARGO_BIN_EXE_inject"),
+        log = log.display(),
+        config = config.display(),
+        spid = spid.display(),
+        mark = mark.display(),
+        tui = inject_tui(d).display(),
+    );
+    let script_file = d.join("crash.sh");
+    std::fs::write(&script_file, inner).unwrap();
+    let script = format!(
+        "ip netns exec {} unshare --pid --fork --mount-proc sh {}; sleep 60",
+        vm.vm,
+        script_file.display()
+    );
+    let tmux = Tmux::start("tui-reused", 100, 30, &script);
+    // The whole frame (its footer drawn), so the row is whole too.
+    let s = tmux.wait_for("the dashboard", WAIT, |s| {
+        s.contains("▶ slow") && s.lines().last().is_some_and(|l| l.contains("select"))
+    });
+    let reused = std::fs::read_to_string(&mark).unwrap_or_default();
+    assert!(reused.starts_with("pid "), "the pid was not reused: {s}");
+    let row = s.lines().find(|l| l.contains("▶ slow")).unwrap();
+    assert!(!row.contains("running"), "{reused}: {s}");
 }

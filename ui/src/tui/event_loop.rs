@@ -191,7 +191,17 @@ where
                     }
                     Effect::Redraw => {
                         // Whatever wrote over the screen goes with this.
-                        if let Err(e) = terminal.clear() {
+                        // `resize` clears and forgets the last frame
+                        // without asking the terminal where its cursor is
+                        // (`clear` does, and would wait on the input
+                        // thread's hold on crossterm's reader).
+                        let cleared = terminal.size().and_then(|size| {
+                            terminal.resize(ratatui::layout::Rect::from((
+                                ratatui::layout::Position::ORIGIN,
+                                size,
+                            )))
+                        });
+                        if let Err(e) = cleared {
                             lost = Some(e);
                         }
                     }
@@ -227,19 +237,63 @@ where
 }
 
 /// Terminal events from crossterm as dashboard events (mouse, focus and
-/// key releases dropped; read errors end the stream), with SIGTERM and
-/// SIGHUP as `Terminate` so the terminal is restored on those too.
+/// key releases dropped; a read error ends the stream), with SIGTERM,
+/// SIGHUP and a hung-up terminal as `Terminate`, so the terminal is
+/// restored and a running command stopped on each of those.
+///
+/// The terminal is read on a thread of its own, never on the runtime's:
+/// crossterm 0.29 reads a hung-up tty (read() = 0, or EIO) in a loop that
+/// never returns (`event/source/unix/mio.rs`, `try_read`), and on the
+/// runtime's one thread that froze the whole dashboard at ~30% CPU, deaf
+/// to SIGTERM (seen after `kill -9` of a tmux server: an ssh drop looks
+/// the same). The hang-up itself is noticed by `poll` on stdout, so the
+/// dashboard ends even while that thread spins; the process's exit ends
+/// the thread.
 pub fn terminal_events() -> impl Stream<Item = Event> + Unpin {
+    use std::os::fd::AsFd;
     use tokio::signal::unix::{signal, SignalKind};
-    let keys = crossterm::event::EventStream::new()
-        .take_while(|r| std::future::ready(r.is_ok()))
-        .filter_map(|r| std::future::ready(r.ok().and_then(Event::from_terminal)));
-    let mut signals = Vec::new();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let spawned = std::thread::Builder::new()
+        .name("terminal-input".into())
+        .spawn(move || loop {
+            let Ok(ev) = crossterm::event::read() else {
+                return; // the stream ends: nobody can press a key any more
+            };
+            let Some(ev) = Event::from_terminal(ev) else {
+                continue;
+            };
+            if tx.send(ev).is_err() {
+                return; // the loop has ended
+            }
+        });
+    let keys = if spawned.is_ok() {
+        futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+    } else {
+        futures_util::stream::empty().boxed()
+    };
+    let mut ends = Vec::new();
     for kind in [SignalKind::terminate(), SignalKind::hangup()] {
         if let Ok(mut s) = signal(kind) {
-            signals.push(futures_util::stream::poll_fn(move |cx| s.poll_recv(cx)).boxed());
+            ends.push(futures_util::stream::poll_fn(move |cx| s.poll_recv(cx)).boxed());
         }
     }
-    let terminate = futures_util::stream::select_all(signals).map(|()| Event::Terminate);
+    // A copy of stdout, owned by the future that watches it.
+    if let Ok(out) = std::io::stdout().as_fd().try_clone_to_owned() {
+        let gone = async move { inject_net::follow::reader_gone(out.as_fd()).await };
+        ends.push(futures_util::stream::once(gone).boxed());
+    }
+    let terminate = futures_util::stream::select_all(ends).map(|()| Event::Terminate);
     futures_util::stream::select(keys, terminate)
+}
+
+/// Whether the terminal on stdout hung up (the pty's other side closed:
+/// an ssh drop, a killed tmux). Nothing written to it can be seen any more.
+pub fn terminal_hung_up() -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let out = std::io::stdout();
+    let mut fds = [PollFd::new(out.as_fd(), PollFlags::empty())];
+    let gone = PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL;
+    poll(&mut fds, PollTimeout::ZERO).is_ok()
+        && fds[0].revents().is_some_and(|r| r.intersects(gone))
 }

@@ -195,10 +195,52 @@ pub fn read_log(dir: &Path) -> Result<Log, String> {
     // This dashboard's own run shows itself, live.
     let me = std::process::id();
     let alive = |pid: u32| pid != me && Path::new(&format!("/proc/{pid}")).exists();
+    let mut running = running(&text, alive);
+    running.retain(|_, r| r.pid.is_some_and(|pid| same_process(pid, r.since)));
     Ok(Log {
         past: with_outputs(dir, parse(&text)),
-        running: running(&text, alive),
+        running,
     })
+}
+
+/// Whether process `pid` can be the one that started a command at
+/// `since`: it started before then. A run whose process crashed leaves
+/// `started` without `finished`, and its pid may since belong to another
+/// process; that one started after the run and must not make the dead run
+/// show as `running`. The kernel's start times are read with 10 ms steps
+/// against a wall clock that NTP may have stepped, so a process that
+/// started up to `SLACK` after `since` is still taken as the run's (a pid
+/// comes round again only after the kernel has handed out all the others,
+/// not within a second).
+fn same_process(pid: u32, since: SystemTime) -> bool {
+    const SLACK: Duration = Duration::from_secs(1);
+    match process_start(pid) {
+        Some(start) => start <= since + SLACK,
+        // Gone meanwhile, or a /proc we cannot read: not shown as running.
+        None => false,
+    }
+}
+
+/// When process `pid` started, on the wall clock: its `starttime`
+/// (/proc/PID/stat field 22, clock ticks since boot) against the time
+/// since boot now (/proc/uptime).
+fn process_start(pid: u32) -> Option<SystemTime> {
+    // The ticks /proc counts in: USER_HZ, 100 on Linux whatever the
+    // kernel's own HZ (what sysconf(_SC_CLK_TCK) returns).
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 2 (the name, in parentheses) may hold spaces and `)`: count
+    // from after its last `)`, where field 3 begins.
+    let fields = stat.rsplit_once(')')?.1;
+    let ticks: u64 = fields.split_whitespace().nth(22 - 3)?.parse().ok()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let age = (uptime - ticks as f64 / TICKS_PER_SECOND).max(0.0);
+    SystemTime::now().checked_sub(Duration::from_secs_f64(age))
 }
 
 /// The run log's size and change time: a cheap look at whether it moved.
@@ -304,6 +346,37 @@ mod tests {
 not json
 {"attempts":1,"command":"hi","duration":1.5,"event":"finished","index":1,"name":"hi","outcome":{"result":"timed_out"},"phase":"errand","source":"dashboard","run":"2026-12-03T04:00:00Z-3-1","time":"2026-12-03T04:00:01.500Z"}
 "#;
+
+    /// A run log in a temporary dir where process `pid` started command
+    /// `slow` at `at` and never finished it.
+    fn log_of_a_run(pid: u32, at: SystemTime) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let time = humantime::format_rfc3339_millis(at);
+        let line = format!(
+            r#"{{"event":"started","index":1,"name":"slow","run":"2026-12-03T03:55:44Z-{pid}","source":"errand","time":"{time}"}}"#
+        );
+        std::fs::write(dir.path().join(EVENTS_FILE), line + "\n").unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_pid_that_started_after_the_run_is_not_the_run_still_going() {
+        // A real process, started now: it cannot be the process of a run
+        // that started an hour ago and crashed (its pid was reused).
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let crashed = read_log(log_of_a_run(pid, an_hour_ago).path()).unwrap();
+        // The same process, for a run it started now, is running.
+        let live = read_log(log_of_a_run(pid, SystemTime::now()).path()).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(crashed.running.is_empty(), "{:?}", crashed.running);
+        assert_eq!(live.running["slow"].pid, Some(pid));
+    }
 
     #[test]
     fn a_command_started_by_a_live_process_and_not_finished_is_running() {

@@ -196,14 +196,21 @@ async fn dashboard(
     // `run` stops and logs a running command before it returns, also when
     // the terminal went away under it.
     let result = run(&mut terminal, &mut app, &theme, events, changes, io).await;
-    if result.is_err() {
-        // The terminal is gone: ratatui's drop would show the cursor on it
-        // and `eprintln!` the failure, which panics (exit 101). Nothing is
-        // left to clean up on a dead terminal.
-        std::mem::forget(terminal);
+    // ratatui's drop shows the cursor and `eprintln!`s a failure, which
+    // panics (exit 101) on a terminal that went away; `restore_terminal`
+    // shows it instead, ignoring errors.
+    std::mem::forget(terminal);
+    let hung_up = super::event_loop::terminal_hung_up();
+    if !hung_up {
+        restore_terminal();
     }
-    restore_terminal();
     match result {
+        // Nothing left to restore or to read a message on; the line is for
+        // a stderr sent elsewhere (`2>file`).
+        _ if hung_up => {
+            say_err("inject-tui: the terminal hung up; stopped");
+            ExitCode::from(2)
+        }
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             say_err(&format!("inject-tui: terminal error: {e}"));
@@ -227,10 +234,11 @@ fn init_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
     ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
 }
 
-/// Leaves raw mode and the alternate screen; a terminal that is gone has
-/// nothing left to restore, so errors are ignored.
+/// Leaves raw mode and the alternate screen and shows the cursor; a
+/// terminal that is gone has nothing left to restore, so errors are ignored.
 fn restore_terminal() {
     let _ = ratatui::try_restore();
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::cursor::Show);
 }
 
 /// A line to stderr that never panics (`eprintln!` does when stderr is a

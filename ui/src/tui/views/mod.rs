@@ -6,12 +6,14 @@ mod commands;
 mod confirm;
 mod footer;
 pub mod help;
+mod hint;
 mod interfaces;
 mod output;
 mod plan;
 mod routes;
 mod too_small;
 mod viewer;
+mod wrapped;
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};

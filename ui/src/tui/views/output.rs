@@ -1,5 +1,7 @@
-//! Output of the selected command, newest at the bottom; stdout lines are
-//! marked `out│`, stderr `err│`, the runner's own notes `···`.
+//! Output of the selected command: its last lines (following the end
+//! while it runs, unless scrolled back), ANSI colours drawn as the viewer
+//! draws them; stdout lines are marked `out│`, stderr `err│`, the runner's
+//! own notes `···`.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -12,7 +14,6 @@ use crate::tui::display::OutStream;
 use crate::tui::elide;
 use crate::tui::layout::inner_rows;
 use crate::tui::theme::Theme;
-use crate::tui::viewer::expand_tabs;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows_fit = inner_rows(area, false);
@@ -32,21 +33,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .min(all.len().saturating_sub(rows_fit));
     let end = all.len() - back;
     let start = end.saturating_sub(rows_fit);
+    // Coloured as the viewer colours them (ANSI codes drawn, never sent
+    // raw to the terminal), after a mark of the stream.
     let mut lines: Vec<Line> = all[start..end]
         .iter()
-        .map(|l| match l.stream {
-            OutStream::Stdout => Line::from(vec![
-                Span::styled(format!("out{}", theme.marks.bar), theme.dim),
-                Span::raw(elide::elide(&expand_tabs(&l.text, 0), text_w)),
-            ]),
-            OutStream::Stderr => Line::from(vec![
-                Span::styled(format!("err{}", theme.marks.bar), theme.stderr),
-                Span::styled(elide::elide(&expand_tabs(&l.text, 0), text_w), theme.stderr),
-            ]),
-            OutStream::Info => Line::from(vec![
-                Span::styled(format!("{} ", theme.marks.note), theme.info),
-                Span::styled(elide::elide(&expand_tabs(&l.text, 0), text_w), theme.info),
-            ]),
+        .map(|l| {
+            let mark = match l.stream {
+                OutStream::Stdout => Span::styled(format!("out{}", theme.marks.bar), theme.dim),
+                OutStream::Stderr => Span::styled(format!("err{}", theme.marks.bar), theme.stderr),
+                OutStream::Info => Span::styled(format!("{} ", theme.marks.note), theme.info),
+            };
+            let mut spans = vec![mark];
+            spans.extend(super::viewer::styled(l, theme).spans);
+            elide::elide_line(Line::from(spans), text_w + 4)
         })
         .collect();
     if all.is_empty() {
@@ -77,5 +76,49 @@ fn title_of(cmd: &crate::tui::display::CommandRow, back: usize) -> String {
         format!("output: {} (scrolled back {back})", cmd.name)
     } else {
         format!("output: {}", cmd.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tui::display::{OutLine, OutStream};
+    use crate::tui::fixtures::seed_vm_app;
+    use crate::tui::theme::Theme;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Color;
+    use ratatui::Terminal;
+
+    #[test]
+    fn the_panel_draws_ansi_colours_and_follows_the_tail() {
+        let mut app = seed_vm_app();
+        let mut output: Vec<OutLine> = (1..=50)
+            .map(|i| OutLine {
+                stream: OutStream::Stdout,
+                text: format!("line {i}"),
+            })
+            .collect();
+        output.push(OutLine {
+            stream: OutStream::Stdout,
+            text: "\u{1b}[32mgreen\u{1b}[0m and plain".into(),
+        });
+        app.commands[0].output = output;
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal
+            .draw(|f| crate::tui::views::render(f, &app, &Theme::color()))
+            .unwrap();
+        let buf = terminal.backend().buffer().clone();
+        let rows: Vec<String> = buf
+            .content()
+            .chunks(120)
+            .map(|r| r.iter().map(|c| c.symbol()).collect())
+            .collect();
+        let s = rows.join("\n");
+        assert!(s.contains("out│green and plain"), "{s}");
+        assert!(!s.contains("[32m") && !s.contains('\u{1b}'), "{s}");
+        assert!(s.contains("out│line 50"), "the tail: {s}");
+        assert!(!s.contains("out│line 1 "), "not the head: {s}");
+        let row = rows.iter().position(|r| r.contains("green and")).unwrap();
+        let col = rows[row].chars().position(|c| c == 'g').unwrap();
+        assert_eq!(buf[(col as u16, row as u16)].fg, Color::Green);
     }
 }

@@ -28,7 +28,7 @@ const KEYS: [(&str, &str); 6] = [
 /// One output line as styled text: its ANSI colours when the theme has
 /// colour, else only its characters; tabs expanded to stops of 8 columns
 /// (counted on what shows, not on the escape codes).
-fn styled(line: &OutLine, theme: &Theme) -> Line<'static> {
+pub(crate) fn styled(line: &OutLine, theme: &Theme) -> Line<'static> {
     let base = match line.stream {
         OutStream::Stdout => Style::default(),
         OutStream::Stderr => theme.stderr,
