@@ -5,14 +5,15 @@
 //! sees: the exit code and the message, and for the alias bombs the peak
 //! memory (`/usr/bin/time -f %M`).
 
+mod common;
+use common::INJECT;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
-
 fn inject(args: &[&str]) -> Output {
-    let child = Command::new(BIN)
+    let child = Command::new(INJECT)
         .args(args)
         .env_remove("INJECT_CONFIG")
         .env_remove("INJECT_LOG_DIR")
@@ -58,7 +59,7 @@ fn check_measured(path: &Path) -> (Output, u64) {
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M", "-o"])
         .arg(&report)
-        .args([BIN, "check", "-c"])
+        .args([INJECT, "check", "-c"])
         .arg(path)
         .env_remove("INJECT_CONFIG")
         .output()

@@ -5,10 +5,12 @@
 //! its phase has nothing to do, exits 0 and leaves no trace in the run log.
 //! (Through BOSH's agent: tests/bosh_release.rs.)
 
+mod common;
+use common::INJECT;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const INJECT: &str = env!("CARGO_BIN_EXE_inject");
 const STOP_SIDE: [&str; 3] = ["pre-stop", "drain", "post-stop"];
 const GATE: [&str; 4] = ["errand", "pre-start", "post-start", "post-deploy"];
 const EVERY_HOOK: &str = "[errand, pre-start, post-start, post-deploy, pre-stop, drain, post-stop]";

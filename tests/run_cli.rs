@@ -2,16 +2,14 @@
 //! signals. Each test writes its config into a temp dir and reads what a user
 //! would see: stdout, stderr, the exit code, files the commands made.
 
-#[path = "common/pipe.rs"]
-mod pipe;
+mod common;
+use common::{alive, pipe, root_or_skip, wait_for, INJECT};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-const INJECT: &str = env!("CARGO_BIN_EXE_inject");
 
 struct Case {
     dir: tempfile::TempDir,
@@ -75,32 +73,6 @@ impl std::fmt::Debug for Run {
             "exit {}\n--- stdout\n{}--- stderr\n{}",
             self.code, self.stdout, self.stderr
         )
-    }
-}
-
-/// A process exists and is not a zombie (a zombie has ended; only its
-/// parent's bookkeeping is left).
-fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .chars()
-                .next();
-            state != Some('Z')
-        }
-        Err(_) => false,
-    }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < timeout, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -575,13 +547,7 @@ networks:
 
 #[test]
 fn a_command_runs_as_its_user() {
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    if !is_root {
-        eprintln!("skipping: switching users needs root");
+    if !root_or_skip("a_command_runs_as_its_user", "to switch users") {
         return;
     }
     let case = Case::new(
@@ -640,34 +606,81 @@ fn a_bad_user_or_cwd_later_in_the_plan_stops_it_before_anything_runs() {
     assert!(!case.path("first-ran").exists(), "the first command ran");
 }
 
+/// A user made for one test (`useradd`), with a primary group and two
+/// supplementary ones (`groupadd`), all named for this process; deleted on
+/// drop so no test leaves them on the machine.
+struct UserInGroups {
+    user: String,
+    groups: [String; 3],
+}
+
+impl UserInGroups {
+    fn new() -> UserInGroups {
+        let id = std::process::id();
+        let made = UserInGroups {
+            user: format!("injt-u{id}"),
+            groups: [0, 1, 2].map(|n| format!("injt-g{id}-{n}")),
+        };
+        // Another process may hold /etc/passwd's or /etc/group's lock a
+        // moment (useradd then says "cannot lock"): tried again, a while.
+        let sh = |program: &str, args: &[&str]| {
+            for _ in 0..100 {
+                let out = Command::new(program).args(args).output().unwrap();
+                if out.status.success() {
+                    return;
+                }
+                let why = String::from_utf8_lossy(&out.stderr);
+                assert!(why.contains("lock"), "{program} {args:?}: {out:?}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            panic!("{program} {args:?}: the lock stayed taken");
+        };
+        for group in &made.groups {
+            sh("groupadd", &[group]);
+        }
+        let supplementary = format!("{},{}", made.groups[1], made.groups[2]);
+        sh(
+            "useradd",
+            &[
+                "--no-create-home",
+                "--shell",
+                "/bin/sh",
+                "--gid",
+                &made.groups[0],
+                "--groups",
+                &supplementary,
+                &made.user,
+            ],
+        );
+        made
+    }
+}
+
+impl Drop for UserInGroups {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(&self.user).output();
+        for group in &self.groups {
+            let _ = Command::new("groupdel").arg(group).output();
+        }
+    }
+}
+
 #[test]
 fn a_command_run_as_a_user_keeps_that_users_supplementary_groups() {
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    if !is_root {
-        eprintln!("skipping: switching users needs root");
+    let test = "a_command_run_as_a_user_keeps_that_users_supplementary_groups";
+    if !root_or_skip(test, "to make a user and switch to it") {
         return;
     }
-    // A user this machine already has in a supplementary group (no user is
-    // made: tests do not change the host).
-    let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    let user = groups
-        .lines()
-        .filter_map(|l| l.split(':').nth(3))
-        .flat_map(|members| members.split(','))
-        .find(|u| !u.is_empty());
-    let Some(user) = user else {
-        eprintln!("skipping: no user on this machine has a supplementary group");
-        return;
-    };
+    // A user of the test's own, in two groups of its own (made here,
+    // removed when the test ends, passed or failed).
+    let made = UserInGroups::new();
+    let user = made.user.as_str();
     let expected = Command::new("id").arg("-G").arg(user).output().unwrap();
     let expected = String::from_utf8_lossy(&expected.stdout).trim().to_string();
-    assert!(
-        expected.contains(' '),
-        "{user} has more than one group: {expected}"
+    assert_eq!(
+        expected.split_whitespace().count(),
+        3,
+        "{user}: a primary and two supplementary groups: {expected}"
     );
     let case = Case::new(&format!(
         "commands:\n  - {{name: groups, run: 'id -G', user: {user}}}\n"
@@ -1307,8 +1320,10 @@ fn a_cwd_removed_by_an_earlier_command_is_named_as_the_problem() {
 fn switching_users_without_root_is_refused_before_anything_runs() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipping: the test runs inject as `nobody`, which needs root");
+    if !root_or_skip(
+        "switching_users_without_root_is_refused_before_anything_runs",
+        "to run inject as `nobody`",
+    ) {
         return;
     }
     // Issue 12: as non-root, `user: nobody` read `/bin/bash: Operation not
