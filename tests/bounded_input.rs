@@ -6,7 +6,7 @@
 //! memory (`/usr/bin/time -f %M`).
 
 mod common;
-use common::INJECT;
+use common::{agent, INJECT};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -307,16 +307,12 @@ fn env_may_not_set_a_name_inject_owns() {
 }
 
 /// What the BOSH agent's reply spends on `text` (Go's `json.Marshal` of a
-/// string without its quotes), counted here independently of inject.
+/// string, quotes included), counted by tests/common/agent.rs, not by
+/// inject's own code.
 fn go_json_len(text: &str) -> usize {
-    text.chars()
-        .map(|c| match c {
-            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => 6,
-            c if (c as u32) < 0x20 => 6,
-            c => c.len_utf8(),
-        })
-        .sum()
+    let mut encoded = Vec::new();
+    agent::go_string(&mut encoded, text.as_bytes());
+    encoded.len()
 }
 
 #[test]

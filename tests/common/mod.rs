@@ -7,6 +7,7 @@
 //! of it, hence `dead_code` allowed once here.
 #![allow(dead_code)]
 
+pub mod agent;
 pub mod bosh;
 pub mod netns;
 pub mod networkd;
