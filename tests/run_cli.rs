@@ -434,6 +434,39 @@ commands:
     );
 }
 
+/// A run of one command printing one line of `len` bytes and its newline,
+/// under `output_limit: 1KiB`.
+fn one_line_under_a_1kib_limit(len: usize) -> Run {
+    let case = Case::new(&format!(
+        "output_limit: 1KiB\ncommands:\n  - {{name: line, run: \"head -c {len} /dev/zero | tr '\\\\0' x; echo\"}}\n"
+    ));
+    let run = case.run(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    run
+}
+
+#[test]
+fn output_of_exactly_output_limit_bytes_is_shown_whole() {
+    // 1023 bytes and the newline: 1024, the limit itself.
+    let run = one_line_under_a_1kib_limit(1023);
+    assert!(
+        run.stdout.contains(&format!("\n  {}\n", "x".repeat(1023))),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("not shown"), "{run:?}");
+}
+
+#[test]
+fn output_one_byte_over_output_limit_is_cut_and_says_so() {
+    let run = one_line_under_a_1kib_limit(1024);
+    assert!(!run.stdout.contains(&"x".repeat(1024)), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("  … 1025 bytes of output not shown (output_limit,"),
+        "{run:?}"
+    );
+}
+
 #[test]
 fn fifty_megabytes_of_output_keep_memory_flat() {
     if !Path::new("/usr/bin/time").exists() {
