@@ -6,7 +6,7 @@
 //! (Through BOSH's agent: tests/bosh_release.rs.)
 
 mod common;
-use common::INJECT;
+use common::{Run, INJECT};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,11 +52,7 @@ impl Case {
             .env_remove("INJECT_CONFIG")
             .output()
             .unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from(out)
     }
 
     /// The run log's lines.
@@ -73,22 +69,6 @@ impl Case {
         std::fs::read_dir(self.log_dir().join("runs"))
             .map(|d| d.count())
             .unwrap_or(0)
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
     }
 }
 

@@ -69,6 +69,34 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
+/// A finished `inject`: exit code (-1 for a signal) and its output as text;
+/// its Debug shows all three, for assertion messages.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: text(&out.stdout),
+            stderr: text(&out.stderr),
+        }
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
 /// A child killed (SIGKILL) and reaped when the test ends, passed or
 /// failed: a watcher left behind in a deleted namespace would wait forever,
 /// holding the test's output open.
