@@ -8,13 +8,19 @@
 #   sudo bench/fleet.sh            # N=50
 #   sudo N=10 INJECT=path/to/inject bench/fleet.sh
 #
-# What runs on each VM is the BOSH job's own `bin/run`, rendered by
-# bosh-release/test/render.rb from the ops file's properties
-# (manifests/colocate-inject-commands.yml) and the VM's networks, with the
-# package installed by its `packaging` script into a per-VM /var/vcap
-# (bind-mounted in a private mount namespace), run as the agent runs it:
-# root, only PATH=/usr/sbin:/usr/bin:/sbin:/bin. Without ruby, `inject run -c`
-# with the same config and a per-VM --log-dir instead.
+# What runs on each VM is the BOSH job's own `bin/run`, made by BOSH's own
+# code as tests/bosh_release.rs makes it: the bosh CLI builds the release
+# tarball (`bosh create-release`, this build's inject as its blob) and reads
+# the ops file's properties (`bosh int` of manifests/
+# colocate-inject-commands.yml over test/fixtures/haproxy.yml); the Go
+# harness in tests/bosh renders the job with bosh-cli's renderer for the
+# VM's networks and installs package and job with bosh-agent's compiler and
+# appliers into a /var/vcap, copied per VM (bind-mounted in a private mount
+# namespace), where the errand runs as the agent runs it: root, only
+# PATH=/usr/sbin:/usr/bin:/sbin:/bin. Needs the bosh CLI (on PATH or where
+# scripts/lib/tools.sh caches it), Go and ruby (bosh-cli's ERB renderer);
+# without them it says which is missing and runs `inject run -c` with the
+# ops file's properties and a per-VM --log-dir instead.
 #
 # Reports N, the wall time of the N runs against a single run (median of 5 on
 # a VM of its own), failures; checks every VM ends with exactly one IPv6
@@ -58,17 +64,34 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-if command -v ruby >/dev/null; then mode=bosh; else mode=inject; fi
+bosh_cli=$(command -v bosh || echo "${XDG_CACHE_HOME:-$HOME/.cache}/inject/bin/bosh")
+missing=()
+[[ -x $bosh_cli ]] || missing+=("the bosh CLI (scripts/lib/tools.sh builds it)")
+command -v go >/dev/null || missing+=(go)
+command -v ruby >/dev/null || missing+=(ruby)
+if ((${#missing[@]} == 0)); then
+    mode=bosh
+else
+    mode=inject
+    echo "fleet: no ${missing[*]}: running \`inject run -c\` instead of the job's bin/run" >&2
+fi
 
-# The job rendered once (every VM is a copy of the seed's, networks alike),
-# the package installed once by its own packaging script.
-cat >"$work/input.yml" <<EOF
-properties: $(ruby "$release/test/render.rb" job-properties "$release/manifests/colocate-inject-commands.yml" inject-commands 2>/dev/null ||
-    echo '{"commands":[{"name":"ipv6-default-route","run":"ip -6 route replace default via \"$INJECT_NET_IPV6_GATEWAY\"","unless":"ip -6 route show default | grep -q \"via $INJECT_NET_IPV6_GATEWAY \"","phases":["errand","pre-start","ensure"],"timeout":"30s"}]}')
-networks:
-  default: {ip: 10.0.250.10, gateway: 10.0.250.1, netmask: 255.255.255.0}
-  ipv6: {ip: "2001:db8:69f5::10", gateway: "2001:db8:69f5::1", netmask: "ffff:ffff:ffff:ffff::"}
+cat >"$work/networks.json" <<'EOF'
+{"default": {"ip": "10.0.250.10", "gateway": "10.0.250.1", "netmask": "255.255.255.0", "default": ["dns", "gateway"]},
+ "ipv6": {"ip": "2001:db8:69f5::10", "gateway": "2001:db8:69f5::1", "netmask": "ffff:ffff:ffff:ffff::"}}
 EOF
+
+# in_vcap DIR CMD...: CMD with DIR as /var/vcap, an empty /usr/local/bin and
+# an /etc/group that has vcap (the agent's appliers chown root:vcap), in a
+# private mount namespace: the host's own are left alone.
+in_vcap() {
+    local dir=$1
+    shift
+    unshare --mount --propagation private sh -c \
+        'mount --bind "$1" /var/vcap && mount --bind "$2" /usr/local/bin && mount --bind "$3" /etc/group && shift 3 && exec "$@"' \
+        sh "$dir" "$work/local-bin" "$work/group" "$@"
+}
+
 if [[ $mode == bosh ]]; then
     # /var/vcap is the mount point (empty unless on a BOSH VM); removed on
     # exit when this run made it.
@@ -76,28 +99,54 @@ if [[ $mode == bosh ]]; then
         mkdir /var/vcap
         made_vcap=1
     fi
-    mkdir -p "$work/compile/inject"
-    cp "$INJECT" "$work/compile/inject/inject-linux-amd64"
-    (cd "$work/compile" && env -i $agent_path BOSH_COMPILE_TARGET="$work/compile" \
-        BOSH_INSTALL_TARGET="$work/package" bash "$release/packages/inject/packaging")
-    ruby "$release/test/render.rb" render "$release/jobs/inject-commands" "$work/input.yml" "$work/job"
+    mkdir -p "$work/local-bin"
+    cp /etc/group "$work/group"
+    if ! grep -q '^vcap:' "$work/group"; then
+        gid=$(awk -F: '{ taken[$3] = 1 } END { for (g = 60000; g in taken; g++); print g }' /etc/group)
+        echo "vcap:x:$gid:" >>"$work/group"
+    fi
+    echo "fleet: building the harness, the release and the job with BOSH's code" >&2
+    (cd "$here/tests/bosh" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -trimpath -o "$work/harness" .)
+    # The ops file's properties as the director would give them.
+    (cd "$release/manifests" && "$bosh_cli" int ../test/fixtures/haproxy.yml \
+        -o colocate-inject-commands.yml \
+        --path /instance_groups/name=haproxy/jobs/name=inject-commands/properties) |
+        ruby -ryaml -rjson -e 'puts JSON.generate(YAML.safe_load($stdin.read))' >"$work/properties.json"
+    # The release, with this inject (without its debug info) as the blob.
+    cp -r "$release" "$work/release"
+    rm -rf "$work/release/"{blobs,.blobs,dev_releases,.dev_builds}
+    strip -o "$work/inject-blob" "$INJECT" 2>/dev/null || cp "$INJECT" "$work/inject-blob"
+    (cd "$work/release" && "$bosh_cli" add-blob "$work/inject-blob" inject/inject-linux-amd64 >/dev/null &&
+        "$bosh_cli" create-release --force --tarball "$work/inject.tgz" >/dev/null)
+    "$work/harness" render -release "$work/inject.tgz" -job inject-commands \
+        -properties "$work/properties.json" -networks "$work/networks.json" -out "$work/rendered"
+    # Installed once (every VM is a copy of the seed's, networks alike),
+    # then copied per VM, files hard-linked: the agent's links are absolute
+    # /var/vcap paths, so each copy's resolve inside it.
+    mkdir -p "$work/vcap"
+    in_vcap "$work/vcap" env -i "$agent_path" "$work/harness" install -release "$work/inject.tgz" \
+        -job inject-commands -rendered "$work/rendered" >/dev/null
 else
-    # The config the job would render: the same properties and networks.
-    python3 - "$work/input.yml" >"$work/commands.yml" <<'PY'
+    # The config the job would render: the ops file's properties and the
+    # same networks.
+    python3 - "$release/manifests/colocate-inject-commands.yml" "$work/networks.json" >"$work/commands.yml" <<'PY'
 import json, sys, yaml
-i = yaml.safe_load(open(sys.argv[1]))
-print(json.dumps({**i["properties"], "networks": i["networks"]}))
+ops = yaml.safe_load(open(sys.argv[1]))
+job = next(op["value"] for op in ops if op["path"].startswith("/instance_groups/name=haproxy/jobs/name=inject-commands"))
+# As the job's template writes them: address, gateway and netmask only.
+networks = {name: {k: v for k, v in net.items() if k in ("ip", "gateway", "netmask")}
+            for name, net in json.load(open(sys.argv[2])).items()}
+print(json.dumps({**job["properties"], "networks": networks}))
 PY
 fi
 
-# vm_dir I: VM I's own /var/vcap (package hard-linked, job copied).
+# make_vm I: VM I, and its own /var/vcap (the installed one, hard-linked).
 make_vm() {
     local i=$1 vm=${prefix}vm$1 peer=${prefix}gw$1
     seed_vm "$vm" "$peer"
-    mkdir -p "$work/vm$i/vcap/packages" "$work/vm$i/vcap/jobs" "$work/vm$i/log"
+    mkdir -p "$work/vm$i/log"
     if [[ $mode == bosh ]]; then
-        cp -al "$work/package" "$work/vm$i/vcap/packages/inject"
-        cp -a "$work/job" "$work/vm$i/vcap/jobs/inject-commands"
+        cp -al "$work/vcap" "$work/vm$i/vcap"
     fi
 }
 
@@ -105,9 +154,8 @@ make_vm() {
 errand() {
     local i=$1 vm=${prefix}vm$1 start=$EPOCHREALTIME rc=0
     if [[ $mode == bosh ]]; then
-        unshare --mount --propagation private sh -c \
-            'mount --bind "$1" /var/vcap && exec ip netns exec "$2" env -i "$3" /var/vcap/jobs/inject-commands/bin/run' \
-            sh "$work/vm$i/vcap" "$vm" "$agent_path" >"$work/vm$i.out" 2>&1 || rc=$?
+        in_vcap "$work/vm$i/vcap" ip netns exec "$vm" env -i "$agent_path" \
+            /var/vcap/jobs/inject-commands/bin/run >"$work/vm$i.out" 2>&1 || rc=$?
     else
         ip netns exec "$vm" env -i "$agent_path" "$INJECT" run -c "$work/commands.yml" \
             --phase errand --log-dir "$work/vm$i/log" >"$work/vm$i.out" 2>&1 || rc=$?
@@ -135,7 +183,9 @@ fleet() {
 
 log_of() { # log_of I: VM I's run logs, concatenated
     if [[ $mode == bosh ]]; then
-        cat "$work/vm$1/vcap/sys/log/inject-commands/"* 2>/dev/null || true
+        # Read as the VM sees it: the agent's /var/vcap/sys is a link to
+        # /var/vcap/data/sys, which only resolves inside its mount.
+        in_vcap "$work/vm$1/vcap" sh -c 'cat /var/vcap/sys/log/inject-commands/*' 2>/dev/null || true
     else
         cat "$work/vm$1/log/"* 2>/dev/null || true
     fi

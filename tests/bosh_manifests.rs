@@ -6,15 +6,8 @@
 //! `inject check` with the networks those manifests give the instance.
 
 // Shared by several test crates; each uses a part of it.
-#[allow(dead_code)]
-#[path = "common/bosh.rs"]
-mod bosh;
-#[allow(dead_code)]
-#[path = "common/netns.rs"]
-mod netns;
-#[allow(dead_code)]
-#[path = "common/vcap_mount.rs"]
-mod vcap_mount;
+mod common;
+use common::{bosh, INJECT};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -229,7 +222,7 @@ impl Bosh {
             json!({"commands": commands, "networks": networks}).to_string(),
         )
         .unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_inject"))
+        let out = Command::new(INJECT)
             .args(["check", "-c"])
             .arg(&config)
             .output()
@@ -476,7 +469,7 @@ fn the_template_passes_the_directors_prefix_through() {
     let rendered: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     assert_eq!(rendered["networks"]["default-ipv6"]["prefix"], "128");
     assert_eq!(rendered["networks"]["default"]["prefix"], "32");
-    let check = Command::new(env!("CARGO_BIN_EXE_inject"))
+    let check = Command::new(INJECT)
         .args(["check", "-c"])
         .arg(&config)
         .output()

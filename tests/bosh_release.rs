@@ -10,22 +10,15 @@
 //! to the renderer, which action it sends when).
 
 // Shared by several test crates; each uses a part of it.
-#[allow(dead_code)]
-#[path = "common/bosh.rs"]
-mod bosh;
-#[allow(dead_code)]
-#[path = "common/netns.rs"]
-mod netns;
-#[allow(dead_code)]
-#[path = "common/vcap_mount.rs"]
-mod vcap_mount;
+mod common;
+use common::{bosh, netns, INJECT};
 
 use std::path::Path;
 use std::process::Command;
 
 use bosh::{
-    all_output, bosh_cli, create_release, inject, release_copy, release_dir, render_with,
-    seed_networks, text, Bosh, Vcap,
+    all_output, bosh_cli, create_release, release_copy, release_dir, render_with, seed_networks,
+    text, Bosh, Vcap,
 };
 use netns::{can_run, SeedVm};
 use serde_json::{json, Value};
@@ -143,7 +136,7 @@ fn bosh_templates_render_scripts_and_a_config_inject_accepts() {
     assert_eq!(config["networks"]["ipv6"]["ip"], SeedVm::V6_ADDRESS);
     assert_eq!(config["networks"]["default"]["netmask"], "255.255.255.0");
 
-    let check = Command::new(inject())
+    let check = Command::new(INJECT)
         .args(["check", "-c"])
         .arg(&config_path)
         .output()
@@ -184,7 +177,7 @@ fn bosh_properties_are_data_and_the_scripts_never_change() {
     assert_eq!(config["output_limit"], "64KiB");
     assert_eq!(config["dry_run"], false);
     assert_eq!(config["commands"], json!([]));
-    let check = Command::new(inject())
+    let check = Command::new(INJECT)
         .args(["check", "-c"])
         .arg(defaults.join("config/commands.yml"))
         .output()
@@ -281,7 +274,7 @@ fn bosh_cli_creates_the_release_from_the_tree() {
     let copy = release_copy(dir.path());
     let add = Command::new(&bosh)
         .current_dir(&copy)
-        .args(["add-blob", inject(), "inject/inject-linux-amd64"])
+        .args(["add-blob", INJECT, "inject/inject-linux-amd64"])
         .output()
         .unwrap();
     assert!(add.status.success(), "bosh add-blob: {}", all_output(&add));
@@ -326,7 +319,7 @@ fn bosh_cli_creates_the_release_from_the_tree() {
     );
     assert!(
         std::fs::read(package.join("inject/inject-linux-amd64")).unwrap()
-            == std::fs::read(inject()).unwrap(),
+            == std::fs::read(INJECT).unwrap(),
         "the package's blob is not the binary given to bosh add-blob"
     );
     let job_files = tar_list(&unpacked.join("jobs/inject-commands.tgz"));
@@ -878,148 +871,172 @@ fn broken_job(bosh: &Bosh, case: &str) -> (Value, Value) {
 }
 
 /// The director's order, with the agent's own actions: a job rendered
-/// with each broken config stops cleanly (pre-stop, drain, monit stop,
-/// post-stop all succeed, each logging the error), and the fixed job's
-/// pre-start then adds the IPv6 default route: the fix-forward deploy works.
-#[test]
-fn bosh_a_broken_config_never_blocks_a_stop_and_the_fixed_deploy_adds_the_route() {
-    let test = "bosh_a_broken_config_never_blocks_a_stop_and_the_fixed_deploy_adds_the_route";
+/// with a broken config (`case`, see [`broken_job`]) stops cleanly
+/// (pre-stop, drain, monit stop, post-stop all succeed, each logging the
+/// error), and the fixed job's pre-start then adds the IPv6 default route:
+/// the fix-forward deploy works. One test per case, so each says which
+/// broke and all run.
+fn a_broken_config_never_blocks_a_stop_and_the_fixed_deploy_adds_the_route(test: &str, case: &str) {
     let Some((bosh, vm)) = setup(test) else {
         return;
     };
-    for case in [
-        "missing network",
-        "typo",
-        "two IPv6 networks",
-        "dry_run \"false\"",
+    let (properties, networks) = broken_job(&bosh, case);
+    let vcap = Vcap::install(&bosh, &properties, Some(&networks));
+    // The gate: pre-start and the errand refuse it (the deploy stops
+    // there) and nothing changes.
+    let pre_start = vcap.agent(
+        &bosh,
+        &vm,
+        &["-action", "run_script", "-script", "pre-start"],
+    );
+    assert!(
+        pre_start.exception().is_some(),
+        "{case}: {}",
+        pre_start.json
+    );
+    assert_eq!(ipv6_default_routes(&vm), "", "{case}");
+
+    // The next deploy, recreate or stop: pre-stop, drain, monit stop,
+    // post-stop, as the director sends them.
+    let reply = vcap.agent(
+        &bosh,
+        &vm,
+        &["-action", "run_script", "-script", "pre-stop"],
+    );
+    assert_eq!(
+        reply.json,
+        json!({"value": {}}),
+        "{case}: pre-stop: {}",
+        reply.stderr
+    );
+    let reply = vcap.agent(&bosh, &vm, &["-action", "drain"]);
+    assert_eq!(
+        reply.json,
+        json!({"value": 0}),
+        "{case}: drain: {}",
+        reply.stderr
+    );
+    // monit stop: the job's stop program, as monit runs it.
+    let stop = vcap.in_namespace(
+        Some(&vm),
+        &["/var/vcap/jobs/inject-commands/bin/ensure_ctl", "stop"],
+    );
+    assert!(
+        stop.status.success(),
+        "{case}: monit stop: {}",
+        all_output(&stop)
+    );
+    let reply = vcap.agent(
+        &bosh,
+        &vm,
+        &["-action", "run_script", "-script", "post-stop"],
+    );
+    assert_eq!(
+        reply.json,
+        json!({"value": {}}),
+        "{case}: post-stop: {}",
+        reply.stderr
+    );
+
+    // Each hook said why, naming the place, where an operator looks.
+    for (hook, log) in [
+        ("pre-stop", "pre-stop.stderr.log"),
+        ("drain", "drain.log"),
+        ("post-stop", "post-stop.stderr.log"),
     ] {
-        let (properties, networks) = broken_job(&bosh, case);
-        let vcap = Vcap::install(&bosh, &properties, Some(&networks));
-        // The gate: pre-start and the errand refuse it (the deploy stops
-        // there) and nothing changes.
-        let pre_start = vcap.agent(
-            &bosh,
-            &vm,
-            &["-action", "run_script", "-script", "pre-start"],
-        );
-        assert!(
-            pre_start.exception().is_some(),
-            "{case}: {}",
-            pre_start.json
-        );
-        assert_eq!(ipv6_default_routes(&vm), "", "{case}");
-
-        // The next deploy, recreate or stop: pre-stop, drain, monit stop,
-        // post-stop, as the director sends them.
-        let reply = vcap.agent(
-            &bosh,
-            &vm,
-            &["-action", "run_script", "-script", "pre-stop"],
-        );
-        assert_eq!(
-            reply.json,
-            json!({"value": {}}),
-            "{case}: pre-stop: {}",
-            reply.stderr
-        );
-        let reply = vcap.agent(&bosh, &vm, &["-action", "drain"]);
-        assert_eq!(
-            reply.json,
-            json!({"value": 0}),
-            "{case}: drain: {}",
-            reply.stderr
-        );
-        // monit stop: the job's stop program, as monit runs it.
-        let stop = vcap.in_namespace(
-            Some(&vm),
-            &["/var/vcap/jobs/inject-commands/bin/ensure_ctl", "stop"],
-        );
-        assert!(
-            stop.status.success(),
-            "{case}: monit stop: {}",
-            all_output(&stop)
-        );
-        let reply = vcap.agent(
-            &bosh,
-            &vm,
-            &["-action", "run_script", "-script", "post-stop"],
-        );
-        assert_eq!(
-            reply.json,
-            json!({"value": {}}),
-            "{case}: post-stop: {}",
-            reply.stderr
-        );
-
-        // Each hook said why, naming the place, where an operator looks.
-        for (hook, log) in [
-            ("pre-stop", "pre-stop.stderr.log"),
-            ("drain", "drain.log"),
-            ("post-stop", "post-stop.stderr.log"),
-        ] {
-            let text = vcap.file(&format!("sys/log/inject-commands/{log}"));
-            let field = if case.starts_with("dry_run") {
-                "dry_run"
-            } else {
-                "commands[0].run"
-            };
-            assert!(
-                text.contains("inject: warning: ") && names_place_and_field(&text, field),
-                "{case}: {hook} did not log the error with its place: {text}"
-            );
-        }
-        // The stop hooks' own command is fine: it ran, unless the error is
-        // in what every command runs under (dry_run), which stops them all.
-        let marks = vcap.file("data/stop-marks");
-        if case.starts_with("dry_run") {
-            assert!(
-                marks.is_empty(),
-                "{case}: a stop command ran under a broken dry_run"
-            );
-            let events = vcap.file("sys/log/inject-commands/inject-run.jsonl");
-            assert_eq!(
-                events
-                    .lines()
-                    .filter(|l| l.contains("\"event\":\"config_error\""))
-                    .count(),
-                3,
-                "{case}: {events}"
-            );
+        let text = vcap.file(&format!("sys/log/inject-commands/{log}"));
+        let field = if case.starts_with("dry_run") {
+            "dry_run"
         } else {
-            assert_eq!(
-                marks.lines().count(),
-                3,
-                "{case}: the stop hooks' own command did not run in each"
-            );
-            assert!(
-                vcap.file("sys/log/inject-commands/drain.log")
-                    .contains("1 command: 1 ok"),
-                "{case}"
-            );
-        }
-
-        // The fix-forward deploy: the fixed job applied on this instance,
-        // and its pre-start adds the route.
-        let fixed = ops_file_properties(&bosh);
-        vcap.apply(&bosh, &fixed, Some(&seed_networks()));
-        let pre_start = vcap.agent(
-            &bosh,
-            &vm,
-            &["-action", "run_script", "-script", "pre-start"],
-        );
-        assert_eq!(
-            pre_start.json,
-            json!({"value": {}}),
-            "{case}: fixed pre-start: {}",
-            pre_start.stderr
-        );
-        let routes = ipv6_default_routes(&vm);
+            "commands[0].run"
+        };
         assert!(
-            routes.starts_with(&format!("default via {} dev eth1", SeedVm::V6_GATEWAY)),
-            "{case}: the fixed pre-start did not add the IPv6 default: {routes:?}"
+            text.contains("inject: warning: ") && names_place_and_field(&text, field),
+            "{case}: {hook} did not log the error with its place: {text}"
         );
-        vm.ip("-6 route del default");
     }
+    // The stop hooks' own command is fine: it ran, unless the error is
+    // in what every command runs under (dry_run), which stops them all.
+    let marks = vcap.file("data/stop-marks");
+    if case.starts_with("dry_run") {
+        assert!(
+            marks.is_empty(),
+            "{case}: a stop command ran under a broken dry_run"
+        );
+        let events = vcap.file("sys/log/inject-commands/inject-run.jsonl");
+        assert_eq!(
+            events
+                .lines()
+                .filter(|l| l.contains("\"event\":\"config_error\""))
+                .count(),
+            3,
+            "{case}: {events}"
+        );
+    } else {
+        assert_eq!(
+            marks.lines().count(),
+            3,
+            "{case}: the stop hooks' own command did not run in each"
+        );
+        assert!(
+            vcap.file("sys/log/inject-commands/drain.log")
+                .contains("1 command: 1 ok"),
+            "{case}"
+        );
+    }
+
+    // The fix-forward deploy: the fixed job applied on this instance,
+    // and its pre-start adds the route.
+    let fixed = ops_file_properties(&bosh);
+    vcap.apply(&bosh, &fixed, Some(&seed_networks()));
+    let pre_start = vcap.agent(
+        &bosh,
+        &vm,
+        &["-action", "run_script", "-script", "pre-start"],
+    );
+    assert_eq!(
+        pre_start.json,
+        json!({"value": {}}),
+        "{case}: fixed pre-start: {}",
+        pre_start.stderr
+    );
+    let routes = ipv6_default_routes(&vm);
+    assert!(
+        routes.starts_with(&format!("default via {} dev eth1", SeedVm::V6_GATEWAY)),
+        "{case}: the fixed pre-start did not add the IPv6 default: {routes:?}"
+    );
+}
+
+#[test]
+fn bosh_a_config_naming_a_missing_network_never_blocks_a_stop_and_the_fix_deploys() {
+    a_broken_config_never_blocks_a_stop_and_the_fixed_deploy_adds_the_route(
+        "bosh_a_config_naming_a_missing_network_never_blocks_a_stop_and_the_fix_deploys",
+        "missing network",
+    );
+}
+
+#[test]
+fn bosh_a_config_with_a_typo_never_blocks_a_stop_and_the_fix_deploys() {
+    a_broken_config_never_blocks_a_stop_and_the_fixed_deploy_adds_the_route(
+        "bosh_a_config_with_a_typo_never_blocks_a_stop_and_the_fix_deploys",
+        "typo",
+    );
+}
+
+#[test]
+fn bosh_two_ipv6_networks_never_block_a_stop_and_the_fix_deploys() {
+    a_broken_config_never_blocks_a_stop_and_the_fixed_deploy_adds_the_route(
+        "bosh_two_ipv6_networks_never_block_a_stop_and_the_fix_deploys",
+        "two IPv6 networks",
+    );
+}
+
+#[test]
+fn bosh_dry_run_as_the_string_false_never_blocks_a_stop_and_the_fix_deploys() {
+    a_broken_config_never_blocks_a_stop_and_the_fixed_deploy_adds_the_route(
+        "bosh_dry_run_as_the_string_false_never_blocks_a_stop_and_the_fix_deploys",
+        "dry_run \"false\"",
+    );
 }
 
 #[test]

@@ -5,14 +5,15 @@
 //! sees: the exit code and the message, and for the alias bombs the peak
 //! memory (`/usr/bin/time -f %M`).
 
+mod common;
+use common::{agent, INJECT};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
-
 fn inject(args: &[&str]) -> Output {
-    let child = Command::new(BIN)
+    let child = Command::new(INJECT)
         .args(args)
         .env_remove("INJECT_CONFIG")
         .env_remove("INJECT_LOG_DIR")
@@ -58,7 +59,7 @@ fn check_measured(path: &Path) -> (Output, u64) {
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M", "-o"])
         .arg(&report)
-        .args([BIN, "check", "-c"])
+        .args([INJECT, "check", "-c"])
         .arg(path)
         .env_remove("INJECT_CONFIG")
         .output()
@@ -306,16 +307,12 @@ fn env_may_not_set_a_name_inject_owns() {
 }
 
 /// What the BOSH agent's reply spends on `text` (Go's `json.Marshal` of a
-/// string without its quotes), counted here independently of inject.
+/// string, quotes included), counted by tests/common/agent.rs, not by
+/// inject's own code.
 fn go_json_len(text: &str) -> usize {
-    text.chars()
-        .map(|c| match c {
-            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => 6,
-            c if (c as u32) < 0x20 => 6,
-            c => c.len_utf8(),
-        })
-        .sum()
+    let mut encoded = Vec::new();
+    agent::go_string(&mut encoded, text.as_bytes());
+    encoded.len()
 }
 
 #[test]

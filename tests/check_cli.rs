@@ -1,12 +1,10 @@
 //! `inject check` on the real binary: one line per command and exit 0, or
 //! the error naming file:line:column and field, and exit 2.
 
-#[path = "common/pipe.rs"]
-mod pipe;
+mod common;
+use common::{pipe, INJECT};
 
 use std::process::Command;
-
-const INJECT: &str = env!("CARGO_BIN_EXE_inject");
 
 fn check(config: &str, via_env: bool) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();

@@ -3,8 +3,8 @@
 //! report is whole (each of the 3 000 steady addresses exactly once) or
 //! says it may not be (`dump_interrupted`), never silently short.
 
-#[path = "common/netns.rs"]
-mod netns;
+mod common;
+use common::{netns, INJECT};
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +13,6 @@ use std::sync::Arc;
 use netns::{can_run, SeedVm};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
 const STEADY: usize = 3000;
 
 #[test]
@@ -54,7 +53,7 @@ fn reports_under_address_churn_are_whole_or_say_they_may_not_be() {
     };
     for run in 0..15 {
         let out = seed
-            .command(BIN)
+            .command(INJECT)
             .args(["status", "--json"])
             .env_remove("INJECT_CONFIG")
             .output()

@@ -7,20 +7,13 @@
 //! /var/vcap installed by bosh-agent's appliers, inside a namespace
 //! reproducing the seed's VM.
 
-#[allow(dead_code)]
-#[path = "common/bosh.rs"]
-mod bosh;
-#[allow(dead_code)]
-#[path = "common/netns.rs"]
-mod netns;
-#[allow(dead_code)]
-#[path = "common/vcap_mount.rs"]
-mod vcap_mount;
+mod common;
+use common::{bosh, netns, wait_for};
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bosh::{all_output, seed_networks, text, Bosh};
 use netns::{can_run, SeedVm};
@@ -162,17 +155,6 @@ impl Vcap {
     }
 }
 
-fn wait(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn ensure_ctl_starts_and_stops_inject_ensure_as_monit_does() {
     let test = "ensure_ctl_starts_and_stops_inject_ensure_as_monit_does";
@@ -196,7 +178,7 @@ fn ensure_ctl_starts_and_stops_inject_ensure_as_monit_does() {
         child.wait().unwrap()
     });
     let stdout_log = "sys/log/inject-commands/ensure.stdout.log";
-    wait(
+    wait_for(
         "the repair at start in ensure.stdout.log",
         Duration::from_secs(10),
         || {
@@ -272,7 +254,7 @@ fn start_ensure(vcap: &Vcap, seed: &SeedVm) -> (u32, std::thread::JoinHandle<Exi
         let mut child = child;
         child.wait().unwrap()
     });
-    wait("the repair at start", Duration::from_secs(10), || {
+    wait_for("the repair at start", Duration::from_secs(10), || {
         vcap.file("sys/log/inject-commands/ensure.stdout.log")
             .contains("ipv6-default-route: repaired at start")
     });

@@ -1,13 +1,14 @@
 //! `inject ensure` and `inject check` on configs the loop cannot or need not
 //! keep: no network involved, nothing runs.
 
+mod common;
+use common::{text, INJECT};
+
 use std::path::Path;
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
-
 fn inject(args: &[&str], config: &Path) -> Output {
-    Command::new(BIN)
+    Command::new(INJECT)
         .args(args)
         .arg("-c")
         .arg(config)
@@ -15,10 +16,6 @@ fn inject(args: &[&str], config: &Path) -> Output {
         .env_remove("INJECT_LOG_DIR")
         .output()
         .expect("run inject")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 const UNGUARDED: &str = "commands:
@@ -117,7 +114,7 @@ fn sighup_stops_ensure_like_sigterm() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_inject"))
+    let mut child = std::process::Command::new(INJECT)
         .args(["ensure", "-c"])
         .arg(&config)
         .arg("--log-dir")

@@ -4,8 +4,8 @@
 //! backs off a failing command, stops on SIGTERM, and keeps to one loop
 //! per log dir.
 
-#[path = "common/netns.rs"]
-mod netns;
+mod common;
+use common::{netns, wait_for, INJECT};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -13,8 +13,6 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use netns::{can_run, SeedVm};
-
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
 
 /// The seed's command, kept by ensure (`replace` and a gateway-specific
 /// guard, as docs/ensure.md advises).
@@ -47,7 +45,7 @@ impl Ensure {
         let stderr = dir.join(format!("ensure-{n}.stderr"));
         // `ip netns exec` execs the program: the child's PID is inject's.
         let child = seed
-            .command(BIN)
+            .command(INJECT)
             .arg("ensure")
             .arg("-c")
             .arg(&cfg)
@@ -139,18 +137,6 @@ impl Drop for Ensure {
     }
 }
 
-fn wait(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    start.elapsed()
-}
-
 fn v6_default(seed: &SeedVm) -> String {
     seed.ip("-6 route show default")
 }
@@ -181,7 +167,7 @@ fn ensure_adds_the_ipv6_default_at_start_and_restores_it_after_a_deletion() {
     for _ in 0..5 {
         std::thread::sleep(Duration::from_millis(1300));
         seed.ip("-6 route del default");
-        let delay = wait(
+        let delay = wait_for(
             "the IPv6 default to come back",
             Duration::from_secs(5),
             || has_v6_default(&seed),
@@ -254,7 +240,7 @@ fn a_routers_default_beside_the_repair_is_yielded_to_and_a_deletion_still_repair
     // the router's change and ensure's own would be one check, and which
     // of them netlink reports first is the kernel's timing, not ensure's.
     let state = dir.path().join("log/ensure-state.json");
-    wait(
+    wait_for(
         "the start repair's own change checked",
         Duration::from_secs(10),
         || {
@@ -285,7 +271,7 @@ fn a_routers_default_beside_the_repair_is_yielded_to_and_a_deletion_still_repair
     // A deletion names nobody: repaired at once, yield or not.
     std::thread::sleep(Duration::from_millis(1100));
     seed.ip("-6 route del default");
-    wait("the deletion repaired", Duration::from_secs(5), || {
+    wait_for("the deletion repaired", Duration::from_secs(5), || {
         has_v6_default(&seed)
     });
     ensure.wait_for("ipv6-default-route: repaired after route deleted");
@@ -311,7 +297,7 @@ fn a_deletion_beside_an_unrelated_named_route_is_repaired_at_once() {
         .status()
         .unwrap();
     assert!(both.success());
-    wait("the deletion repaired", Duration::from_secs(5), || {
+    wait_for("the deletion repaired", Duration::from_secs(5), || {
         has_v6_default(&seed)
     });
     ensure.wait_for("ipv6-default-route: repaired after");
@@ -342,7 +328,7 @@ fn a_deletion_after_route_churn_is_repaired_at_once() {
         .status()
         .unwrap();
     assert!(churn.success());
-    wait(
+    wait_for(
         "the IPv6 default back after the churn",
         Duration::from_secs(10),
         || has_v6_default(&seed),
@@ -350,7 +336,7 @@ fn a_deletion_after_route_churn_is_repaired_at_once() {
     // A quiet spell, then one deletion.
     std::thread::sleep(Duration::from_secs(4));
     seed.ip("-6 route del default");
-    let delay = wait(
+    let delay = wait_for(
         "the IPv6 default to come back after one deletion",
         Duration::from_secs(30),
         || has_v6_default(&seed),
@@ -376,7 +362,7 @@ fn ensure_restores_the_default_after_the_nic_went_down_and_its_address_came_back
     ensure.wait_for("repaired at start");
 
     seed.ip("link set eth1 down");
-    wait(
+    wait_for(
         "routes flushed with the link",
         Duration::from_secs(5),
         || !has_v6_default(&seed),
@@ -389,7 +375,7 @@ fn ensure_restores_the_default_after_the_nic_went_down_and_its_address_came_back
         "-6 addr replace {}/64 dev eth1 nodad",
         SeedVm::V6_ADDRESS
     ));
-    let delay = wait(
+    let delay = wait_for(
         "the IPv6 default after the address",
         Duration::from_secs(5),
         || has_v6_default(&seed),
@@ -523,7 +509,7 @@ fn sigterm_stops_ensure_promptly_and_leaves_no_command_behind() {
         pidfile.display()
     );
     let mut ensure = Ensure::start(&seed, dir.path(), &config, &[]);
-    wait("the command to start", Duration::from_secs(10), || {
+    wait_for("the command to start", Duration::from_secs(10), || {
         std::fs::read_to_string(&pidfile).is_ok_and(|t| t.ends_with('\n'))
     });
     let leader: i32 = std::fs::read_to_string(&pidfile)
@@ -594,7 +580,7 @@ fn a_second_ensure_on_the_same_log_dir_fails_naming_the_first() {
 
     // An errand run is not an ensure: it takes its own lock and runs.
     let run = seed
-        .command(BIN)
+        .command(INJECT)
         .args(["run", "--phase", "ensure", "-c"])
         .arg(dir.path().join("commands.yml"))
         .arg("--log-dir")

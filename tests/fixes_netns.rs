@@ -3,13 +3,11 @@
 //! reproduces the seed's VM: a command is offered only for a finding it
 //! fixes, never because it shares a gateway or an interface with it.
 
-#[path = "common/netns.rs"]
-mod netns;
+mod common;
+use common::{netns, INJECT};
 
 use netns::{can_run, SeedVm};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
 
 /// The seed's config: a default-route command per family, and a look.
 const CONFIG: &str = r#"
@@ -32,7 +30,7 @@ fn findings(vm: &SeedVm, config: &str) -> Vec<(String, String)> {
     let path = dir.path().join("commands.yml");
     std::fs::write(&path, config).unwrap();
     let out = vm
-        .command(BIN)
+        .command(INJECT)
         .args(["status", "--json", "-c"])
         .arg(&path)
         .env_remove("INJECT_CONFIG")

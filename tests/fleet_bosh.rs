@@ -8,20 +8,13 @@
 //! budget's floods, and the docs' tables are what `inject fleet` prints
 //! for the captured input (tests/fixtures/fleet/).
 
-#[allow(dead_code)]
-#[path = "common/bosh.rs"]
-mod bosh;
-#[allow(dead_code)]
-#[path = "common/netns.rs"]
-mod netns;
-#[allow(dead_code)]
-#[path = "common/vcap_mount.rs"]
-mod vcap_mount;
+mod common;
+use common::{bosh, netns, INJECT};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use bosh::{all_output, inject, seed_networks, text, Bosh, Vcap};
+use bosh::{all_output, seed_networks, text, Bosh, Vcap};
 use netns::{can_run, SeedVm};
 use serde_json::{json, Value};
 
@@ -90,7 +83,7 @@ fn run_errand(bosh: &Bosh, vm: &SeedVm, instance: &Instance) -> (i64, String, St
 }
 
 fn fleet(args: &[&str], input: &Path) -> Output {
-    Command::new(inject())
+    Command::new(INJECT)
         .arg("fleet")
         .args(args)
         .arg(input)
@@ -178,7 +171,7 @@ fn fleet_reads_bosh_cli_run_errand_json_of_real_errand_runs() {
         );
         // What `bosh ssh -r -c 'sudo … inject status --json'` gets back.
         let status = vm
-            .command(inject())
+            .command(INJECT)
             .args(["status", "--json"])
             .output()
             .unwrap();

@@ -3,13 +3,16 @@
 //! without a summary are kept; another VM's output cannot reach the
 //! terminal as control characters.
 
+mod common;
+use common::INJECT;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
 
 fn fleet(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_inject"))
+    let mut child = Command::new(INJECT)
         .arg("fleet")
         .args(args)
         .env_remove("NO_COLOR")
@@ -81,7 +84,7 @@ fn input_that_is_not_boshs_names_what_was_expected() {
         assert!(err.contains("expected one of") || says.contains("UTF-8"), "{err}");
         assert!(stdout(&out).is_empty());
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_inject"))
+    let out = Command::new(INJECT)
         .args(["fleet", "/nonexistent/run-errand.json"])
         .output()
         .unwrap();
@@ -207,7 +210,7 @@ fn a_reader_that_leaves_early_is_no_error() {
         .arg("-c")
         .arg(format!(
             "{} fleet | head -n 1; echo \"${{PIPESTATUS[0]:-}}\"",
-            env!("CARGO_BIN_EXE_inject")
+            INJECT
         ))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -233,11 +236,7 @@ fn fleet_sh(pipeline: &str) -> (Option<i32>, String, u64) {
         .arg("-c")
         .arg(pipeline.replace(
             "INJECT",
-            &format!(
-                "/usr/bin/time -o {} -f %M {}",
-                time.display(),
-                env!("CARGO_BIN_EXE_inject")
-            ),
+            &format!("/usr/bin/time -o {} -f %M {}", time.display(), INJECT),
         ))
         .output()
         .unwrap();
@@ -274,7 +273,7 @@ fn endless_input_is_refused_at_once_naming_the_cap() {
 #[test]
 fn an_instance_given_twice_is_one_row_the_later_shown() {
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fleet");
-    let out = Command::new(env!("CARGO_BIN_EXE_inject"))
+    let out = Command::new(INJECT)
         .args(["fleet", "--json"])
         .arg(format!("{fixtures}/run-errand.json"))
         .arg(format!("{fixtures}/task-result.txt"))

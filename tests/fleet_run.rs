@@ -1,9 +1,8 @@
 //! `inject run`'s summary line and `fail_on_findings` in a namespace VM
 //! shaped like the seed's: the network half is read after the commands ran.
 
-#[allow(dead_code)]
-#[path = "common/netns.rs"]
-mod netns;
+mod common;
+use common::{netns, INJECT};
 
 use netns::{can_run, SeedVm};
 use serde_json::Value;
@@ -12,7 +11,7 @@ fn run(vm: &SeedVm, config: &str, json: bool) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("commands.yml");
     std::fs::write(&path, config).unwrap();
-    let mut cmd = vm.command(env!("CARGO_BIN_EXE_inject"));
+    let mut cmd = vm.command(INJECT);
     cmd.args(["run", "-c"]).arg(&path);
     if json {
         cmd.arg("--json");
@@ -77,7 +76,7 @@ fn a_command_that_exits_0_but_leaves_the_default_missing_fails_with_3() {
         let path = dir.path().join("commands.yml");
         std::fs::write(&path, &hook).unwrap();
         let out = vm
-            .command(env!("CARGO_BIN_EXE_inject"))
+            .command(INJECT)
             .args(["run", "--phase", "post-stop", "-c"])
             .arg(&path)
             .output()

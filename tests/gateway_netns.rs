@@ -2,18 +2,16 @@
 //! network namespaces: `inject status` reads the kernel's neighbour entry,
 //! `--probe` makes the kernel resolve the gateway first.
 
-#[path = "common/netns.rs"]
-mod netns;
+mod common;
+use common::{netns, INJECT};
 
 use std::process::Output;
 
 use netns::{can_run, SeedVm};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
-
 fn status(seed: &SeedVm, args: &[&str]) -> Output {
-    seed.command(BIN)
+    seed.command(INJECT)
         .arg("status")
         .args(args)
         .env_remove("INJECT_CONFIG")

@@ -5,10 +5,12 @@
 //! its phase has nothing to do, exits 0 and leaves no trace in the run log.
 //! (Through BOSH's agent: tests/bosh_release.rs.)
 
+mod common;
+use common::{Run, INJECT};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const INJECT: &str = env!("CARGO_BIN_EXE_inject");
 const STOP_SIDE: [&str; 3] = ["pre-stop", "drain", "post-stop"];
 const GATE: [&str; 4] = ["errand", "pre-start", "post-start", "post-deploy"];
 const EVERY_HOOK: &str = "[errand, pre-start, post-start, post-deploy, pre-stop, drain, post-stop]";
@@ -50,11 +52,7 @@ impl Case {
             .env_remove("INJECT_CONFIG")
             .output()
             .unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from(out)
     }
 
     /// The run log's lines.
@@ -71,22 +69,6 @@ impl Case {
         std::fs::read_dir(self.log_dir().join("runs"))
             .map(|d| d.count())
             .unwrap_or(0)
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
     }
 }
 

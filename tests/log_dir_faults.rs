@@ -8,13 +8,10 @@
 //! stop) once the disk has room again.
 
 // Only its root check is used here.
-#[allow(dead_code)]
-#[path = "common/netns.rs"]
-mod netns;
+mod common;
+use common::{netns, INJECT};
 
 use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
 
 /// Shell functions for the scenarios: `wait_for FILE TEXT` polls (20 s at
 /// most) until FILE holds TEXT, else says so and exits 3.
@@ -42,7 +39,7 @@ fn in_mount_namespace(size: &str, script: &str) -> String {
     );
     let out = Command::new("unshare")
         .args(["--mount", "--propagation", "private", "sh", "-c", &full])
-        .env("BIN", BIN)
+        .env("BIN", INJECT)
         .env("D", d.path())
         .env("W", w.path())
         .env_remove("INJECT_CONFIG")

@@ -10,10 +10,8 @@
 //! Figures (restore time, repairs per minute under an RA every second) are
 //! printed: `cargo test --test networkd_netns -- --nocapture`.
 
-#[path = "common/netns.rs"]
-mod netns;
-#[path = "common/networkd.rs"]
-mod networkd;
+mod common;
+use common::{netns, networkd, wait_for, INJECT};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -22,8 +20,6 @@ use std::time::{Duration, Instant};
 
 use netns::SeedVm;
 use networkd::{Advertiser, Networkd};
-
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
 
 /// The example config (errands/examples, as the README shows it), unchanged.
 fn example() -> String {
@@ -69,7 +65,7 @@ fn networkd_or_skip(test: &str) -> Option<Networkd> {
     match Networkd::start() {
         Ok(nd) => Some(nd),
         Err(why) => {
-            networkd::skip(test, &format!("systemd-networkd does not run here: {why}"));
+            common::skip(test, &format!("systemd-networkd does not run here: {why}"));
             None
         }
     }
@@ -84,7 +80,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 /// `inject run -c CONFIG` in networkd's world; its output, or a panic with it.
 fn inject_run(nd: &Networkd, config: &Path) -> String {
     let out = nd
-        .command(BIN)
+        .command(INJECT)
         .args(["run", "-c"])
         .arg(config)
         .arg("--log-dir")
@@ -110,20 +106,6 @@ fn has_bosh_default(nd: &Networkd) -> bool {
     v6_default(nd).contains(&format!("via {} dev eth1", SeedVm::V6_GATEWAY))
 }
 
-/// Waits (polling every millisecond or so) until `ok`; panics after `limit`
-/// with `what`. Returns when it became true.
-fn wait(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) -> Instant {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    Instant::now()
-}
-
 /// An `inject ensure` in networkd's world, stdout in a file; killed when
 /// dropped so a failing test leaves nothing behind.
 struct Ensure {
@@ -133,7 +115,7 @@ struct Ensure {
 
 impl Ensure {
     fn start(nd: &Networkd, config: &Path) -> Ensure {
-        Ensure::start_bin(nd, config, BIN)
+        Ensure::start_bin(nd, config, INJECT)
     }
 
     /// With another build of inject (to measure a change against the one
@@ -209,30 +191,34 @@ fn networkctl_reconfigure_removes_the_errands_default_and_ensure_puts_it_back() 
 
     let out = nd.networkctl(&["reconfigure", "eth1"]);
     assert!(out.status.success(), "{out:?}");
-    let gone = wait(
-        "networkd to remove the route",
-        Duration::from_secs(10),
-        || !has_bosh_default(&nd),
-    );
+    let before = Instant::now();
+    let gone = before
+        + wait_for(
+            "networkd to remove the route",
+            Duration::from_secs(10),
+            || !has_bosh_default(&nd),
+        );
     // networkd removes the address too and adds it back; the route can
     // only come back after it. The last poll that saw no address tells
     // when networkd was done.
     let mut address_back = gone;
-    let back = wait(
-        "ensure to put the route back",
-        Duration::from_secs(10),
-        || {
-            let now = Instant::now();
-            if !nd
-                .seed
-                .ip("-6 addr show dev eth1 scope global")
-                .contains("2001:db8:69f5::10/64")
-            {
-                address_back = now;
-            }
-            has_bosh_default(&nd)
-        },
-    );
+    let before = Instant::now();
+    let back = before
+        + wait_for(
+            "ensure to put the route back",
+            Duration::from_secs(10),
+            || {
+                let now = Instant::now();
+                if !nd
+                    .seed
+                    .ip("-6 addr show dev eth1 scope global")
+                    .contains("2001:db8:69f5::10/64")
+                {
+                    address_back = now;
+                }
+                has_bosh_default(&nd)
+            },
+        );
     eprintln!(
         "{test}: the IPv6 default was back {} ms after networkctl reconfigure eth1 removed it, \
          at most {} ms after networkd put the address back",
@@ -268,7 +254,7 @@ fn networkctl_reconfigure_removes_the_errands_default_and_ensure_puts_it_back() 
     let out = nd.networkctl(&["reconfigure", "eth1"]);
     assert!(out.status.success(), "{out:?}");
     ensure.wait_for_count("ipv6-default-route: repaired after", 2);
-    wait("the route back again", Duration::from_secs(10), || {
+    wait_for("the route back again", Duration::from_secs(10), || {
         has_bosh_default(&nd)
     });
     assert_eq!(ensure.lines_with("not repaired"), 0, "{}", ensure.stdout());
@@ -289,13 +275,13 @@ fn after_a_nic_restart_networkd_restores_the_address_and_ensure_the_route() {
     ensure.wait_for("ipv6-default-route: holds");
     for round in 1..=2 {
         nd.seed.ip("link set eth1 down");
-        wait(
+        wait_for(
             "the route gone with the link",
             Duration::from_secs(10),
             || !has_bosh_default(&nd),
         );
         nd.seed.ip("link set eth1 up");
-        wait(
+        wait_for(
             "networkd to put the address back",
             Duration::from_secs(15),
             || {
@@ -304,7 +290,7 @@ fn after_a_nic_restart_networkd_restores_the_address_and_ensure_the_route() {
                     .contains("2001:db8:69f5::10/64")
             },
         );
-        wait(
+        wait_for(
             "ensure to put the route back",
             Duration::from_secs(10),
             || has_bosh_default(&nd),
@@ -324,7 +310,7 @@ fn a_router_advertisements_default_is_left_alone_by_the_example_and_by_ensure() 
         return;
     };
     let _ra = Advertiser::start(&nd.seed, Duration::from_secs(1));
-    wait(
+    wait_for(
         "networkd to add the RA's default",
         Duration::from_secs(15),
         || v6_default(&nd).contains("proto ra"),
@@ -369,7 +355,7 @@ fn ensure_with_a_guard_insisting_on_the_gateway_yields_to_the_router() {
         return;
     };
     let ra = Advertiser::start(&nd.seed, Duration::from_secs(1));
-    wait(
+    wait_for(
         "networkd to add the RA's default",
         Duration::from_secs(15),
         || v6_default(&nd).contains("proto ra"),
@@ -379,7 +365,7 @@ fn ensure_with_a_guard_insisting_on_the_gateway_yields_to_the_router() {
     let observe = observe_secs(15);
     // INJECT_ENSURE_BIN=<an older build> measures that one instead (its
     // figure is printed before the asserts fail).
-    let bin = std::env::var("INJECT_ENSURE_BIN").unwrap_or_else(|_| BIN.to_string());
+    let bin = std::env::var("INJECT_ENSURE_BIN").unwrap_or_else(|_| INJECT.to_string());
     let mut ensure = Ensure::start_bin(&nd, &config, &bin);
     ensure.wait_for("ipv6-default-route: repaired at start");
     let sent_before = ra.sent.load(std::sync::atomic::Ordering::SeqCst);

@@ -4,8 +4,8 @@
 //! router advertisements. Each test runs the real binary inside the VM's
 //! namespace and checks what the kernel then does (`ip route get`).
 
-#[path = "common/netns.rs"]
-mod netns;
+mod common;
+use common::{all_output, netns, INJECT};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -13,24 +13,14 @@ use std::process::Output;
 use netns::{can_run, SeedVm};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
-
 /// The example config (errands/examples, as the README shows it): networks `default` and `public`, the
 /// route command through `$INJECT_IPV6_GATEWAY` and `$INJECT_IPV6_INTERFACE`.
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("errands/examples/ipv6-default-route.yml")
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn inject(vm: &SeedVm, args: &[&str]) -> Output {
-    vm.command(BIN)
+    vm.command(INJECT)
         .args(args)
         .env_remove("INJECT_CONFIG")
         .env_remove("INJECT_LOG_DIR")
@@ -41,8 +31,12 @@ fn inject(vm: &SeedVm, args: &[&str]) -> Output {
 
 fn run_ok(vm: &SeedVm, config: &Path) -> String {
     let out = inject(vm, &["run", "-c", config.to_str().unwrap()]);
-    assert!(out.status.success(), "inject run failed:\n{}", text(&out));
-    text(&out)
+    assert!(
+        out.status.success(),
+        "inject run failed:\n{}",
+        all_output(&out)
+    );
+    all_output(&out)
 }
 
 /// `ip -6 route get` of an off-link address inside the VM: what the kernel
@@ -65,7 +59,7 @@ fn status_json(vm: &SeedVm, config: Option<&Path>) -> Value {
         args.extend(["-c", c.to_str().unwrap()]);
     }
     let out = inject(vm, &args);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", all_output(&out));
     serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
 }
 
@@ -98,7 +92,7 @@ fn networks_named_default_and_public_get_the_ipv6_route_from_the_example() {
         &vm,
         &["run", "--dry-run", "-c", example().to_str().unwrap()],
     );
-    let plan = text(&plan);
+    let plan = all_output(&plan);
     assert!(
         plan.contains(
             "    network:  INJECT_IPV6_GATEWAY=2001:db8:69f5::1 INJECT_IPV6_INTERFACE=eth1\n"
@@ -192,7 +186,7 @@ fn an_ipv6_address_removed_is_expected_address_missing() {
         missing[0]
     );
     let strict = inject(&vm, &["status", "--strict", "-c", config.to_str().unwrap()]);
-    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict));
+    assert_eq!(strict.status.code(), Some(1), "{}", all_output(&strict));
     let report = String::from_utf8_lossy(&strict.stdout).to_string();
     println!("inject status, address removed:\n{report}");
     assert!(
@@ -202,14 +196,14 @@ fn an_ipv6_address_removed_is_expected_address_missing() {
 
     // Run anyway: the command is told why its device is empty, and fails.
     let run = inject(&vm, &["run", "-c", config.to_str().unwrap()]);
-    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    assert_eq!(run.status.code(), Some(1), "{}", all_output(&run));
     assert!(
-        text(&run).contains("! inject: $INJECT_IPV6_INTERFACE is unset: 2001:db8:69f5::10 (network `public`) is on no interface of this host now\n"),
+        all_output(&run).contains("! inject: $INJECT_IPV6_INTERFACE is unset: 2001:db8:69f5::10 (network `public`) is on no interface of this host now\n"),
         "{}",
-        text(&run)
+        all_output(&run)
     );
 
-    let plan = text(&inject(
+    let plan = all_output(&inject(
         &vm,
         &["run", "--dry-run", "-c", config.to_str().unwrap()],
     ));
@@ -229,7 +223,7 @@ fn ipv6_disabled_on_the_nic_is_expected_address_missing_with_the_cause() {
     vm.sysctl("net.ipv6.conf.eth1.disable_ipv6=1");
     let config = example();
     let out = inject(&vm, &["status", "--strict", "-c", config.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
     let report = String::from_utf8_lossy(&out.stdout).to_string();
     println!("inject status, disable_ipv6=1:\n{report}");
     assert!(
@@ -352,7 +346,7 @@ networks:
         let mut argv = args.clone();
         argv.extend(["-c", config.to_str().unwrap()]);
         let out = inject(&vm, &argv);
-        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.contains(":5:44: commands[1].run: command `old-route` uses $INJECT_NET_IPV6_GATEWAY, which the networks do not provide: no network of that name (networks: default (IPv4), public (IPv6)); for the IPv6 network's value, whatever it is called, use $INJECT_IPV6_GATEWAY"),

@@ -4,20 +4,19 @@
 //! escaped, inside network namespaces of the test's own. Also: `--watch`
 //! whose reader goes away ends then, not at the next netlink event.
 
-#[allow(dead_code)] // shared helpers; this test uses some of them
-#[path = "common/netns.rs"]
-mod netns;
+mod common;
+use common::{
+    lines_of, netns, tmux::Tmux, tool_or_skip, wait_ended, wait_for_line, Reaped, INJECT,
+};
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::os::unix::ffi::OsStrExt;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use netns::{can_run, SeedVm};
 
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
 /// The name as the kernel holds it, and as inject shows it.
 const ODD: &[u8] = b"a\x9bb";
 const ODD_SHOWN: &str = r"a\x9bb";
@@ -53,7 +52,7 @@ fn odd_link(seed: &SeedVm, name: &[u8], peer: &str, address: &str) {
 }
 
 fn status(seed: &SeedVm, args: &[&str]) -> Output {
-    seed.command(BIN)
+    seed.command(INJECT)
         .arg("status")
         .args(args)
         .env_remove("INJECT_CONFIG")
@@ -103,45 +102,6 @@ fn status_and_its_json_show_a_name_that_is_not_utf8_escaped() {
     assert!(names.contains(&"eth0"), "{names:?}");
 }
 
-/// A child killed (and reaped) when the test ends, passed or failed.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-fn wait_for(
-    rx: &mpsc::Receiver<String>,
-    want: impl Fn(&str) -> bool,
-) -> Result<String, Vec<String>> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut seen = Vec::new();
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match rx.recv_timeout(left) {
-            Ok(line) if want(&line) => return Ok(line),
-            Ok(line) => seen.push(line),
-            Err(_) => break,
-        }
-    }
-    Err(seen)
-}
-
 #[test]
 fn watch_follows_links_and_addresses_whose_names_are_not_utf8() {
     if !can_run("watch_follows_links_and_addresses_whose_names_are_not_utf8") {
@@ -150,7 +110,7 @@ fn watch_follows_links_and_addresses_whose_names_are_not_utf8() {
     let seed = SeedVm::new();
     odd_link(&seed, ODD, "q0", "10.0.251.10/24");
     let mut child = Reaped(
-        seed.command(BIN)
+        seed.command(INJECT)
             .args(["status", "--watch"])
             .env_remove("INJECT_CONFIG")
             .env("NO_COLOR", "1")
@@ -159,13 +119,13 @@ fn watch_follows_links_and_addresses_whose_names_are_not_utf8() {
             .unwrap(),
     );
     let rx = lines_of(&mut child.0);
-    let report = wait_for(&rx, |l| l.starts_with(ODD_SHOWN));
+    let report = wait_for_line(&rx, |l| l.starts_with(ODD_SHOWN));
     assert!(report.is_ok(), "the first report lists it: {report:?}");
-    wait_for(&rx, |l| l.starts_with("watching for changes")).expect("watch starts");
+    wait_for_line(&rx, |l| l.starts_with("watching for changes")).expect("watch starts");
 
     ip_with_name(&seed, &["addr", "add", "10.0.252.1/24", "dev", "{}"], ODD);
     assert_eq!(
-        wait_for(&rx, |l| l.starts_with("address added: 10.0.252.1")).as_deref(),
+        wait_for_line(&rx, |l| l.starts_with("address added: 10.0.252.1")).as_deref(),
         Ok(format!("address added: 10.0.252.1/24 dev {ODD_SHOWN} scope global").as_str())
     );
     ip_with_name(
@@ -173,22 +133,8 @@ fn watch_follows_links_and_addresses_whose_names_are_not_utf8() {
         &["link", "add", "{}", "type", "veth", "peer", "name", "q1"],
         b"c\xfe",
     );
-    let added = wait_for(&rx, |l| l.starts_with(r"link added: c\xfe "));
+    let added = wait_for_line(&rx, |l| l.starts_with(r"link added: c\xfe "));
     assert!(added.is_ok(), "{added:?}");
-}
-
-fn wait_ended(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "status --watch still runs 20 s after its reader went away"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -200,7 +146,7 @@ fn watch_ends_when_its_reader_goes_away_on_a_quiet_host() {
     // Nothing changes from here on: no netlink event would wake the watch.
     seed.wait_for_dad();
     let mut child = Reaped(
-        seed.command(BIN)
+        seed.command(INJECT)
             .args(["status", "--watch"])
             .env_remove("INJECT_CONFIG")
             .stdout(Stdio::piped())
@@ -222,7 +168,14 @@ fn watch_ends_when_its_reader_goes_away_on_a_quiet_host() {
         );
     }
     drop(stdout);
-    assert_eq!(wait_ended(&mut child.0).code(), Some(0));
+    assert_eq!(
+        wait_ended(
+            &mut child.0,
+            "status --watch to end after its reader went away"
+        )
+        .code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -241,7 +194,7 @@ fn the_dry_run_shows_an_interface_named_with_an_escape_sequence_escaped() {
     )
     .unwrap();
     let out = seed
-        .command(BIN)
+        .command(INJECT)
         .args(["run", "--dry-run", "-c"])
         .arg(&config)
         .env("NO_COLOR", "1")
@@ -261,62 +214,25 @@ fn the_dry_run_shows_an_interface_named_with_an_escape_sequence_escaped() {
 
 #[test]
 fn the_dashboard_lists_an_interface_whose_name_is_not_utf8() {
-    if !can_run("the_dashboard_lists_an_interface_whose_name_is_not_utf8") {
+    let test = "the_dashboard_lists_an_interface_whose_name_is_not_utf8";
+    if !can_run(test) || !tool_or_skip(test, "tmux") {
         return;
     }
     let seed = SeedVm::new();
     odd_link(&seed, ODD, "q0", "10.0.251.10/24");
-    let socket = format!("inject-odd-{}", std::process::id());
-    let tmux = |args: &[&str]| {
-        Command::new("tmux")
-            .env("LANG", "C.UTF-8")
-            .env_remove("LC_ALL")
-            .env_remove("LC_CTYPE")
-            .args(["-L", &socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    struct Server<F: Fn(&[&str]) -> Output>(F);
-    impl<F: Fn(&[&str]) -> Output> Drop for Server<F> {
-        fn drop(&mut self) {
-            (self.0)(&["kill-server"]);
-        }
-    }
-    let script = format!(
-        "INJECT_CONFIG=/nonexistent ip netns exec {} {BIN} tui; sleep 60",
-        seed.vm
+    let tmux = Tmux::start(
+        "odd",
+        120,
+        40,
+        &format!(
+            "INJECT_CONFIG=/nonexistent ip netns exec {} {INJECT} tui; sleep 60",
+            seed.vm
+        ),
     );
-    let server = Server(tmux);
-    let out = (server.0)(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &script,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    tmux.wait_for(
+        &format!("the dashboard to list {ODD_SHOWN}"),
+        Duration::from_secs(10),
+        |screen| screen.contains(ODD_SHOWN) && screen.contains("eth0"),
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let screen =
-            String::from_utf8_lossy(&(server.0)(&["capture-pane", "-p", "-t", "t"]).stdout)
-                .into_owned();
-        if screen.contains(ODD_SHOWN) && screen.contains("eth0") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the dashboard never listed {ODD_SHOWN}:\n{screen}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (server.0)(&["send-keys", "-t", "t", "q"]);
+    tmux.keys(&["q"]);
 }

@@ -6,6 +6,9 @@
 //! real validator (the `jsonschema` crate), as a director does before it
 //! renders.
 
+mod common;
+use common::INJECT;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,10 +23,7 @@ fn schema_file() -> PathBuf {
 }
 
 fn inject_schema() -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_inject"))
-        .arg("schema")
-        .output()
-        .unwrap();
+    let out = Command::new(INJECT).arg("schema").output().unwrap();
     assert!(out.status.success(), "{out:?}");
     String::from_utf8(out.stdout).unwrap()
 }
@@ -53,7 +53,7 @@ fn binary_accepts(properties: &Value) -> Result<(), String> {
     });
     let path = dir.path().join("commands.yml");
     std::fs::write(&path, config.to_string()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_inject"))
+    let out = Command::new(INJECT)
         .args(["check", "-c"])
         .arg(&path)
         .output()

@@ -4,12 +4,14 @@
 //! file in the same temp dir, never at a system file; each test asserts
 //! what the operator sees: the victim unchanged, the exit code, the words.
 
+mod common;
+use common::{wait_for, Run, INJECT};
+
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
+use std::time::Duration;
 
-const INJECT: &str = env!("CARGO_BIN_EXE_inject");
 const PRECIOUS: &str = "precious\n";
 
 /// A temp dir with a config, a victim file and a log dir path (`logs`,
@@ -68,44 +70,9 @@ impl Case {
     }
 
     fn wait_for_file(&self, name: &str) {
-        wait_until(&format!("{name} exists"), || self.path(name).exists());
-    }
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(out: Output) -> Run {
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
+        wait_for(&format!("{name} exists"), Duration::from_secs(20), || {
+            self.path(name).exists()
+        });
     }
 }
 
@@ -529,11 +496,11 @@ fn ensure_refuses_a_link_at_its_lock_and_never_writes_through_its_state_links() 
     let mut child = case.spawn("ensure", &["--interval", "100ms"], "ensure");
     let tmp = logs.join(format!(".ensure-state.json.{}.tmp", child.id()));
     let _ = symlink(case.path("victim.txt"), &tmp);
-    wait_until("the state is written", || {
+    wait_for("the state is written", Duration::from_secs(20), || {
         std::fs::symlink_metadata(logs.join("ensure-state.json"))
             .is_ok_and(|m| m.file_type().is_file())
     });
-    wait_until("a second state write", || {
+    wait_for("a second state write", Duration::from_secs(20), || {
         std::fs::read_to_string(case.path("ensure.out"))
             .is_ok_and(|o| o.contains("repaired at start"))
     });
@@ -607,7 +574,7 @@ fn a_pid_in_the_lock_file_that_is_no_live_inject_is_stale_never_the_holder() {
         .args(["sleep", "5"])
         .spawn()
         .unwrap();
-    wait_until("flock holds it", || {
+    wait_for("flock holds it", Duration::from_secs(20), || {
         std::fs::read_to_string("/proc/locks").is_ok_and(|l| {
             let ino = std::fs::metadata(logs.join("inject.lock")).unwrap().ino();
             l.contains(&format!(":{ino} "))
@@ -685,7 +652,7 @@ fn kill_9_of_inject_keeps_the_lock_while_its_command_still_runs() {
     assert!(!run.stdout.contains("quick ran"), "{run:?}");
     // Once the command is done, the lock is free again.
     case.wait_for_file("slow-done");
-    wait_until("the lock is free", || {
+    wait_for("the lock is free", Duration::from_secs(20), || {
         case.run(&["--only", "quick"]).code == 0
     });
 }

@@ -2,16 +2,14 @@
 //! signals. Each test writes its config into a temp dir and reads what a user
 //! would see: stdout, stderr, the exit code, files the commands made.
 
-#[path = "common/pipe.rs"]
-mod pipe;
+mod common;
+use common::{agent, alive, pipe, root_or_skip, wait_for, Run, INJECT};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-const INJECT: &str = env!("CARGO_BIN_EXE_inject");
 
 struct Case {
     dir: tempfile::TempDir,
@@ -49,58 +47,6 @@ impl Case {
 
     fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(out: Output) -> Run {
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// A process exists and is not a zombie (a zombie has ended; only its
-/// parent's bookkeeping is left).
-fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .chars()
-                .next();
-            state != Some('Z')
-        }
-        Err(_) => false,
-    }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < timeout, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -462,6 +408,39 @@ commands:
     );
 }
 
+/// A run of one command printing one line of `len` bytes and its newline,
+/// under `output_limit: 1KiB`.
+fn one_line_under_a_1kib_limit(len: usize) -> Run {
+    let case = Case::new(&format!(
+        "output_limit: 1KiB\ncommands:\n  - {{name: line, run: \"head -c {len} /dev/zero | tr '\\\\0' x; echo\"}}\n"
+    ));
+    let run = case.run(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    run
+}
+
+#[test]
+fn output_of_exactly_output_limit_bytes_is_shown_whole() {
+    // 1023 bytes and the newline: 1024, the limit itself.
+    let run = one_line_under_a_1kib_limit(1023);
+    assert!(
+        run.stdout.contains(&format!("\n  {}\n", "x".repeat(1023))),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("not shown"), "{run:?}");
+}
+
+#[test]
+fn output_one_byte_over_output_limit_is_cut_and_says_so() {
+    let run = one_line_under_a_1kib_limit(1024);
+    assert!(!run.stdout.contains(&"x".repeat(1024)), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("  … 1025 bytes of output not shown (output_limit,"),
+        "{run:?}"
+    );
+}
+
 #[test]
 fn fifty_megabytes_of_output_keep_memory_flat() {
     if !Path::new("/usr/bin/time").exists() {
@@ -575,13 +554,7 @@ networks:
 
 #[test]
 fn a_command_runs_as_its_user() {
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    if !is_root {
-        eprintln!("skipping: switching users needs root");
+    if !root_or_skip("a_command_runs_as_its_user", "to switch users") {
         return;
     }
     let case = Case::new(
@@ -640,34 +613,81 @@ fn a_bad_user_or_cwd_later_in_the_plan_stops_it_before_anything_runs() {
     assert!(!case.path("first-ran").exists(), "the first command ran");
 }
 
+/// A user made for one test (`useradd`), with a primary group and two
+/// supplementary ones (`groupadd`), all named for this process; deleted on
+/// drop so no test leaves them on the machine.
+struct UserInGroups {
+    user: String,
+    groups: [String; 3],
+}
+
+impl UserInGroups {
+    fn new() -> UserInGroups {
+        let id = std::process::id();
+        let made = UserInGroups {
+            user: format!("injt-u{id}"),
+            groups: [0, 1, 2].map(|n| format!("injt-g{id}-{n}")),
+        };
+        // Another process may hold /etc/passwd's or /etc/group's lock a
+        // moment (useradd then says "cannot lock"): tried again, a while.
+        let sh = |program: &str, args: &[&str]| {
+            for _ in 0..100 {
+                let out = Command::new(program).args(args).output().unwrap();
+                if out.status.success() {
+                    return;
+                }
+                let why = String::from_utf8_lossy(&out.stderr);
+                assert!(why.contains("lock"), "{program} {args:?}: {out:?}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            panic!("{program} {args:?}: the lock stayed taken");
+        };
+        for group in &made.groups {
+            sh("groupadd", &[group]);
+        }
+        let supplementary = format!("{},{}", made.groups[1], made.groups[2]);
+        sh(
+            "useradd",
+            &[
+                "--no-create-home",
+                "--shell",
+                "/bin/sh",
+                "--gid",
+                &made.groups[0],
+                "--groups",
+                &supplementary,
+                &made.user,
+            ],
+        );
+        made
+    }
+}
+
+impl Drop for UserInGroups {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(&self.user).output();
+        for group in &self.groups {
+            let _ = Command::new("groupdel").arg(group).output();
+        }
+    }
+}
+
 #[test]
 fn a_command_run_as_a_user_keeps_that_users_supplementary_groups() {
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    if !is_root {
-        eprintln!("skipping: switching users needs root");
+    let test = "a_command_run_as_a_user_keeps_that_users_supplementary_groups";
+    if !root_or_skip(test, "to make a user and switch to it") {
         return;
     }
-    // A user this machine already has in a supplementary group (no user is
-    // made: tests do not change the host).
-    let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    let user = groups
-        .lines()
-        .filter_map(|l| l.split(':').nth(3))
-        .flat_map(|members| members.split(','))
-        .find(|u| !u.is_empty());
-    let Some(user) = user else {
-        eprintln!("skipping: no user on this machine has a supplementary group");
-        return;
-    };
+    // A user of the test's own, in two groups of its own (made here,
+    // removed when the test ends, passed or failed).
+    let made = UserInGroups::new();
+    let user = made.user.as_str();
     let expected = Command::new("id").arg("-G").arg(user).output().unwrap();
     let expected = String::from_utf8_lossy(&expected.stdout).trim().to_string();
-    assert!(
-        expected.contains(' '),
-        "{user} has more than one group: {expected}"
+    assert_eq!(
+        expected.split_whitespace().count(),
+        3,
+        "{user}: a primary and two supplementary groups: {expected}"
     );
     let case = Case::new(&format!(
         "commands:\n  - {{name: groups, run: 'id -G', user: {user}}}\n"
@@ -1046,10 +1066,10 @@ fn shown_output_of_a_whole_run_stays_under_a_megabyte_and_the_log_keeps_all() {
     let logs = case.path("logs");
     let run = case.run(&["--log-dir", logs.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{run:?}");
+    let reply = agent::errand_reply(run.stdout.as_bytes(), run.stderr.as_bytes(), run.code).len();
     assert!(
-        run.stdout.len() < 1_000_000,
-        "{} bytes of output for BOSH",
-        run.stdout.len()
+        reply <= agent::REPLY_LIMIT,
+        "{reply} bytes in the agent's reply"
     );
     assert!(
         run.stdout.contains("17 commands: 17 ok"),
@@ -1075,12 +1095,11 @@ fn shown_output_of_a_whole_run_stays_under_a_megabyte_and_the_log_keeps_all() {
     );
 }
 
-/// What the BOSH agent's reply would take for this run's output: stdout and
-/// stderr JSON-encoded as Go does, plus its `{"value":{…}}` wrapping.
-fn agent_reply_len(out: &Output) -> u64 {
-    use inject_errands::agent::json_len;
-    let envelope = br#"{"value":{"stdout":"","stderr":"","exit_code":0}}"#.len() as u64;
-    json_len(&out.stdout) + json_len(&out.stderr) + envelope
+/// The BOSH agent's reply for this run's output, as the agent encodes it
+/// (counted by tests/common/agent.rs, not by inject's own code).
+fn agent_reply_len(out: &Output) -> usize {
+    let code = out.status.code().unwrap_or(-1);
+    agent::errand_reply(&out.stdout, &out.stderr, code).len()
 }
 
 /// Runs `config` with a run log; checks that what it printed fits in the
@@ -1098,7 +1117,7 @@ fn flood(config: &str, log_len: usize) -> Output {
     let tail = last.join("\n");
     let reply = agent_reply_len(&out);
     assert!(
-        reply <= inject_errands::agent::REPLY_LIMIT,
+        reply <= agent::REPLY_LIMIT,
         "{reply} bytes in the agent's reply; ends with {tail}"
     );
     assert!(tail.contains(" in "), "ends with its summary: {tail}");
@@ -1307,8 +1326,10 @@ fn a_cwd_removed_by_an_earlier_command_is_named_as_the_problem() {
 fn switching_users_without_root_is_refused_before_anything_runs() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipping: the test runs inject as `nobody`, which needs root");
+    if !root_or_skip(
+        "switching_users_without_root_is_refused_before_anything_runs",
+        "to run inject as `nobody`",
+    ) {
         return;
     }
     // Issue 12: as non-root, `user: nobody` read `/bin/bash: Operation not

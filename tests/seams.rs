@@ -5,11 +5,13 @@
 //! runs as root, never writes through a link planted at `ensure.pid` or its
 //! logs, and still starts inject ensure with the PID in the pidfile.
 
+mod common;
+use common::{wait_for, INJECT};
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const INJECT: &str = env!("CARGO_BIN_EXE_inject");
 const DRAIN: &str = "bosh-release/jobs/inject-commands/templates/bin/drain.erb";
 const ENSURE_CTL: &str = "bosh-release/jobs/inject-commands/templates/bin/ensure_ctl.erb";
 
@@ -89,7 +91,7 @@ impl Vcap {
 const DRAINS: &str =
     "commands:\n  - name: deregister\n    run: echo drain ran\n    phases: [drain]\n";
 
-fn text(out: &Output) -> String {
+fn exit_and_output(out: &Output) -> String {
     format!(
         "exit {:?}\nstdout: {}\nstderr: {}",
         out.status.code(),
@@ -99,8 +101,13 @@ fn text(out: &Output) -> String {
 }
 
 fn assert_drained(out: &Output) {
-    assert_eq!(out.status.code(), Some(0), "{}", text(out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "0\n", "{}", text(out));
+    assert_eq!(out.status.code(), Some(0), "{}", exit_and_output(out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "0\n",
+        "{}",
+        exit_and_output(out)
+    );
 }
 
 #[test]
@@ -134,12 +141,17 @@ fn drain_prints_zero_when_the_log_dir_is_unusable() {
         let vcap = Vcap::new(DRAINS);
         make(&vcap.log_dir());
         let out = vcap.drain();
-        assert_eq!(out.status.code(), Some(0), "{what}: {}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{what}: {}",
+            exit_and_output(&out)
+        );
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
             "0\n",
             "{what}: {}",
-            text(&out)
+            exit_and_output(&out)
         );
     }
 }
@@ -181,8 +193,12 @@ fn a_failing_drain_command_still_fails_the_drain() {
         "commands:\n  - name: deregister\n    run: echo cannot deregister; exit 3\n    phases: [drain]\n",
     );
     let out = vcap.drain();
-    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(out.stdout.is_empty(), "no integer: {}", text(&out));
+    assert_ne!(out.status.code(), Some(0), "{}", exit_and_output(&out));
+    assert!(
+        out.stdout.is_empty(),
+        "no integer: {}",
+        exit_and_output(&out)
+    );
     let log = std::fs::read_to_string(vcap.log_dir().join("drain.log")).unwrap();
     assert!(log.contains("cannot deregister"), "{log}");
 }
@@ -211,7 +227,7 @@ fn fleet_escapes_control_characters_in_group_headings() {
     std::fs::write(&file, serde_json::to_string_pretty(&input).unwrap()).unwrap();
     let out = fleet(&file);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", exit_and_output(&out));
     assert!(stdout.contains("bad\\u{1b}[2Jname"), "{stdout}");
     assert!(
         !stdout.contains(|c: char| c.is_control() && c != '\n'),
@@ -242,7 +258,7 @@ fn fleet_reads_the_cli_json_compacted_with_keys_sorted() {
     std::fs::write(&file, compact + "\n").unwrap();
     let out = fleet(&file);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", exit_and_output(&out));
     assert!(
         stdout.contains("haproxy/0f1e") && stdout.contains("no inject-summary line"),
         "{stdout}"
@@ -269,7 +285,7 @@ fn fleet_names_a_dry_run_instead_of_a_crash() {
             run.arg("--json");
         }
         let out = run.output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", exit_and_output(&out));
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert!(!stdout.contains("inject-summary"), "{stdout}");
         rows.push(serde_json::json!({
@@ -281,7 +297,7 @@ fn fleet_names_a_dry_run_instead_of_a_crash() {
     std::fs::write(&file, serde_json::to_string_pretty(&input).unwrap()).unwrap();
     let out = fleet(&file);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", exit_and_output(&out));
     assert_eq!(
         stdout.matches("a dry run (dry_run: true)").count(),
         2,
@@ -300,16 +316,6 @@ fn ensures(marker: &Path) -> String {
     )
 }
 
-/// Polls `done` until it holds; a deadline only so that a hang fails the
-/// test with a message instead of stalling it.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not within 30 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The started `ensure_ctl start`: killed if a test fails before stopping
 /// it, so no ensure outlives its test.
 struct Started(Child);
@@ -325,7 +331,7 @@ impl Drop for Started {
 
 fn wait_exit(child: &mut Child) -> ExitStatus {
     let mut status = None;
-    wait_for("ensure_ctl's exit", || {
+    wait_for("ensure_ctl's exit", Duration::from_secs(30), || {
         status = child.try_wait().unwrap();
         status.is_some()
     });
@@ -344,7 +350,11 @@ fn start_and_stop(vcap: &Vcap, mut ran: impl FnMut() -> bool) {
             .unwrap(),
     );
     let child = &mut started.0;
-    wait_for("the command run by ensure", &mut ran);
+    wait_for(
+        "the command run by ensure",
+        Duration::from_secs(30),
+        &mut ran,
+    );
     let pidfile = vcap.run_dir().join("ensure.pid");
     let meta = std::fs::symlink_metadata(&pidfile).unwrap();
     assert!(meta.file_type().is_file(), "{meta:?}");
@@ -358,7 +368,7 @@ fn start_and_stop(vcap: &Vcap, mut ran: impl FnMut() -> bool) {
         "{cmdline:?}"
     );
     let stop = vcap.ctl("stop").output().unwrap();
-    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    assert_eq!(stop.status.code(), Some(0), "{}", exit_and_output(&stop));
     let status = wait_exit(child);
     assert_eq!(status.code(), Some(0), "ensure after SIGTERM: {status:?}");
     assert!(!pidfile.exists(), "stop removes the pidfile");

@@ -1,21 +1,19 @@
 //! `inject status` run for real inside a network namespace that reproduces
 //! the seed's VM (eth0 IPv4 with a default route, eth1 IPv6 without one).
 
-#[path = "common/netns.rs"]
-mod netns;
+mod common;
+use common::{lines_of, netns, wait_ended, wait_for_line, Reaped, INJECT};
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use netns::{can_run, SeedVm};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
-
 fn status(seed: &SeedVm, args: &[&str]) -> Output {
-    seed.command(BIN)
+    seed.command(INJECT)
         .arg("status")
         .args(args)
         .env_remove("INJECT_CONFIG")
@@ -180,7 +178,7 @@ fn strict_fails_until_inject_run_adds_the_ipv6_default() {
     let config = dir.path().join("commands.yml");
     std::fs::write(&config, seed_config()).unwrap();
     let run = seed
-        .command(BIN)
+        .command(INJECT)
         .args(["run", "-c", config.to_str().unwrap()])
         .env_remove("INJECT_LOG_DIR")
         .output()
@@ -207,62 +205,6 @@ fn strict_fails_until_inject_run_adds_the_ipv6_default() {
     );
 }
 
-/// A child killed (and reaped) when the test ends, passed or failed: a
-/// watcher left behind in a deleted namespace would wait forever, holding
-/// the test's output open.
-struct Reaped(std::process::Child);
-
-impl std::ops::Deref for Reaped {
-    type Target = std::process::Child;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Reaped {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
-}
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Lines of a child's stdout, read on a thread so the test can time out.
-fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// Read lines until one satisfies `want`; all lines read so far on timeout.
-fn wait_for(
-    rx: &mpsc::Receiver<String>,
-    want: impl Fn(&str) -> bool,
-) -> Result<String, Vec<String>> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut seen = Vec::new();
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match rx.recv_timeout(left) {
-            Ok(line) if want(&line) => return Ok(line),
-            Ok(line) => seen.push(line),
-            Err(_) => break,
-        }
-    }
-    Err(seen)
-}
-
 #[test]
 fn watch_prints_the_route_change_and_the_new_findings() {
     if !can_run("watch_prints_the_route_change_and_the_new_findings") {
@@ -272,7 +214,7 @@ fn watch_prints_the_route_change_and_the_new_findings() {
     // So the only finding that changes is the one the route fixes.
     seed.wait_for_dad();
     let mut child = Reaped(
-        seed.command(BIN)
+        seed.command(INJECT)
             .args(["status", "--watch"])
             .env_remove("INJECT_CONFIG")
             .stdout(Stdio::piped())
@@ -280,22 +222,22 @@ fn watch_prints_the_route_change_and_the_new_findings() {
             .unwrap(),
     );
     let rx = lines_of(&mut child);
-    wait_for(&rx, |l| l.starts_with("watching for changes")).expect("watch starts");
+    wait_for_line(&rx, |l| l.starts_with("watching for changes")).expect("watch starts");
 
     seed.ip("-6 route add default via 2001:db8:69f5::1 dev eth1 metric 1024");
-    let line = wait_for(&rx, |l| l.starts_with("route added: default"));
+    let line = wait_for_line(&rx, |l| l.starts_with("route added: default"));
     assert_eq!(
         line.as_deref(),
         Ok("route added: default via 2001:db8:69f5::1 dev eth1 metric 1024")
     );
-    wait_for(&rx, |l| l == "findings: no problems found").expect("findings update");
+    wait_for_line(&rx, |l| l == "findings: no problems found").expect("findings update");
 
     seed.ip("-6 route del default via 2001:db8:69f5::1 dev eth1");
     assert_eq!(
-        wait_for(&rx, |l| l.starts_with("route deleted:")).as_deref(),
+        wait_for_line(&rx, |l| l.starts_with("route deleted:")).as_deref(),
         Ok("route deleted: default via 2001:db8:69f5::1 dev eth1 metric 1024")
     );
-    let back = wait_for(&rx, |l| l.starts_with("error: IPv6: no default route"));
+    let back = wait_for_line(&rx, |l| l.starts_with("error: IPv6: no default route"));
     assert!(back.is_ok(), "{back:?}");
 
     // SIGTERM ends it cleanly (`ip netns exec` execs, so the pid is ours).
@@ -318,7 +260,7 @@ fn status_needs_no_root() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("inject");
-    std::fs::copy(BIN, &bin).unwrap();
+    std::fs::copy(INJECT, &bin).unwrap();
     for path in [dir.path(), bin.as_path()] {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
@@ -342,21 +284,6 @@ fn status_needs_no_root() {
     assert!(missing[0]["hint"].as_str().unwrap().contains("accept_ra=0"));
 }
 
-/// Wait (a hang guard, not a timing) for a child that must end by itself.
-fn wait_ended(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("still running with its output closed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn watch_into_a_closed_pipe_ends_quietly_with_exit_0() {
     if !can_run("watch_into_a_closed_pipe_ends_quietly_with_exit_0") {
@@ -364,7 +291,7 @@ fn watch_into_a_closed_pipe_ends_quietly_with_exit_0() {
     }
     let seed = SeedVm::new();
     let mut child = Reaped(
-        seed.command(BIN)
+        seed.command(INJECT)
             .args(["status", "--watch"])
             .env_remove("INJECT_CONFIG")
             .stdout(Stdio::piped())
@@ -374,7 +301,10 @@ fn watch_into_a_closed_pipe_ends_quietly_with_exit_0() {
     );
     // `| head -0`: the reader is gone before the report is written.
     drop(child.stdout.take());
-    let status = wait_ended(&mut child);
+    let status = wait_ended(
+        &mut child,
+        "the watch to end by itself with its output closed",
+    );
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -389,7 +319,7 @@ fn watch_says_when_changes_were_lost_and_reads_the_state_again() {
     let seed = SeedVm::new();
     seed.wait_for_dad();
     let mut child = Reaped(
-        seed.command(BIN)
+        seed.command(INJECT)
             .args(["status", "--watch"])
             .env_remove("INJECT_CONFIG")
             .stdout(Stdio::piped())
@@ -415,7 +345,7 @@ fn watch_says_when_changes_were_lost_and_reads_the_state_again() {
             }
         }
     });
-    wait_for(&rx, |l| l.starts_with("watching for changes")).expect("watch starts");
+    wait_for_line(&rx, |l| l.starts_with("watching for changes")).expect("watch starts");
 
     let dir = tempfile::tempdir().unwrap();
     let batch = dir.path().join("routes");
@@ -440,7 +370,7 @@ fn watch_says_when_changes_were_lost_and_reads_the_state_again() {
     const FIXED: &str = "findings: no problems found";
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        match wait_for(&rx, |l| {
+        match wait_for_line(&rx, |l| {
             (l == LOST || l == FIXED) && !seen.iter().any(|s| s == l)
         }) {
             Ok(line) => seen.push(line),
@@ -698,7 +628,7 @@ fn watch_reports_an_expected_address_lost_to_disable_ipv6() {
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("errands/examples/ipv6-default-route.yml");
     let mut child = Reaped(
-        seed.command(BIN)
+        seed.command(INJECT)
             .args(["status", "--watch", "-c"])
             .arg(&example)
             .env_remove("INJECT_CONFIG")
@@ -707,9 +637,9 @@ fn watch_reports_an_expected_address_lost_to_disable_ipv6() {
             .unwrap(),
     );
     let rx = lines_of(&mut child);
-    wait_for(&rx, |l| l.starts_with("watching for changes")).expect("watch starts");
+    wait_for_line(&rx, |l| l.starts_with("watching for changes")).expect("watch starts");
     seed.sysctl("net.ipv6.conf.eth1.disable_ipv6=1");
-    let line = wait_for(&rx, |l| {
+    let line = wait_for_line(&rx, |l| {
         l.contains("expected") || l.contains("no interface holds it")
     });
     assert_eq!(

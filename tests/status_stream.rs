@@ -3,16 +3,13 @@
 //! rtnetlink's parsed messages gives, byte for byte, on a namespace holding
 //! every kind of route the model knows and 100 000 more.
 
-#[allow(dead_code)] // not every helper is used here
-#[path = "common/netns.rs"]
-mod netns;
+mod common;
+use common::{netns, INJECT};
 
 use std::process::{Command, Output};
 
 use inject_net::{self as net, findings_with, json, text};
 use netns::{can_run, SeedVm};
-
-const BIN: &str = env!("CARGO_BIN_EXE_inject");
 
 /// Routes of every shape beside the seed VM's: multipath, TOS, source
 /// address, blackhole/unreachable/prohibit, onlink off-link gateways,
@@ -40,7 +37,7 @@ const VARIED: &[&str] = &[
 /// `inject status ARGS` inside the VM, with no config.
 fn status(seed: &SeedVm, args: &[&str]) -> Output {
     let out = seed
-        .command(BIN)
+        .command(INJECT)
         .arg("status")
         .args(args)
         .env("INJECT_CONFIG", "/nonexistent/inject-test/commands.yml")

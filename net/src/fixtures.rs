@@ -89,11 +89,11 @@ pub fn connected(addr: &Address) -> Route {
     }
 }
 
-/// `fe80::<index>/64` on link `index` and its `fe80::/64` route.
-pub fn link_local(index: u32) -> (Address, Route) {
-    let addr = address(index, &format!("fe80::{index}/64"), Scope::LINK);
-    let route = connected(&addr);
-    (addr, route)
+/// `fe80::<index>/64` on link `index`. Its `fe80::/64` route is the
+/// connected route [`build`] adds for every address, as the kernel adds one
+/// (and only one: it refuses a duplicate).
+pub fn link_local(index: u32) -> Address {
+    address(index, &format!("fe80::{index}/64"), Scope::LINK)
 }
 
 /// `default via <gw> dev <oif>` in the main table.
@@ -149,8 +149,7 @@ pub fn build(links: Vec<Link>, addrs: Vec<Address>, extra_routes: Vec<Route>) ->
 /// 2001:db8:69f5::10/64 global, no IPv6 default route, `accept_ra` 0 (as
 /// on a BOSH stemcell).
 pub fn seed_vm() -> Snapshot {
-    let (ll0, ll0_route) = link_local(2);
-    let (ll1, ll1_route) = link_local(3);
+    let (ll0, ll1) = (link_local(2), link_local(3));
     let mut s = build(
         vec![ethernet(2, "eth0"), ethernet(3, "eth1")],
         vec![
@@ -159,11 +158,7 @@ pub fn seed_vm() -> Snapshot {
             address(3, "2001:db8:69f5::10/64", Scope::GLOBAL),
             ll1,
         ],
-        vec![
-            default_route("10.0.250.1", 2, Protocol::BOOT, None),
-            ll0_route,
-            ll1_route,
-        ],
+        vec![default_route("10.0.250.1", 2, Protocol::BOOT, None)],
     );
     // The stemcell's sysctl: router advertisements off everywhere.
     s.accept_ra = BTreeMap::from([
@@ -189,7 +184,7 @@ pub fn seed_vm_fixed() -> Snapshot {
 
 /// One NIC with both families and both defaults (the IPv6 one learnt by RA).
 pub fn dual_stack_ok() -> Snapshot {
-    let (ll, ll_route) = link_local(2);
+    let ll = link_local(2);
     let mut s = build(
         vec![ethernet(2, "eth0")],
         vec![
@@ -199,7 +194,6 @@ pub fn dual_stack_ok() -> Snapshot {
         ],
         vec![
             default_route("192.0.2.1", 2, Protocol::DHCP, Some(100)),
-            ll_route,
             default_route("fe80::1", 2, Protocol::RA, Some(1024)),
         ],
     );
@@ -209,14 +203,11 @@ pub fn dual_stack_ok() -> Snapshot {
 
 /// IPv6 only: a global address and an RA default, no IPv4 at all.
 pub fn ipv6_only() -> Snapshot {
-    let (ll, ll_route) = link_local(2);
+    let ll = link_local(2);
     let mut s = build(
         vec![ethernet(2, "eth0")],
         vec![address(2, "2001:db8:2::10/64", Scope::GLOBAL), ll],
-        vec![
-            ll_route,
-            default_route("fe80::1", 2, Protocol::RA, Some(1024)),
-        ],
+        vec![default_route("fe80::1", 2, Protocol::RA, Some(1024))],
     );
     s.accept_ra.insert("eth0".into(), 2);
     s
@@ -256,14 +247,11 @@ pub fn default_in_other_table() -> Snapshot {
 /// IPv6 enabled on the NIC but only link-local: nothing global, so no IPv6
 /// default is needed.
 pub fn link_local_only_ipv6() -> Snapshot {
-    let (ll, ll_route) = link_local(2);
+    let ll = link_local(2);
     build(
         vec![ethernet(2, "eth0")],
         vec![address(2, "10.0.250.10/24", Scope::GLOBAL), ll],
-        vec![
-            ll_route,
-            default_route("10.0.250.1", 2, Protocol::BOOT, None),
-        ],
+        vec![default_route("10.0.250.1", 2, Protocol::BOOT, None)],
     )
 }
 

@@ -14,28 +14,28 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
-use crate::netns::SeedVm;
-use crate::vcap_mount::MountPoint;
+use super::netns::SeedVm;
+use super::vcap_mount::MountPoint;
+pub use super::{all_output, text};
 
 pub fn release_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("bosh-release")
 }
 
-pub fn inject() -> &'static str {
-    env!("CARGO_BIN_EXE_inject")
-}
-
-pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-pub fn all_output(out: &Output) -> String {
-    format!("{}{}", text(&out.stdout), text(&out.stderr))
-}
-
+/// Whether a missing bosh CLI, Go or Ruby fails the test: under CI (see
+/// [`super::under_ci`]) unless INJECT_BOSH_CLI=optional, the documented
+/// opt-out for CI images without them.
 fn required_under_ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-        && std::env::var("INJECT_BOSH_CLI").as_deref() != Ok("optional")
+    super::under_ci() && std::env::var("INJECT_BOSH_CLI").as_deref() != Ok("optional")
+}
+
+/// [`super::skip`] with the opt-out: skips `test` for `why`, printed, or
+/// fails it when BOSH's tools are required.
+fn skip(test: &str, why: &str) {
+    if required_under_ci() {
+        panic!("{test}: must run under CI, and cannot: {why}");
+    }
+    eprintln!("skipping {test}: {why}");
 }
 
 /// The bosh CLI: on PATH or where scripts/lib/tools.sh caches it. Under CI it
@@ -63,10 +63,10 @@ pub fn bosh_cli(test: &str) -> Option<PathBuf> {
         Some(dir) => format!("not on PATH nor in {}", dir.display()),
         None => "not on PATH".to_string(),
     };
-    if required_under_ci() {
-        panic!("{test}: the bosh CLI is required under CI and is {looked} (scripts/test builds it with scripts/lib/tools.sh)");
-    }
-    eprintln!("skipping {test}: the bosh CLI is {looked} (scripts/test builds it with scripts/lib/tools.sh)");
+    skip(
+        test,
+        &format!("the bosh CLI is {looked} (scripts/test builds it with scripts/lib/tools.sh)"),
+    );
     None
 }
 
@@ -112,9 +112,8 @@ pub fn harness(test: &str) -> Option<PathBuf> {
     });
     match built {
         Ok(path) => Some(path.clone()),
-        Err(why) if required_under_ci() => panic!("{test}: {why}"),
         Err(why) => {
-            eprintln!("skipping {test}: {why}");
+            skip(test, why);
             None
         }
     }
@@ -184,10 +183,7 @@ impl Bosh {
     pub fn get(test: &str) -> Option<Bosh> {
         // bosh-cli's ERB renderer runs `ruby` with its own script.
         if Command::new("ruby").arg("-v").output().is_err() {
-            if std::env::var_os("CI").is_some() {
-                panic!("{test}: `ruby` is required under CI (scripts/lib/tools.sh installs it)");
-            }
-            eprintln!("skipping {test}: `ruby` is not installed (scripts/test installs it)");
+            skip(test, "`ruby` is not installed (scripts/test installs it)");
             return None;
         }
         let cli = bosh_cli(test)?;
@@ -204,11 +200,11 @@ impl Bosh {
                 let blob = match Command::new("strip")
                     .arg("-o")
                     .arg(&stripped)
-                    .arg(inject())
+                    .arg(super::INJECT)
                     .status()
                 {
                     Ok(status) if status.success() => stripped.clone(),
-                    _ => PathBuf::from(inject()),
+                    _ => PathBuf::from(super::INJECT),
                 };
                 create_release(&cli, &release_dir(), &blob, &making);
                 let _ = std::fs::remove_file(&stripped);

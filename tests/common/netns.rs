@@ -5,27 +5,15 @@
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Whether namespace tests can run here. Under CI they must: not being able
-/// to is a failure there, not a skip.
-pub fn can_run(test: &str) -> bool {
-    let root = nix_is_root();
-    if root && Command::new("ip").arg("-V").output().is_ok() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: network-namespace tests must run under CI (need root and iproute2)");
-    }
-    eprintln!("skipping {test}: needs root and iproute2 to build network namespaces");
-    false
-}
+// The rule for skipping, included by path: tests/tui_e2e.rs compiles this
+// file on its own (`#[path]`), outside `common`.
+#[path = "skip.rs"]
+pub mod skip;
 
-fn nix_is_root() -> bool {
-    // `id -u` keeps the test helpers free of extra crates.
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+/// Whether namespace tests can run here (root and iproute2); otherwise
+/// the test skips, or fails under CI (see `skip.rs`).
+pub fn can_run(test: &str) -> bool {
+    skip::root_or_skip(test, "to build network namespaces") && skip::tool_or_skip(test, "ip")
 }
 
 static SEQ: AtomicU32 = AtomicU32::new(0);

@@ -133,8 +133,7 @@ pub fn seed_vm_kept_app() -> App {
 /// IPv6 one with its configured fix.
 pub fn both_missing_app() -> App {
     use inject_net::model::Scope;
-    let (ll0, ll0_route) = fixtures::link_local(2);
-    let (ll1, ll1_route) = fixtures::link_local(3);
+    let (ll0, ll1) = (fixtures::link_local(2), fixtures::link_local(3));
     let snapshot = fixtures::build(
         vec![fixtures::ethernet(2, "eth0"), fixtures::ethernet(3, "eth1")],
         vec![
@@ -143,7 +142,7 @@ pub fn both_missing_app() -> App {
             fixtures::address(3, "2001:db8:69f5::10/64", Scope::GLOBAL),
             ll1,
         ],
-        vec![ll0_route, ll1_route],
+        vec![],
     );
     let mut app = App::new(
         NetView::default(),
@@ -164,7 +163,7 @@ pub fn both_missing_app() -> App {
 /// interface name: what tables must elide without changing a value.
 pub fn long_addresses_app() -> App {
     use inject_net::model::Scope;
-    let (ll0, ll0_route) = fixtures::link_local(2);
+    let ll0 = fixtures::link_local(2);
     let snapshot = fixtures::build(
         vec![
             fixtures::ethernet(2, "eth0"),
@@ -193,7 +192,6 @@ pub fn long_addresses_app() -> App {
                 inject_net::model::Protocol::STATIC,
                 Some(1024),
             ),
-            ll0_route,
         ],
     );
     // No expected networks: the addresses here are not the config's, and
