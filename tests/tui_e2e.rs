@@ -2,121 +2,17 @@
 //! real terminal (tmux), inside a network namespace that reproduces the
 //! seed's VM. The screen is read with `capture-pane`, polled with a deadline.
 
-#[allow(dead_code)] // shared helpers; this test uses some of them
-#[path = "common/netns.rs"]
-mod netns;
+mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use netns::{can_run, SeedVm};
+use common::netns::{can_run, SeedVm};
+use common::tmux::Tmux;
+use common::Reaped;
 
 const FIX: &str = "ip -6 route add default via 2001:db8:69f5::1 dev eth1";
-
-/// A tmux server of our own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-    /// The socket file, removed with the server.
-    socket_path: String,
-}
-
-impl Tmux {
-    fn start(name: &str, width: u16, height: u16, shell_command: &str) -> Tmux {
-        let mut tmux = Tmux {
-            socket: format!("inject-{name}-{}", std::process::id()),
-            socket_path: String::new(),
-        };
-        let out = tmux.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            &width.to_string(),
-            "-y",
-            &height.to_string(),
-            shell_command,
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        tmux.socket_path = tmux.display("#{socket_path}");
-        tmux
-    }
-
-    fn cmd(&self, args: &[&str]) -> Output {
-        // A UTF-8 locale, whatever the test's: the dashboard draws ASCII
-        // for other locales.
-        Command::new("tmux")
-            .env("LANG", "C.UTF-8")
-            .env_remove("LC_ALL")
-            .env_remove("LC_CTYPE")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        assert!(self.cmd(&args).status.success());
-    }
-
-    fn resize(&self, width: u16, height: u16) {
-        let out = self.cmd(&[
-            "resize-window",
-            "-t",
-            "t",
-            "-x",
-            &width.to_string(),
-            "-y",
-            &height.to_string(),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn display(&self, format: &str) -> String {
-        let out = self.cmd(&["display-message", "-p", "-t", "t", format]);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Polls the screen until `ok` holds; panics with the last screen after
-    /// `within`. Returns the screen that satisfied it.
-    fn wait_for(&self, what: &str, within: Duration, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("waited {within:?} for {what}; the screen shows:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-        if !self.socket_path.is_empty() {
-            let _ = std::fs::remove_file(&self.socket_path);
-        }
-    }
-}
 
 /// The real binary under the name `inject-tui` (a symlink, as installed).
 fn inject_tui(dir: &Path) -> PathBuf {
@@ -508,18 +404,6 @@ fn not_a_terminal_into_a_closed_pipe_exits_0_without_a_panic() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
-/// Ends the process on drop (SIGTERM, then reaped), on every way out.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn commands_kept_by_a_running_ensure_say_so_until_it_stops() {
     if !can_run("commands_kept_by_a_running_ensure_say_so_until_it_stops") {
@@ -540,7 +424,7 @@ fn commands_kept_by_a_running_ensure_say_so_until_it_stops() {
     std::fs::create_dir(&log).unwrap();
     // The real ensure loop, in the VM's namespace (`ip netns exec` execs,
     // so the pid is ensure's own).
-    let mut ensure = Killed(
+    let mut ensure = Reaped(
         vm.command(env!("CARGO_BIN_EXE_inject"))
             .arg("ensure")
             .arg("-c")

@@ -12,15 +12,14 @@ pub mod bosh;
 pub mod netns;
 pub mod networkd;
 pub mod pipe;
+pub mod skip;
 pub mod tmux;
 pub mod vcap_mount;
 
 use std::process::{Child, Output};
 
-// The rule for skipping lives in skip.rs, which netns.rs includes: tests/tui_e2e.rs
-// still compiles netns.rs on its own, by `#[path]`.
 #[allow(unused_imports)] // each test binary uses part of it
-pub use netns::skip::{is_root, root_or_skip, skip, tool_or_skip, under_ci};
+pub use skip::{is_root, root_or_skip, skip, tool_or_skip, under_ci};
 use std::time::{Duration, Instant};
 
 /// The `inject` binary cargo built for these tests.

@@ -5,10 +5,7 @@
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-// The rule for skipping, included by path: tests/tui_e2e.rs compiles this
-// file on its own (`#[path]`), outside `common`.
-#[path = "skip.rs"]
-pub mod skip;
+use super::skip;
 
 /// Whether namespace tests can run here (root and iproute2); otherwise
 /// the test skips, or fails under CI (see `skip.rs`).
