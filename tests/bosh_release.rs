@@ -684,18 +684,11 @@ fn bosh_dry_run_previews_every_hook_and_changes_nothing() {
                 stdout
             }
             "drain" => {
-                let reply = vcap.agent(&bosh, &vm, &["-action", "drain"]);
-                assert_eq!(reply.json, json!({"value": 0}), "{}", reply.stderr);
+                vcap.drain_ok(&bosh, &vm, "dry run");
                 vcap.file("sys/log/inject-commands/drain.log")
             }
             _ => {
-                let reply = vcap.agent(&bosh, &vm, &["-action", "run_script", "-script", script]);
-                assert_eq!(
-                    reply.json,
-                    json!({"value": {}}),
-                    "{script}: {}",
-                    reply.stderr
-                );
+                vcap.hook_ok(&bosh, &vm, script, &[], "dry run");
                 vcap.file(&format!("sys/log/inject-commands/{script}.stdout.log"))
             }
         };
@@ -898,24 +891,8 @@ fn a_broken_config_never_blocks_a_stop_and_the_fixed_deploy_adds_the_route(test:
 
     // The next deploy, recreate or stop: pre-stop, drain, monit stop,
     // post-stop, as the director sends them.
-    let reply = vcap.agent(
-        &bosh,
-        &vm,
-        &["-action", "run_script", "-script", "pre-stop"],
-    );
-    assert_eq!(
-        reply.json,
-        json!({"value": {}}),
-        "{case}: pre-stop: {}",
-        reply.stderr
-    );
-    let reply = vcap.agent(&bosh, &vm, &["-action", "drain"]);
-    assert_eq!(
-        reply.json,
-        json!({"value": 0}),
-        "{case}: drain: {}",
-        reply.stderr
-    );
+    vcap.hook_ok(&bosh, &vm, "pre-stop", &[], case);
+    vcap.drain_ok(&bosh, &vm, case);
     // monit stop: the job's stop program, as monit runs it.
     let stop = vcap.in_namespace(
         Some(&vm),
@@ -926,17 +903,7 @@ fn a_broken_config_never_blocks_a_stop_and_the_fixed_deploy_adds_the_route(test:
         "{case}: monit stop: {}",
         all_output(&stop)
     );
-    let reply = vcap.agent(
-        &bosh,
-        &vm,
-        &["-action", "run_script", "-script", "post-stop"],
-    );
-    assert_eq!(
-        reply.json,
-        json!({"value": {}}),
-        "{case}: post-stop: {}",
-        reply.stderr
-    );
+    vcap.hook_ok(&bosh, &vm, "post-stop", &[], case);
 
     // Each hook said why, naming the place, where an operator looks.
     for (hook, log) in [
@@ -1061,13 +1028,7 @@ fn bosh_every_lifecycle_hook_runs_its_commands() {
     let vcap = Vcap::install(&bosh, &properties, Some(&seed_networks()));
 
     for script in ["post-start", "post-deploy"] {
-        let reply = vcap.agent(&bosh, &vm, &["-action", "run_script", "-script", script]);
-        assert_eq!(
-            reply.json,
-            json!({"value": {}}),
-            "{script}: {}",
-            reply.stderr
-        );
+        vcap.hook_ok(&bosh, &vm, script, &[], "the hooks' marks");
         assert_eq!(vcap.file(&format!("data/marks/{script}")).trim(), script);
         let stdout = vcap.file(&format!("sys/log/inject-commands/{script}.stdout.log"));
         assert!(
@@ -1076,34 +1037,22 @@ fn bosh_every_lifecycle_hook_runs_its_commands() {
         );
     }
     // The director tells pre-stop what comes next; the commands see it.
-    let reply = vcap.agent(
+    vcap.hook_ok(
         &bosh,
         &vm,
+        "pre-stop",
         &[
-            "-action",
-            "run_script",
-            "-script",
-            "pre-stop",
-            "-env",
             "BOSH_VM_NEXT_STATE=delete",
-            "-env",
             "BOSH_INSTANCE_NEXT_STATE=keep",
-            "-env",
             "BOSH_DEPLOYMENT_NEXT_STATE=keep",
         ],
-    );
-    assert_eq!(
-        reply.json,
-        json!({"value": {}}),
-        "pre-stop: {}",
-        reply.stderr
+        "the hooks' marks",
     );
     assert_eq!(vcap.file("data/marks/pre-stop").trim(), "delete keep keep");
 
     // Drain: the agent reads the script's stdout as an integer, so a reply
     // of 0 means inject printed nothing there; its output is in drain.log.
-    let reply = vcap.agent(&bosh, &vm, &["-action", "drain"]);
-    assert_eq!(reply.json, json!({"value": 0}), "drain: {}", reply.stderr);
+    vcap.drain_ok(&bosh, &vm, "the hooks' marks");
     assert!(
         !vcap.file("data/marks/drain").trim().is_empty(),
         "drain's command did not run"
@@ -1114,17 +1063,7 @@ fn bosh_every_lifecycle_hook_runs_its_commands() {
         "{log}"
     );
 
-    let reply = vcap.agent(
-        &bosh,
-        &vm,
-        &["-action", "run_script", "-script", "post-stop"],
-    );
-    assert_eq!(
-        reply.json,
-        json!({"value": {}}),
-        "post-stop: {}",
-        reply.stderr
-    );
+    vcap.hook_ok(&bosh, &vm, "post-stop", &[], "the hooks' marks");
     assert_eq!(vcap.file("data/marks/post-stop").trim(), "post-stop");
 }
 

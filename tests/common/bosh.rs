@@ -410,6 +410,36 @@ impl Vcap {
         reply_of(&out)
     }
 
+    /// The agent's run_script action for a hook (`pre-start`, `post-stop`…),
+    /// with `env` as `NAME=value` pairs the director would send; the reply
+    /// must be success (`{"value": {}}`), else the test fails naming `what`.
+    pub fn hook_ok(&self, bosh: &Bosh, vm: &SeedVm, script: &str, env: &[&str], what: &str) {
+        let mut args = vec!["-action", "run_script", "-script", script];
+        for pair in env {
+            args.extend(["-env", pair]);
+        }
+        let reply = self.agent(bosh, vm, &args);
+        assert_eq!(
+            reply.json,
+            json!({"value": {}}),
+            "{what}: {script}: {}",
+            reply.stderr
+        );
+    }
+
+    /// The agent's drain action; the reply must be `{"value": 0}` (the
+    /// script printed nothing on stdout but the 0), else the test fails
+    /// naming `what`.
+    pub fn drain_ok(&self, bosh: &Bosh, vm: &SeedVm, what: &str) {
+        let reply = self.agent(bosh, vm, &["-action", "drain"]);
+        assert_eq!(
+            reply.json,
+            json!({"value": 0}),
+            "{what}: drain: {}",
+            reply.stderr
+        );
+    }
+
     /// Where `path` (relative to /var/vcap) is seen from outside the
     /// namespace: the agent's links (jobs/NAME → /var/vcap/data/jobs/…)
     /// are absolute, so they are followed into this directory.
