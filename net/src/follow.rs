@@ -66,8 +66,19 @@ pub enum Next {
 /// sure another read follows; with no snapshot (none read yet, or the last
 /// read failed) every change reads.
 pub fn on_change(snapshot: &mut Option<Snapshot>, reads: &mut Reads, change: &Change) -> Next {
+    on_change_with(snapshot, reads, change, |s, c| s.apply(c))
+}
+
+/// [`on_change`] with `apply` in place of [`Snapshot::apply`] (the
+/// dashboard's, which also keeps its packed routes current).
+pub fn on_change_with<S>(
+    snapshot: &mut Option<S>,
+    reads: &mut Reads,
+    change: &Change,
+    apply: impl FnOnce(&mut S, &Change) -> Applied,
+) -> Next {
     let applied = match snapshot.as_mut() {
-        Some(s) if !reads.reading() => s.apply(change),
+        Some(s) if !reads.reading() => apply(s, change),
         _ => Applied::NeedsRead,
     };
     match applied {

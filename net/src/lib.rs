@@ -20,6 +20,7 @@ pub mod neighbour;
 pub mod patch;
 pub mod read;
 pub mod report;
+pub mod store;
 pub mod sysctl;
 #[cfg(test)]
 mod tests;
@@ -36,5 +37,6 @@ pub use model::{
 };
 pub use patch::Applied;
 pub use read::{read_snapshot, read_snapshot_blocking, NetError};
+pub use store::RouteStore;
 pub use text::{interface_line, route_line};
 pub use watch::{watch, Action, Change};

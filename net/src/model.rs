@@ -362,6 +362,14 @@ pub struct Snapshot {
     /// (`[Match] Name=`): what BOSH's Jammy/Noble stemcells configure NICs
     /// with (`/etc/systemd/network/10_<if>.network`).
     pub networkd: BTreeMap<String, NetworkdFile>,
+    /// Every route, packed, when the snapshot was read for the dashboard
+    /// ([`crate::read::read_packed_blocking`]): `routes` then holds only the
+    /// routes the findings read one by one ([`crate::findings::reads_route`]:
+    /// defaults, connected prefixes), and the findings need this store's
+    /// [`gateway_uses`](crate::store::RouteStore::gateway_uses) besides.
+    /// `None` for a whole snapshot (`routes` holds every route).
+    #[serde(skip)]
+    pub packed: Option<Box<crate::store::RouteStore>>,
 }
 
 /// A neighbour entry's state (`NUD_*`), named as `ip neigh` prints it.

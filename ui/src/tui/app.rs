@@ -11,8 +11,8 @@ use ratatui::layout::Rect;
 use super::display::{CmdState, CommandRow, NetView, OutLine, OutStream};
 use super::event::{Event, RunMsg};
 use super::layout::inner_rows;
-use super::rows::{apply_to_view, kept, net_view};
-use inject_net::follow::{on_change, Next, Reads};
+use super::rows::{kept, on_change, split, view_of};
+use inject_net::follow::{Next, Reads};
 use inject_net::{Change, Snapshot};
 
 /// The panel that PgUp/PgDn scroll.
@@ -245,24 +245,23 @@ impl App {
 
     /// Show this snapshot (a full read) and keep it for the changes to come.
     pub fn set_snapshot(&mut self, snapshot: Snapshot) {
-        self.net = net_view(&snapshot, &self.gateways);
-        self.snapshot = Some(snapshot);
+        let (kept, store) = split(snapshot);
+        self.net = view_of(&kept, store, &self.gateways);
+        self.snapshot = Some(kept);
     }
 
     /// A netlink change: applied to the snapshot and the rows in place
     /// when it can be exactly, else a read ([`on_change`]).
     fn on_net_change(&mut self, change: &Change) -> Vec<Effect> {
-        match on_change(&mut self.snapshot, &mut self.reads, change) {
+        let (snapshot, net, reads) = (&mut self.snapshot, &mut self.net, &mut self.reads);
+        match on_change(snapshot, net, reads, &self.gateways, change) {
             Next::Read => vec![Effect::ReadSnapshot],
             Next::Nothing => Vec::new(),
             Next::Applied(applied) => {
-                if let Some(s) = &self.snapshot {
-                    apply_to_view(&mut self.net, s, &self.gateways, change, applied);
-                    // A route that just appeared is marked for a moment.
-                    if let (inject_net::Applied::RouteAdded(i), Some(now)) = (applied, self.wall) {
-                        if let Some(route) = s.routes.get(i) {
-                            self.fresh.push((inject_net::route_line(route, s), now));
-                        }
+                // A route that just appeared is marked for a moment.
+                if let (inject_net::Applied::RouteAdded(i), Some(now)) = (applied, self.wall) {
+                    if let Some(line) = self.net.routes.line(i) {
+                        self.fresh.push((line, now));
                     }
                 }
                 self.updated = self.wall;
@@ -403,26 +402,18 @@ impl App {
         }
     }
 
-    /// Whether the routes panel shows this route (family and filter).
-    pub fn route_matches(&self, r: &super::display::RouteRow) -> bool {
-        self.route_family.is_none_or(|f| r.family == f)
-            && (!self.route_defaults || r.default)
-            && self
-                .route_filter
-                .as_deref()
-                .is_none_or(|t| r.line.contains(t))
+    /// What the routes panel lists: `4`/`6`, `d` and `/`.
+    pub fn route_query(&self) -> super::display::RouteQuery {
+        super::display::RouteQuery {
+            family: self.route_family,
+            defaults: self.route_defaults,
+            text: self.route_filter.clone(),
+        }
     }
 
     /// How many routes the routes panel lists.
     pub fn routes_shown(&self) -> usize {
-        if self.route_family.is_none() && self.route_filter.is_none() && !self.route_defaults {
-            return self.net.routes.len();
-        }
-        self.net
-            .routes
-            .iter()
-            .filter(|r| self.route_matches(r))
-            .count()
+        self.net.routes.shown(&self.route_query()).len()
     }
 
     /// How long the running command has run, by the last tick.

@@ -1,0 +1,478 @@
+//! Every route of a big table in little memory: the full Internet table
+//! (1 000 000 IPv4 + 200 000 IPv6 routes) as [`Route`]s takes ~170 MB; as
+//! packed records 24 bytes per IPv4 route and 48 per IPv6 one (~35 MB).
+//!
+//! A route packs when it has only the common fields: main table, no source
+//! prefix, no TOS, no `src`, one path. Default routes (a handful, which the
+//! findings read) and routes with rare fields (connected routes' `src`,
+//! multipath, other tables' defaults) stay whole beside the records.
+//!
+//! Positions follow the dashboard's order: default routes first (IPv4,
+//! then IPv6), then the other IPv4 routes, then the other IPv6 ones, each
+//! group in the kernel's dump order, with routes added later at its end.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnetwork::IpNetwork;
+
+use crate::findings::GatewayUses;
+use crate::model::{Family, Protocol, Route, RouteKind, Scope, MAIN_TABLE};
+
+const HAS_GATEWAY: u8 = 1;
+const HAS_OIF: u8 = 2;
+const HAS_METRIC: u8 = 4;
+const ONLINK: u8 = 8;
+/// The route is kept whole in `RouteStore::whole`, at the index the
+/// record's `gateway` holds.
+const WHOLE: u8 = 16;
+
+/// One route in `N`-byte addresses (4 for IPv4, 16 for IPv6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Packed<const N: usize> {
+    destination: [u8; N],
+    gateway: [u8; N],
+    oif: u32,
+    metric: u32,
+    prefix_len: u8,
+    protocol: u8,
+    scope: u8,
+    kind: u8,
+    flags: u8,
+}
+
+/// Every route of a snapshot, packed. See the module's notes.
+#[derive(Clone, Debug, Default)]
+pub struct RouteStore {
+    /// Default routes whole: IPv4 ones, then IPv6 ones.
+    defaults: Vec<Route>,
+    v4: Vec<Packed<4>>,
+    v6: Vec<Packed<16>>,
+    /// Routes that do not pack, each at the index its record names; a
+    /// removed one leaves a free slot (listed in `free`) for the next.
+    whole: Vec<Option<Route>>,
+    free: Vec<u32>,
+}
+
+impl PartialEq for RouteStore {
+    /// The same routes in the same order (however the slots are laid out).
+    fn eq(&self, other: &RouteStore) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for RouteStore {}
+
+fn packs(route: &Route) -> bool {
+    route.table == MAIN_TABLE
+        && route.source.is_none()
+        && route.tos == 0
+        && route.prefsrc.is_none()
+        && route.nexthops.is_empty()
+        // An IPv4 route via an IPv6 gateway (`via inet6`, RFC 5549) does
+        // not fit an IPv4 record.
+        && route.gateway.is_none_or(|g| Family::of(&g) == route.family)
+}
+
+fn octets<const N: usize>(ip: IpAddr) -> [u8; N] {
+    let mut out = [0; N];
+    match ip {
+        IpAddr::V4(a) => out.copy_from_slice(&a.octets()[..N.min(4)]),
+        IpAddr::V6(a) => out.copy_from_slice(&a.octets()[..N.min(16)]),
+    }
+    out
+}
+
+fn address<const N: usize>(octets: [u8; N]) -> IpAddr {
+    if N == 4 {
+        let mut a = [0; 4];
+        a.copy_from_slice(&octets[..4]);
+        IpAddr::V4(Ipv4Addr::from(a))
+    } else {
+        let mut a = [0; 16];
+        a.copy_from_slice(&octets[..16]);
+        IpAddr::V6(Ipv6Addr::from(a))
+    }
+}
+
+impl<const N: usize> Packed<N> {
+    /// The record of a route that packs; `whole` names the slot of one
+    /// that does not.
+    fn of(route: &Route, whole: Option<u32>) -> Packed<N> {
+        let mut flags = 0;
+        let mut gateway = [0; N];
+        if let Some(i) = whole {
+            flags |= WHOLE;
+            gateway[..4].copy_from_slice(&i.to_le_bytes());
+        } else if let Some(gw) = route.gateway {
+            flags |= HAS_GATEWAY;
+            gateway = octets(gw);
+        }
+        if route.oif.is_some() {
+            flags |= HAS_OIF;
+        }
+        if route.metric.is_some() {
+            flags |= HAS_METRIC;
+        }
+        if route.onlink {
+            flags |= ONLINK;
+        }
+        Packed {
+            destination: octets(route.destination.ip()),
+            gateway,
+            oif: route.oif.unwrap_or(0),
+            metric: route.metric.unwrap_or(0),
+            prefix_len: route.destination.prefix(),
+            protocol: route.protocol.0,
+            scope: route.scope.0,
+            kind: route.kind.0,
+            flags,
+        }
+    }
+
+    fn whole_index(&self) -> Option<u32> {
+        (self.flags & WHOLE != 0).then(|| {
+            u32::from_le_bytes([
+                self.gateway[0],
+                self.gateway[1],
+                self.gateway[2],
+                self.gateway[3],
+            ])
+        })
+    }
+
+    fn route(&self, whole: &[Option<Route>]) -> Route {
+        if let Some(i) = self.whole_index() {
+            if let Some(Some(r)) = whole.get(i as usize) {
+                return r.clone();
+            }
+        }
+        let flag = |f: u8| self.flags & f != 0;
+        let destination = IpNetwork::new(address(self.destination), self.prefix_len)
+            .expect("packed from a valid prefix");
+        Route {
+            family: if N == 4 { Family::Ipv4 } else { Family::Ipv6 },
+            destination,
+            source: None,
+            tos: 0,
+            gateway: flag(HAS_GATEWAY).then(|| address(self.gateway)),
+            oif: flag(HAS_OIF).then_some(self.oif),
+            metric: flag(HAS_METRIC).then_some(self.metric),
+            protocol: Protocol(self.protocol),
+            scope: Scope(self.scope),
+            kind: RouteKind(self.kind),
+            table: MAIN_TABLE,
+            prefsrc: None,
+            onlink: flag(ONLINK),
+            nexthops: Vec::new(),
+        }
+    }
+}
+
+impl RouteStore {
+    /// Every route of `routes`, in their order within each group.
+    pub fn of<'a>(routes: impl IntoIterator<Item = &'a Route>) -> RouteStore {
+        let mut store = RouteStore::default();
+        routes.into_iter().for_each(|r| store.push(r));
+        store
+    }
+
+    /// Add `route` at the end of its group.
+    pub fn push(&mut self, route: &Route) {
+        if route.is_default() {
+            let at = match route.family {
+                Family::Ipv4 => self.defaults_of(Family::Ipv4),
+                Family::Ipv6 => self.defaults.len(),
+            };
+            self.defaults.insert(at, route.clone());
+            return;
+        }
+        let whole = (!packs(route)).then(|| self.keep_whole(route));
+        match route.family {
+            Family::Ipv4 => self.v4.push(Packed::of(route, whole)),
+            Family::Ipv6 => self.v6.push(Packed::of(route, whole)),
+        }
+    }
+
+    fn keep_whole(&mut self, route: &Route) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.whole[i as usize] = Some(route.clone());
+                i
+            }
+            None => {
+                self.whole.push(Some(route.clone()));
+                (self.whole.len() - 1) as u32
+            }
+        }
+    }
+
+    /// How many routes.
+    pub fn len(&self) -> usize {
+        self.defaults.len() + self.v4.len() + self.v6.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many default routes of `family`.
+    fn defaults_of(&self, family: Family) -> usize {
+        self.defaults.iter().filter(|r| r.family == family).count()
+    }
+
+    /// How many default routes (they come first).
+    pub fn defaults(&self) -> usize {
+        self.defaults.len()
+    }
+
+    /// The positions of `family`'s routes that are not defaults.
+    pub fn others(&self, family: Family) -> std::ops::Range<usize> {
+        let start = self.defaults.len();
+        match family {
+            Family::Ipv4 => start..start + self.v4.len(),
+            Family::Ipv6 => start + self.v4.len()..self.len(),
+        }
+    }
+
+    /// The family of the route at `at` (a position below [`len`](Self::len)).
+    pub fn family_at(&self, at: usize) -> Family {
+        if at < self.defaults.len() {
+            self.defaults[at].family
+        } else if at < self.defaults.len() + self.v4.len() {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        }
+    }
+
+    /// The route at `at`, whole; `None` past the end.
+    pub fn get(&self, at: usize) -> Option<Route> {
+        let d = self.defaults.len();
+        if at < d {
+            return Some(self.defaults[at].clone());
+        }
+        if at < d + self.v4.len() {
+            return Some(self.v4[at - d].route(&self.whole));
+        }
+        self.v6
+            .get(at - d - self.v4.len())
+            .map(|p| p.route(&self.whole))
+    }
+
+    /// Every route, whole, one at a time, in position order.
+    pub fn iter(&self) -> impl Iterator<Item = Route> + '_ {
+        self.defaults.iter().cloned().chain(
+            self.v4
+                .iter()
+                .map(|p| p.route(&self.whole))
+                .chain(self.v6.iter().map(|p| p.route(&self.whole))),
+        )
+    }
+
+    /// Where `route` is (equal in every field), if it is here.
+    pub fn position(&self, route: &Route) -> Option<usize> {
+        self.find(route, |r| r == route)
+    }
+
+    /// A route the kernel takes for the same one as `route` (family, table,
+    /// destination, source prefix, TOS and metric: `replace` swaps it).
+    pub fn same_key(&self, route: &Route) -> Option<(usize, Route)> {
+        let at = self.find(route, |r| {
+            r.table == route.table
+                && r.destination == route.destination
+                && r.source == route.source
+                && r.tos == route.tos
+                && r.metric == route.metric
+        })?;
+        Some((at, self.get(at)?))
+    }
+
+    /// The first position of `route`'s group whose route passes `test`;
+    /// the records are compared on destination first, so only routes to
+    /// the same prefix are unpacked.
+    fn find(&self, route: &Route, test: impl Fn(&Route) -> bool) -> Option<usize> {
+        if route.is_default() {
+            return self.defaults.iter().position(test);
+        }
+        let d = self.defaults.len();
+        let (dest, len) = (route.destination.ip(), route.destination.prefix());
+        match route.family {
+            Family::Ipv4 => {
+                let want: [u8; 4] = octets(dest);
+                self.v4
+                    .iter()
+                    .position(|p| {
+                        p.destination == want && p.prefix_len == len && test(&p.route(&self.whole))
+                    })
+                    .map(|i| d + i)
+            }
+            Family::Ipv6 => {
+                let want: [u8; 16] = octets(dest);
+                self.v6
+                    .iter()
+                    .position(|p| {
+                        p.destination == want && p.prefix_len == len && test(&p.route(&self.whole))
+                    })
+                    .map(|i| d + self.v4.len() + i)
+            }
+        }
+    }
+
+    /// Take the route at `at` out; later positions move up by one.
+    pub fn remove(&mut self, at: usize) {
+        let d = self.defaults.len();
+        let packed = if at < d {
+            self.defaults.remove(at);
+            return;
+        } else if at < d + self.v4.len() {
+            self.v4.remove(at - d).whole_index()
+        } else {
+            self.v6.remove(at - d - self.v4.len()).whole_index()
+        };
+        if let Some(i) = packed {
+            self.whole[i as usize] = None;
+            self.free.push(i);
+        }
+    }
+
+    /// The gateways every route uses, counted, for the findings
+    /// ([`crate::findings::findings_of_summary`]): one pass over the table.
+    pub fn gateway_uses(&self) -> GatewayUses {
+        let mut uses = GatewayUses::default();
+        for route in self.iter() {
+            uses.add(&route);
+        }
+        uses
+    }
+
+    /// Bytes held (records, whole routes, the vectors' spare room): what
+    /// the benchmark reports beside the process's RSS.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.defaults.capacity() * size_of::<Route>()
+            + self.v4.capacity() * size_of::<Packed<4>>()
+            + self.v6.capacity() * size_of::<Packed<16>>()
+            + self.whole.capacity() * size_of::<Option<Route>>()
+            + self.free.capacity() * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{self, default_route, many_routes};
+    use crate::model::NextHop;
+
+    /// Routes of every shape: packed, whole, defaults of both families.
+    fn routes() -> Vec<Route> {
+        let mut routes = fixtures::seed_vm_fixed().routes;
+        routes.extend(many_routes(2, 50).routes);
+        let mut ecmp = default_route("10.0.250.1", 2, Protocol::STATIC, Some(7));
+        ecmp.destination = "172.17.0.0/16".parse().unwrap();
+        ecmp.gateway = None;
+        ecmp.oif = None;
+        ecmp.nexthops = vec![
+            NextHop {
+                gateway: Some("10.0.250.1".parse().unwrap()),
+                oif: Some(2),
+                weight: 1,
+                onlink: false,
+            },
+            NextHop {
+                gateway: Some("10.0.250.2".parse().unwrap()),
+                oif: Some(2),
+                weight: 2,
+                onlink: true,
+            },
+        ];
+        routes.push(ecmp);
+        let mut sourced = default_route("2001:db8:69f5::1", 3, Protocol::RA, None);
+        sourced.destination = "2001:db8:1::/48".parse().unwrap();
+        sourced.source = Some("2001:db8:69f5::/64".parse().unwrap());
+        sourced.onlink = true;
+        routes.push(sourced);
+        let mut other_table = default_route("192.0.2.1", 2, Protocol::STATIC, None);
+        other_table.table = 100;
+        routes.push(other_table);
+        // Each once: a position names one route.
+        let mut once: Vec<Route> = Vec::new();
+        for r in routes {
+            if !once.contains(&r) {
+                once.push(r);
+            }
+        }
+        once
+    }
+
+    /// The dashboard's order: defaults (IPv4, IPv6), then the others per
+    /// family, each in the order given.
+    fn in_order(routes: &[Route]) -> Vec<Route> {
+        let mut out = Vec::new();
+        for defaults in [true, false] {
+            for family in Family::BOTH {
+                out.extend(
+                    routes
+                        .iter()
+                        .filter(|r| r.family == family && r.is_default() == defaults)
+                        .cloned(),
+                );
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_route_comes_back_whole_in_the_panels_order() {
+        let routes = routes();
+        let store = RouteStore::of(&routes);
+        assert_eq!(store.len(), routes.len());
+        let back: Vec<Route> = store.iter().collect();
+        assert_eq!(back, in_order(&routes));
+        for (i, r) in back.iter().enumerate() {
+            assert_eq!(store.get(i).as_ref(), Some(r));
+            assert_eq!(store.family_at(i), r.family);
+            assert_eq!(store.position(r), Some(i));
+        }
+        assert_eq!(store.get(routes.len()), None);
+    }
+
+    #[test]
+    fn removed_routes_are_gone_and_their_slots_serve_the_next() {
+        let routes = routes();
+        let mut store = RouteStore::of(&routes);
+        let mut expected = in_order(&routes);
+        // Remove every third route, the whole ones among them.
+        for r in routes.iter().step_by(3) {
+            let at = store.position(r).expect("there");
+            store.remove(at);
+            expected.retain(|e| e != r);
+            assert_eq!(store.position(r), None);
+        }
+        assert_eq!(store.iter().collect::<Vec<_>>(), expected);
+        for r in routes.iter().step_by(3) {
+            store.push(r);
+        }
+        let mut again = expected.clone();
+        again.extend(routes.iter().step_by(3).cloned());
+        assert_eq!(store.iter().collect::<Vec<_>>(), in_order(&again));
+    }
+
+    #[test]
+    fn the_same_key_finds_a_route_with_another_gateway() {
+        let routes = routes();
+        let store = RouteStore::of(&routes);
+        let mut other = routes[routes.len() / 2].clone();
+        other.gateway = Some("10.9.9.9".parse().unwrap());
+        let (at, found) = store.same_key(&other).expect("same key");
+        assert_eq!(Some(found.clone()), store.get(at));
+        assert_ne!(found, other);
+        other.metric = Some(4242);
+        assert!(store.same_key(&other).is_none());
+    }
+
+    #[test]
+    fn records_are_small() {
+        assert_eq!(std::mem::size_of::<Packed<4>>(), 24);
+        assert_eq!(std::mem::size_of::<Packed<16>>(), 48);
+    }
+}
