@@ -370,6 +370,12 @@ pub struct Snapshot {
     /// `None` for a whole snapshot (`routes` holds every route).
     #[serde(skip)]
     pub packed: Option<Box<crate::store::RouteStore>>,
+    /// `Some(n)`: the route dump is still being read, `n` routes so far
+    /// ([`crate::read::read_in_steps`]); links and addresses are whole but
+    /// `routes` is empty, so nothing about routes may be concluded from it.
+    /// The dashboard draws its first frame from such a snapshot.
+    #[serde(skip)]
+    pub reading_routes: Option<usize>,
 }
 
 /// A neighbour entry's state (`NUD_*`), named as `ip neigh` prints it.

@@ -117,7 +117,8 @@ pub fn read_snapshot_on_thread(
 
 /// [`read_snapshot`] for code that is not async.
 pub fn read_snapshot_blocking() -> Result<Snapshot, NetError> {
-    let (mut snapshot, routes) = read_with(Vec::new, |routes, route| routes.push(route))?;
+    let (mut snapshot, routes) =
+        read_with(Vec::new, |routes, route| routes.push(route), |_, _| {})?;
     snapshot.routes = routes;
     Ok(snapshot)
 }
@@ -127,6 +128,45 @@ pub fn read_snapshot_blocking() -> Result<Snapshot, NetError> {
 /// findings read one by one (see [`Snapshot::packed`]): ~35 MB instead of
 /// ~170 MB for the full Internet table.
 pub fn read_packed_blocking() -> Result<Snapshot, NetError> {
+    read_packed_reporting(|_, _| {})
+}
+
+/// [`read_packed_blocking`] on a thread of its own (started now, in the
+/// calling thread's network namespace), in steps: first the links and
+/// addresses (a snapshot with [`Snapshot::reading_routes`] set), then the
+/// same with the count of routes read every [`STEP`] routes, then the
+/// whole snapshot (or the error), after which the channel closes. The full
+/// Internet table takes seconds to dump; links and addresses milliseconds.
+pub fn read_in_steps() -> tokio::sync::mpsc::UnboundedReceiver<Result<Snapshot, NetError>> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let thread_tx = tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("netlink-read".into())
+        .spawn(move || {
+            let result = read_packed_reporting(|base, count| {
+                let _ = thread_tx.send(Ok(Snapshot {
+                    links: base.links.clone(),
+                    addresses: base.addresses.clone(),
+                    accept_ra: base.accept_ra.clone(),
+                    reading_routes: Some(count),
+                    ..Snapshot::default()
+                }));
+            });
+            let _ = thread_tx.send(result);
+        });
+    if let Err(e) = spawned {
+        let _ = tx.send(Err(NetError::Open(e)));
+    }
+    rx
+}
+
+/// How many routes between two progress reports of [`read_in_steps`].
+pub const STEP: usize = 1 << 16;
+
+/// [`read_packed_blocking`], calling `report` with the links and addresses
+/// and the count of routes read so far: before the first route, then
+/// every [`STEP`] routes.
+fn read_packed_reporting(report: impl FnMut(&Snapshot, usize)) -> Result<Snapshot, NetError> {
     let (mut snapshot, (kept, store)) = read_with(
         || (Vec::new(), RouteStore::default()),
         |(kept, store), route| {
@@ -135,6 +175,7 @@ pub fn read_packed_blocking() -> Result<Snapshot, NetError> {
                 kept.push(route);
             }
         },
+        report,
     )?;
     snapshot.routes = kept;
     snapshot.packed = Some(Box::new(store));
@@ -142,22 +183,36 @@ pub fn read_packed_blocking() -> Result<Snapshot, NetError> {
 }
 
 /// The snapshot without its routes, which went to `add` one at a time
-/// into what `new` made (made again for each read of an interrupted dump).
+/// into what `new` made (made again for each read of an interrupted
+/// dump); `report` hears of the links and addresses and the count of
+/// routes so far, before the first route and every [`STEP`] routes.
 fn read_with<T>(
     new: impl Fn() -> T,
     mut add: impl FnMut(&mut T, Route),
+    mut report: impl FnMut(&Snapshot, usize),
 ) -> Result<(Snapshot, T), NetError> {
     let mut reader = Reader::open()?;
-    let (links, addresses) = (reader.links()?, reader.addresses()?);
+    let mut snapshot = Snapshot {
+        links: reader.links()?,
+        addresses: reader.addresses()?,
+        ..Snapshot::default()
+    };
+    snapshot.accept_ra = accept_ra(&snapshot.links);
+    report(&snapshot, 0);
     // A route dump the kernel marks interrupted is read again, up to
     // [`TRIES`] times; the last one is kept and named in `interrupted`.
     let mut routes = new();
     let mut interrupted = Vec::new();
     for attempt in 1..=TRIES {
         routes = new();
+        let mut count: usize = 0;
         let mut dump = reader.routes();
         while let Some(route) = dump.next()? {
             add(&mut routes, route);
+            count += 1;
+            if count.is_multiple_of(STEP) {
+                report(&snapshot, count);
+            }
         }
         interrupted = dump.interrupted;
         if interrupted.is_empty() || attempt == TRIES {
@@ -165,15 +220,8 @@ fn read_with<T>(
         }
     }
     interrupted.append(&mut reader.interrupted);
-    let neighbours = reader.neighbours()?;
-    let mut snapshot = Snapshot {
-        links,
-        addresses,
-        neighbours,
-        interrupted: interrupted.into_iter().map(String::from).collect(),
-        ..Snapshot::default()
-    };
-    snapshot.accept_ra = accept_ra(&snapshot.links);
+    snapshot.neighbours = reader.neighbours()?;
+    snapshot.interrupted = interrupted.into_iter().map(String::from).collect();
     sysctl::read_host(&mut snapshot);
     Ok((snapshot, routes))
 }

@@ -11,7 +11,7 @@ use ratatui::layout::Rect;
 use super::display::{CmdState, CommandRow, NetView, OutLine, OutStream};
 use super::event::{Event, RunMsg};
 use super::layout::inner_rows;
-use super::rows::{kept, on_change, split, view_of};
+use super::rows::{kept, on_change, reading_view, split, view_of};
 use inject_net::follow::{Next, Reads};
 use inject_net::{Change, Snapshot};
 
@@ -1047,6 +1047,12 @@ fn update_inner(app: &mut App, event: Event) -> Vec<Effect> {
         Event::NetEnded => {
             app.live = false;
             app.say(Level::Warn, LIVE_STOPPED);
+            Vec::new()
+        }
+        // The first read, under way: interfaces now, routes when all are
+        // read (the read is still in flight for `reads`).
+        Event::Snapshot(Ok(snapshot)) if snapshot.reading_routes.is_some() => {
+            app.net = reading_view(&snapshot);
             Vec::new()
         }
         Event::Snapshot(result) => {

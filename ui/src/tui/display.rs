@@ -222,6 +222,9 @@ pub struct NetView {
     /// The findings shown in `banner`, errors first, with the configured
     /// commands that fix each (from the finding's data, never its words).
     pub findings: Vec<BannerFinding>,
+    /// The first read is still reading routes: this many so far. Until it
+    /// ends the view has interfaces and no route and no finding.
+    pub reading: Option<usize>,
 }
 
 /// A finding as the banner shows it: where, which, and its fixes.
@@ -348,6 +351,19 @@ impl Kept {
     }
 }
 
+/// `412 000`: a count grouped by thousands, as the docs write figures.
+pub fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `5s`, `3m`, `2h`, `4d`: [`format_ago`] without the `ago`.
 pub fn format_age(ago: Duration) -> String {
     let text = format_ago(ago);
@@ -430,6 +446,15 @@ mod tests {
         assert_eq!(format_duration(Duration::from_millis(1234)), "1.2s");
         assert_eq!(format_duration(Duration::from_secs(30)), "30s");
         assert_eq!(format_duration(Duration::from_secs(123)), "2m 3s");
+    }
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1 000");
+        assert_eq!(grouped(412_000), "412 000");
+        assert_eq!(grouped(1_200_006), "1 200 006");
     }
 
     #[test]

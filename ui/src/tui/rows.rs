@@ -9,8 +9,8 @@ use inject_errands::config::{CommandSpec, Config};
 use inject_errands::ensure::CommandState;
 
 use super::display::{
-    BannerFinding, BannerLine, CommandRow, FindingKey, Health, InterfaceRow, Kept, NetView,
-    RouteList,
+    grouped, BannerFinding, BannerLine, CommandRow, FindingKey, Health, InterfaceRow, Kept,
+    NetView, RouteList,
 };
 use inject_net::findings::{findings_of_summary, reads_route, Expected};
 use inject_net::follow::{on_change_with, Next, Reads};
@@ -29,6 +29,27 @@ pub use inject_errands::runner::REDACTED;
 pub fn net_view(snapshot: &Snapshot, gateways: &Expected) -> NetView {
     let (kept, store) = split(snapshot.clone());
     view_of(&kept, store, gateways)
+}
+
+/// The view while the first read is still reading routes (`snapshot` has
+/// [`Snapshot::reading_routes`]): interfaces and addresses now, and a
+/// banner that says the routes are being read. No finding: with part of
+/// the routes, "no default route" could be untrue.
+pub fn reading_view(snapshot: &Snapshot) -> NetView {
+    let count = snapshot.reading_routes.unwrap_or(0);
+    NetView {
+        banner: vec![BannerLine {
+            health: Health::Info,
+            text: format!(
+                "reading routes… {} so far; findings when all are read",
+                grouped(count)
+            ),
+        }],
+        interfaces: interfaces(snapshot),
+        routes: RouteList::new(RouteStore::default(), snapshot.links.clone()),
+        findings: Vec::new(),
+        reading: Some(count),
+    }
 }
 
 /// A snapshot as the dashboard keeps it: the routes the findings read one
@@ -55,6 +76,7 @@ pub fn view_of(kept: &Snapshot, store: RouteStore, gateways: &Expected) -> NetVi
         interfaces: interfaces(kept),
         routes: RouteList::new(store, kept.links.clone()),
         findings: shown,
+        reading: None,
     }
 }
 

@@ -45,7 +45,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         lines.push(Line::from(Span::styled(prompt, theme.key)));
     }
-    let mut title = if all > rows_fit {
+    let mut title = if let Some(n) = app.net.reading {
+        format!("routes: reading… {}", crate::tui::display::grouped(n))
+    } else if all > rows_fit {
         format!("routes {}-{}/{all}", offset + 1, offset + shown.len())
     } else {
         format!("routes ({all})")
