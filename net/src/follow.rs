@@ -273,15 +273,7 @@ impl Followed {
             let Some(gateway) = gateway else { return true };
             let (summary, expected) = (&self.summary, &self.expected);
             *self.on_link.entry((gateway, oif)).or_insert_with(|| {
-                // The findings' own judgement, on this one path.
-                let mut probe = route.clone();
-                (probe.gateway, probe.oif, probe.onlink) = (Some(gateway), oif, onlink);
-                probe.nexthops.clear();
-                let mut uses = GatewayUses::default();
-                uses.add(&probe);
-                !findings_of_summary(&summary.snapshot, &uses, expected)
-                    .iter()
-                    .any(|f| f.code == Code::GatewayNotOnLink)
+                path_on_link(&summary.snapshot, route, (gateway, oif, onlink), expected)
             })
         })
     }
@@ -325,6 +317,33 @@ impl Followed {
             }
         }
     }
+}
+
+/// Whether every gateway of `route` is on a link, as the findings judge it
+/// with the links, addresses and connected routes of `kept`.
+pub fn gateways_on_link(kept: &Snapshot, route: &Route, expected: &Expected) -> bool {
+    route.paths().all(|(gateway, oif, onlink)| match gateway {
+        Some(gateway) => path_on_link(kept, route, (gateway, oif, onlink), expected),
+        None => true,
+    })
+}
+
+/// The findings' own judgement, on one path of `route`: no
+/// `gateway_not_on_link` for a table of that path alone.
+fn path_on_link(
+    kept: &Snapshot,
+    route: &Route,
+    (gateway, oif, onlink): (IpAddr, Option<u32>, bool),
+    expected: &Expected,
+) -> bool {
+    let mut path = route.clone();
+    (path.gateway, path.oif, path.onlink) = (Some(gateway), oif, onlink);
+    path.nexthops.clear();
+    let mut uses = GatewayUses::default();
+    uses.add(&path);
+    !findings_of_summary(kept, &uses, expected)
+        .iter()
+        .any(|f| f.code == Code::GatewayNotOnLink)
 }
 
 /// [`on_change`] for `--watch`'s [`Followed`] state.

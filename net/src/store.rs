@@ -168,6 +168,150 @@ impl<const N: usize> Packed<N> {
     }
 }
 
+/// The words around the destination of the last run of routes that
+/// [`RouteStore::filter_lines`] met, and whether they hold the text.
+struct Run<const N: usize> {
+    /// The record with its destination zeroed: what the run shares.
+    key: Packed<N>,
+    /// Before the destination (`unreachable `) and after it.
+    before: String,
+    after: String,
+    /// The text is in `before` or `after`: every route of the run matches.
+    all: bool,
+}
+
+#[derive(Default)]
+struct Runs<const N: usize> {
+    last: Option<Run<N>>,
+}
+
+impl<const N: usize> Runs<N> {
+    fn holds(
+        &mut self,
+        p: &Packed<N>,
+        whole: &[Option<Route>],
+        text: &str,
+        line: &impl Fn(&Route) -> String,
+        destination: &mut String,
+    ) -> bool {
+        if p.flags & WHOLE != 0 {
+            return line(&p.route(whole)).contains(text);
+        }
+        let key = Packed {
+            destination: [0; N],
+            prefix_len: 0,
+            ..*p
+        };
+        let run = match &mut self.last {
+            Some(run) if run.key == key => run,
+            last => {
+                let route = p.route(whole);
+                let full = line(&route);
+                destination.clear();
+                write_destination(destination, &route);
+                // The kind's word comes first and holds no digit, so the
+                // first occurrence is the destination.
+                let Some(at) = full.find(destination.as_str()) else {
+                    return full.contains(text);
+                };
+                let (before, after) = (&full[..at], &full[at + destination.len()..]);
+                last.insert(Run {
+                    key,
+                    all: before.contains(text) || after.contains(text),
+                    before: before.to_string(),
+                    after: after.to_string(),
+                })
+            }
+        };
+        if run.all {
+            return true;
+        }
+        destination.clear();
+        write_packed_destination(destination, p);
+        // The text may also straddle the destination's edges.
+        let width = text.len().saturating_sub(1);
+        let before = tail(&run.before, width);
+        let after = head(&run.after, width);
+        if before.is_empty() && after.is_empty() {
+            return destination.contains(text);
+        }
+        let mut window = String::with_capacity(before.len() + destination.len() + after.len());
+        window.push_str(before);
+        window.push_str(destination);
+        window.push_str(after);
+        window.contains(text)
+    }
+}
+
+/// The last `n` bytes of `s` or a little more (to a character boundary).
+fn tail(s: &str, n: usize) -> &str {
+    let mut at = s.len().saturating_sub(n);
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    &s[at..]
+}
+
+/// The first `n` bytes of `s` or a little more (to a character boundary).
+fn head(s: &str, n: usize) -> &str {
+    let mut at = n.min(s.len());
+    while !s.is_char_boundary(at) {
+        at += 1;
+    }
+    &s[..at]
+}
+
+/// The destination as `ip route` prints it: a host prefix as the bare
+/// address (as `text::route_line` writes it).
+fn write_destination(s: &mut String, route: &Route) {
+    use std::fmt::Write;
+    let host = match route.family {
+        Family::Ipv4 => 32,
+        Family::Ipv6 => 128,
+    };
+    let (ip, len) = (route.destination.ip(), route.destination.prefix());
+    if len == host {
+        let _ = write!(s, "{ip}");
+    } else {
+        let _ = write!(s, "{ip}/{len}");
+    }
+}
+
+/// [`write_destination`] of a packed route, IPv4 written by hand (the
+/// filter writes a million of them).
+fn write_packed_destination<const N: usize>(s: &mut String, p: &Packed<N>) {
+    use std::fmt::Write;
+    if N != 4 {
+        let ip = address(p.destination);
+        if p.prefix_len == 128 {
+            let _ = write!(s, "{ip}");
+        } else {
+            let _ = write!(s, "{ip}/{}", p.prefix_len);
+        }
+        return;
+    }
+    for (i, octet) in p.destination.iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        push_number(s, u32::from(*octet));
+    }
+    if p.prefix_len != 32 {
+        s.push('/');
+        push_number(s, u32::from(p.prefix_len));
+    }
+}
+
+fn push_number(s: &mut String, n: u32) {
+    if n >= 100 {
+        s.push(char::from(b'0' + (n / 100) as u8));
+    }
+    if n >= 10 {
+        s.push(char::from(b'0' + (n / 10 % 10) as u8));
+    }
+    s.push(char::from(b'0' + (n % 10) as u8));
+}
+
 impl RouteStore {
     /// Every route of `routes`, in their order within each group.
     pub fn of<'a>(routes: impl IntoIterator<Item = &'a Route>) -> RouteStore {
@@ -345,6 +489,41 @@ impl RouteStore {
         uses
     }
 
+    /// The positions among `positions` whose line (as `line` writes a
+    /// route: `text::route_line`) holds `text`, in their order.
+    ///
+    /// A line is the same words around its destination for every route of
+    /// a run that shares gateway, device, metric, protocol, scope and kind
+    /// (a BGP feed's routes do): those words are written once per run, and
+    /// a route of the run is tested on its destination alone, written
+    /// into a small buffer. So 1 200 000 routes are tested in milliseconds
+    /// rather than formatted one by one.
+    pub fn filter_lines(
+        &self,
+        positions: impl Iterator<Item = usize>,
+        text: &str,
+        line: impl Fn(&Route) -> String,
+    ) -> Vec<u32> {
+        let d = self.defaults.len();
+        let mut v4 = Runs::default();
+        let mut v6 = Runs::default();
+        let mut destination = String::with_capacity(48);
+        positions
+            .filter(|&at| {
+                if at < d {
+                    return line(&self.defaults[at]).contains(text);
+                }
+                if at < d + self.v4.len() {
+                    v4.holds(&self.v4[at - d], &self.whole, text, &line, &mut destination)
+                } else {
+                    let p = &self.v6[at - d - self.v4.len()];
+                    v6.holds(p, &self.whole, text, &line, &mut destination)
+                }
+            })
+            .map(|at| at as u32)
+            .collect()
+    }
+
     /// Bytes held (records, whole routes, the vectors' spare room): what
     /// the benchmark reports beside the process's RSS.
     pub fn heap_bytes(&self) -> usize {
@@ -391,6 +570,11 @@ mod tests {
         sourced.source = Some("2001:db8:69f5::/64".parse().unwrap());
         sourced.onlink = true;
         routes.push(sourced);
+        // An IPv4 route via an IPv6 gateway (`via inet6`).
+        let mut via_inet6 = default_route("fe80::1", 2, Protocol::STATIC, None);
+        via_inet6.family = Family::Ipv4;
+        via_inet6.destination = "198.18.0.0/15".parse().unwrap();
+        routes.push(via_inet6);
         let mut other_table = default_route("192.0.2.1", 2, Protocol::STATIC, None);
         other_table.table = 100;
         routes.push(other_table);
@@ -468,6 +652,61 @@ mod tests {
         assert_ne!(found, other);
         other.metric = Some(4242);
         assert!(store.same_key(&other).is_none());
+    }
+
+    #[test]
+    fn the_filter_finds_the_lines_that_hold_the_text_as_formatting_each_would() {
+        let mut routes = routes();
+        // Runs of routes sharing their words, host routes among them.
+        for i in 0..300u32 {
+            let mut r = default_route("10.0.250.2", 2, Protocol(186), None);
+            r.destination = format!("{}.{}.{}.0/{}", 1 + i / 100, i % 7, i % 256, 16 + i % 17)
+                .parse()
+                .unwrap();
+            routes.push(r);
+            let mut r = default_route("2001:db8:69f5::2", 3, Protocol(186), Some(1024));
+            r.destination = format!("2001:{:x}::/{}", 0x1000 + i, 48 + i % 81)
+                .parse()
+                .unwrap();
+            routes.push(r);
+        }
+        let store = RouteStore::of(&routes);
+        let names = fixtures::seed_vm();
+        let line = |r: &Route| crate::text::route_line(r, &names);
+        for text in [
+            "1",
+            "10",
+            "10.",
+            "1.2",
+            "2.0/",
+            "0/2",
+            "0/24 via",
+            "4 via 1",
+            "dev eth0",
+            "bgp",
+            "::/4",
+            "2001:10",
+            "1f::/",
+            "/128",
+            "9 via",
+            "unreachable",
+            "",
+            "zzz",
+            "0.0.0.0",
+            "default",
+            ".5.",
+            "/3",
+        ] {
+            let slow: Vec<u32> = (0..store.len())
+                .filter(|&at| line(&store.get(at).unwrap()).contains(text))
+                .map(|at| at as u32)
+                .collect();
+            assert_eq!(
+                store.filter_lines(0..store.len(), text, line),
+                slow,
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

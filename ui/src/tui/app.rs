@@ -1076,6 +1076,10 @@ fn update_inner(app: &mut App, event: Event) -> Vec<Effect> {
                     // What changed since the last good read is unknown.
                     app.snapshot = None;
                     app.net_error = Some(e);
+                    // The first read failed half-way: no longer reading.
+                    if app.net.reading.take().is_some() {
+                        app.net.banner.clear();
+                    }
                 }
             }
             if app.reads.done() {

@@ -201,14 +201,12 @@ impl RouteList {
                 .map(|at| at as u32)
                 .collect();
         };
-        positions
-            .filter(|&at| {
-                (!query.defaults || self.is_default(at))
-                    && family.is_none_or(|f| self.store.family_at(at) == f)
-                    && self.line(at).is_some_and(|l| l.contains(text))
-            })
-            .map(|at| at as u32)
-            .collect()
+        let allowed = positions.filter(|&at| {
+            (!query.defaults || self.is_default(at))
+                && family.is_none_or(|f| self.store.family_at(at) == f)
+        });
+        self.store
+            .filter_lines(allowed, text, |r| route_line(r, &self.names))
     }
 }
 
