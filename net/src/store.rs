@@ -226,20 +226,15 @@ impl<const N: usize> Runs<N> {
         if run.all {
             return true;
         }
-        destination.clear();
-        write_packed_destination(destination, p);
-        // The text may also straddle the destination's edges.
+        // The text may also straddle the destination's edges: the
+        // destination with as much of its neighbours as could take part,
+        // written into the one buffer (no allocation per route).
         let width = text.len().saturating_sub(1);
-        let before = tail(&run.before, width);
-        let after = head(&run.after, width);
-        if before.is_empty() && after.is_empty() {
-            return destination.contains(text);
-        }
-        let mut window = String::with_capacity(before.len() + destination.len() + after.len());
-        window.push_str(before);
-        window.push_str(destination);
-        window.push_str(after);
-        window.contains(text)
+        destination.clear();
+        destination.push_str(tail(&run.before, width));
+        write_packed_destination(destination, p);
+        destination.push_str(head(&run.after, width));
+        destination.contains(text)
     }
 }
 
@@ -282,11 +277,13 @@ fn write_destination(s: &mut String, route: &Route) {
 fn write_packed_destination<const N: usize>(s: &mut String, p: &Packed<N>) {
     use std::fmt::Write;
     if N != 4 {
-        let ip = address(p.destination);
-        if p.prefix_len == 128 {
-            let _ = write!(s, "{ip}");
-        } else {
-            let _ = write!(s, "{ip}/{}", p.prefix_len);
+        match address(p.destination) {
+            IpAddr::V6(ip) => push_ipv6(s, ip),
+            ip => _ = write!(s, "{ip}"),
+        }
+        if p.prefix_len != 128 {
+            s.push('/');
+            push_number(s, u32::from(p.prefix_len));
         }
         return;
     }
@@ -299,6 +296,62 @@ fn write_packed_destination<const N: usize>(s: &mut String, p: &Packed<N>) {
     if p.prefix_len != 32 {
         s.push('/');
         push_number(s, u32::from(p.prefix_len));
+    }
+}
+
+/// An IPv6 address as `Ipv6Addr`'s Display writes it (RFC 5952: the
+/// first longest run of two or more zero groups as `::`), without the
+/// formatting machinery; IPv4-mapped ones by Display itself.
+fn push_ipv6(s: &mut String, ip: Ipv6Addr) {
+    use std::fmt::Write;
+    let g = ip.segments();
+    if g[..5] == [0; 5] && g[5] == 0xffff {
+        let _ = write!(s, "{ip}");
+        return;
+    }
+    // The longest run of zero groups (the first of equal ones).
+    let (mut best, mut best_len, mut run) = (0, 0, 0);
+    for (i, group) in g.iter().enumerate() {
+        if *group == 0 {
+            run += 1;
+            if run > best_len {
+                (best, best_len) = (i + 1 - run, run);
+            }
+        } else {
+            run = 0;
+        }
+    }
+    let hex = |s: &mut String, group: u16| {
+        let mut started = false;
+        for shift in [12, 8, 4, 0] {
+            let digit = (group >> shift) & 0xf;
+            if digit != 0 || started || shift == 0 {
+                started = true;
+                s.push(char::from(b"0123456789abcdef"[digit as usize]));
+            }
+        }
+    };
+    if best_len < 2 {
+        for (i, group) in g.iter().enumerate() {
+            if i > 0 {
+                s.push(':');
+            }
+            hex(s, *group);
+        }
+        return;
+    }
+    for (i, group) in g[..best].iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        hex(s, *group);
+    }
+    s.push_str("::");
+    for (i, group) in g[best + best_len..].iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        hex(s, *group);
     }
 }
 
@@ -706,6 +759,37 @@ mod tests {
                 slow,
                 "{text:?}"
             );
+        }
+    }
+
+    #[test]
+    fn ipv6_addresses_are_written_as_display_writes_them() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut s = String::new();
+        for i in 0..20_000 {
+            let mut g = [0u16; 8];
+            for group in &mut g {
+                // Mostly zeros, so that runs of every length and place occur.
+                let r = next();
+                *group = if r % 3 == 0 {
+                    (r >> 8) as u16 >> (r % 16)
+                } else {
+                    0
+                };
+            }
+            if i % 500 == 0 {
+                g = [0, 0, 0, 0, 0, 0xffff, 0x0102, 0x0304];
+            }
+            let ip = Ipv6Addr::from(g);
+            s.clear();
+            push_ipv6(&mut s, ip);
+            assert_eq!(s, ip.to_string(), "{g:x?}");
         }
     }
 
