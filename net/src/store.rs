@@ -234,8 +234,18 @@ impl<const N: usize> Runs<N> {
         destination.push_str(tail(&run.before, width));
         write_packed_destination(destination, p);
         destination.push_str(head(&run.after, width));
-        destination.contains(text)
+        holds(destination.as_bytes(), text.as_bytes())
     }
+}
+
+/// Whether `needle` is in `hay`: for haystacks of a few dozen bytes, a
+/// plain scan beats setting up `str::contains`' searcher once per route.
+fn holds(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    hay.windows(needle.len())
+        .any(|w| w[0] == first && w == needle)
 }
 
 /// The last `n` bytes of `s` or a little more (to a character boundary).

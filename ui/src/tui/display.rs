@@ -4,6 +4,7 @@
 //! config load), so drawing a frame only slices what is visible.
 
 use std::cell::RefCell;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -175,19 +176,26 @@ impl RouteList {
         Shown::Some(positions)
     }
 
-    /// The positions `query`'s family and `d` allow: ranges, no lines read.
-    fn candidates(&self, query: &RouteQuery) -> Box<dyn Iterator<Item = usize> + '_> {
+    /// The positions `query`'s family and `d` allow: ranges, no lines read
+    /// (concrete ranges, not a boxed iterator: the filter walks a million).
+    fn candidates(
+        &self,
+        query: &RouteQuery,
+    ) -> std::iter::Flatten<std::vec::IntoIter<Range<usize>>> {
         let family = query.family();
-        let defaults = (0..self.store.defaults())
-            .filter(move |&at| family.is_none_or(|f| self.store.family_at(at) == f));
-        if query.defaults {
-            return Box::new(defaults);
+        let mut ranges: Vec<Range<usize>> = (0..self.store.defaults())
+            .filter(|&at| family.is_none_or(|f| self.store.family_at(at) == f))
+            .map(|at| at..at + 1)
+            .collect();
+        if !query.defaults {
+            ranges.extend(
+                Family::BOTH
+                    .into_iter()
+                    .filter(|f| family.is_none_or(|want| want == *f))
+                    .map(|f| self.store.others(f)),
+            );
         }
-        let others = Family::BOTH
-            .into_iter()
-            .filter(move |f| family.is_none_or(|want| want == *f))
-            .flat_map(|f| self.store.others(f));
-        Box::new(defaults.chain(others))
+        ranges.into_iter().flatten()
     }
 
     fn filter(&self, positions: impl Iterator<Item = usize>, query: &RouteQuery) -> Vec<u32> {
