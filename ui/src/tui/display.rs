@@ -455,6 +455,48 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_typed_on_narrows_to_what_a_fresh_pass_finds() {
+        let snapshot = inject_net::fixtures::many_routes(3, 2_000);
+        let list = RouteList::new(RouteStore::of(&snapshot.routes), snapshot.links.clone());
+        let fresh = |q: &RouteQuery| -> Vec<usize> {
+            (0..list.len())
+                .filter(|&at| {
+                    let line = list.line(at).unwrap();
+                    (!q.defaults || list.is_default(at))
+                        && q.family.is_none_or(|f| {
+                            (list.store().family_at(at) == Family::Ipv4) == (f == "4")
+                        })
+                        && q.text.as_deref().is_none_or(|t| line.contains(t))
+                })
+                .collect()
+        };
+        let query = |family, defaults, text: Option<&str>| RouteQuery {
+            family,
+            defaults,
+            text: text.map(String::from),
+        };
+        // Typed on, cleared, switched family and `d`, typed again: each
+        // from the cache or narrowed from it, each as a fresh pass.
+        for q in [
+            query(None, false, Some("1")),
+            query(None, false, Some("17")),
+            query(None, false, Some("172.16.1")),
+            query(None, false, Some("172.16.")),
+            query(Some("4"), false, Some("172.16.")),
+            query(Some("6"), false, None),
+            query(Some("6"), false, Some("::")),
+            query(None, true, None),
+            query(None, true, Some("eth1")),
+            query(None, false, Some("dev eth2")),
+            query(None, false, Some("no such text")),
+        ] {
+            let shown = list.shown(&q);
+            let got: Vec<usize> = (0..shown.len()).map(|i| shown.get(i)).collect();
+            assert_eq!(got, fresh(&q), "{q:?}");
+        }
+    }
+
+    #[test]
     fn counts_are_grouped_by_thousands() {
         assert_eq!(grouped(0), "0");
         assert_eq!(grouped(999), "999");

@@ -414,3 +414,74 @@ mod gateway_tests {
             .any(|(h, t)| *h == Health::Error && t.contains("does not answer on eth0")));
     }
 }
+
+#[cfg(test)]
+mod reading_tests {
+    use crate::tui::app::{update, Effect};
+    use crate::tui::event::Event;
+    use crate::tui::fixtures::seed_vm_app;
+    use crate::tui::view_tests::screen;
+    use inject_net::{fixtures, Action, Change, Protocol, Snapshot};
+
+    /// What `read_in_steps` sends first: links and addresses, no routes.
+    fn reading(count: usize) -> Snapshot {
+        let whole = fixtures::seed_vm();
+        Snapshot {
+            links: whole.links,
+            addresses: whole.addresses,
+            reading_routes: Some(count),
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn while_the_routes_are_read_the_screen_says_so_and_claims_no_finding() {
+        let mut app = seed_vm_app();
+        app.reads.changed(); // the first read, in flight
+        assert_eq!(
+            update(&mut app, Event::Snapshot(Ok(reading(131_072)))),
+            vec![]
+        );
+        let s = screen(&app, 120, 40);
+        assert!(
+            s.contains("reading routes… 131 072 so far; findings when all are read"),
+            "{s}"
+        );
+        assert!(s.contains("routes: reading… 131 072"), "{s}");
+        assert!(
+            s.contains("2001:db8:69f5::10/64"),
+            "the addresses at once: {s}"
+        );
+        assert!(!s.contains("no default route"), "{s}");
+        assert!(app.net.findings.is_empty());
+        // A change meanwhile: one more read after this one, none now.
+        let change = Event::Net(Change::Route {
+            action: Action::Added,
+            route: fixtures::default_route("2001:db8:69f5::1", 3, Protocol::STATIC, Some(1024)),
+            line: String::new(),
+        });
+        assert_eq!(update(&mut app, change), vec![]);
+        // The whole snapshot: the findings, then the read owed.
+        assert_eq!(
+            update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm()))),
+            vec![Effect::ReadSnapshot]
+        );
+        let s = screen(&app, 120, 40);
+        assert!(s.contains("IPv6: no default route"), "{s}");
+        assert!(!s.contains("reading"), "{s}");
+    }
+
+    #[test]
+    fn a_first_read_that_fails_half_way_stops_saying_it_reads() {
+        let mut app = seed_vm_app();
+        app.reads.changed();
+        update(&mut app, Event::Snapshot(Ok(reading(65_536))));
+        update(
+            &mut app,
+            Event::Snapshot(Err("reading IPv4 routes over netlink failed: boom".into())),
+        );
+        let s = screen(&app, 120, 40);
+        assert!(s.contains("boom"), "{s}");
+        assert!(!s.contains("reading routes…"), "{s}");
+    }
+}
