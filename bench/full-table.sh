@@ -14,6 +14,10 @@
 #
 #   sudo bench/full-table.sh
 #   V4=100000 V6=20000 RUNS=3 sudo -E bench/full-table.sh     # smaller
+#   DISTINCT=1 V6=0 sudo -E bench/full-table.sh    # each route its own metric
+#
+# DISTINCT=1 gives every route a metric of its own, so no two routes share
+# the words around their destination: the route filter's worst case.
 #
 # Prints one line per figure and `RESULT full-table ...` for bench/all.sh.
 # Needs root, iproute2, GNU time. Touches no host interface or route.
@@ -21,6 +25,7 @@ set -euo pipefail
 
 V4=${V4:-1000000}
 V6=${V6:-200000}
+DISTINCT=${DISTINCT:-}
 RUNS=${RUNS:-5}
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [[ $(id -u) != 0 ]]; then
@@ -63,14 +68,15 @@ ip -n "$ns" -6 route add default via 2001:db8::fe dev dum0
 
 # batch FAMILY FROM COUNT: `route add` lines for ip -batch.
 batch() {
-    awk -v fam="$1" -v from="$2" -v n="$3" 'BEGIN {
+    awk -v fam="$1" -v from="$2" -v n="$3" -v distinct="$DISTINCT" 'BEGIN {
         for (i = from; i < from + n; i++) {
+            metric = distinct ? sprintf(" metric %d", i + 1) : ""
             if (fam == 4)
-                printf "route add %d.%d.%d.0/24 via 10.0.0.2 dev dum0 proto bgp\n",
-                    1 + int(i / 65536), int(i / 256) % 256, i % 256
+                printf "route add %d.%d.%d.0/24 via 10.0.0.2 dev dum0 proto bgp%s\n",
+                    1 + int(i / 65536), int(i / 256) % 256, i % 256, metric
             else
-                printf "route add 2001:%x:%x::/48 via 2001:db8::2 dev dum0 proto bgp\n",
-                    4096 + int(i / 65536), i % 65536
+                printf "route add 2001:%x:%x::/48 via 2001:db8::2 dev dum0 proto bgp%s\n",
+                    4096 + int(i / 65536), i % 65536, metric
         }
     }'
 }

@@ -183,6 +183,10 @@ struct Run<const N: usize> {
 #[derive(Default)]
 struct Runs<const N: usize> {
     last: Option<Run<N>>,
+    /// The key of the last route that was not in the last run: a run is
+    /// set up only when a second route shares it (a table whose routes
+    /// each have their own metric has no runs, and pays for none).
+    missed: Option<Packed<N>>,
 }
 
 impl<const N: usize> Runs<N> {
@@ -204,6 +208,10 @@ impl<const N: usize> Runs<N> {
         };
         let run = match &mut self.last {
             Some(run) if run.key == key => run,
+            _ if self.missed != Some(key) => {
+                self.missed = Some(key);
+                return line(&p.route(whole)).contains(text);
+            }
             last => {
                 let route = p.route(whole);
                 let full = line(&route);
