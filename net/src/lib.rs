@@ -17,6 +17,7 @@ pub mod locate;
 pub mod model;
 pub mod names;
 pub mod neighbour;
+pub mod packed;
 pub mod patch;
 pub mod read;
 pub mod report;

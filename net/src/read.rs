@@ -19,11 +19,9 @@ use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::RouteMessageBuilder;
 
 use crate::dump::Netlink;
-use crate::findings::reads_route;
 use crate::from_netlink;
 use crate::model::{Address, Family, Link, Neighbour, NeighbourState, Route, Snapshot};
 use crate::names;
-use crate::store::RouteStore;
 use crate::sysctl;
 
 /// Why the kernel's network state could not be read.
@@ -83,7 +81,7 @@ pub async fn read_snapshot() -> Result<Snapshot, NetError> {
     read_snapshot_blocking()
 }
 
-/// [`read_packed_blocking`] on a thread of its own, started now by the calling
+/// [`read_snapshot`] on a thread of its own, started now by the calling
 /// thread (so it reads the caller's network namespace, which a new thread
 /// inherits from the thread that makes it, unlike a pool's threads); the
 /// caller's event loop keeps running meanwhile (a read takes ~70 ms at
@@ -92,11 +90,19 @@ pub async fn read_snapshot() -> Result<Snapshot, NetError> {
 pub fn read_snapshot_on_thread(
     probe: bool,
 ) -> impl std::future::Future<Output = Result<Snapshot, NetError>> + Send + 'static {
+    read_on_thread(read_snapshot_blocking, probe)
+}
+
+/// `read` (a blocking read of the whole state) as [`read_snapshot_on_thread`] runs it.
+pub fn read_on_thread(
+    read: fn() -> Result<Snapshot, NetError>,
+    probe: bool,
+) -> impl std::future::Future<Output = Result<Snapshot, NetError>> + Send + 'static {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new()
         .name("netlink-read".into())
         .spawn(move || {
-            let read = read_packed_blocking().and_then(|mut s| {
+            let read = read().and_then(|mut s| {
                 if probe {
                     super::neighbour::probe(&mut s)?;
                 }
@@ -123,70 +129,14 @@ pub fn read_snapshot_blocking() -> Result<Snapshot, NetError> {
     Ok(snapshot)
 }
 
-/// [`read_snapshot_blocking`] for the dashboard: every route goes into a
-/// packed [`RouteStore`] as it is read, and `routes` keeps only those the
-/// findings read one by one (see [`Snapshot::packed`]): ~35 MB instead of
-/// ~170 MB for the full Internet table.
-pub fn read_packed_blocking() -> Result<Snapshot, NetError> {
-    read_packed_reporting(|_, _| {})
-}
-
-/// [`read_packed_blocking`] on a thread of its own (started now, in the
-/// calling thread's network namespace), in steps: first the links and
-/// addresses (a snapshot with [`Snapshot::reading_routes`] set), then the
-/// same with the count of routes read every [`STEP`] routes, then the
-/// whole snapshot (or the error), after which the channel closes. The full
-/// Internet table takes seconds to dump; links and addresses milliseconds.
-pub fn read_in_steps() -> tokio::sync::mpsc::UnboundedReceiver<Result<Snapshot, NetError>> {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let thread_tx = tx.clone();
-    let spawned = std::thread::Builder::new()
-        .name("netlink-read".into())
-        .spawn(move || {
-            let result = read_packed_reporting(|base, count| {
-                let _ = thread_tx.send(Ok(Snapshot {
-                    links: base.links.clone(),
-                    addresses: base.addresses.clone(),
-                    accept_ra: base.accept_ra.clone(),
-                    reading_routes: Some(count),
-                    ..Snapshot::default()
-                }));
-            });
-            let _ = thread_tx.send(result);
-        });
-    if let Err(e) = spawned {
-        let _ = tx.send(Err(NetError::Open(e)));
-    }
-    rx
-}
-
-/// How many routes between two progress reports of [`read_in_steps`].
+/// How many routes between two calls of [`read_with`]'s `report`.
 pub const STEP: usize = 1 << 16;
-
-/// [`read_packed_blocking`], calling `report` with the links and addresses
-/// and the count of routes read so far: before the first route, then
-/// every [`STEP`] routes.
-fn read_packed_reporting(report: impl FnMut(&Snapshot, usize)) -> Result<Snapshot, NetError> {
-    let (mut snapshot, (kept, store)) = read_with(
-        || (Vec::new(), RouteStore::default()),
-        |(kept, store), route| {
-            store.push(&route);
-            if reads_route(&route) {
-                kept.push(route);
-            }
-        },
-        report,
-    )?;
-    snapshot.routes = kept;
-    snapshot.packed = Some(Box::new(store));
-    Ok(snapshot)
-}
 
 /// The snapshot without its routes, which went to `add` one at a time
 /// into what `new` made (made again for each read of an interrupted
 /// dump); `report` hears of the links and addresses and the count of
 /// routes so far, before the first route and every [`STEP`] routes.
-fn read_with<T>(
+pub(crate) fn read_with<T>(
     new: impl Fn() -> T,
     mut add: impl FnMut(&mut T, Route),
     mut report: impl FnMut(&Snapshot, usize),

@@ -15,7 +15,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnetwork::IpNetwork;
 
-use crate::findings::GatewayUses;
 use crate::model::{Family, Protocol, Route, RouteKind, Scope, MAIN_TABLE};
 
 const HAS_GATEWAY: u8 = 1;
@@ -548,16 +547,6 @@ impl RouteStore {
             self.whole[i as usize] = None;
             self.free.push(i);
         }
-    }
-
-    /// The gateways every route uses, counted, for the findings
-    /// ([`crate::findings::findings_of_summary`]): one pass over the table.
-    pub fn gateway_uses(&self) -> GatewayUses {
-        let mut uses = GatewayUses::default();
-        for route in self.iter() {
-            uses.add(&route);
-        }
-        uses
     }
 
     /// The positions among `positions` whose line (as `line` writes a

@@ -1,6 +1,6 @@
 //! Benchmark F: how long from the dashboard's start to its frames, along
 //! the dashboard's own path: subscribe to netlink changes (`net::watch`),
-//! read in steps (`net::read::read_in_steps`, as `inject-tui` does), hand
+//! read in steps (`net::packed::read_in_steps`, as `inject-tui` does), hand
 //! each step to `update` and draw the views into a 160x40 `TestBackend`:
 //!
 //! - the first frame: interfaces and addresses, the routes being read;
@@ -55,7 +55,7 @@ fn main() {
             let complete = draw(&app);
             return (complete, read, rows, complete, routes);
         }
-        let mut steps = net::read::read_in_steps();
+        let mut steps = net::packed::read_in_steps();
         let mut first = None;
         loop {
             let step = steps.recv().await.expect("a last step");

@@ -23,7 +23,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 fn main() {
-    let snapshot = net::read::read_packed_blocking().expect("snapshot");
+    let snapshot = net::packed::read_packed_blocking().expect("snapshot");
     let mut app = App::new(NetView::default(), Vec::new(), "benchmark");
     app.size = (160, 40);
     update(&mut app, Event::Snapshot(Ok(snapshot)));

@@ -12,7 +12,7 @@ use super::display::{
     grouped, BannerFinding, BannerLine, CommandRow, FindingKey, Health, InterfaceRow, Kept,
     NetView, RouteList,
 };
-use inject_net::findings::{findings_of_summary, reads_route, Expected};
+use inject_net::findings::{findings_of_summary, reads_route, Expected, GatewayUses};
 use inject_net::follow::{on_change_with, Next, Reads};
 use inject_net::patch::apply_split;
 use inject_net::{
@@ -69,7 +69,7 @@ pub fn split(mut snapshot: Snapshot) -> (Snapshot, RouteStore) {
 
 /// The view of a split snapshot: `kept` and the store of every route.
 pub fn view_of(kept: &Snapshot, store: RouteStore, gateways: &Expected) -> NetView {
-    let findings = findings_of_summary(kept, &store.gateway_uses(), gateways);
+    let findings = findings_of_summary(kept, &gateway_uses(&store), gateways);
     let (banner, shown) = banner(kept, &findings);
     NetView {
         banner,
@@ -78,6 +78,16 @@ pub fn view_of(kept: &Snapshot, store: RouteStore, gateways: &Expected) -> NetVi
         findings: shown,
         reading: None,
     }
+}
+
+/// The gateways every route of `store` uses, counted, for the findings
+/// ([`findings_of_summary`]): one pass over the table.
+fn gateway_uses(store: &RouteStore) -> GatewayUses {
+    let mut uses = GatewayUses::default();
+    for route in store.iter() {
+        uses.add(&route);
+    }
+    uses
 }
 
 /// A netlink change, for the dashboard: applied in place to the split
@@ -102,7 +112,7 @@ pub fn on_change(
             view.interfaces = interfaces(s);
         }
         if !counted_only(s, view, gateways, change) {
-            let findings = findings_of_summary(s, &view.routes.store().gateway_uses(), gateways);
+            let findings = findings_of_summary(s, &gateway_uses(view.routes.store()), gateways);
             (view.banner, view.findings) = banner(s, &findings);
         }
     }

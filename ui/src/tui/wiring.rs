@@ -173,7 +173,7 @@ async fn dashboard(
         ..net::Snapshot::default()
     });
     app.reads.changed();
-    let first_read = stream::unfold(net::read::read_in_steps(), |mut rx| async move {
+    let first_read = stream::unfold(net::packed::read_in_steps(), |mut rx| async move {
         let step = rx.recv().await?;
         Some((Event::Snapshot(step.map_err(|e| e.to_string())), rx))
     })
@@ -387,12 +387,12 @@ impl Io for LiveIo {
 
     fn read_snapshot(&self) -> BoxFuture<'static, Result<net::Snapshot, String>> {
         // Off the loop's thread: a re-read of a big table must not freeze it.
-        let read = net::read::read_snapshot_on_thread(false);
+        let read = net::packed::read_packed_on_thread(false);
         Box::pin(async { read.await.map_err(|e| e.to_string()) })
     }
 
     fn probe_gateways(&self) -> BoxFuture<'static, Result<net::Snapshot, String>> {
-        let read = net::read::read_snapshot_on_thread(true);
+        let read = net::packed::read_packed_on_thread(true);
         Box::pin(async { read.await.map_err(|e| e.to_string()) })
     }
 
