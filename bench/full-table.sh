@@ -2,13 +2,22 @@
 # The full Internet table (issue 19): 1 000 000 IPv4 and 200 000 IPv6 routes
 # in a network namespace, and
 #   - the dashboard's first frame (ui/examples/first_frame: subscribe,
-#     read, rows and findings, draw a 160x40 frame): wall time, peak RSS;
+#     read in steps, draw a 160x40 frame: the first one with interfaces
+#     while the routes are read, the complete one with every route and the
+#     findings): wall time of both, peak RSS;
+#   - key -> frame in the routes panel (ui/examples/route_keys: scrolling,
+#     the / filter typed key by key, 4, 6, d): the slowest key of each;
 #   - `inject status --watch` while 200 000 IPv6 routes are added (a flood
 #     of route events): its peak RSS.
-# Goals: first frame <= 500 ms, RSS <= 64 MB; --watch flat (as at rest).
+# Goals: first frame <= 500 ms, RSS <= 64 MB, key -> frame <= 16 ms;
+# --watch flat (as at rest).
 #
 #   sudo bench/full-table.sh
 #   V4=100000 V6=20000 RUNS=3 sudo -E bench/full-table.sh     # smaller
+#   DISTINCT=1 V6=0 sudo -E bench/full-table.sh    # each route its own metric
+#
+# DISTINCT=1 gives every route a metric of its own, so no two routes share
+# the words around their destination: the route filter's worst case.
 #
 # Prints one line per figure and `RESULT full-table ...` for bench/all.sh.
 # Needs root, iproute2, GNU time. Touches no host interface or route.
@@ -16,6 +25,7 @@ set -euo pipefail
 
 V4=${V4:-1000000}
 V6=${V6:-200000}
+DISTINCT=${DISTINCT:-}
 RUNS=${RUNS:-5}
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [[ $(id -u) != 0 ]]; then
@@ -25,9 +35,10 @@ fi
 [[ -x /usr/bin/time ]] || { echo "full-table: needs GNU time (apt-get install time)" >&2; exit 2; }
 target=${CARGO_TARGET_DIR:-$here/target}
 (cd "$here" && cargo build --release --quiet --bin inject &&
-    cargo build --release --quiet -p inject-ui --example first_frame)
+    cargo build --release --quiet -p inject-ui --example first_frame --example route_keys)
 INJECT=$target/release/inject
 FIRST_FRAME=$target/release/examples/first_frame
+ROUTE_KEYS=$target/release/examples/route_keys
 
 # shellcheck source=bench/lib.sh
 . "$here/bench/lib.sh"
@@ -57,14 +68,15 @@ ip -n "$ns" -6 route add default via 2001:db8::fe dev dum0
 
 # batch FAMILY FROM COUNT: `route add` lines for ip -batch.
 batch() {
-    awk -v fam="$1" -v from="$2" -v n="$3" 'BEGIN {
+    awk -v fam="$1" -v from="$2" -v n="$3" -v distinct="$DISTINCT" 'BEGIN {
         for (i = from; i < from + n; i++) {
+            metric = distinct ? sprintf(" metric %d", i + 1) : ""
             if (fam == 4)
-                printf "route add %d.%d.%d.0/24 via 10.0.0.2 dev dum0 proto bgp\n",
-                    1 + int(i / 65536), int(i / 256) % 256, i % 256
+                printf "route add %d.%d.%d.0/24 via 10.0.0.2 dev dum0 proto bgp%s\n",
+                    1 + int(i / 65536), int(i / 256) % 256, i % 256, metric
             else
-                printf "route add 2001:%x:%x::/48 via 2001:db8::2 dev dum0 proto bgp\n",
-                    4096 + int(i / 65536), i % 65536
+                printf "route add 2001:%x:%x::/48 via 2001:db8::2 dev dum0 proto bgp%s\n",
+                    4096 + int(i / 65536), i % 65536, metric
         }
     }'
 }
@@ -80,9 +92,25 @@ for _ in $(seq "$RUNS"); do
     /usr/bin/time -f '%M' -o "$work/rss" ip netns exec "$ns" "$FIRST_FRAME" >>"$work/ff"
     cat "$work/rss" >>"$work/ff-rss"
 done
-read -r ff_total ff_read ff_rows ff_draw ff_routes < <(sort -n "$work/ff" | awk -v m=$(((RUNS + 1) / 2)) 'NR == m')
+read -r ff_total ff_read ff_rows ff_draw ff_routes _ < <(sort -n "$work/ff" | awk -v m=$(((RUNS + 1) / 2)) 'NR == m')
+ff_first=$(awk '{ print $6 }' "$work/ff" | sort -n | awk -v m=$(((RUNS + 1) / 2)) 'NR == m')
 ff_rss=$(sort -n "$work/ff-rss" | tail -1)
-echo "first frame ($ff_routes routes): ${ff_total} ms (read $ff_read, rows+findings $ff_rows, draw $ff_draw), peak RSS $((ff_rss / 1024)) MB" >&2
+echo "first frame (interfaces, routes being read): ${ff_first} ms" >&2
+echo "complete frame ($ff_routes routes): ${ff_total} ms (read $ff_read, rows+findings $ff_rows, draw $ff_draw), peak RSS $((ff_rss / 1024)) MB" >&2
+
+# Key -> frame: RUNS runs, the median of each run's slowest scroll key and
+# slowest filter key.
+# Its peak RSS is the dashboard's in use: the table read, filters cached.
+for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f '%M' -o "$work/keys-rss" ip netns exec "$ns" "$ROUTE_KEYS" >"$work/keys-last"
+    tail -1 "$work/keys-last" >>"$work/keys"
+    cat "$work/keys-rss" >>"$work/keys-rss-all"
+done
+sed 's/^/  /' "$work/keys-last" >&2
+k_scroll=$(awk '{ print $1 }' "$work/keys" | sort -n | awk -v m=$(((RUNS + 1) / 2)) 'NR == m')
+k_filter=$(awk '{ print $2 }' "$work/keys" | sort -n | awk -v m=$(((RUNS + 1) / 2)) 'NR == m')
+k_rss=$(sort -n "$work/keys-rss-all" | tail -1)
+echo "key -> frame: slowest scroll key ${k_scroll} ms, slowest filter key ${k_filter} ms; peak RSS with the filters $((k_rss / 1024)) MB" >&2
 
 # --watch: peak RSS over 2 s at rest (the IPv6 routes gone), and while
 # the IPv6 routes are added and deleted again (400 000 route events).
@@ -106,4 +134,4 @@ watch_rss() {
 w_rest=$(watch_rss rest)
 w_flood=$(watch_rss flood)
 echo "status --watch: peak RSS at rest $((w_rest / 1024)) MB, under $((2 * V6)) route events $((w_flood / 1024)) MB" >&2
-echo "RESULT full-table $ff_routes $ff_total $ff_read $ff_rows $ff_draw $ff_rss $w_rest $w_flood"
+echo "RESULT full-table $ff_routes $ff_total $ff_read $ff_rows $ff_draw $ff_rss $w_rest $w_flood $ff_first $k_scroll $k_filter $k_rss"

@@ -7,16 +7,20 @@
 //! `findings`, `lines`, `text` and `json` are pure functions of a
 //! [`Snapshot`], and `report` writes `inject status` while the routes
 //! arrive (`streaming` holds what it shares with `text` and `json`).
+//! `store` packs routes for the dashboard (24 bytes an IPv4 route), and
+//! `packed` reads straight into it, in steps, so a first frame needs no
+//! route.
 //!
 //! Module order: each module uses only modules before it in this list (read
 //! left to right, top to bottom; `a+b` is a knot of two that use each
 //! other); `tests/module_order.rs` checks the imports against it.
 //!
 //! ```text
-//! model names dump from_netlink sysctl   (plain data, the socket, host files)
+//! model+store names dump from_netlink sysctl  (plain data, routes packed, the socket, host files)
 //! lines fixtures                         (a route or interface as a line; test data)
 //! neighbour+read                         (a knot: read's threaded read probes through neighbour)
 //! findings                               (what is wrong: pure, on a snapshot)
+//! packed                                 (the dashboard's read: routes packed as they arrive)
 //! streaming                              (routes one at a time, what findings keep of them)
 //! text json                              (the report's two formats)
 //! report verdict locate                  (inject status, the run's summary line, _INTERFACE)
@@ -34,9 +38,11 @@ pub mod locate;
 pub mod model;
 pub mod names;
 pub mod neighbour;
+pub mod packed;
 pub mod patch;
 pub mod read;
 pub mod report;
+pub mod store;
 pub mod streaming;
 pub mod sysctl;
 #[cfg(test)]
@@ -54,5 +60,6 @@ pub use model::{
 };
 pub use patch::Applied;
 pub use read::{read_snapshot, read_snapshot_blocking, NetError};
+pub use store::RouteStore;
 pub use text::{interface_line, route_line};
 pub use watch::{watch, Action, Change};

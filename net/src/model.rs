@@ -362,6 +362,20 @@ pub struct Snapshot {
     /// (`[Match] Name=`): what BOSH's Jammy/Noble stemcells configure NICs
     /// with (`/etc/systemd/network/10_<if>.network`).
     pub networkd: BTreeMap<String, NetworkdFile>,
+    /// Every route, packed, when the snapshot was read for the dashboard
+    /// ([`crate::packed::read_packed_blocking`]): `routes` then holds only the
+    /// routes the findings read one by one ([`crate::findings::reads_route`]:
+    /// defaults, connected prefixes), and the findings need this store's
+    /// gateway counts over the whole store besides.
+    /// `None` for a whole snapshot (`routes` holds every route).
+    #[serde(skip)]
+    pub packed: Option<Box<crate::store::RouteStore>>,
+    /// `Some(n)`: the route dump is still being read, `n` routes so far
+    /// ([`crate::packed::read_in_steps`]); links and addresses are whole but
+    /// `routes` is empty, so nothing about routes may be concluded from it.
+    /// The dashboard draws its first frame from such a snapshot.
+    #[serde(skip)]
+    pub reading_routes: Option<usize>,
 }
 
 /// A neighbour entry's state (`NUD_*`), named as `ip neigh` prints it.

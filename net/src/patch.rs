@@ -4,7 +4,9 @@
 //! removed in place. With 100 000 routes a full re-read costs ~150 ms; this
 //! costs a scan. Whatever cannot be applied exactly asks for a re-read.
 
+use crate::findings::reads_route;
 use crate::model::{Address, Route, Snapshot};
+use crate::store::RouteStore;
 use crate::watch::{Action, Change};
 
 /// What [`Snapshot::apply`] did.
@@ -106,6 +108,42 @@ impl Snapshot {
             .map_or(0, |i| i + 1);
         self.addresses.insert(at, address.clone());
         Applied::Addresses
+    }
+}
+
+/// [`Snapshot::apply`] for a snapshot split as the dashboard keeps it:
+/// `kept` holds the routes the findings read one by one
+/// ([`reads_route`]), `store` every route. Positions are the store's.
+pub fn apply_split(kept: &mut Snapshot, store: &mut RouteStore, change: &Change) -> Applied {
+    let Change::Route { action, route, .. } = change else {
+        return kept.apply(change);
+    };
+    if *action == Action::Deleted {
+        let Some(at) = store.position(route) else {
+            return Applied::NeedsRead;
+        };
+        if reads_route(route) {
+            match kept.routes.iter().position(|r| r == route) {
+                Some(i) => _ = kept.routes.remove(i),
+                None => return Applied::NeedsRead,
+            }
+        }
+        store.remove(at);
+        return Applied::RouteRemoved(at);
+    }
+    match store.same_key(route) {
+        Some((_, r)) if r == *route => Applied::Unchanged,
+        Some(_) => Applied::NeedsRead,
+        None => {
+            store.push(route);
+            if reads_route(route) {
+                kept.routes.push(route.clone());
+            }
+            match store.position(route) {
+                Some(at) => Applied::RouteAdded(at),
+                None => Applied::NeedsRead,
+            }
+        }
     }
 }
 

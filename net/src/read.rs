@@ -73,11 +73,19 @@ pub async fn read_snapshot() -> Result<Snapshot, NetError> {
 pub fn read_snapshot_on_thread(
     probe: bool,
 ) -> impl std::future::Future<Output = Result<Snapshot, NetError>> + Send + 'static {
+    read_on_thread(read_snapshot_blocking, probe)
+}
+
+/// `read` (a blocking read of the whole state) as [`read_snapshot_on_thread`] runs it.
+pub fn read_on_thread(
+    read: fn() -> Result<Snapshot, NetError>,
+    probe: bool,
+) -> impl std::future::Future<Output = Result<Snapshot, NetError>> + Send + 'static {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new()
         .name("netlink-read".into())
         .spawn(move || {
-            let read = read_snapshot_blocking().and_then(|mut s| {
+            let read = read().and_then(|mut s| {
                 if probe {
                     super::neighbour::probe(&mut s)?;
                 }
@@ -98,17 +106,46 @@ pub fn read_snapshot_on_thread(
 
 /// [`read_snapshot`] for code that is not async.
 pub fn read_snapshot_blocking() -> Result<Snapshot, NetError> {
+    let (mut snapshot, routes) =
+        read_with(Vec::new, |routes, route| routes.push(route), |_, _| {})?;
+    snapshot.routes = routes;
+    Ok(snapshot)
+}
+
+/// How many routes between two calls of [`read_with`]'s `report`.
+pub const STEP: usize = 1 << 16;
+
+/// The snapshot without its routes, which went to `add` one at a time
+/// into what `new` made (made again for each read of an interrupted
+/// dump); `report` hears of the links and addresses and the count of
+/// routes so far, before the first route and every [`STEP`] routes.
+pub(crate) fn read_with<T>(
+    new: impl Fn() -> T,
+    mut add: impl FnMut(&mut T, Route),
+    mut report: impl FnMut(&Snapshot, usize),
+) -> Result<(Snapshot, T), NetError> {
     let mut reader = Reader::open()?;
-    let (links, addresses) = (reader.links()?, reader.addresses()?);
+    let mut snapshot = Snapshot {
+        links: reader.links()?,
+        addresses: reader.addresses()?,
+        ..Snapshot::default()
+    };
+    snapshot.accept_ra = accept_ra(&snapshot.links);
+    report(&snapshot, 0);
     // A route dump the kernel marks interrupted is read again, up to
     // [`TRIES`] times; the last one is kept and named in `interrupted`.
-    let mut routes = Vec::new();
+    let mut routes = new();
     let mut interrupted = Vec::new();
     for attempt in 1..=TRIES {
-        routes.clear();
+        routes = new();
+        let mut count: usize = 0;
         let mut dump = reader.routes();
         while let Some(route) = dump.next()? {
-            routes.push(route);
+            add(&mut routes, route);
+            count += 1;
+            if count.is_multiple_of(STEP) {
+                report(&snapshot, count);
+            }
         }
         interrupted = dump.interrupted;
         if interrupted.is_empty() || attempt == TRIES {
@@ -116,18 +153,10 @@ pub fn read_snapshot_blocking() -> Result<Snapshot, NetError> {
         }
     }
     interrupted.append(&mut reader.interrupted);
-    let neighbours = reader.neighbours()?;
-    let mut snapshot = Snapshot {
-        links,
-        addresses,
-        routes,
-        neighbours,
-        interrupted: interrupted.into_iter().map(String::from).collect(),
-        ..Snapshot::default()
-    };
-    snapshot.accept_ra = accept_ra(&snapshot.links);
+    snapshot.neighbours = reader.neighbours()?;
+    snapshot.interrupted = interrupted.into_iter().map(String::from).collect();
     sysctl::read_host(&mut snapshot);
-    Ok(snapshot)
+    Ok((snapshot, routes))
 }
 
 /// `accept_ra` of each link, where readable.

@@ -293,21 +293,9 @@ impl App {
             .copied()
     }
 
-    /// Whether the routes panel shows this route (family and filter).
-    pub fn route_matches(&self, r: &super::display::RouteRow) -> bool {
-        self.route_filter.matches(r)
-    }
-
     /// How many routes the routes panel lists.
     pub fn routes_shown(&self) -> usize {
-        if !self.route_filter.narrows() {
-            return self.net.routes.len();
-        }
-        self.net
-            .routes
-            .iter()
-            .filter(|r| self.route_matches(r))
-            .count()
+        self.net.routes.shown(&self.route_filter.query()).len()
     }
 
     /// How long the running command has run, by the last tick.

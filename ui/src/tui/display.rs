@@ -3,7 +3,12 @@
 //! commands with their state and output. Built once per snapshot (or per
 //! config load), so drawing a frame only slices what is visible.
 
+use std::cell::RefCell;
+use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
+
+use inject_net::{route_line, Family, RouteStore, Snapshot};
 
 /// How a banner line reads: fine, worth a look, or broken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,13 +38,184 @@ pub struct InterfaceRow {
     pub addresses: Vec<String>,
 }
 
-/// One route, in iproute2's words (`default via GW dev IF proto P metric M`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RouteRow {
-    /// "4" or "6".
-    pub family: &'static str,
-    pub line: String,
-    pub default: bool,
+/// The routes panel's list: every route packed ([`RouteStore`]), each
+/// line formatted only when it is drawn or a filter reads it, so 1 200 000
+/// routes cost ~35 MB rather than a `String` each.
+#[derive(Clone, Debug, Default)]
+pub struct RouteList {
+    store: RouteStore,
+    /// The links, whose names the lines give each route's device.
+    names: Snapshot,
+    /// The last query's positions: redrawing or scrolling under a filter
+    /// reuses them, and a filter that grows (typed on) narrows them.
+    cache: RefCell<Option<(RouteQuery, Arc<Vec<u32>>)>>,
+}
+
+/// What the routes panel lists: `4`/`6`, `d` and `/` as the operator set them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteQuery {
+    /// "4" or "6": only that family.
+    pub family: Option<&'static str>,
+    /// Only default routes.
+    pub defaults: bool,
+    /// Only lines holding this text.
+    pub text: Option<String>,
+}
+
+impl RouteQuery {
+    fn family(&self) -> Option<Family> {
+        self.family
+            .map(|f| if f == "4" { Family::Ipv4 } else { Family::Ipv6 })
+    }
+}
+
+/// The positions a [`RouteQuery`] lists, in order.
+#[derive(Clone, Debug)]
+pub enum Shown {
+    /// Every route: positions `0..n`.
+    All(usize),
+    Some(Arc<Vec<u32>>),
+}
+
+impl Shown {
+    pub fn len(&self) -> usize {
+        match self {
+            Shown::All(n) => *n,
+            Shown::Some(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The store position of the `i`th line listed.
+    pub fn get(&self, i: usize) -> usize {
+        match self {
+            Shown::All(_) => i,
+            Shown::Some(v) => v[i] as usize,
+        }
+    }
+}
+
+impl PartialEq for RouteList {
+    /// The same routes named the same way (the cache is no part of it).
+    fn eq(&self, other: &RouteList) -> bool {
+        self.store == other.store && self.names.links == other.names.links
+    }
+}
+
+impl Eq for RouteList {}
+
+impl RouteList {
+    pub fn new(store: RouteStore, links: Vec<inject_net::Link>) -> RouteList {
+        RouteList {
+            store,
+            names: Snapshot {
+                links,
+                ..Snapshot::default()
+            },
+            cache: RefCell::default(),
+        }
+    }
+
+    pub fn store(&self) -> &RouteStore {
+        &self.store
+    }
+
+    /// The store, to change: the cached query is dropped.
+    pub fn store_mut(&mut self) -> &mut RouteStore {
+        *self.cache.get_mut() = None;
+        &mut self.store
+    }
+
+    pub fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.store.is_empty()
+    }
+
+    /// The line of the route at store position `at`, as `ip route` prints it.
+    pub fn line(&self, at: usize) -> Option<String> {
+        self.store.get(at).map(|r| route_line(&r, &self.names))
+    }
+
+    /// Whether the route at store position `at` is a default route.
+    pub fn is_default(&self, at: usize) -> bool {
+        at < self.store.defaults()
+    }
+
+    /// The routes `query` lists: every one without a query; else from the
+    /// cache when the query is the last one, or narrowed from it when only
+    /// the text grew; else one pass over the store.
+    pub fn shown(&self, query: &RouteQuery) -> Shown {
+        if *query == RouteQuery::default() {
+            return Shown::All(self.store.len());
+        }
+        let mut cache = self.cache.borrow_mut();
+        if let Some((last, positions)) = cache.as_ref() {
+            if last == query {
+                return Shown::Some(positions.clone());
+            }
+        }
+        let narrowed = cache.as_ref().and_then(|(last, positions)| {
+            let grew = last.family == query.family
+                && last.defaults == query.defaults
+                && match (&last.text, &query.text) {
+                    (None, _) => true,
+                    (Some(old), Some(new)) => new.contains(old.as_str()),
+                    (Some(_), None) => false,
+                };
+            grew.then(|| self.filter(positions.iter().map(|&p| p as usize), query))
+        });
+        let positions =
+            Arc::new(narrowed.unwrap_or_else(|| self.filter(self.candidates(query), query)));
+        *cache = Some((query.clone(), positions.clone()));
+        Shown::Some(positions)
+    }
+
+    /// The positions `query`'s family and `d` allow: ranges, no lines read
+    /// (concrete ranges, not a boxed iterator: the filter walks a million).
+    fn candidates(
+        &self,
+        query: &RouteQuery,
+    ) -> std::iter::Flatten<std::vec::IntoIter<Range<usize>>> {
+        let family = query.family();
+        let mut ranges: Vec<Range<usize>> = (0..self.store.defaults())
+            .filter(|&at| family.is_none_or(|f| self.store.family_at(at) == f))
+            .map(|at| at..at + 1)
+            .collect();
+        if !query.defaults {
+            ranges.extend(
+                Family::BOTH
+                    .into_iter()
+                    .filter(|f| family.is_none_or(|want| want == *f))
+                    .map(|f| self.store.others(f)),
+            );
+        }
+        ranges.into_iter().flatten()
+    }
+
+    fn filter(&self, positions: impl Iterator<Item = usize>, query: &RouteQuery) -> Vec<u32> {
+        let family = query.family();
+        let Some(text) = query.text.as_deref() else {
+            return positions
+                .filter(|&at| {
+                    (!query.defaults || self.is_default(at))
+                        && family.is_none_or(|f| self.store.family_at(at) == f)
+                })
+                .map(|at| at as u32)
+                .collect();
+        };
+        let allowed = positions.filter(|&at| {
+            (!query.defaults || self.is_default(at))
+                && family.is_none_or(|f| self.store.family_at(at) == f)
+        });
+        self.store
+            .filter_lines(allowed, text, |r| route_line(r, &self.names))
+    }
 }
 
 /// The network side of the screen.
@@ -48,10 +224,13 @@ pub struct NetView {
     pub banner: Vec<BannerLine>,
     pub interfaces: Vec<InterfaceRow>,
     /// Default routes first, then the others; IPv4 before IPv6 in each group.
-    pub routes: Vec<RouteRow>,
+    pub routes: RouteList,
     /// The findings shown in `banner`, errors first, with the configured
     /// commands that fix each (from the finding's data, never its words).
     pub findings: Vec<BannerFinding>,
+    /// The first read is still reading routes: this many so far. Until it
+    /// ends the view has interfaces and no route and no finding.
+    pub reading: Option<usize>,
 }
 
 /// A finding as the banner shows it: where, which, and its fixes.
@@ -178,6 +357,19 @@ impl Kept {
     }
 }
 
+/// `412 000`: a count grouped by thousands, as the docs write figures.
+pub fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `5s`, `3m`, `2h`, `4d`: [`format_ago`] without the `ago`.
 pub fn format_age(ago: Duration) -> String {
     let text = format_ago(ago);
@@ -260,6 +452,57 @@ mod tests {
         assert_eq!(format_duration(Duration::from_millis(1234)), "1.2s");
         assert_eq!(format_duration(Duration::from_secs(30)), "30s");
         assert_eq!(format_duration(Duration::from_secs(123)), "2m 3s");
+    }
+
+    #[test]
+    fn a_filter_typed_on_narrows_to_what_a_fresh_pass_finds() {
+        let snapshot = inject_net::fixtures::many_routes(3, 2_000);
+        let list = RouteList::new(RouteStore::of(&snapshot.routes), snapshot.links.clone());
+        let fresh = |q: &RouteQuery| -> Vec<usize> {
+            (0..list.len())
+                .filter(|&at| {
+                    let line = list.line(at).unwrap();
+                    (!q.defaults || list.is_default(at))
+                        && q.family.is_none_or(|f| {
+                            (list.store().family_at(at) == Family::Ipv4) == (f == "4")
+                        })
+                        && q.text.as_deref().is_none_or(|t| line.contains(t))
+                })
+                .collect()
+        };
+        let query = |family, defaults, text: Option<&str>| RouteQuery {
+            family,
+            defaults,
+            text: text.map(String::from),
+        };
+        // Typed on, cleared, switched family and `d`, typed again: each
+        // from the cache or narrowed from it, each as a fresh pass.
+        for q in [
+            query(None, false, Some("1")),
+            query(None, false, Some("17")),
+            query(None, false, Some("172.16.1")),
+            query(None, false, Some("172.16.")),
+            query(Some("4"), false, Some("172.16.")),
+            query(Some("6"), false, None),
+            query(Some("6"), false, Some("::")),
+            query(None, true, None),
+            query(None, true, Some("eth1")),
+            query(None, false, Some("dev eth2")),
+            query(None, false, Some("no such text")),
+        ] {
+            let shown = list.shown(&q);
+            let got: Vec<usize> = (0..shown.len()).map(|i| shown.get(i)).collect();
+            assert_eq!(got, fresh(&q), "{q:?}");
+        }
+    }
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1 000");
+        assert_eq!(grouped(412_000), "412 000");
+        assert_eq!(grouped(1_200_006), "1 200 006");
     }
 
     #[test]

@@ -3,33 +3,32 @@
 //! coalesced, and whether a fix's finding cleared once the network is read
 //! again. Part of `update` (see `update.rs`): only it calls these.
 
-use inject_net::follow::{on_change, Next};
+use inject_net::follow::Next;
 use inject_net::{Change, Snapshot};
 
 use super::app::{clock_time, App, Effect, Level, LIVE_STOPPED};
-use super::rows::{apply_to_view, net_view};
+use super::rows::{on_change, reading_view, split, view_of};
 
 impl App {
     /// Show this snapshot (a full read) and keep it for the changes to come.
     pub fn set_snapshot(&mut self, snapshot: Snapshot) {
-        self.net = net_view(&snapshot, &self.expected);
-        self.snapshot = Some(snapshot);
+        let (kept, store) = split(snapshot);
+        self.net = view_of(&kept, store, &self.expected);
+        self.snapshot = Some(kept);
     }
 
     /// A netlink change: applied to the snapshot and the rows in place
     /// when it can be exactly, else a read ([`on_change`]).
     pub(crate) fn on_net_change(&mut self, change: &Change) -> Vec<Effect> {
-        match on_change(&mut self.snapshot, &mut self.reads, change) {
+        let (snapshot, net, reads) = (&mut self.snapshot, &mut self.net, &mut self.reads);
+        match on_change(snapshot, net, reads, &self.expected, change) {
             Next::Read => vec![Effect::ReadSnapshot],
             Next::Nothing => Vec::new(),
             Next::Applied(applied) => {
-                if let Some(s) = &self.snapshot {
-                    apply_to_view(&mut self.net, s, &self.expected, change, applied);
-                    // A route that just appeared is marked for a moment.
-                    if let (inject_net::Applied::RouteAdded(i), Some(now)) = (applied, self.wall) {
-                        if let Some(route) = s.routes.get(i) {
-                            self.fresh.push((inject_net::route_line(route, s), now));
-                        }
+                // A route that just appeared is marked for a moment.
+                if let (inject_net::Applied::RouteAdded(i), Some(now)) = (applied, self.wall) {
+                    if let Some(line) = self.net.routes.line(i) {
+                        self.fresh.push((line, now));
                     }
                 }
                 self.updated = self.wall;
@@ -72,6 +71,14 @@ impl App {
     /// A snapshot read came back: shown, or why it failed; then the read
     /// owed, if changes came during this one.
     pub(crate) fn on_snapshot(&mut self, result: Result<Snapshot, String>) -> Vec<Effect> {
+        // The first read, under way: interfaces now, routes when all are
+        // read (the read is still in flight for `reads`).
+        if let Ok(snapshot) = &result {
+            if snapshot.reading_routes.is_some() {
+                self.net = reading_view(snapshot);
+                return Vec::new();
+            }
+        }
         match result {
             Ok(snapshot) => {
                 self.set_snapshot(snapshot);
@@ -92,6 +99,10 @@ impl App {
                 // What changed since the last good read is unknown.
                 self.snapshot = None;
                 self.net_error = Some(e);
+                // The first read failed half-way: no longer reading.
+                if self.net.reading.take().is_some() {
+                    self.net.banner.clear();
+                }
             }
         }
         if self.reads.done() {

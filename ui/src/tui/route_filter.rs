@@ -2,7 +2,7 @@
 //! it is typed), one family (`4`, `6`) and defaults only (`d`). Held as
 //! one value because they are read and cleared together (Esc).
 
-use super::display::RouteRow;
+use super::display::RouteQuery;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RouteFilter {
@@ -22,10 +22,12 @@ impl RouteFilter {
         self.text.is_some() || self.family.is_some() || self.defaults
     }
 
-    /// Whether the routes panel shows this route.
-    pub fn matches(&self, r: &RouteRow) -> bool {
-        self.family.is_none_or(|f| r.family == f)
-            && (!self.defaults || r.default)
-            && self.text.as_deref().is_none_or(|t| r.line.contains(t))
+    /// What the routes panel lists, as the route store answers it.
+    pub fn query(&self) -> RouteQuery {
+        RouteQuery {
+            family: self.family,
+            defaults: self.defaults,
+            text: self.text.clone(),
+        }
     }
 }

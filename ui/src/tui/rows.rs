@@ -1,6 +1,7 @@
 //! From the engines' data to what the dashboard shows: a network snapshot
-//! becomes banner lines, interface rows and route lines; the config becomes
-//! command rows. Done once per snapshot or load, never per frame.
+//! becomes banner lines, interface rows and a packed route list (whose
+//! lines are formatted when drawn); the config becomes command rows. Done
+//! once per snapshot or load, never per frame.
 
 use std::time::SystemTime;
 
@@ -8,100 +9,130 @@ use inject_errands::config::{CommandSpec, Config};
 use inject_errands::ensure::CommandState;
 
 use super::display::{
-    BannerFinding, BannerLine, CommandRow, FindingKey, Health, InterfaceRow, Kept, NetView,
-    RouteRow,
+    grouped, BannerFinding, BannerLine, CommandRow, FindingKey, Health, InterfaceRow, Kept,
+    NetView, RouteList,
 };
+use inject_net::findings::{findings_of_summary, reads_route, Expected, GatewayUses};
+use inject_net::follow::{on_change_with, Next, Reads};
+use inject_net::patch::apply_split;
 use inject_net::{
-    family_status, findings::Expected, findings_with, route_line, Applied, Change, Code, Family,
-    FamilyState, Finding, Route, Severity, Snapshot,
+    family_status, Applied, Change, Code, Family, FamilyState, Finding, RouteStore, Severity,
+    Snapshot,
 };
 
 /// What shows instead of a sensitive command's text (as in the dry run).
 pub use inject_errands::runner::REDACTED;
 
-/// The dashboard's view of `snapshot`. `gateways` (from the config's
-/// `networks:`) complete the hint's command when one fits an interface.
+/// The dashboard's view of `snapshot` (whole, or read packed). `gateways`
+/// (from the config's `networks:`) complete the hint's command when one
+/// fits an interface.
 pub fn net_view(snapshot: &Snapshot, gateways: &Expected) -> NetView {
-    let findings = findings_with(snapshot, gateways);
-    let (banner, shown) = banner(snapshot, &findings);
+    let (kept, store) = split(snapshot.clone());
+    view_of(&kept, store, gateways)
+}
+
+/// The view while the first read is still reading routes (`snapshot` has
+/// [`Snapshot::reading_routes`]): interfaces and addresses now, and a
+/// banner that says the routes are being read. No finding: with part of
+/// the routes, "no default route" could be untrue.
+pub fn reading_view(snapshot: &Snapshot) -> NetView {
+    let count = snapshot.reading_routes.unwrap_or(0);
+    NetView {
+        banner: vec![BannerLine {
+            health: Health::Info,
+            text: format!(
+                "reading routes… {} so far; findings when all are read",
+                grouped(count)
+            ),
+        }],
+        interfaces: interfaces(snapshot),
+        routes: RouteList::new(RouteStore::default(), snapshot.links.clone()),
+        findings: Vec::new(),
+        reading: Some(count),
+    }
+}
+
+/// A snapshot as the dashboard keeps it: the routes the findings read one
+/// by one stay in it ([`reads_route`]), every route goes to the store
+/// (the one it was read with, if it was read packed).
+pub fn split(mut snapshot: Snapshot) -> (Snapshot, RouteStore) {
+    let store = match snapshot.packed.take() {
+        Some(store) => *store,
+        None => {
+            let store = RouteStore::of(&snapshot.routes);
+            snapshot.routes.retain(reads_route);
+            store
+        }
+    };
+    (snapshot, store)
+}
+
+/// The view of a split snapshot: `kept` and the store of every route.
+pub fn view_of(kept: &Snapshot, store: RouteStore, gateways: &Expected) -> NetView {
+    let findings = findings_of_summary(kept, &gateway_uses(&store), gateways);
+    let (banner, shown) = banner(kept, &findings);
     NetView {
         banner,
-        interfaces: interfaces(snapshot),
-        routes: routes(snapshot),
+        interfaces: interfaces(kept),
+        routes: RouteList::new(store, kept.links.clone()),
         findings: shown,
+        reading: None,
     }
 }
 
-/// Bring `view` (which was `net_view` of the snapshot before the change)
-/// up to date after `snapshot.apply(change)` returned `applied`: the same
-/// rows `net_view(snapshot, gateways)` gives, but only the changed route's
-/// line is formatted (all 100 000 of them take ~40 ms). The banner is
-/// recomputed: the findings are one pass over the table.
-pub fn apply_to_view(
+/// The gateways every route of `store` uses, counted, for the findings
+/// ([`findings_of_summary`]): one pass over the table.
+fn gateway_uses(store: &RouteStore) -> GatewayUses {
+    let mut uses = GatewayUses::default();
+    for route in store.iter() {
+        uses.add(&route);
+    }
+    uses
+}
+
+/// A netlink change, for the dashboard: applied in place to the split
+/// snapshot it keeps (`kept`, and the store in `view`) when it can be
+/// exactly, and the view brought up to date; else a read, coalesced by
+/// `reads` (as [`inject_net::follow::on_change`] rules). Only the banner
+/// is computed again (the findings: one pass over the table); route lines
+/// are formatted when drawn.
+pub fn on_change(
+    kept: &mut Option<Snapshot>,
     view: &mut NetView,
-    snapshot: &Snapshot,
+    reads: &mut Reads,
     gateways: &Expected,
     change: &Change,
-    applied: Applied,
-) {
-    match (applied, change) {
-        (Applied::RouteAdded(i), _) => {
-            let route = &snapshot.routes[i];
-            let at = row_index(view, snapshot, route, i);
-            view.routes.insert(at, route_row(route, snapshot));
+) -> Next {
+    let routes = &mut view.routes;
+    let next = on_change_with(kept, reads, change, |s, c| {
+        apply_split(s, routes.store_mut(), c)
+    });
+    if let (Next::Applied(applied), Some(s)) = (next, kept.as_ref()) {
+        if applied == Applied::Addresses {
+            view.interfaces = interfaces(s);
         }
-        (Applied::RouteRemoved(i), Change::Route { route, .. }) => {
-            let at = row_index(view, snapshot, route, i);
-            view.routes.remove(at);
-        }
-        (Applied::Addresses, _) => view.interfaces = interfaces(snapshot),
-        (Applied::Unchanged | Applied::NeedsRead, _) => return,
-        // Not a route change: cannot be; rebuild rather than guess.
-        (Applied::RouteRemoved(_), _) => {
-            *view = net_view(snapshot, gateways);
-            return;
+        if !counted_only(s, view, gateways, change) {
+            let findings = findings_of_summary(s, &gateway_uses(view.routes.store()), gateways);
+            (view.banner, view.findings) = banner(s, &findings);
         }
     }
-    let findings = findings_with(snapshot, gateways);
-    (view.banner, view.findings) = banner(snapshot, &findings);
+    next
 }
 
-/// Where the routes panel lists a route: defaults, then the others; IPv4
-/// before IPv6 in each (as `routes` orders them).
-fn group(default: bool, family: Family) -> u8 {
-    u8::from(!default) * 2 + u8::from(family == Family::Ipv6)
-}
-
-fn row_group(row: &RouteRow) -> u8 {
-    let family = if row.family == "4" {
-        Family::Ipv4
-    } else {
-        Family::Ipv6
+/// Whether `change` is a route the findings only count, through gateways
+/// on a link, while they report no gateway off a link: then no finding
+/// changes, and the pass over the whole table (~40 ms at 1 200 000
+/// routes) is skipped: a flood of such routes is what a BGP feed sends.
+fn counted_only(kept: &Snapshot, view: &NetView, gateways: &Expected, change: &Change) -> bool {
+    let Change::Route { route, .. } = change else {
+        return false;
     };
-    group(row.default, family)
-}
-
-/// The row of `route`, at index `i` of `snapshot.routes` (or removed from
-/// there): its group's first row plus the routes of that group before it.
-fn row_index(view: &NetView, snapshot: &Snapshot, route: &Route, i: usize) -> usize {
-    let g = group(route.is_default(), route.family);
-    let start = view.routes.partition_point(|r| row_group(r) < g);
-    let before = snapshot.routes[..i]
-        .iter()
-        .filter(|r| r.family == route.family && r.is_default() == route.is_default())
-        .count();
-    start + before
-}
-
-fn route_row(r: &Route, snapshot: &Snapshot) -> RouteRow {
-    RouteRow {
-        family: match r.family {
-            Family::Ipv4 => "4",
-            Family::Ipv6 => "6",
-        },
-        line: route_line(r, snapshot),
-        default: r.is_default(),
-    }
+    !reads_route(route)
+        && !view
+            .findings
+            .iter()
+            .any(|f| f.key.code == Code::GatewayNotOnLink)
+        && inject_net::follow::gateways_on_link(kept, route, gateways)
 }
 
 fn finding_lines(f: &Finding, out: &mut Vec<BannerLine>, shown: &mut Vec<BannerFinding>) {
@@ -236,23 +267,6 @@ fn interfaces(snapshot: &Snapshot) -> Vec<InterfaceRow> {
             }
         })
         .collect()
-}
-
-/// Default routes first (IPv4, then IPv6), then the rest per family, each
-/// in the kernel's dump order, which is iproute2's.
-fn routes(snapshot: &Snapshot) -> Vec<RouteRow> {
-    let mut out = Vec::with_capacity(snapshot.routes.len());
-    for defaults in [true, false] {
-        for family in Family::BOTH {
-            out.extend(
-                snapshot
-                    .routes_of(family)
-                    .filter(|r| r.is_default() == defaults)
-                    .map(|r| route_row(r, snapshot)),
-            );
-        }
-    }
-    out
 }
 
 /// How ensure keeps a command, from its entry in ensure's state file, at `now`.
@@ -408,5 +422,76 @@ mod gateway_tests {
         assert!(failed
             .iter()
             .any(|(h, t)| *h == Health::Error && t.contains("does not answer on eth0")));
+    }
+}
+
+#[cfg(test)]
+mod reading_tests {
+    use crate::tui::app::{update, Effect};
+    use crate::tui::event::Event;
+    use crate::tui::fixtures::seed_vm_app;
+    use crate::tui::view_tests::screen;
+    use inject_net::{fixtures, Action, Change, Protocol, Snapshot};
+
+    /// What `read_in_steps` sends first: links and addresses, no routes.
+    fn reading(count: usize) -> Snapshot {
+        let whole = fixtures::seed_vm();
+        Snapshot {
+            links: whole.links,
+            addresses: whole.addresses,
+            reading_routes: Some(count),
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn while_the_routes_are_read_the_screen_says_so_and_claims_no_finding() {
+        let mut app = seed_vm_app();
+        app.reads.changed(); // the first read, in flight
+        assert_eq!(
+            update(&mut app, Event::Snapshot(Ok(reading(131_072)))),
+            vec![]
+        );
+        let s = screen(&app, 120, 40);
+        assert!(
+            s.contains("reading routes… 131 072 so far; findings when all are read"),
+            "{s}"
+        );
+        assert!(s.contains("routes: reading… 131 072"), "{s}");
+        assert!(
+            s.contains("2001:db8:69f5::10/64"),
+            "the addresses at once: {s}"
+        );
+        assert!(!s.contains("no default route"), "{s}");
+        assert!(app.net.findings.is_empty());
+        // A change meanwhile: one more read after this one, none now.
+        let change = Event::Net(Change::Route {
+            action: Action::Added,
+            route: fixtures::default_route("2001:db8:69f5::1", 3, Protocol::STATIC, Some(1024)),
+            line: String::new(),
+        });
+        assert_eq!(update(&mut app, change), vec![]);
+        // The whole snapshot: the findings, then the read owed.
+        assert_eq!(
+            update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm()))),
+            vec![Effect::ReadSnapshot]
+        );
+        let s = screen(&app, 120, 40);
+        assert!(s.contains("IPv6: no default route"), "{s}");
+        assert!(!s.contains("reading"), "{s}");
+    }
+
+    #[test]
+    fn a_first_read_that_fails_half_way_stops_saying_it_reads() {
+        let mut app = seed_vm_app();
+        app.reads.changed();
+        update(&mut app, Event::Snapshot(Ok(reading(65_536))));
+        update(
+            &mut app,
+            Event::Snapshot(Err("reading IPv4 routes over netlink failed: boom".into())),
+        );
+        let s = screen(&app, 120, 40);
+        assert!(s.contains("boom"), "{s}");
+        assert!(!s.contains("reading routes…"), "{s}");
     }
 }

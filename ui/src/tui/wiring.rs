@@ -164,16 +164,26 @@ async fn dashboard(
             stream::pending().boxed()
         }
     };
-    match net::read_snapshot().await {
-        Ok(s) => app.set_snapshot(s),
-        Err(e) => app.net_error = Some(e.to_string()),
-    }
+    // The first read in steps, off the loop's thread: the first frame has
+    // the interfaces at once and says the routes are being read (the full
+    // Internet table takes seconds to dump). It counts as a read in
+    // flight, so changes meanwhile cause one more read after it.
+    app.net = super::rows::reading_view(&net::Snapshot {
+        reading_routes: Some(0),
+        ..net::Snapshot::default()
+    });
+    app.reads.changed();
+    let first_read = stream::unfold(net::packed::read_in_steps(), |mut rx| async move {
+        let step = rx.recv().await?;
+        Some((Event::Snapshot(step.map_err(|e| e.to_string())), rx))
+    })
+    .boxed();
     let log_dir = runlog::resolve_dir(log_dir);
     if let Some(dir) = log_dir.as_deref() {
         app.set_run_log(super::history::read_log(dir), SystemTime::now());
     }
     let events = stream::select(
-        terminal_events(),
+        stream::select(terminal_events(), first_read),
         stream::select(
             ensure_events(log_dir.clone(), ENSURE_EVERY),
             run_log_events(log_dir.clone(), RUN_LOG_EVERY),
@@ -385,12 +395,12 @@ impl Io for LiveIo {
 
     fn read_snapshot(&self) -> BoxFuture<'static, Result<net::Snapshot, String>> {
         // Off the loop's thread: a re-read of a big table must not freeze it.
-        let read = net::read::read_snapshot_on_thread(false);
+        let read = net::packed::read_packed_on_thread(false);
         Box::pin(async { read.await.map_err(|e| e.to_string()) })
     }
 
     fn probe_gateways(&self) -> BoxFuture<'static, Result<net::Snapshot, String>> {
-        let read = net::read::read_snapshot_on_thread(true);
+        let read = net::packed::read_packed_on_thread(true);
         Box::pin(async { read.await.map_err(|e| e.to_string()) })
     }
 

@@ -5,35 +5,33 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{panel, visible};
+use super::panel;
 use crate::tui::app::{App, Focus};
-use crate::tui::display::RouteRow;
 use crate::tui::elide;
 use crate::tui::layout::inner_rows;
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows_fit = inner_rows(area, false);
-    let filtered = app.route_filter.narrows();
-    // Only what is drawn is formatted; a filter walks the list once.
-    let matching: Vec<&RouteRow> = if filtered {
-        app.net
-            .routes
-            .iter()
-            .filter(|r| app.route_matches(r))
-            .collect()
-    } else {
-        app.net.routes.iter().collect()
-    };
-    let (offset, shown) = visible(&matching, app.scroll.routes, rows_fit);
+    // Only what is drawn is formatted; a filter's matches are cached.
+    let routes = &app.net.routes;
+    let matching = routes.shown(&app.route_filter.query());
+    let all = matching.len();
+    let offset = app.scroll.routes.min(all.saturating_sub(rows_fit));
+    let shown: Vec<(String, bool)> = (offset..(offset + rows_fit).min(all))
+        .filter_map(|i| {
+            let at = matching.get(i);
+            Some((routes.line(at)?, routes.is_default(at)))
+        })
+        .collect();
     let inner = area.width.saturating_sub(2) as usize;
     let mut lines: Vec<Line> = shown
         .iter()
-        .map(|r| {
-            let text = elide::elide(&r.line, inner);
-            if app.fresh.iter().any(|(line, _)| *line == r.line) {
+        .map(|(line, default)| {
+            let text = elide::elide(line, inner);
+            if app.fresh.iter().any(|(fresh, _)| fresh == line) {
                 Line::from(Span::styled(text, theme.selected))
-            } else if r.default {
+            } else if *default {
                 Line::from(Span::styled(text, theme.title))
             } else {
                 Line::from(text)
@@ -47,8 +45,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         lines.push(Line::from(Span::styled(prompt, theme.key)));
     }
-    let all = matching.len();
-    let mut title = if all > rows_fit {
+    let mut title = if let Some(n) = app.net.reading {
+        format!("routes: reading… {}", crate::tui::display::grouped(n))
+    } else if all > rows_fit {
         format!("routes {}-{}/{all}", offset + 1, offset + shown.len())
     } else {
         format!("routes ({all})")
