@@ -18,7 +18,7 @@
 //! ```text
 //! model+store names dump from_netlink sysctl  (plain data, routes packed, the socket, host files)
 //! lines fixtures                         (a route or interface as a line; test data)
-//! neighbour+read                         (a knot: read's threaded read probes through neighbour)
+//! read neighbour                         (the dumps; a gateway's neighbour entry, probed)
 //! findings                               (what is wrong: pure, on a snapshot)
 //! packed                                 (the dashboard's read: routes packed as they arrive)
 //! streaming                              (routes one at a time, what findings keep of them)

@@ -64,46 +64,6 @@ pub async fn read_snapshot() -> Result<Snapshot, NetError> {
     read_snapshot_blocking()
 }
 
-/// [`read_snapshot`] on a thread of its own, started now by the calling
-/// thread (so it reads the caller's network namespace, which a new thread
-/// inherits from the thread that makes it, unlike a pool's threads); the
-/// caller's event loop keeps running meanwhile (a read takes ~70 ms at
-/// 100 000 routes). With `probe`, each default's gateway is checked first
-/// ([`super::neighbour::probe`], up to 5 s).
-pub fn read_snapshot_on_thread(
-    probe: bool,
-) -> impl std::future::Future<Output = Result<Snapshot, NetError>> + Send + 'static {
-    read_on_thread(read_snapshot_blocking, probe)
-}
-
-/// `read` (a blocking read of the whole state) as [`read_snapshot_on_thread`] runs it.
-pub fn read_on_thread(
-    read: fn() -> Result<Snapshot, NetError>,
-    probe: bool,
-) -> impl std::future::Future<Output = Result<Snapshot, NetError>> + Send + 'static {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new()
-        .name("netlink-read".into())
-        .spawn(move || {
-            let read = read().and_then(|mut s| {
-                if probe {
-                    super::neighbour::probe(&mut s)?;
-                }
-                Ok(s)
-            });
-            let _ = tx.send(read);
-        });
-    async move {
-        spawned.map_err(NetError::Open)?;
-        rx.await.unwrap_or_else(|_| {
-            Err(NetError::dump(
-                "the network state",
-                "the reading thread ended without an answer",
-            ))
-        })
-    }
-}
-
 /// [`read_snapshot`] for code that is not async.
 pub fn read_snapshot_blocking() -> Result<Snapshot, NetError> {
     let (mut snapshot, routes) =
