@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use inject_errands::config;
-use inject_errands::event::format_duration;
+use inject_errands::run_event::format_duration;
 
 #[derive(clap::Args)]
 pub struct CheckArgs {

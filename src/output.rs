@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use inject_errands::agent::{json_len, PRINT_BUDGET};
 use inject_errands::config::format_size;
-use inject_errands::event::{format_duration, Event, Outcome, Stream};
+use inject_errands::run_event::{format_duration, Outcome, RunEvent, Stream};
 
 /// One colour rule for every subcommand: a terminal, and no NO_COLOR.
 pub use inject_net::text::use_color;
@@ -55,7 +55,7 @@ pub enum Printer<W: Write, E: Write> {
 }
 
 impl<W: Write, E: Write> Printer<W, E> {
-    pub fn print(&mut self, event: &Event) {
+    pub fn print(&mut self, event: &RunEvent) {
         match self {
             Printer::Text(p) => p.print(event),
             Printer::Json(p) => p.print(event),
@@ -67,7 +67,7 @@ impl<W: Write, E: Write> Printer<W, E> {
 /// line JSON-encoded by Go's rules ([`json_len`]), its newline as `\n`.
 /// The run's [`PrintBudget`](inject_errands::runner::PrintBudget) adds
 /// these up, stdout and stderr together, as the agent's reply holds both.
-pub fn cost(style: Option<Style>, event: &Event) -> u64 {
+pub fn cost(style: Option<Style>, event: &RunEvent) -> u64 {
     let line = |text: &str| json_len(text.as_bytes()) + 2;
     match style {
         Some(style) => style.render(event).iter().map(|(_, l)| line(l)).sum(),
@@ -116,10 +116,10 @@ impl Style {
     /// counts them before they are printed). All text is passed through
     /// [`visible`]: a command's output must not move the cursor or forge
     /// the lines inject prints.
-    pub fn render(&self, event: &Event) -> Vec<(To, String)> {
+    pub fn render(&self, event: &RunEvent) -> Vec<(To, String)> {
         match event {
-            Event::RunStarted { .. } => vec![],
-            Event::Started {
+            RunEvent::RunStarted { .. } => vec![],
+            RunEvent::Started {
                 index,
                 name,
                 attempt,
@@ -131,12 +131,12 @@ impl Style {
                     vec![]
                 }
             }
-            Event::Output {
+            RunEvent::Output {
                 stream: Stream::Stdout,
                 line,
                 ..
             } => vec![(To::Out, format!("  {}", visible(line)))],
-            Event::Output {
+            RunEvent::Output {
                 stream: Stream::Stderr,
                 line,
                 ..
@@ -144,7 +144,7 @@ impl Style {
                 let mark = self.paint(RED, "!");
                 vec![(To::Out, format!("{mark} {}", visible(line)))]
             }
-            Event::OutputCut {
+            RunEvent::OutputCut {
                 cut_bytes,
                 retries_not_shown,
                 full_log,
@@ -167,7 +167,7 @@ impl Style {
                 );
                 vec![(To::Out, self.paint(YELLOW, &text))]
             }
-            Event::Retrying {
+            RunEvent::Retrying {
                 attempt,
                 outcome,
                 delay,
@@ -180,7 +180,7 @@ impl Style {
                 );
                 vec![(To::Out, self.paint(YELLOW, &text))]
             }
-            Event::Finished {
+            RunEvent::Finished {
                 index,
                 name,
                 outcome,
@@ -204,10 +204,10 @@ impl Style {
                 lines.push((To::Out, self.paint(color, &format!("  => {outcome}{took}"))));
                 lines
             }
-            Event::Notice { message } => {
+            RunEvent::Notice { message } => {
                 vec![(To::Err, format!("inject: {}", visible(message)))]
             }
-            Event::RunFinished { summary } => {
+            RunEvent::RunFinished { summary } => {
                 let color = if summary.failed + summary.timed_out > 0 || summary.interrupted {
                     RED
                 } else {
@@ -269,9 +269,9 @@ impl<W: Write, E: Write> TextPrinter<W, E> {
         }
     }
 
-    pub fn print(&mut self, event: &Event) {
+    pub fn print(&mut self, event: &RunEvent) {
         match event {
-            Event::RunStarted { total, .. } | Event::Started { total, .. } => {
+            RunEvent::RunStarted { total, .. } | RunEvent::Started { total, .. } => {
                 self.style.total = *total;
             }
             _ => {}
@@ -306,7 +306,7 @@ impl<W: Write> JsonPrinter<W> {
         }
     }
 
-    pub fn print(&mut self, event: &Event) {
+    pub fn print(&mut self, event: &RunEvent) {
         self.out.line(&event.to_json());
         self.out.flush();
     }
@@ -317,9 +317,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use inject_errands::event::Summary;
+    use inject_errands::run_event::Summary;
 
-    fn text(events: &[Event]) -> (String, String) {
+    fn text(events: &[RunEvent]) -> (String, String) {
         let mut out = Vec::new();
         let mut err = Vec::new();
         {
@@ -337,27 +337,27 @@ mod tests {
     #[test]
     fn text_shows_header_lines_result_and_summary() {
         let (out, err) = text(&[
-            Event::RunStarted {
+            RunEvent::RunStarted {
                 phase: inject_errands::config::Phase::Errand,
                 total: 2,
             },
-            Event::Started {
+            RunEvent::Started {
                 index: 1,
                 total: 2,
                 name: "route".into(),
                 attempt: 1,
             },
-            Event::Output {
+            RunEvent::Output {
                 index: 1,
                 stream: Stream::Stdout,
                 line: "hello".into(),
             },
-            Event::Output {
+            RunEvent::Output {
                 index: 1,
                 stream: Stream::Stderr,
                 line: "oops".into(),
             },
-            Event::Finished {
+            RunEvent::Finished {
                 index: 1,
                 name: "route".into(),
                 outcome: Outcome::Failed {
@@ -367,17 +367,17 @@ mod tests {
                 duration: Duration::from_millis(1200),
                 attempts: 1,
             },
-            Event::Finished {
+            RunEvent::Finished {
                 index: 2,
                 name: "next".into(),
                 outcome: Outcome::NotRun,
                 duration: Duration::ZERO,
                 attempts: 0,
             },
-            Event::Notice {
+            RunEvent::Notice {
                 message: "log broken".into(),
             },
-            Event::RunFinished {
+            RunEvent::RunFinished {
                 summary: Summary {
                     total: 2,
                     failed: 1,
@@ -401,14 +401,14 @@ mod tests {
             color: false,
             total: 1,
         });
-        let output = Event::Output {
+        let output = RunEvent::Output {
             index: 1,
             stream: Stream::Stdout,
             line: "a<b".into(),
         };
         // `  a<b` and its newline: 2 + 1 + 6 + 1, then `\n`.
         assert_eq!(cost(style, &output), 12);
-        let summary = Event::RunFinished {
+        let summary = RunEvent::RunFinished {
             summary: Summary {
                 total: 1,
                 ok: 1,
@@ -430,7 +430,7 @@ mod tests {
         assert_eq!(visible("\u{9b}1A\u{85}"), "M-^[1AM-^E");
         // A name or notice is made visible too, before any colour.
         let mut out = Vec::new();
-        TextPrinter::new(&mut out, Vec::new(), true).print(&Event::Started {
+        TextPrinter::new(&mut out, Vec::new(), true).print(&RunEvent::Started {
             index: 1,
             total: 1,
             name: "x\ry".into(),
@@ -445,7 +445,7 @@ mod tests {
     #[test]
     fn colours_only_when_asked() {
         let mut out = Vec::new();
-        TextPrinter::new(&mut out, Vec::new(), true).print(&Event::Started {
+        TextPrinter::new(&mut out, Vec::new(), true).print(&RunEvent::Started {
             index: 1,
             total: 1,
             name: "x".into(),

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use inject_errands::config::{self, Config, ForPhase, Phase};
-use inject_errands::event::Event;
+use inject_errands::run_event::RunEvent;
 use inject_errands::runlog::{self, RunLog};
 use inject_errands::{agent, plan, runner, CancellationToken};
 use tokio::signal::unix::{signal, SignalKind};
@@ -258,7 +258,7 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
         color,
         total: selected.len(),
     });
-    let cost = move |event: &Event| output::cost(style, event);
+    let cost = move |event: &RunEvent| output::cost(style, event);
     // The summary line's room is kept back from the start.
     let limit = agent::PRINT_BUDGET - inject_errands::summary::RESERVE;
     let mut budget = runner::PrintBudget::new(limit, &cost);
@@ -275,7 +275,7 @@ async fn run(config: &Config, selected: &[runner::Prepared<'_>], args: &RunArgs)
 
     let cancel = CancellationToken::new();
     let mut results = crate::run_summary::Collector::default();
-    let mut sink = |event: Event| {
+    let mut sink = |event: RunEvent| {
         results.observe(&event);
         printer.print(&event);
     };

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use inject_errands::config::{Config, Phase};
-use inject_errands::event::{Event, Summary};
+use inject_errands::run_event::{RunEvent, Summary};
 use inject_errands::summary::{CommandResult, Counts, RunSummary, FINDINGS_EXIT, VERSION};
 use inject_net::{findings::config_gateways, verdict};
 
@@ -16,8 +16,8 @@ pub struct Collector {
 }
 
 impl Collector {
-    pub fn observe(&mut self, event: &Event) {
-        if let Event::Finished {
+    pub fn observe(&mut self, event: &RunEvent) {
+        if let RunEvent::Finished {
             name,
             outcome,
             duration,

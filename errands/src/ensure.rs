@@ -28,7 +28,7 @@ pub use decide::{backoff, change_wait, AfterRun, Cause, Policy, Verdict, FIGHT_W
 pub use state::{read_state, CommandState, EnsureState};
 
 use crate::config::{CommandSpec, Config, Phase};
-use crate::event::{format_duration, Event, Outcome};
+use crate::run_event::{format_duration, Outcome, RunEvent};
 use crate::runlog::RunLog;
 use crate::runner::{self, Slot};
 
@@ -281,8 +281,8 @@ impl<'a, O: FnMut(&str)> Ensure<'a, O> {
             total: self.kept.len(),
         };
         let mut tail: VecDeque<String> = VecDeque::new();
-        let mut sink = |event: Event| {
-            if let Event::Output { line, .. } = event {
+        let mut sink = |event: RunEvent| {
+            if let RunEvent::Output { line, .. } = event {
                 if tail.len() == OUTPUT_TAIL {
                     tail.pop_front();
                 }

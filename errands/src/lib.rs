@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! agent family interfaces phase   (leaves: the agent's budget, words, the _INTERFACE seam)
-//! event summary                   (what a run reports, and its one-line summary)
+//! run_event summary               (what a run reports, and its one-line summary)
 //! config netenv                   (the file, checked; the networks' variables)
 //! plan runlog runner ensure       (what runs, its log, running it, keeping it applied)
 //! ```
@@ -15,12 +15,12 @@
 pub mod agent;
 pub mod config;
 pub mod ensure;
-pub mod event;
 pub mod family;
 pub mod interfaces;
 pub mod netenv;
 pub mod phase;
 pub mod plan;
+pub mod run_event;
 pub mod runlog;
 pub mod runner;
 pub mod summary;

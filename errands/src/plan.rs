@@ -2,8 +2,8 @@
 //! describes each of them. Pure functions of the config.
 
 use crate::config::{CommandSpec, Config, Phase};
-use crate::event::format_duration;
 use crate::netenv;
+use crate::run_event::format_duration;
 
 /// A selection that cannot be made (a usage error: exit 2, nothing runs).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

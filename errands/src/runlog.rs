@@ -31,8 +31,8 @@ use nix::fcntl::{Flock, FlockArg, OFlag};
 
 pub use logdir::{take_tightened, DirError, LogDir};
 
-use crate::event::{Event, Stream};
 use crate::phase::Phase;
+use crate::run_event::{RunEvent, Stream};
 
 /// Where BOSH jobs keep their logs; present only on a BOSH VM.
 pub const BOSH_LOG_ROOT: &str = "/var/vcap/sys/log";
@@ -690,12 +690,12 @@ impl RunLog {
 
     /// Records an event: a JSON line, and for `Started` the command's output
     /// file. Output lines go through [`RunLog::output`] instead.
-    pub fn record(&mut self, event: &Event) {
+    pub fn record(&mut self, event: &RunEvent) {
         if self.failed {
             return;
         }
         let command = match event {
-            Event::Started {
+            RunEvent::Started {
                 index,
                 name,
                 attempt,
@@ -707,7 +707,7 @@ impl RunLog {
                 }
                 Some(name.clone())
             }
-            Event::Finished { index, name, .. } => {
+            RunEvent::Finished { index, name, .. } => {
                 self.names.insert(*index, name.clone());
                 if let Some(mut out) = self.outputs.remove(index) {
                     if let Err(err) = out.finish() {
@@ -716,10 +716,10 @@ impl RunLog {
                 }
                 Some(name.clone())
             }
-            Event::Output { .. } | Event::Notice { .. } => return,
-            Event::OutputCut { index, .. } => self.names.get(index).cloned(),
-            Event::Retrying { name, .. } => Some(name.clone()),
-            Event::RunStarted { .. } | Event::RunFinished { .. } => None,
+            RunEvent::Output { .. } | RunEvent::Notice { .. } => return,
+            RunEvent::OutputCut { index, .. } => self.names.get(index).cloned(),
+            RunEvent::Retrying { name, .. } => Some(name.clone()),
+            RunEvent::RunStarted { .. } | RunEvent::RunFinished { .. } => None,
         };
         let fields = match serde_json::to_value(event) {
             Ok(serde_json::Value::Object(fields)) => fields,
@@ -729,7 +729,7 @@ impl RunLog {
     }
 
     /// Writes one JSON line: time, run, phase, `command` when given, then
-    /// `fields` (which name their `event`). For what is no [`Event`], such
+    /// `fields` (which name their `event`). For what is no [`RunEvent`], such
     /// as ensure's verdicts; [`RunLog::record`] writes events through it.
     pub fn record_fields(
         &mut self,

@@ -38,7 +38,7 @@ use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{CommandSpec, Config, Phase};
-use crate::event::{signal_name, Event, Outcome, Stream, Summary};
+use crate::run_event::{signal_name, Outcome, RunEvent, Stream, Summary};
 use crate::runlog::RunLog;
 
 /// The longest line passed on whole; longer ones arrive in pieces.
@@ -74,7 +74,7 @@ pub struct CommandReport {
 
 /// What the caller prints for an event, in bytes as they count (for BOSH:
 /// [`crate::agent::json_len`] of the printed text).
-pub type Cost = dyn Fn(&Event) -> u64 + Sync;
+pub type Cost = dyn Fn(&RunEvent) -> u64 + Sync;
 
 /// How much one run may print, stdout and stderr together, counted by the
 /// caller's [`Cost`] of each event. Output and retry lines stop being shown
@@ -109,10 +109,10 @@ impl<'c> PrintBudget<'c> {
     }
 
     /// Whether an event that is always shown while it fits does.
-    fn admit(&mut self, event: &Event) -> bool {
+    fn admit(&mut self, event: &RunEvent) -> bool {
         let cost = (self.cost)(event);
         let fits = self.used.saturating_add(cost) <= self.limit;
-        if fits || matches!(event, Event::RunFinished { .. }) {
+        if fits || matches!(event, RunEvent::RunFinished { .. }) {
             self.used = self.used.saturating_add(cost);
             return true;
         }
@@ -120,7 +120,7 @@ impl<'c> PrintBudget<'c> {
     }
 
     /// Whether an output or retry line is shown.
-    fn admit_optional(&mut self, event: &Event) -> bool {
+    fn admit_optional(&mut self, event: &RunEvent) -> bool {
         if self.full {
             return false;
         }
@@ -144,8 +144,8 @@ struct Emitter<'a, 'c, S> {
     budget: &'a mut PrintBudget<'c>,
 }
 
-impl<S: FnMut(Event) + Send> Emitter<'_, '_, S> {
-    fn emit(&mut self, event: Event) {
+impl<S: FnMut(RunEvent) + Send> Emitter<'_, '_, S> {
+    fn emit(&mut self, event: RunEvent) {
         if let Some(log) = self.log.as_deref_mut() {
             log.record(&event);
         }
@@ -156,7 +156,7 @@ impl<S: FnMut(Event) + Send> Emitter<'_, '_, S> {
     }
 
     /// Logs `event`; shows it if the budget has room for optional lines.
-    fn emit_optional(&mut self, event: Event) -> bool {
+    fn emit_optional(&mut self, event: RunEvent) -> bool {
         if let Some(log) = self.log.as_deref_mut() {
             log.record(&event);
         }
@@ -170,7 +170,7 @@ impl<S: FnMut(Event) + Send> Emitter<'_, '_, S> {
 
     fn notice(&mut self) {
         if let Some(message) = self.log.as_deref_mut().and_then(RunLog::take_notice) {
-            let event = Event::Notice { message };
+            let event = RunEvent::Notice { message };
             if self.budget.admit(&event) {
                 (self.sink)(event);
             }
@@ -188,7 +188,7 @@ impl<S: FnMut(Event) + Send> Emitter<'_, '_, S> {
 ///
 /// The user and cwd are checked here, when the command starts; a problem
 /// fails it to start. [`prepare`] checks a whole plan before it starts.
-pub async fn run_command<S: FnMut(Event) + Send>(
+pub async fn run_command<S: FnMut(RunEvent) + Send>(
     config: &Config,
     command: &CommandSpec,
     slot: Slot,
@@ -219,7 +219,7 @@ pub async fn guard_holds(
     cancel: &CancellationToken,
 ) -> Option<bool> {
     let setup = Setup::new(config, command).ok()?;
-    let mut sink = |_: Event| {};
+    let mut sink = |_: RunEvent| {};
     let mut budget = PrintBudget::unlimited();
     let mut out = Emitter {
         sink: &mut sink,
@@ -283,7 +283,7 @@ pub fn prepare<'a>(
 
 /// One command, its setup done (or failed: it then fails to start). Shown
 /// output takes from the emitter's budget, shared by the commands of a run.
-async fn run_one<S: FnMut(Event) + Send>(
+async fn run_one<S: FnMut(RunEvent) + Send>(
     config: &Config,
     command: &CommandSpec,
     setup: Result<&Setup, &str>,
@@ -294,7 +294,7 @@ async fn run_one<S: FnMut(Event) + Send>(
     let started = Instant::now();
     let index = slot.index;
     let name = command.name.clone();
-    out.emit(Event::Started {
+    out.emit(RunEvent::Started {
         index,
         total: slot.total,
         name: name.clone(),
@@ -310,7 +310,7 @@ async fn run_one<S: FnMut(Event) + Send>(
             if let Some(log) = out.log.as_deref_mut() {
                 log.output(index, Stream::Stderr, line.as_bytes(), true);
             }
-            out.emit(Event::Output {
+            out.emit(RunEvent::Output {
                 index,
                 stream: Stream::Stderr,
                 line,
@@ -342,7 +342,7 @@ async fn run_one<S: FnMut(Event) + Send>(
         Ok(setup) => loop {
             attempts += 1;
             if attempts > 1 {
-                out.emit_optional(Event::Started {
+                out.emit_optional(RunEvent::Started {
                     index,
                     total: slot.total,
                     name: name.clone(),
@@ -359,7 +359,7 @@ async fn run_one<S: FnMut(Event) + Send>(
                 // Once something is cut, everything after is too: the shown
                 // output stays a prefix of the real one.
                 if cut == 0 && shown + size <= limit {
-                    let event = Event::Output {
+                    let event = RunEvent::Output {
                         index,
                         stream,
                         line: String::from_utf8_lossy(piece).into_owned(),
@@ -385,7 +385,7 @@ async fn run_one<S: FnMut(Event) + Send>(
             out.notice();
             let outcome = outcome_of(result, timeout, None, out, index);
             if outcome.is_failure() && attempts <= command.retries {
-                let shown = out.emit_optional(Event::Retrying {
+                let shown = out.emit_optional(RunEvent::Retrying {
                     index,
                     name: name.clone(),
                     attempt: attempts,
@@ -403,7 +403,7 @@ async fn run_one<S: FnMut(Event) + Send>(
     };
     if cut > 0 || retries_not_shown > 0 {
         let full_log = out.full_log(index);
-        out.emit(Event::OutputCut {
+        out.emit(RunEvent::OutputCut {
             index,
             cut_bytes: cut,
             retries_not_shown,
@@ -411,7 +411,7 @@ async fn run_one<S: FnMut(Event) + Send>(
         });
     }
     let duration = started.elapsed();
-    out.emit(Event::Finished {
+    out.emit(RunEvent::Finished {
         index,
         name,
         outcome: outcome.clone(),
@@ -430,7 +430,7 @@ async fn run_one<S: FnMut(Event) + Send>(
 /// failed command has `continue_on_error`; after a cancel, always.
 /// `commands` come from [`prepare`], which checked their users and cwds.
 /// What reaches `sink` stays within `budget` (the run log gets everything).
-pub async fn run_plan<S: FnMut(Event) + Send>(
+pub async fn run_plan<S: FnMut(RunEvent) + Send>(
     config: &Config,
     commands: &[Prepared<'_>],
     phase: Phase,
@@ -450,7 +450,7 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
         log: log.as_deref_mut(),
         budget: &mut *budget,
     }
-    .emit(Event::RunStarted { phase, total });
+    .emit(RunEvent::RunStarted { phase, total });
     let mut stopped = false;
     for (i, prepared) in commands.iter().enumerate() {
         let command = prepared.command;
@@ -459,7 +459,7 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
             total,
         };
         if stopped || cancel.is_cancelled() {
-            let event = Event::Finished {
+            let event = RunEvent::Finished {
                 index: slot.index,
                 name: command.name.clone(),
                 outcome: Outcome::NotRun,
@@ -494,14 +494,14 @@ pub async fn run_plan<S: FnMut(Event) + Send>(
     }
     summary.interrupted |= cancel.is_cancelled();
     summary.duration = started.elapsed();
-    Emitter { sink, log, budget }.emit(Event::RunFinished {
+    Emitter { sink, log, budget }.emit(RunEvent::RunFinished {
         summary: summary.clone(),
     });
     summary
 }
 
 /// Runs the guards; `Some(outcome)` when the command must not run.
-async fn check_guards<S: FnMut(Event) + Send>(
+async fn check_guards<S: FnMut(RunEvent) + Send>(
     command: &CommandSpec,
     setup: &Setup,
     timeout: Duration,
@@ -563,7 +563,7 @@ fn one_line(text: &str) -> String {
 
 /// `guard`: which guard ran, when it was one (its timeout is reported as
 /// the guard's, not the command's).
-fn outcome_of<S: FnMut(Event) + Send>(
+fn outcome_of<S: FnMut(RunEvent) + Send>(
     result: Ran,
     timeout: Duration,
     guard: Option<String>,
@@ -586,7 +586,7 @@ fn outcome_of<S: FnMut(Event) + Send>(
             if let Some(log) = out.log.as_deref_mut() {
                 log.output(index, Stream::Stderr, line.as_bytes(), true);
             }
-            out.emit(Event::Output {
+            out.emit(RunEvent::Output {
                 index,
                 stream: Stream::Stderr,
                 line,

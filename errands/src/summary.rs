@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::agent::json_len;
-use crate::event::{Outcome, Summary};
+use crate::run_event::{Outcome, Summary};
 
 /// The version of the line's format.
 pub const VERSION: u32 = 1;

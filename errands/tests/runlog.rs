@@ -36,7 +36,7 @@ fn a_lock_whose_holder_wrote_no_pid_yet_is_reported_without_one() {
 /// and its log. Age is the file system's, and the current run is kept.
 #[test]
 fn pruning_never_removes_the_current_run_and_goes_by_age() {
-    use inject_errands::event::{Event, Stream};
+    use inject_errands::run_event::{RunEvent, Stream};
     use inject_errands::runlog::KEEP_RUNS;
     use std::time::{Duration, SystemTime};
 
@@ -55,17 +55,17 @@ fn pruning_never_removes_the_current_run_and_goes_by_age() {
             .unwrap();
     }
     let mut log = RunLog::open(dir.path(), Phase::Errand).unwrap();
-    log.record(&Event::Started {
+    log.record(&RunEvent::Started {
         index: 1,
         total: 1,
         name: "hello".into(),
         attempt: 1,
     });
     log.output(1, Stream::Stdout, b"hello", true);
-    log.record(&Event::Finished {
+    log.record(&RunEvent::Finished {
         index: 1,
         name: "hello".into(),
-        outcome: inject_errands::event::Outcome::Ok,
+        outcome: inject_errands::run_event::Outcome::Ok,
         duration: Duration::from_millis(1),
         attempts: 1,
     });
@@ -98,7 +98,7 @@ fn pruning_never_removes_the_current_run_and_goes_by_age() {
 /// its own runs.
 #[test]
 fn dashboard_runs_have_their_own_ids_source_and_retention() {
-    use inject_errands::event::Event;
+    use inject_errands::run_event::RunEvent;
     use inject_errands::runlog::{EVENTS_FILE, KEEP_RUNS};
 
     let dir = tempfile::tempdir().unwrap();
@@ -108,7 +108,7 @@ fn dashboard_runs_have_their_own_ids_source_and_retention() {
     let mut ids = Vec::new();
     for _ in 0..KEEP_RUNS + 5 {
         let mut log = RunLog::open_as(dir.path(), Phase::Errand, "dashboard").unwrap();
-        log.record(&Event::RunStarted {
+        log.record(&RunEvent::RunStarted {
             phase: Phase::Errand,
             total: 1,
         });

@@ -9,7 +9,7 @@ use inject_errands::runlog::RunLog;
 /// run's dir is made with mkdir, never reused: the log goes quiet instead.
 #[test]
 fn a_link_planted_at_the_runs_own_dir_is_never_written_through() {
-    use inject_errands::event::Event;
+    use inject_errands::run_event::RunEvent;
     use std::os::unix::fs::{symlink, PermissionsExt};
     use std::time::{Duration, SystemTime};
 
@@ -32,7 +32,7 @@ fn a_link_planted_at_the_runs_own_dir_is_never_written_through() {
         .file_type()
         .is_symlink();
     assert!(planted, "the test planted {}", log.run_dir().display());
-    log.record(&Event::Started {
+    log.record(&RunEvent::Started {
         index: 1,
         total: 1,
         name: "hello".into(),

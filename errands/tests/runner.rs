@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use inject_errands::config::parse;
-use inject_errands::event::{Event, Outcome, Stream};
+use inject_errands::run_event::{Outcome, RunEvent, Stream};
 use inject_errands::runner::{prepare, run_command, Slot};
 use inject_errands::CancellationToken;
 
@@ -56,7 +56,7 @@ async fn events_stream_to_the_callback_in_order() {
     )
     .unwrap();
     let mut events = Vec::new();
-    let mut sink = |e: Event| events.push(e);
+    let mut sink = |e: RunEvent| events.push(e);
     let slot = Slot { index: 2, total: 5 };
     let report = run_command(
         &config,
@@ -71,7 +71,7 @@ async fn events_stream_to_the_callback_in_order() {
     assert_eq!(report.attempts, 1);
     assert_eq!(
         events[0],
-        Event::Started {
+        RunEvent::Started {
             index: 2,
             total: 5,
             name: "hi".into(),
@@ -81,7 +81,7 @@ async fn events_stream_to_the_callback_in_order() {
     let lines: Vec<(Stream, &str)> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Output { stream, line, .. } => Some((*stream, line.as_str())),
+            RunEvent::Output { stream, line, .. } => Some((*stream, line.as_str())),
             _ => None,
         })
         .collect();
@@ -91,7 +91,7 @@ async fn events_stream_to_the_callback_in_order() {
     );
     assert!(matches!(
         events.last(),
-        Some(Event::Finished {
+        Some(RunEvent::Finished {
             index: 2,
             outcome: Outcome::Ok,
             attempts: 1,
@@ -105,7 +105,7 @@ async fn cancelling_terminates_the_group_and_reports_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let config = hanging_config(dir.path());
     let cancel = CancellationToken::new();
-    let mut sink = |_: Event| {};
+    let mut sink = |_: RunEvent| {};
     let run = run_command(
         &config,
         &config.commands[0],
@@ -133,7 +133,7 @@ async fn dropping_the_future_kills_the_process_group() {
     let config = hanging_config(dir.path());
     let cancel = CancellationToken::new();
     let pidfile = dir.path().join("pid");
-    let mut sink = |_: Event| {};
+    let mut sink = |_: RunEvent| {};
     let child = {
         let run = run_command(
             &config,
@@ -163,7 +163,7 @@ fn the_run_future_can_be_sent_to_another_thread() {
     fn assert_send<T: Send>(_: &T) {}
     let config = parse("commands:\n  - {name: a, run: 'true'}\n", "test.yml").unwrap();
     let cancel = CancellationToken::new();
-    let mut sink = |_: Event| {};
+    let mut sink = |_: RunEvent| {};
     let run = run_command(
         &config,
         &config.commands[0],
@@ -177,9 +177,9 @@ fn the_run_future_can_be_sent_to_another_thread() {
 
 async fn run_alone(
     config: &inject_errands::config::Config,
-) -> (inject_errands::runner::CommandReport, Vec<Event>) {
+) -> (inject_errands::runner::CommandReport, Vec<RunEvent>) {
     let mut events = Vec::new();
-    let mut sink = |e: Event| events.push(e);
+    let mut sink = |e: RunEvent| events.push(e);
     let report = run_command(
         config,
         &config.commands[0],
@@ -247,7 +247,7 @@ async fn a_guard_that_times_out_is_reported_as_the_guard() {
         "TIMED OUT after 1s in the unless guard (sleep 30)"
     );
     assert!(
-        !events.iter().any(|e| matches!(e, Event::Output { .. })),
+        !events.iter().any(|e| matches!(e, RunEvent::Output { .. })),
         "the command never ran: {events:?}"
     );
 }
@@ -303,11 +303,11 @@ commands:
     .unwrap();
     let selected: Vec<_> = config.commands.iter().collect();
     let prepared = prepare(&config, &selected).unwrap();
-    let cost = |_: &Event| 100;
+    let cost = |_: &RunEvent| 100;
     let limit = RESULTS_RESERVE + 1000;
     let mut budget = PrintBudget::new(limit, &cost);
     let mut events = Vec::new();
-    let mut sink = |e: Event| events.push(e);
+    let mut sink = |e: RunEvent| events.push(e);
     let summary = run_plan(
         &config,
         &prepared,
@@ -323,13 +323,13 @@ commands:
     assert_eq!(budget.used(), 100 * events.len() as u64);
     let retries = events
         .iter()
-        .filter(|e| matches!(e, Event::Retrying { .. }))
+        .filter(|e| matches!(e, RunEvent::Retrying { .. }))
         .count();
     assert_eq!(retries, 4, "{events:#?}");
     let cuts: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
-            Event::OutputCut {
+            RunEvent::OutputCut {
                 index,
                 cut_bytes,
                 retries_not_shown,
@@ -344,7 +344,7 @@ commands:
     let results: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Finished {
+            RunEvent::Finished {
                 name,
                 outcome,
                 attempts,
@@ -354,5 +354,5 @@ commands:
         })
         .collect();
     assert_eq!(results, vec![("flaky", false, 41), ("chatty", true, 1)]);
-    assert!(matches!(events.last(), Some(Event::RunFinished { .. })));
+    assert!(matches!(events.last(), Some(RunEvent::RunFinished { .. })));
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{format_duration, Outcome};
+use crate::run_event::{format_duration, Outcome};
 
 /// Why a command was checked.
 #[derive(Debug, Clone, PartialEq, Eq)]

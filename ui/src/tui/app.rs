@@ -185,7 +185,7 @@ pub struct App {
     /// kept for [`BANNER_HOLD`] so the panels do not jump.
     pub banner_hold: Option<(super::layout::BannerNeed, u16, SystemTime)>,
     /// The full-screen output viewer, when open (`o`).
-    pub viewer: Option<super::viewer::Viewer>,
+    pub viewer: Option<super::viewer_state::Viewer>,
     pub scroll: Scroll,
     /// The command running now; one at a time.
     pub running: Option<Running>,

@@ -432,7 +432,7 @@ pub fn after_carriage_returns(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// `250ms`, `1.2s`, `30s`, `2m 3s`: as the errand runner says durations.
-pub use inject_errands::event::format_duration;
+pub use inject_errands::run_event::format_duration;
 
 #[cfg(test)]
 mod tests {

@@ -48,7 +48,7 @@ pub enum Event {
     /// A command's output file, read for the viewer (or why not).
     OutputLoaded {
         index: usize,
-        result: Result<super::viewer::Loaded, String>,
+        result: Result<super::viewer_state::Loaded, String>,
     },
     /// The clock, while a command runs (its elapsed time and spinner), and
     /// the wall clock at that moment (when a run ended).

@@ -180,10 +180,10 @@ where
                     Effect::LoadOutput(index, path) => {
                         let tx = tx.clone();
                         tokio::task::spawn_blocking(move || {
-                            let result = super::viewer::load(
+                            let result = super::viewer_state::load(
                                 &path,
-                                super::viewer::HEAD_LINES,
-                                super::viewer::TAIL_LINES,
+                                super::viewer_state::HEAD_LINES,
+                                super::viewer_state::TAIL_LINES,
                             )
                             .map_err(|e| format!("cannot read {}: {e}", path.display()));
                             let _ = tx.send(Event::OutputLoaded { index, result });

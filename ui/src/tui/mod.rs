@@ -20,7 +20,7 @@ pub mod rows;
 mod run_progress;
 pub mod theme;
 pub mod update;
-pub mod viewer;
+pub mod viewer_state;
 pub mod views;
 pub mod wiring;
 

@@ -311,10 +311,10 @@ pub fn command_row(config: &Config, spec: &CommandSpec, plan: Vec<String>) -> Co
 
 /// A runner event as the dashboard shows it: output lines, the runner's own
 /// notes, and the end. Run-level events (start, summary) say nothing here.
-pub fn run_msgs(event: inject_errands::event::Event) -> Vec<super::event::RunMsg> {
+pub fn run_msgs(event: inject_errands::run_event::RunEvent) -> Vec<super::event::RunMsg> {
     use super::display::{CmdState, OutStream};
     use super::event::RunMsg;
-    use inject_errands::event::{format_duration, Event as E, Outcome, Stream};
+    use inject_errands::run_event::{format_duration, Outcome, RunEvent as E, Stream};
     let info = |text: String| RunMsg::Line {
         stream: OutStream::Info,
         text,

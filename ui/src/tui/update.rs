@@ -322,7 +322,7 @@ impl App {
         };
         let outcome = v.on_key(key, lines, rows);
         v.loaded = loaded;
-        if outcome == super::viewer::Outcome::Stay {
+        if outcome == super::viewer_state::Outcome::Stay {
             self.viewer = Some(v);
         }
         Vec::new()
@@ -335,7 +335,7 @@ impl App {
             self.say(Level::Warn, "no commands are configured");
             return Vec::new();
         };
-        self.viewer = Some(super::viewer::Viewer::new(self.selected));
+        self.viewer = Some(super::viewer_state::Viewer::new(self.selected));
         match (&cmd.log_file, self.is_running(self.selected)) {
             (Some(path), false) => vec![Effect::LoadOutput(self.selected, path.clone())],
             _ => Vec::new(),

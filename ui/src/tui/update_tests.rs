@@ -703,7 +703,7 @@ fn o_opens_the_viewer_reading_the_log_file_when_there_is_one() {
     let path = std::path::PathBuf::from("/log/runs/r/01-ipv6-default-route.log");
     app.commands[0].log_file = Some(path.clone());
     assert_eq!(ch(&mut app, 'o'), vec![Effect::LoadOutput(0, path)]);
-    let loaded = super::viewer::Loaded {
+    let loaded = super::viewer_state::Loaded {
         lines: vec![super::display::OutLine {
             stream: OutStream::Stdout,
             text: "from the file".into(),

@@ -13,7 +13,7 @@ use futures_util::stream::{self, BoxStream};
 use futures_util::StreamExt;
 use inject_errands::config::{self, Config, Phase};
 use inject_errands::ensure::{read_state, EnsureState};
-use inject_errands::event::{Event as RunEvent, Summary};
+use inject_errands::run_event::{RunEvent, Summary};
 use inject_errands::runlog::{self, RunLog};
 use inject_errands::runner::{run_command, Slot};
 use inject_errands::{plan, CancellationToken};

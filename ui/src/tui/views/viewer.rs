@@ -14,7 +14,7 @@ use crate::tui::app::App;
 use crate::tui::display::{OutLine, OutStream};
 use crate::tui::elide;
 use crate::tui::theme::Theme;
-use crate::tui::viewer::expand_tabs;
+use crate::tui::viewer_state::expand_tabs;
 
 const KEYS: [(&str, &str); 6] = [
     ("Esc", "close"),

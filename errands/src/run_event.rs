@@ -141,7 +141,7 @@ impl fmt::Display for Summary {
 /// One thing that happened in a run. `index` is 1-based within the run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
+pub enum RunEvent {
     /// A run of `total` commands of `phase` begins.
     RunStarted { phase: Phase, total: usize },
     /// An attempt at a command begins (attempt 1, then each retry).
@@ -194,7 +194,7 @@ pub enum Event {
     RunFinished { summary: Summary },
 }
 
-impl Event {
+impl RunEvent {
     /// The event as one JSON line (without the newline).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self)
