@@ -889,3 +889,27 @@ fn without_commands_the_footer_offers_no_key_on_a_command() {
         "{line:?}"
     );
 }
+
+/// The first frame of a full table, routes still being read: at every size
+/// the banner says so (cut only with `…`), the routes panel too where it
+/// has room, and no finding about routes is claimed while they are read.
+#[test]
+fn reading_routes_is_said_and_claims_nothing_at_every_size() {
+    let mut app = seed_vm_app();
+    let mut snapshot = inject_net::fixtures::seed_vm();
+    snapshot.reading_routes = Some(412_000);
+    app.net = super::rows::reading_view(&snapshot);
+    for (w, h) in [(50, 14), (60, 15), (80, 24), (120, 40)] {
+        let s = screen(&app, w, h);
+        assert!(s.contains("reading routes…"), "{w}x{h}:\n{s}");
+        assert!(
+            s.contains("412 000 so far") || s.contains("412 0…") || s.contains("412…"),
+            "{w}x{h}: the count, or a cut with …:\n{s}"
+        );
+        assert!(!s.contains("no default route"), "{w}x{h}:\n{s}");
+        assert!(!s.contains("✓ IPv"), "{w}x{h}:\n{s}");
+        if h >= 24 {
+            assert!(s.contains("routes: reading… 412 000"), "{w}x{h}:\n{s}");
+        }
+    }
+}
