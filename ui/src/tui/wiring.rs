@@ -233,7 +233,14 @@ async fn dashboard(
 /// ratatui's own hook prints with `eprintln!`, which panics when the
 /// terminal is gone (an ssh drop, a killed tmux), and a panic inside the
 /// panic hook aborts the process (exit 134) with its command left running.
-fn init_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
+/// The terminal, with its output buffered so a frame leaves in one write
+/// (ratatui flushes after each draw): unbuffered, a full redraw went out
+/// in many small writes, and a terminal (tmux, an ssh client) could show
+/// the screen half old, half new in between.
+type Screen =
+    ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::BufWriter<std::io::Stdout>>>;
+
+fn init_terminal() -> std::io::Result<Screen> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
@@ -241,7 +248,9 @@ fn init_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
     }));
     crossterm::terminal::enable_raw_mode()?;
     crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
-    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(
+        std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+    ))
 }
 
 /// Leaves raw mode and the alternate screen and shows the cursor; a
