@@ -363,21 +363,7 @@ pub fn on_watch_change(
 /// again, up to [`read::TRIES`] times.
 pub fn read_summary_on_thread(
 ) -> impl std::future::Future<Output = Result<RouteSummary, NetError>> + Send + 'static {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new()
-        .name("netlink-read".into())
-        .spawn(move || {
-            let _ = tx.send(read_summary_blocking());
-        });
-    async move {
-        spawned.map_err(NetError::Open)?;
-        rx.await.unwrap_or_else(|_| {
-            Err(NetError::dump(
-                "the network state",
-                "the reading thread ended without an answer",
-            ))
-        })
-    }
+    read::on_thread(read_summary_blocking)
 }
 
 fn read_summary_blocking() -> Result<RouteSummary, NetError> {

@@ -7,7 +7,7 @@
 use crate::findings::reads_route;
 use crate::model::Snapshot;
 use crate::neighbour;
-use crate::read::{read_with, NetError};
+use crate::read::{on_thread, read_with, NetError};
 use crate::store::RouteStore;
 
 /// The whole state, routes packed.
@@ -15,35 +15,19 @@ pub fn read_packed_blocking() -> Result<Snapshot, NetError> {
     read_packed_reporting(|_, _| {})
 }
 
-/// [`read_packed_blocking`] on a thread of its own, started now by the
-/// calling thread (so it reads the caller's network namespace, which a new
-/// thread inherits from the thread that makes it, unlike a pool's threads);
-/// the caller's event loop keeps running meanwhile. With `probe`, each
-/// default's gateway is checked first ([`neighbour::probe`], up to 5 s).
+/// [`read_packed_blocking`] on a thread of its own ([`on_thread`]). With
+/// `probe`, each default's gateway is checked first ([`neighbour::probe`],
+/// up to 5 s).
 pub fn read_packed_on_thread(
     probe: bool,
 ) -> impl std::future::Future<Output = Result<Snapshot, NetError>> + Send + 'static {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new()
-        .name("netlink-read".into())
-        .spawn(move || {
-            let read = read_packed_blocking().and_then(|mut s| {
-                if probe {
-                    neighbour::probe(&mut s)?;
-                }
-                Ok(s)
-            });
-            let _ = tx.send(read);
-        });
-    async move {
-        spawned.map_err(NetError::Open)?;
-        rx.await.unwrap_or_else(|_| {
-            Err(NetError::dump(
-                "the network state",
-                "the reading thread ended without an answer",
-            ))
-        })
-    }
+    on_thread(move || {
+        let mut s = read_packed_blocking()?;
+        if probe {
+            neighbour::probe(&mut s)?;
+        }
+        Ok(s)
+    })
 }
 
 /// [`read_packed_blocking`] on a thread of its own (started now, in the

@@ -64,6 +64,30 @@ pub async fn read_snapshot() -> Result<Snapshot, NetError> {
     read_snapshot_blocking()
 }
 
+/// `read` (blocking netlink reads) on a thread of its own, started now by
+/// the calling thread, so it reads the caller's network namespace (a new
+/// thread inherits the namespace of the thread that makes it, unlike a
+/// pool's threads); the caller's event loop keeps running meanwhile.
+pub fn on_thread<T: Send + 'static>(
+    read: impl FnOnce() -> Result<T, NetError> + Send + 'static,
+) -> impl std::future::Future<Output = Result<T, NetError>> + Send + 'static {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("netlink-read".into())
+        .spawn(move || {
+            let _ = tx.send(read());
+        });
+    async move {
+        spawned.map_err(NetError::Open)?;
+        rx.await.unwrap_or_else(|_| {
+            Err(NetError::dump(
+                "the network state",
+                "the reading thread ended without an answer",
+            ))
+        })
+    }
+}
+
 /// [`read_snapshot`] for code that is not async.
 pub fn read_snapshot_blocking() -> Result<Snapshot, NetError> {
     let (mut snapshot, routes) =
