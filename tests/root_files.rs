@@ -8,7 +8,7 @@ mod common;
 use common::{wait_for, Run, INJECT};
 
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
 
@@ -381,6 +381,27 @@ fn a_refusal_after_tightening_the_agents_log_dir_says_both() {
     assert_eq!(mode_of(&logs), 0o750);
 }
 
+/// `inject run` of the case's config as nobody (uid and gid 65534, no
+/// supplementary groups), logging into `logs`.
+fn run_as_nobody(case: &Case, logs: &Path) -> Run {
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            INJECT,
+            "run",
+        ])
+        .arg("-c")
+        .arg(case.path("commands.yml"))
+        .arg("--log-dir")
+        .arg(logs)
+        .env_remove("INJECT_LOG_DIR")
+        .output()
+        .unwrap();
+    Run::from(out)
+}
+
 #[test]
 fn a_user_runs_with_a_log_dir_of_their_own() {
     // The dashboard as a user, tests: the owner is whoever runs inject.
@@ -388,22 +409,7 @@ fn a_user_runs_with_a_log_dir_of_their_own() {
     let logs = make_logs(&case);
     std::os::unix::fs::chown(&logs, Some(65534), Some(65534)).unwrap();
     std::os::unix::fs::chown(case.dir.path(), Some(65534), Some(65534)).unwrap();
-    let out = Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            INJECT,
-            "run",
-        ])
-        .arg("-c")
-        .arg(case.path("commands.yml"))
-        .arg("--log-dir")
-        .arg(&logs)
-        .env_remove("INJECT_LOG_DIR")
-        .output()
-        .unwrap();
-    let run = Run::from(out);
+    let run = run_as_nobody(&case, &logs);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("hello ran"), "{run:?}");
     let events = std::fs::metadata(logs.join("inject-run.jsonl")).unwrap();
@@ -411,22 +417,7 @@ fn a_user_runs_with_a_log_dir_of_their_own() {
     // A user's own dir open to their group is refused, never tightened:
     // only root meets the BOSH agent's shape.
     std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o770)).unwrap();
-    let out = Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            INJECT,
-            "run",
-        ])
-        .arg("-c")
-        .arg(case.path("commands.yml"))
-        .arg("--log-dir")
-        .arg(&logs)
-        .env_remove("INJECT_LOG_DIR")
-        .output()
-        .unwrap();
-    let run = Run::from(out);
+    let run = run_as_nobody(&case, &logs);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("(mode 0770)"), "{run:?}");
     assert_eq!(mode_of(&logs), 0o770);
@@ -435,21 +426,7 @@ fn a_user_runs_with_a_log_dir_of_their_own() {
     let root_logs = case.path("root-logs");
     std::fs::create_dir(&root_logs).unwrap();
     std::fs::set_permissions(&root_logs, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            INJECT,
-            "run",
-        ])
-        .arg("-c")
-        .arg(case.path("commands.yml"))
-        .arg("--log-dir")
-        .arg(&root_logs)
-        .output()
-        .unwrap();
-    let run = Run::from(out);
+    let run = run_as_nobody(&case, &root_logs);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr.contains("belongs to uid 0, not to uid 65534")
