@@ -293,9 +293,24 @@ impl App {
             .copied()
     }
 
-    /// How many routes the routes panel lists.
+    /// How many routes the routes panel lists (so far, while the filter's
+    /// pass is under way).
     pub fn routes_shown(&self) -> usize {
         self.net.routes.shown(&self.route_filter.query()).len()
+    }
+
+    /// Whether the routes filter's pass is under way: the event loop takes
+    /// it on between events ([`advance_filter`](Self::advance_filter)).
+    pub fn filtering(&self) -> bool {
+        self.net
+            .routes
+            .searching(&self.route_filter.query())
+            .is_some()
+    }
+
+    /// Take the routes filter's pass on by one slice.
+    pub fn advance_filter(&self) {
+        self.net.routes.advance(&self.route_filter.query());
     }
 
     /// How long the running command has run, by the last tick.

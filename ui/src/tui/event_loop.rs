@@ -109,19 +109,38 @@ where
     terminal.draw(|f| views::render(f, app, theme))?;
 
     loop {
-        let event = tokio::select! {
-            ev = terminal_events.next() => ev.unwrap_or(Event::Terminate),
-            change = net_changes.next(), if net_live => match change {
-                Some(change) => Event::Net(change),
-                None => {
-                    net_live = false;
-                    Event::NetEnded
+        let next = async {
+            tokio::select! {
+                ev = terminal_events.next() => ev.unwrap_or(Event::Terminate),
+                change = net_changes.next(), if net_live => match change {
+                    Some(change) => Event::Net(change),
+                    None => {
+                        net_live = false;
+                        Event::NetEnded
+                    }
+                },
+                // Never None: `tx` lives as long as the loop.
+                Some(ev) = rx.recv() => ev,
+                now = ticks.tick(), if app.running.is_some() || !app.fresh.is_empty() || app.banner_hold.is_some() => {
+                    Event::Tick(now.into_std(), std::time::SystemTime::now())
                 }
-            },
-            // Never None: `tx` lives as long as the loop.
-            Some(ev) = rx.recv() => ev,
-            now = ticks.tick(), if app.running.is_some() || !app.fresh.is_empty() || app.banner_hold.is_some() => {
-                Event::Tick(now.into_std(), std::time::SystemTime::now())
+            }
+        };
+        // A routes filter under way goes on only when no event waits, so a
+        // key is never queued behind it, and after a yield, so the runtime's
+        // other tasks (a running command, netlink) are not held up by it.
+        // Each slice is drawn.
+        let filtering = app.filtering();
+        let event = tokio::select! {
+            biased;
+            event = next => event,
+            () = tokio::task::yield_now(), if filtering => {
+                app.advance_filter();
+                if let Err(e) = terminal.draw(|f| views::render(f, app, theme)) {
+                    lost = Some(e);
+                    break;
+                }
+                continue;
             }
         };
         let mut pending = vec![event];

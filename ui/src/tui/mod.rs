@@ -16,6 +16,7 @@ pub mod keys;
 pub mod layout;
 mod net_updates;
 pub mod route_filter;
+pub mod route_list;
 pub mod rows;
 mod run_progress;
 pub mod theme;

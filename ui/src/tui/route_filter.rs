@@ -2,7 +2,7 @@
 //! it is typed), one family (`4`, `6`) and defaults only (`d`). Held as
 //! one value because they are read and cleared together (Esc).
 
-use super::display::RouteQuery;
+use super::route_list::RouteQuery;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RouteFilter {

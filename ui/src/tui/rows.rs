@@ -9,9 +9,9 @@ use inject_errands::config::{CommandSpec, Config};
 use inject_errands::ensure::CommandState;
 
 use super::display::{
-    grouped, BannerFinding, BannerLine, CommandRow, FindingKey, Health, InterfaceRow, Kept,
-    NetView, RouteList,
+    grouped, BannerFinding, BannerLine, CommandRow, FindingKey, Health, InterfaceRow, Kept, NetView,
 };
+use super::route_list::RouteList;
 use inject_net::findings::{findings_of_summary, reads_route, Expected, GatewayUses};
 use inject_net::follow::{on_change_with, Next, Reads};
 use inject_net::patch::apply_split;

@@ -15,8 +15,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows_fit = inner_rows(area, false);
     // Only what is drawn is formatted; a filter's matches are cached.
     let routes = &app.net.routes;
-    let matching = routes.shown(&app.route_filter.query());
+    let query = app.route_filter.query();
+    let matching = routes.shown(&query);
     let all = matching.len();
+    // A filter's pass still under way: what it found so far is final, and
+    // the title says the count is not.
+    let searching = routes.searching(&query);
+    let count = |n: usize| {
+        if searching.is_some() {
+            format!("{n}+")
+        } else {
+            n.to_string()
+        }
+    };
     let offset = app.scroll.routes.min(all.saturating_sub(rows_fit));
     let shown: Vec<(String, bool)> = (offset..(offset + rows_fit).min(all))
         .filter_map(|i| {
@@ -48,9 +59,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut title = if let Some(n) = app.net.reading {
         format!("routes: reading… {}", crate::tui::display::grouped(n))
     } else if all > rows_fit {
-        format!("routes {}-{}/{all}", offset + 1, offset + shown.len())
+        format!(
+            "routes {}-{}/{}",
+            offset + 1,
+            offset + shown.len(),
+            count(all)
+        )
     } else {
-        format!("routes ({all})")
+        format!("routes ({})", count(all))
     };
     if app.route_filter.defaults {
         title.push_str(" defaults");
@@ -60,6 +76,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     if let Some(t) = &app.route_filter.text {
         title.push_str(&format!(" matching {t:?} of {}", app.net.routes.len()));
+    }
+    if let Some((tested, of)) = searching {
+        title.push_str(&format!(", searching {}%", tested * 100 / of.max(1)));
     }
     let title = elide::elide(&title, inner.saturating_sub(2));
     let block = panel(&title, Focus::Routes, app, theme);
