@@ -216,6 +216,11 @@ impl RouteList {
         self.store
             .filter_lines(allowed, text, |r| route_line(r, &self.names))
     }
+
+    /// The store changed as `patch` says: keep what the cache knows.
+    pub fn patched(&mut self, _patch: &inject_net::Patch) {
+        *self.cache.get_mut() = None;
+    }
 }
 
 /// The network side of the screen.
