@@ -329,6 +329,28 @@ pub fn gateways_on_link(kept: &Snapshot, route: &Route, expected: &Expected) -> 
     })
 }
 
+/// [`gateways_on_link`] for the routes of a batch against one `kept`:
+/// each path judged once (a flood's routes share a few gateways, and a
+/// judgement is the findings on a one-route table).
+#[derive(Debug, Default)]
+pub struct OnLinkMemo(HashMap<(bool, IpAddr, Option<u32>, bool), bool>);
+
+impl OnLinkMemo {
+    /// Whether every gateway of `route` is on a link (see
+    /// [`gateways_on_link`]); `kept` and `expected` must be the same on
+    /// every call.
+    pub fn all(&mut self, kept: &Snapshot, route: &Route, expected: &Expected) -> bool {
+        route.paths().all(|(gateway, oif, onlink)| {
+            let Some(gateway) = gateway else { return true };
+            let key = (route.in_main_table(), gateway, oif, onlink);
+            *self
+                .0
+                .entry(key)
+                .or_insert_with(|| path_on_link(kept, route, (gateway, oif, onlink), expected))
+        })
+    }
+}
+
 /// The findings' own judgement, on one path of `route`: no
 /// `gateway_not_on_link` for a table of that path alone.
 fn path_on_link(

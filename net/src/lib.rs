@@ -60,6 +60,6 @@ pub use model::{
 };
 pub use patch::Applied;
 pub use read::{read_snapshot, read_snapshot_blocking, NetError};
-pub use store::RouteStore;
+pub use store::{Patch, RouteStore};
 pub use text::{interface_line, route_line};
 pub use watch::{watch, Action, Change};

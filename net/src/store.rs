@@ -11,6 +11,8 @@
 //! then IPv6), then the other IPv4 routes, then the other IPv6 ones, each
 //! group in the kernel's dump order, with routes added later at its end.
 
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnetwork::IpNetwork;
@@ -584,6 +586,120 @@ impl RouteStore {
             .collect()
     }
 
+    /// Every route whose destination (prefix and length) is that of one
+    /// of `named` in the same group, with its position, ascending; every
+    /// default route if a default is named. One pass over the records,
+    /// unpacking only those candidates: what a batch of changes needs
+    /// to know of the table (see `patch::apply_routes`).
+    pub fn named<'a>(&self, named: impl IntoIterator<Item = &'a Route>) -> Vec<(usize, Route)> {
+        let mut defaults = false;
+        let mut v4: HashSet<([u8; 4], u8), Quick> = HashSet::default();
+        let mut v6: HashSet<([u8; 16], u8), Quick> = HashSet::default();
+        for r in named {
+            let (dest, len) = (r.destination.ip(), r.destination.prefix());
+            if r.is_default() {
+                defaults = true;
+            } else if r.family == Family::Ipv4 {
+                v4.insert((octets(dest), len));
+            } else {
+                v6.insert((octets(dest), len));
+            }
+        }
+        let d = self.defaults.len();
+        let mut out: Vec<(usize, Route)> = Vec::new();
+        if defaults {
+            out.extend(self.defaults.iter().cloned().enumerate());
+        }
+        if !v4.is_empty() {
+            out.extend(
+                self.v4
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| v4.contains(&(p.destination, p.prefix_len)))
+                    .map(|(i, p)| (d + i, p.route(&self.whole))),
+            );
+        }
+        if !v6.is_empty() {
+            let at = d + self.v4.len();
+            out.extend(
+                self.v6
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| v6.contains(&(p.destination, p.prefix_len)))
+                    .map(|(i, p)| (at + i, p.route(&self.whole))),
+            );
+        }
+        out
+    }
+
+    /// Take out the routes at `removed` (positions, ascending) in one
+    /// pass, then add `added` in their order (each at the end of its
+    /// group, as [`push`](Self::push)): what a batch of changes does, at
+    /// the cost of one compaction rather than a memmove per route. Says
+    /// how positions moved.
+    pub fn splice<'a>(
+        &mut self,
+        removed: &[usize],
+        added: impl IntoIterator<Item = &'a Route>,
+    ) -> Patch {
+        let d4 = self.defaults_of(Family::Ipv4);
+        let d = self.defaults.len();
+        let ends = [d4, d, d + self.v4.len(), self.len()];
+        let mut removed: Vec<usize> = removed.iter().copied().filter(|&at| at < ends[3]).collect();
+        removed.sort_unstable();
+        removed.dedup();
+        let mut gone = removed.iter().copied().peekable();
+        let mut at = 0;
+        let mut take = |at: usize| {
+            let hit = gone.peek() == Some(&at);
+            if hit {
+                gone.next();
+            }
+            hit
+        };
+        self.defaults.retain(|_| {
+            at += 1;
+            !take(at - 1)
+        });
+        let (whole, free) = (&mut self.whole, &mut self.free);
+        let mut free_slot = |slot: Option<u32>| {
+            if let Some(i) = slot {
+                if let Some(w) = whole.get_mut(i as usize) {
+                    *w = None;
+                    free.push(i);
+                }
+            }
+        };
+        self.v4.retain(|p| {
+            at += 1;
+            let hit = take(at - 1);
+            if hit {
+                free_slot(p.whole_index());
+            }
+            !hit
+        });
+        self.v6.retain(|p| {
+            at += 1;
+            let hit = take(at - 1);
+            if hit {
+                free_slot(p.whole_index());
+            }
+            !hit
+        });
+        let mut added_in = [0; 4];
+        for route in added {
+            let group = match (route.is_default(), route.family) {
+                (true, Family::Ipv4) => 0,
+                (true, Family::Ipv6) => 1,
+                (false, Family::Ipv4) => 2,
+                (false, Family::Ipv6) => 3,
+            };
+            added_in[group] += 1;
+            self.push(route);
+        }
+        Patch::new(removed, ends, added_in)
+    }
+
     /// Bytes held (records, whole routes, the vectors' spare room): what
     /// the benchmark reports beside the process's RSS.
     pub fn heap_bytes(&self) -> usize {
@@ -595,6 +711,119 @@ impl RouteStore {
             + self.free.capacity() * 4
     }
 }
+
+/// How positions moved when a batch of changes was applied
+/// ([`RouteStore::splice`]): the routes removed, and how many were added
+/// at the end of each group (IPv4 defaults, IPv6 defaults, other IPv4
+/// routes, other IPv6 ones). So a view that knew positions before (a
+/// filter's matches, a scan's progress) can carry them over.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Patch {
+    /// Old positions, ascending.
+    removed: Vec<usize>,
+    /// Where each group ended before.
+    ends: [usize; 4],
+    /// How many were added to each group.
+    added_in: [usize; 4],
+    /// The new positions of the added routes, ascending.
+    added: Vec<usize>,
+}
+
+impl Patch {
+    fn new(removed: Vec<usize>, ends: [usize; 4], added_in: [usize; 4]) -> Patch {
+        let mut added = Vec::with_capacity(added_in.iter().sum());
+        let (mut start, mut old_start) = (0, 0);
+        for g in 0..4 {
+            let gone = removed.partition_point(|&r| r < ends[g])
+                - removed.partition_point(|&r| r < old_start);
+            let kept = ends[g] - old_start - gone;
+            added.extend(start + kept..start + kept + added_in[g]);
+            start += kept + added_in[g];
+            old_start = ends[g];
+        }
+        Patch {
+            removed,
+            ends,
+            added_in,
+            added,
+        }
+    }
+
+    /// The new position of the route that was at `old`; None if it was
+    /// removed (or `old` was past the end).
+    pub fn moved(&self, old: usize) -> Option<usize> {
+        if old >= self.ends[3] || self.removed.binary_search(&old).is_ok() {
+            return None;
+        }
+        // Routes added to the groups before `old`'s went in before it.
+        let before: usize = (0..4)
+            .filter(|&g| self.ends[g] <= old)
+            .map(|g| self.added_in[g])
+            .sum();
+        Some(old - self.removed.partition_point(|&r| r < old) + before)
+    }
+
+    /// For a scan that had looked at every position below `old` (0..=old
+    /// len): the new position with every surviving route that was below
+    /// `old` below it, and every surviving route at or above `old` at or
+    /// above it. Routes added at the end of a group that ends right at
+    /// `old` fall at or above it: a scan going on from there meets them.
+    pub fn boundary(&self, old: usize) -> usize {
+        let old = old.min(self.ends[3]);
+        let before: usize = (0..4)
+            .filter(|&g| self.ends[g] < old)
+            .map(|g| self.added_in[g])
+            .sum();
+        old - self.removed.partition_point(|&r| r < old) + before
+    }
+
+    /// The new positions of the routes added, ascending.
+    pub fn added(&self) -> &[usize] {
+        &self.added
+    }
+
+    /// The old positions of the routes removed, ascending.
+    pub fn removed(&self) -> &[usize] {
+        &self.removed
+    }
+
+    /// Nothing moved: no route removed or added.
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty() && self.added.is_empty()
+    }
+}
+
+/// A quick hash for the keys of a batch (a destination and its length):
+/// `named` hashes every record of the table, a million of them, and the
+/// default SipHash would cost more than the pass itself. Keys come from
+/// the kernel, not from someone who could pick them to collide.
+#[derive(Default)]
+pub(crate) struct QuickHasher(u64);
+
+impl Hasher for QuickHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // FxHash's step (rustc's own hasher).
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type Quick = BuildHasherDefault<QuickHasher>;
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant, SystemTime};
 use inject_errands::ensure::EnsureState;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use futures_util::stream::FusedStream;
+use futures_util::{FutureExt, StreamExt};
 
 use super::display::{CmdState, OutStream};
 use inject_net::{Change, Snapshot};
@@ -17,9 +19,10 @@ pub enum Event {
     Key(KeyEvent),
     /// The terminal is now this many columns and rows.
     Resize(u16, u16),
-    /// Netlink said a link, address or route changed (or that changes
-    /// were lost).
-    Net(Change),
+    /// Netlink said links, addresses or routes changed (or that changes
+    /// were lost): every change waiting when the loop looked, in the
+    /// order they came, so a flood is applied a batch a frame.
+    Net(Vec<Change>),
     /// The netlink subscription ended: the view no longer follows changes.
     NetEnded,
     /// A snapshot read finished (the text is the error when it failed).
@@ -98,4 +101,29 @@ impl Event {
             _ => None,
         }
     }
+}
+
+/// How long the loop goes on taking netlink changes that are already
+/// waiting before it applies them and draws (a frame's worth at most),
+/// and how many it takes at most.
+const NET_BURST: Duration = Duration::from_millis(8);
+const NET_BURST_MAX: usize = 100_000;
+
+/// Take the changes already waiting on `stream` into `changes`, without
+/// waiting for any, within [`NET_BURST`]: a flood (a BGP session's
+/// 400 000 routes) is then applied a batch per frame rather than a frame
+/// per change. False when the stream ended.
+pub fn take_waiting<S>(stream: &mut S, changes: &mut Vec<inject_net::Change>) -> bool
+where
+    S: futures_util::Stream<Item = inject_net::Change> + FusedStream + Unpin,
+{
+    let start = Instant::now();
+    while changes.len() < NET_BURST_MAX && start.elapsed() < NET_BURST {
+        match stream.next().now_or_never() {
+            Some(Some(change)) => changes.push(change),
+            Some(None) => return false,
+            None => break,
+        }
+    }
+    true
 }

@@ -113,7 +113,7 @@ where
             tokio::select! {
                 ev = terminal_events.next() => ev.unwrap_or(Event::Terminate),
                 change = net_changes.next(), if net_live => match change {
-                    Some(change) => Event::Net(change),
+                    Some(change) => Event::Net(vec![change]),
                     None => {
                         net_live = false;
                         Event::NetEnded
@@ -144,6 +144,13 @@ where
             }
         };
         let mut pending = vec![event];
+        // A change: the others already waiting go with it, as one batch.
+        if let Some(Event::Net(changes)) = pending.first_mut() {
+            if !super::event::take_waiting(&mut net_changes, changes) {
+                net_live = false;
+                pending.push(Event::NetEnded);
+            }
+        }
         // Take whatever else is already queued (a burst of output lines)
         // before drawing once.
         while pending.len() < 256 {
@@ -159,8 +166,10 @@ where
             app.wall = Some(std::time::SystemTime::now());
             // An address gone may be IPv6 disabled on its NIC, which the
             // kernel announces by no other change (as `status --watch`).
-            if let (Event::Net(Change::Address { .. }), Some(s)) = (&event, app.snapshot.as_mut()) {
-                io.read_host(s);
+            if let (Event::Net(changes), Some(s)) = (&event, app.snapshot.as_mut()) {
+                if changes.iter().any(|c| matches!(c, Change::Address { .. })) {
+                    io.read_host(s);
+                }
             }
             for effect in update(app, event) {
                 match effect {

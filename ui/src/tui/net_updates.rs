@@ -3,11 +3,10 @@
 //! coalesced, and whether a fix's finding cleared once the network is read
 //! again. Part of `update` (see `update.rs`): only it calls these.
 
-use inject_net::follow::Next;
 use inject_net::{Change, Snapshot};
 
 use super::app::{clock_time, App, Effect, Level, LIVE_STOPPED};
-use super::rows::{on_change, reading_view, split, view_of};
+use super::rows::{on_changes, reading_view, split, view_of, FRESH_MAX};
 
 impl App {
     /// Show this snapshot (a full read) and keep it for the changes to come.
@@ -17,23 +16,26 @@ impl App {
         self.snapshot = Some(kept);
     }
 
-    /// A netlink change: applied to the snapshot and the rows in place
-    /// when it can be exactly, else a read ([`on_change`]).
-    pub(crate) fn on_net_change(&mut self, change: &Change) -> Vec<Effect> {
+    /// Netlink changes, in arrival order: applied to the snapshot and
+    /// the rows in place when that is exact, else a read ([`on_changes`]).
+    pub(crate) fn on_net_changes(&mut self, changes: &[Change]) -> Vec<Effect> {
         let (snapshot, net, reads) = (&mut self.snapshot, &mut self.net, &mut self.reads);
-        match on_change(snapshot, net, reads, &self.expected, change) {
-            Next::Read => vec![Effect::ReadSnapshot],
-            Next::Nothing => Vec::new(),
-            Next::Applied(applied) => {
-                // A route that just appeared is marked for a moment.
-                if let (inject_net::Applied::RouteAdded(i), Some(now)) = (applied, self.wall) {
-                    if let Some(line) = self.net.routes.line(i) {
-                        self.fresh.push((line, now));
-                    }
-                }
-                self.updated = self.wall;
-                Vec::new()
+        let followed = on_changes(snapshot, net, reads, &self.expected, changes);
+        if followed.applied {
+            // Routes that just appeared are marked for a moment: the last
+            // few, however many came.
+            if let Some(now) = self.wall {
+                self.fresh
+                    .extend(followed.added.into_iter().map(|line| (line, now)));
+                let over = self.fresh.len().saturating_sub(FRESH_MAX);
+                self.fresh.drain(..over);
             }
+            self.updated = self.wall;
+        }
+        if followed.read {
+            vec![Effect::ReadSnapshot]
+        } else {
+            Vec::new()
         }
     }
 

@@ -8,7 +8,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use inject_net::{route_line, Family, RouteStore, Snapshot};
+use inject_net::{route_line, Family, Patch, RouteStore, Snapshot};
 
 /// How long one slice of a filter pass may take (one more chunk at most):
 /// a key's frame waits for the slice under way, if any, and the new
@@ -160,6 +160,41 @@ impl RouteList {
     pub fn store_mut(&mut self) -> &mut RouteStore {
         *self.pass.get_mut() = None;
         &mut self.store
+    }
+
+    /// Change the store by a batch of route changes: `change` says how
+    /// positions moved (None: it changed nothing). The filter's pass keeps
+    /// what it found, moved, and tests the routes added where it has
+    /// been, so a flood of changes does not start the search over.
+    pub fn patch(
+        &mut self,
+        change: impl FnOnce(&mut RouteStore) -> Option<Patch>,
+    ) -> Option<Patch> {
+        let patch = change(&mut self.store)?;
+        let Some(mut pass) = self.pass.get_mut().take() else {
+            return Some(patch);
+        };
+        if pass.from.is_some() {
+            // Still narrowing a wider pass's matches (the operator is
+            // typing): those moved too; simplest to start afresh.
+            return Some(patch);
+        }
+        let next = patch.boundary(pass.next);
+        let kept = pass
+            .found
+            .iter()
+            .filter_map(|&at| patch.moved(at as usize))
+            .map(|at| at as u32);
+        let behind = patch.added().iter().copied().filter(|&at| at < next);
+        let new = self.filter(behind, &pass.query);
+        let mut found: Vec<u32> = kept.chain(new).collect();
+        // Two ascending runs (an added route may fall between kept ones):
+        // the stable sort merges them in one pass.
+        found.sort();
+        pass.found = Arc::new(found);
+        pass.next = next;
+        *self.pass.get_mut() = Some(pass);
+        Some(patch)
     }
 
     pub fn len(&self) -> usize {
@@ -428,6 +463,72 @@ mod tests {
             }
         }
         assert!(reached > 0);
+    }
+
+    /// A batch of route changes while a pass is under way, and once it is
+    /// done: what it found moves with the routes, the routes added where
+    /// it has been are tested, and it ends on what one pass over the
+    /// changed table finds.
+    #[test]
+    fn a_batch_of_changes_moves_what_a_pass_found_and_tests_what_was_added() {
+        use inject_net::{patch::apply_routes, Action};
+        let snapshot = inject_net::fixtures::many_routes(3, 20_000);
+        let q = query(None, false, Some("172.16.1"));
+        for steps in [0, 3, 12, usize::MAX] {
+            let mut list = RouteList::new(RouteStore::of(&snapshot.routes), snapshot.links.clone());
+            let mut kept = Snapshot {
+                routes: snapshot
+                    .routes
+                    .iter()
+                    .filter(|r| inject_net::findings::reads_route(r))
+                    .cloned()
+                    .collect(),
+                ..snapshot.clone()
+            };
+            list.shown_within(&q, Duration::ZERO);
+            for _ in 0..steps {
+                if !list.advance_within(&q, Duration::ZERO) {
+                    break;
+                }
+            }
+            // Gone: every 7th route, matching or not, before and past where
+            // the pass got. Added: routes that match, IPv4 (before the
+            // IPv6 ones the pass may be among) and IPv6, and some that don't.
+            let gone: Vec<_> = snapshot.routes.iter().step_by(7).skip(1).collect();
+            let of = |family| {
+                snapshot
+                    .routes
+                    .iter()
+                    .find(|r| r.family == family && !r.is_default())
+                    .unwrap()
+                    .clone()
+            };
+            let mut added = Vec::new();
+            for i in 0..40u32 {
+                let mut r = of(Family::Ipv4);
+                // 172.16.100.i and .110.i match (none of these is in the
+                // table yet); 198.18.1.i does not.
+                r.destination = match i % 3 {
+                    2 => format!("198.18.1.{i}/32"),
+                    n => format!("172.16.1{n}0.{i}/32"),
+                }
+                .parse()
+                .unwrap();
+                added.push(r);
+                let mut r = of(Family::Ipv6);
+                r.destination = format!("2001:db8:172:16:1::{i:x}/128").parse().unwrap();
+                added.push(r);
+            }
+            let mut changes: Vec<(Action, &inject_net::Route)> =
+                gone.iter().map(|r| (Action::Deleted, *r)).collect();
+            changes.extend(added.iter().map(|r| (Action::Added, r)));
+            let patch = list.patch(|store| apply_routes(&mut kept, store, &changes));
+            assert!(patch.is_some(), "a batch that applies");
+            while list.advance(&q) {}
+            let want = by_hand(&list, &q);
+            assert!(want.len() > 40, "added routes match");
+            assert_eq!(positions(&list.shown(&q)), want, "after {steps} steps");
+        }
     }
 
     #[test]

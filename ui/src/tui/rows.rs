@@ -13,11 +13,11 @@ use super::display::{
 };
 use super::route_list::RouteList;
 use inject_net::findings::{findings_of_summary, reads_route, Expected, GatewayUses};
-use inject_net::follow::{on_change_with, Next, Reads};
-use inject_net::patch::apply_split;
+use inject_net::follow::{on_change_with, Next, OnLinkMemo, Reads};
+use inject_net::patch::apply_routes;
 use inject_net::{
-    family_status, Applied, Change, Code, Family, FamilyState, Finding, RouteStore, Severity,
-    Snapshot,
+    family_status, Action, Applied, Change, Code, Family, FamilyState, Finding, Patch, Route,
+    RouteStore, Severity, Snapshot,
 };
 
 /// What shows instead of a sensitive command's text (as in the dry run).
@@ -90,49 +90,130 @@ fn gateway_uses(store: &RouteStore) -> GatewayUses {
     uses
 }
 
-/// A netlink change, for the dashboard: applied in place to the split
-/// snapshot it keeps (`kept`, and the store in `view`) when it can be
-/// exactly, and the view brought up to date; else a read, coalesced by
-/// `reads` (as [`inject_net::follow::on_change`] rules). Only the banner
-/// is computed again (the findings: one pass over the table); route lines
-/// are formatted when drawn.
-pub fn on_change(
+/// How many routes just added the routes panel marks at most: a flood
+/// adds thousands a frame, and each drawn line is looked up among them.
+pub const FRESH_MAX: usize = 32;
+
+/// What a batch of netlink changes did to the dashboard's view
+/// ([`on_changes`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Followed {
+    /// A read must start now.
+    pub read: bool,
+    /// Something was applied in place: the view changed.
+    pub applied: bool,
+    /// The lines of the last routes added (at most [`FRESH_MAX`]), in the
+    /// order they came.
+    pub added: Vec<String>,
+}
+
+/// Netlink changes, in arrival order, for the dashboard: applied in place
+/// to the split snapshot it keeps (`kept`, and the store in `view`) when
+/// that is exact, and the view brought up to date; else a read, coalesced
+/// by `reads` (as [`inject_net::follow::on_change`] rules). A run of route
+/// changes is applied at once ([`apply_routes`]: two passes over the
+/// table, not a scan per change), other changes one by one. The findings
+/// (one pass over the table) are computed again once, at the end, and only
+/// if some change may have changed them; route lines are formatted when
+/// drawn.
+pub fn on_changes(
     kept: &mut Option<Snapshot>,
     view: &mut NetView,
     reads: &mut Reads,
     gateways: &Expected,
-    change: &Change,
-) -> Next {
-    let routes = &mut view.routes;
-    let next = on_change_with(kept, reads, change, |s, c| {
-        apply_split(s, routes.store_mut(), c)
-    });
-    if let (Next::Applied(applied), Some(s)) = (next, kept.as_ref()) {
-        if applied == Applied::Addresses {
-            view.interfaces = interfaces(s);
+    changes: &[Change],
+) -> Followed {
+    let mut out = Followed::default();
+    let mut recount = false;
+    let mut on_link = OnLinkMemo::default();
+    let mut rest = changes;
+    while !rest.is_empty() {
+        let run = rest
+            .iter()
+            .take_while(|c| matches!(c, Change::Route { .. }))
+            .count();
+        let (now, next) = rest.split_at(run.max(1));
+        rest = next;
+        if run == 0 {
+            match on_change_with(kept, reads, &now[0], |s, c| s.apply(c)) {
+                Next::Read => out.read = true,
+                Next::Nothing => {}
+                Next::Applied(applied) => {
+                    if let (Applied::Addresses, Some(s)) = (applied, kept.as_ref()) {
+                        view.interfaces = interfaces(s);
+                        // What is on a link may have changed.
+                        on_link = OnLinkMemo::default();
+                    }
+                    out.applied = true;
+                    recount = true;
+                }
+            }
+            continue;
         }
-        if !counted_only(s, view, gateways, change) {
-            let findings = findings_of_summary(s, &gateway_uses(view.routes.store()), gateways);
-            (view.banner, view.findings) = banner(s, &findings);
+        let routes: Vec<(Action, &Route)> = now
+            .iter()
+            .filter_map(|c| match c {
+                Change::Route { action, route, .. } => Some((*action, route)),
+                _ => None,
+            })
+            .collect();
+        let applied = match kept.as_mut() {
+            Some(s) if !reads.reading() => patch_routes(&mut view.routes, s, &routes),
+            _ => None,
+        };
+        let Some(patch) = applied else {
+            out.read |= reads.changed();
+            continue;
+        };
+        if patch.is_empty() {
+            continue; // the snapshot already said all of it
+        }
+        out.applied = true;
+        let fresh = patch.added().iter().rev().take(FRESH_MAX).rev();
+        out.added
+            .extend(fresh.filter_map(|&at| view.routes.line(at)));
+        if let (false, Some(s)) = (recount, kept.as_ref()) {
+            recount = routes
+                .iter()
+                .any(|(_, r)| !counted_only(s, view, gateways, r, &mut on_link));
         }
     }
-    next
+    let over = out.added.len().saturating_sub(FRESH_MAX);
+    out.added.drain(..over);
+    if let (true, Some(s)) = (recount, kept.as_ref()) {
+        let findings = findings_of_summary(s, &gateway_uses(view.routes.store()), gateways);
+        (view.banner, view.findings) = banner(s, &findings);
+    }
+    out
 }
 
-/// Whether `change` is a route the findings only count, through gateways
-/// on a link, while they report no gateway off a link: then no finding
+/// The routes panel's store changed by a run of route changes (all or
+/// nothing, see [`apply_routes`]), and its filter cache told how.
+fn patch_routes(
+    routes: &mut RouteList,
+    kept: &mut Snapshot,
+    changes: &[(Action, &Route)],
+) -> Option<Patch> {
+    routes.patch(|store| apply_routes(kept, store, changes))
+}
+
+/// Whether `route` is one the findings only count, through gateways on a
+/// link, while they report no gateway off a link: then no finding
 /// changes, and the pass over the whole table (~40 ms at 1 200 000
 /// routes) is skipped: a flood of such routes is what a BGP feed sends.
-fn counted_only(kept: &Snapshot, view: &NetView, gateways: &Expected, change: &Change) -> bool {
-    let Change::Route { route, .. } = change else {
-        return false;
-    };
+fn counted_only(
+    kept: &Snapshot,
+    view: &NetView,
+    gateways: &Expected,
+    route: &Route,
+    on_link: &mut OnLinkMemo,
+) -> bool {
     !reads_route(route)
         && !view
             .findings
             .iter()
             .any(|f| f.key.code == Code::GatewayNotOnLink)
-        && inject_net::follow::gateways_on_link(kept, route, gateways)
+        && on_link.all(kept, route, gateways)
 }
 
 fn finding_lines(f: &Finding, out: &mut Vec<BannerLine>, shown: &mut Vec<BannerFinding>) {
@@ -465,11 +546,11 @@ mod reading_tests {
         assert!(!s.contains("no default route"), "{s}");
         assert!(app.net.findings.is_empty());
         // A change meanwhile: one more read after this one, none now.
-        let change = Event::Net(Change::Route {
+        let change = Event::Net(vec![Change::Route {
             action: Action::Added,
             route: fixtures::default_route("2001:db8:69f5::1", 3, Protocol::STATIC, Some(1024)),
             line: String::new(),
-        });
+        }]);
         assert_eq!(update(&mut app, change), vec![]);
         // The whole snapshot: the findings, then the read owed.
         assert_eq!(

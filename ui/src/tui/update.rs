@@ -47,7 +47,7 @@ fn update_inner(app: &mut App, event: Event) -> Vec<Effect> {
             app.size = (w, h);
             Vec::new()
         }
-        Event::Net(change) => app.on_net_change(&change),
+        Event::Net(changes) => app.on_net_changes(&changes),
         Event::NetEnded => app.on_net_ended(),
         Event::Snapshot(result) => app.on_snapshot(result),
         Event::Ensure { state, now } => {

@@ -439,7 +439,7 @@ fn resize_is_remembered_for_page_sizes() {
 fn changes_that_need_a_read_read_at_once_and_coalesce_a_burst_into_one_more_read() {
     let mut app = seed_vm_app();
     assert_eq!(
-        update(&mut app, Event::Net(Change::Overrun)),
+        update(&mut app, Event::Net(vec![Change::Overrun])),
         vec![Effect::ReadSnapshot]
     );
     for _ in 0..50 {
@@ -465,11 +465,11 @@ fn v6_default() -> Route {
 }
 
 fn route_change(action: Action, route: Route) -> Event {
-    Event::Net(Change::Route {
+    Event::Net(vec![Change::Route {
         action,
         line: String::new(),
         route,
-    })
+    }])
 }
 
 #[test]
@@ -523,8 +523,8 @@ fn route_rows_stay_in_the_panels_order_through_adds_and_deletes() {
     for change in changes {
         update(&mut app, change.clone());
         assert!(!app.reads.reading(), "{change:?} needed no read");
-        if let Event::Net(c) = &change {
-            whole.apply(c);
+        if let Event::Net(changes) = &change {
+            changes.iter().for_each(|c| _ = whole.apply(c));
         }
         assert_eq!(app.net, net_view(&whole, &app.expected), "after {change:?}");
     }
@@ -542,10 +542,10 @@ fn changes_before_any_good_read_and_link_changes_read() {
     assert_eq!(
         update(
             &mut app,
-            Event::Net(Change::Link {
+            Event::Net(vec![Change::Link {
                 action: Action::Changed,
                 link: fixtures::ethernet_down(3, "eth1"),
-            })
+            }])
         ),
         vec![Effect::ReadSnapshot]
     );
@@ -559,7 +559,7 @@ fn a_snapshot_replaces_the_view_and_clears_the_ipv6_flag() {
         .banner
         .iter()
         .any(|b| b.text.starts_with("IPv6: no default route")));
-    update(&mut app, Event::Net(Change::Overrun));
+    update(&mut app, Event::Net(vec![Change::Overrun]));
     update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm_fixed())));
     assert!(app
         .net
@@ -577,7 +577,7 @@ fn a_snapshot_replaces_the_view_and_clears_the_ipv6_flag() {
 fn a_failed_read_keeps_the_last_view_and_says_why() {
     let mut app = seed_vm_app();
     let before = app.net.clone();
-    update(&mut app, Event::Net(Change::Overrun));
+    update(&mut app, Event::Net(vec![Change::Overrun]));
     update(
         &mut app,
         Event::Snapshot(Err("netlink: permission denied".into())),
