@@ -125,7 +125,7 @@ pub fn on_changes(
 ) -> Followed {
     let mut out = Followed::default();
     let mut recount = false;
-    let mut on_link = OnLinkMemo::default();
+    let on_link = &mut OnLinkMemo::default();
     let mut rest = changes;
     while !rest.is_empty() {
         let run = rest
@@ -141,10 +141,10 @@ pub fn on_changes(
                 Next::Applied(applied) => {
                     if let (Applied::Addresses, Some(s)) = (applied, kept.as_ref()) {
                         view.interfaces = interfaces(s);
-                        // What is on a link may have changed.
-                        on_link = OnLinkMemo::default();
                     }
                     out.applied = true;
+                    // No route is judged after this (so `on_link`, judged
+                    // on the addresses before it, is never asked again).
                     recount = true;
                 }
             }
@@ -175,7 +175,7 @@ pub fn on_changes(
         if let (false, Some(s)) = (recount, kept.as_ref()) {
             recount = routes
                 .iter()
-                .any(|(_, r)| !counted_only(s, view, gateways, r, &mut on_link));
+                .any(|(_, r)| !counted_only(s, view, gateways, r, on_link));
         }
     }
     let over = out.added.len().saturating_sub(FRESH_MAX);
