@@ -127,7 +127,9 @@ pub fn on_changes(
     let mut recount = false;
     let on_link = &mut OnLinkMemo::default();
     let mut rest = changes;
-    while !rest.is_empty() {
+    // Once this batch starts a read, the rest of it is in that read (it
+    // starts after the batch, and every change of it has happened).
+    while !rest.is_empty() && !out.read {
         let run = rest
             .iter()
             .take_while(|c| matches!(c, Change::Route { .. }))

@@ -1196,6 +1196,11 @@ fn a_batch_that_holds_a_change_needing_a_read_changes_nothing_and_reads_once() {
     // The same key as the first: a replace or an ECMP append.
     batch.insert(3, change(Action::Added, &v6_default()));
     batch.insert(7, change(Action::Added, &other_gw));
+    // And after it, a change that needs a read on its own.
+    batch.push(Change::Link {
+        action: Action::Changed,
+        link: fixtures::ethernet_down(3, "eth1"),
+    });
     assert_eq!(
         update(&mut app, Event::Net(batch.clone())),
         vec![Effect::ReadSnapshot]
