@@ -111,7 +111,7 @@ const NET_BURST_MAX: usize = 100_000;
 
 /// Take the changes waiting on `stream` into `changes`: a flood (a BGP
 /// session's 400 000 routes) is then applied a batch per frame rather
-/// than a frame per change. While more keep coming (within [`NET_BURST`])
+/// than a frame per change. While more keep coming (for 8 ms at most)
 /// the runtime gets a turn between looks, so the netlink reader (a task on
 /// the same thread) can take more off the socket; a lone change goes at
 /// once. False when the stream ended.
