@@ -349,11 +349,13 @@ fn watch_says_when_changes_were_lost_and_reads_the_state_again() {
 
     let dir = tempfile::tempdir().unwrap();
     let batch = dir.path().join("routes");
-    let lines: String = (0..20_000u32)
+    // Past the 16 MB the watcher asks the kernel to hold (`watch.rs`).
+    let lines: String = (0..120_000u32)
         .map(|i| {
             format!(
-                "route add 10.{}.{}.0/24 via 10.0.250.1\n",
-                100 + i / 256,
+                "route add 10.{}.{}.{}/32 via 10.0.250.1\n",
+                100 + i / 65536,
+                i / 256 % 256,
                 i % 256
             )
         })

@@ -3,6 +3,8 @@
 //! would hold (both come through `from_netlink`), so it can be inserted or
 //! removed in place. With 100 000 routes a full re-read costs ~150 ms; this
 //! costs a scan. Whatever cannot be applied exactly asks for a re-read.
+//! A flood of route changes is applied a run at a time
+//! ([`apply_routes`]): two passes over the table for the whole run.
 
 use std::collections::HashMap;
 

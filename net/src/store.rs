@@ -593,18 +593,18 @@ impl RouteStore {
     /// to know of the table (see `patch::apply_routes`).
     pub fn named<'a>(&self, named: impl IntoIterator<Item = &'a Route>) -> Vec<(usize, Route)> {
         let mut defaults = false;
-        let mut v4: HashSet<([u8; 4], u8), Quick> = HashSet::default();
-        let mut v6: HashSet<([u8; 16], u8), Quick> = HashSet::default();
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
         for r in named {
             let (dest, len) = (r.destination.ip(), r.destination.prefix());
             if r.is_default() {
                 defaults = true;
             } else if r.family == Family::Ipv4 {
-                v4.insert((octets(dest), len));
+                v4.push((octets::<4>(dest), len));
             } else {
-                v6.insert((octets(dest), len));
+                v6.push((octets::<16>(dest), len));
             }
         }
+        let (v4, v6) = (Keys::of(v4), Keys::of(v6));
         let d = self.defaults.len();
         let mut out: Vec<(usize, Route)> = Vec::new();
         if defaults {
@@ -648,19 +648,10 @@ impl RouteStore {
         let mut removed: Vec<usize> = removed.iter().copied().filter(|&at| at < ends[3]).collect();
         removed.sort_unstable();
         removed.dedup();
-        let mut gone = removed.iter().copied().peekable();
-        let mut at = 0;
-        let mut take = |at: usize| {
-            let hit = gone.peek() == Some(&at);
-            if hit {
-                gone.next();
-            }
-            hit
-        };
-        self.defaults.retain(|_| {
-            at += 1;
-            !take(at - 1)
-        });
+        // Each group compacted once, and only if it loses a route.
+        let cut = |end: usize| removed.partition_point(|&r| r < end);
+        let (in_v4, in_v6) = (cut(ends[1]), cut(ends[2]));
+        compact(&mut self.defaults, 0, &removed[..in_v4], |_| {});
         let (whole, free) = (&mut self.whole, &mut self.free);
         let mut free_slot = |slot: Option<u32>| {
             if let Some(i) = slot {
@@ -670,21 +661,11 @@ impl RouteStore {
                 }
             }
         };
-        self.v4.retain(|p| {
-            at += 1;
-            let hit = take(at - 1);
-            if hit {
-                free_slot(p.whole_index());
-            }
-            !hit
+        compact(&mut self.v4, ends[1], &removed[in_v4..in_v6], |p| {
+            free_slot(p.whole_index())
         });
-        self.v6.retain(|p| {
-            at += 1;
-            let hit = take(at - 1);
-            if hit {
-                free_slot(p.whole_index());
-            }
-            !hit
+        compact(&mut self.v6, ends[2], &removed[in_v6..], |p| {
+            free_slot(p.whole_index())
         });
         let mut added_in = [0; 4];
         for route in added {
@@ -790,6 +771,58 @@ impl Patch {
     /// Nothing moved: no route removed or added.
     pub fn is_empty(&self) -> bool {
         self.removed.is_empty() && self.added.is_empty()
+    }
+}
+
+/// Take the items at `gone` (positions counted from `start`, ascending)
+/// out of `items` in one pass, each shown to `removed` as it goes.
+fn compact<T>(items: &mut Vec<T>, start: usize, gone: &[usize], mut removed: impl FnMut(&T)) {
+    if gone.is_empty() {
+        return;
+    }
+    let mut at = start;
+    let mut gone = gone.iter().peekable();
+    items.retain(|item| {
+        let hit = gone.peek() == Some(&&at);
+        at += 1;
+        if hit {
+            gone.next();
+            removed(item);
+        }
+        !hit
+    });
+}
+
+/// The destinations (address and length) a batch names: a few are
+/// compared in turn (a lone change costs what one scan did), more are
+/// hashed.
+enum Keys<K> {
+    Few(Vec<K>),
+    Many(HashSet<K, Quick>),
+}
+
+impl<K: Eq + std::hash::Hash> Keys<K> {
+    fn of(mut keys: Vec<K>) -> Keys<K> {
+        if keys.len() <= 2 {
+            keys.dedup();
+            Keys::Few(keys)
+        } else {
+            Keys::Many(keys.into_iter().collect())
+        }
+    }
+
+    fn contains(&self, key: &K) -> bool {
+        match self {
+            Keys::Few(keys) => keys.contains(key),
+            Keys::Many(keys) => keys.contains(key),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Keys::Few(keys) => keys.is_empty(),
+            Keys::Many(keys) => keys.is_empty(),
+        }
     }
 }
 

@@ -258,11 +258,28 @@ fn multicast_connection() -> std::io::Result<(
     let groups = GROUPS
         .iter()
         .fold(0u32, |bits, group| bits | 1 << (*group as u32 - 1));
-    connection
-        .socket_mut()
-        .socket_mut()
-        .bind(&SocketAddr::new(0, groups))?;
+    let socket = connection.socket_mut().socket_mut();
+    socket.bind(&SocketAddr::new(0, groups))?;
+    raise_receive_buffer(socket);
     Ok((connection, handle, messages))
+}
+
+/// What the kernel may queue for us before it drops changes: 16 MB (it
+/// doubles it for its bookkeeping). A flood (a BGP session's 400 000
+/// route events) fills the default 208 KB in milliseconds whenever the
+/// reader is busy for a moment (drawing, a full read), and each loss is an
+/// [`Change::Overrun`]: a full read, seconds at 1 200 000 routes. As
+/// `ip monitor` and other netlink listeners do; the memory is taken only
+/// while events wait.
+const RECEIVE_BUFFER: usize = 16 << 20;
+
+/// Past `net.core.rmem_max` as root (`SO_RCVBUFFORCE`), else up to it.
+/// Best effort: a smaller buffer only means more overruns.
+fn raise_receive_buffer(socket: &rtnetlink::sys::Socket) {
+    use nix::sys::socket::{setsockopt, sockopt};
+    if setsockopt(socket, sockopt::RcvBufForce, &RECEIVE_BUFFER).is_err() {
+        let _ = socket.set_rx_buf_sz(RECEIVE_BUFFER);
+    }
 }
 
 /// Subscribe to link, address and route changes of both families. The

@@ -103,27 +103,35 @@ impl Event {
     }
 }
 
-/// How long the loop goes on taking netlink changes that are already
-/// waiting before it applies them and draws (a frame's worth at most),
-/// and how many it takes at most.
+/// How long the loop goes on taking netlink changes while more keep
+/// coming before it applies them and draws (a frame's worth at most), and
+/// how many it takes at most.
 const NET_BURST: Duration = Duration::from_millis(8);
 const NET_BURST_MAX: usize = 100_000;
 
-/// Take the changes already waiting on `stream` into `changes`, without
-/// waiting for any, within [`NET_BURST`]: a flood (a BGP session's
-/// 400 000 routes) is then applied a batch per frame rather than a frame
-/// per change. False when the stream ended.
-pub fn take_waiting<S>(stream: &mut S, changes: &mut Vec<inject_net::Change>) -> bool
+/// Take the changes waiting on `stream` into `changes`: a flood (a BGP
+/// session's 400 000 routes) is then applied a batch per frame rather
+/// than a frame per change. While more keep coming (for 8 ms at most)
+/// the runtime gets a turn between looks, so the netlink reader (a task on
+/// the same thread) can take more off the socket; a lone change goes at
+/// once. False when the stream ended.
+pub async fn take_waiting<S>(stream: &mut S, changes: &mut Vec<inject_net::Change>) -> bool
 where
     S: futures_util::Stream<Item = inject_net::Change> + FusedStream + Unpin,
 {
     let start = Instant::now();
-    while changes.len() < NET_BURST_MAX && start.elapsed() < NET_BURST {
-        match stream.next().now_or_never() {
-            Some(Some(change)) => changes.push(change),
-            Some(None) => return false,
-            None => break,
+    loop {
+        let had = changes.len();
+        while changes.len() < NET_BURST_MAX {
+            match stream.next().now_or_never() {
+                Some(Some(change)) => changes.push(change),
+                Some(None) => return false,
+                None => break,
+            }
         }
+        if changes.len() == had || changes.len() >= NET_BURST_MAX || start.elapsed() >= NET_BURST {
+            return true;
+        }
+        tokio::task::yield_now().await;
     }
-    true
 }

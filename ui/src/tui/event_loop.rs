@@ -146,7 +146,7 @@ where
         let mut pending = vec![event];
         // A change: the others already waiting go with it, as one batch.
         if let Some(Event::Net(changes)) = pending.first_mut() {
-            if !super::event::take_waiting(&mut net_changes, changes) {
+            if !super::event::take_waiting(&mut net_changes, changes).await {
                 net_live = false;
                 pending.push(Event::NetEnded);
             }

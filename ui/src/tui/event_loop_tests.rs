@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 use futures_util::future::BoxFuture;
+use futures_util::StreamExt;
 use inject_errands::CancellationToken;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -330,4 +331,65 @@ async fn a_filter_over_a_big_table_goes_on_between_keys_to_its_end() {
         done.contains(&format!("/{want} matching \"{text}\" of {total}")),
         "{done}"
     );
+}
+
+#[tokio::test]
+async fn a_burst_of_changes_shows_up_whole_in_one_frame_and_then_the_end_of_changes() {
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut app = seed_vm_app();
+    let before = app.net.routes.len();
+    let (keys_tx, keys_rx) = mpsc::unbounded_channel();
+    let (net_tx, net_rx) = mpsc::unbounded_channel();
+    // A flood queued before the loop looks, then the subscription's end.
+    let flood = fixtures::many_routes(2, 2000);
+    let added: Vec<_> = flood.routes.iter().filter(|r| !r.is_default()).collect();
+    for route in &added {
+        net_tx
+            .send(Change::Route {
+                action: inject_net::Action::Added,
+                line: String::new(),
+                route: (*route).clone(),
+            })
+            .unwrap();
+    }
+    drop(net_tx);
+    let seen = Arc::new(Notify::new());
+    let net = receiver_stream(net_rx).chain(ending(seen.clone()));
+    let driver = async move {
+        // Once the loop has seen the end it handles it in the same turn.
+        seen.notified().await;
+        keys_tx.send(Event::key(KeyCode::Char('q'))).unwrap();
+        keys_tx
+    };
+    let theme = Theme::color();
+    let (result, _) = tokio::time::timeout(HANG, async {
+        tokio::join!(
+            run(
+                &mut terminal,
+                &mut app,
+                &theme,
+                receiver_stream(keys_rx),
+                net,
+                fake_io()
+            ),
+            driver
+        )
+    })
+    .await
+    .expect("the loop ends on q");
+    result.unwrap();
+    let screen = screen_of(&terminal);
+    let total = before + added.len();
+    assert!(
+        screen.contains(&format!("routes 1-17/{total} ")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("live updates stopped; r re-reads"),
+        "{screen}"
+    );
+    // The first frame, the flood's, and the marks of new routes fading:
+    // not a frame per change.
+    let frames = terminal.get_frame().count();
+    assert!(frames < 40, "{frames} frames for {} changes", added.len());
 }

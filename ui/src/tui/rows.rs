@@ -16,8 +16,8 @@ use inject_net::findings::{findings_of_summary, reads_route, Expected, GatewayUs
 use inject_net::follow::{on_change_with, Next, OnLinkMemo, Reads};
 use inject_net::patch::apply_routes;
 use inject_net::{
-    family_status, Action, Applied, Change, Code, Family, FamilyState, Finding, Patch, Route,
-    RouteStore, Severity, Snapshot,
+    family_status, Action, Applied, Change, Code, Family, FamilyState, Finding, Route, RouteStore,
+    Severity, Snapshot,
 };
 
 /// What shows instead of a sensitive command's text (as in the dry run).
@@ -125,9 +125,11 @@ pub fn on_changes(
 ) -> Followed {
     let mut out = Followed::default();
     let mut recount = false;
-    let mut on_link = OnLinkMemo::default();
+    let on_link = &mut OnLinkMemo::default();
     let mut rest = changes;
-    while !rest.is_empty() {
+    // Once this batch starts a read, the rest of it is in that read (it
+    // starts after the batch, and every change of it has happened).
+    while !rest.is_empty() && !out.read {
         let run = rest
             .iter()
             .take_while(|c| matches!(c, Change::Route { .. }))
@@ -141,10 +143,10 @@ pub fn on_changes(
                 Next::Applied(applied) => {
                     if let (Applied::Addresses, Some(s)) = (applied, kept.as_ref()) {
                         view.interfaces = interfaces(s);
-                        // What is on a link may have changed.
-                        on_link = OnLinkMemo::default();
                     }
                     out.applied = true;
+                    // No route is judged after this (so `on_link`, judged
+                    // on the addresses before it, is never asked again).
                     recount = true;
                 }
             }
@@ -158,7 +160,10 @@ pub fn on_changes(
             })
             .collect();
         let applied = match kept.as_mut() {
-            Some(s) if !reads.reading() => patch_routes(&mut view.routes, s, &routes),
+            // All or nothing; the filter's pass is kept, moved.
+            Some(s) if !reads.reading() => {
+                view.routes.patch(|store| apply_routes(s, store, &routes))
+            }
             _ => None,
         };
         let Some(patch) = applied else {
@@ -175,7 +180,7 @@ pub fn on_changes(
         if let (false, Some(s)) = (recount, kept.as_ref()) {
             recount = routes
                 .iter()
-                .any(|(_, r)| !counted_only(s, view, gateways, r, &mut on_link));
+                .any(|(_, r)| !counted_only(s, view, gateways, r, on_link));
         }
     }
     let over = out.added.len().saturating_sub(FRESH_MAX);
@@ -185,16 +190,6 @@ pub fn on_changes(
         (view.banner, view.findings) = banner(s, &findings);
     }
     out
-}
-
-/// The routes panel's store changed by a run of route changes (all or
-/// nothing, see [`apply_routes`]), and its filter cache told how.
-fn patch_routes(
-    routes: &mut RouteList,
-    kept: &mut Snapshot,
-    changes: &[(Action, &Route)],
-) -> Option<Patch> {
-    routes.patch(|store| apply_routes(kept, store, changes))
 }
 
 /// Whether `route` is one the findings only count, through gateways on a

@@ -1048,3 +1048,191 @@ fn brackets_pick_among_the_fixes_and_f_asks_to_run_the_picked_one() {
     ch(&mut one, ']');
     assert_eq!(one.message_text(), Some("no other fix to pick"));
 }
+
+fn change(action: Action, route: &Route) -> Change {
+    Change::Route {
+        action,
+        line: String::new(),
+        route: route.clone(),
+    }
+}
+
+/// Changes of every kind on the seed VM: routes whose gateways are on no
+/// link (a finding, with its count) and on one, a new default, an
+/// address that puts gateways on a link, a route seen twice, deletes of
+/// routes old and new, and routes added again.
+fn mixed_changes() -> Vec<Change> {
+    let mut out = Vec::new();
+    let big = fixtures::many_routes(2, 60);
+    // Via gateways on no link of the seed (its connected routes left out).
+    let others: Vec<Route> = big
+        .routes
+        .iter()
+        .filter(|r| !r.is_default() && r.gateway.is_some())
+        .cloned()
+        .collect();
+    let seed = fixtures::seed_vm();
+    out.extend(others[..30].iter().map(|r| change(Action::Added, r)));
+    out.push(change(Action::Added, &v6_default()));
+    out.push(change(Action::Added, &others[3]));
+    out.extend(
+        others[..30]
+            .iter()
+            .step_by(4)
+            .map(|r| change(Action::Deleted, r)),
+    );
+    // A connected route of the seed (one the findings read) goes and comes back.
+    let connected = seed
+        .routes
+        .iter()
+        .find(|r| r.gateway.is_none() && !r.is_default())
+        .unwrap();
+    out.push(change(Action::Deleted, connected));
+    out.push(change(Action::Added, connected));
+    out.push(Change::Address {
+        action: Action::Added,
+        address: fixtures::address(2, "10.0.0.10/24", inject_net::Scope::GLOBAL),
+        interface: "eth0".into(),
+    });
+    // Now on a link: a route the findings only count, then routes via a
+    // gateway on none (IPv6).
+    let mut counted = others[1].clone();
+    counted.destination = "172.16.200.1/32".parse().unwrap();
+    out.push(change(Action::Added, &counted));
+    out.extend(others[30..].iter().map(|r| change(Action::Added, r)));
+    out.extend(
+        others[..30]
+            .iter()
+            .step_by(4)
+            .map(|r| change(Action::Added, r)),
+    );
+    out.extend(others.iter().step_by(5).map(|r| change(Action::Deleted, r)));
+    out
+}
+
+/// What the operator sees of the network: the view, and the screen with
+/// and without a filter on the routes. The filtered screen as its cache
+/// gives it is checked against a fresh pass over the routes.
+fn seen(app: &mut App) -> (super::display::NetView, String, String) {
+    let plain = super::view_tests::screen(app, 120, 40);
+    app.route_filter.text = Some("172.16".into());
+    // The pass to its end, as the loop takes it while no event waits (a
+    // batch's added routes are tested there, not in the batch).
+    while app.filtering() {
+        app.advance_filter();
+    }
+    let filtered = super::view_tests::screen(app, 120, 40);
+    let links = app.snapshot.as_ref().map(|s| s.links.clone()).unwrap();
+    let cold = super::route_list::RouteList::new(app.net.routes.store().clone(), links);
+    let warm = std::mem::replace(&mut app.net.routes, cold);
+    assert_eq!(filtered, super::view_tests::screen(app, 120, 40), "cached");
+    app.net.routes = warm;
+    app.route_filter.text = None;
+    (app.net.clone(), plain, filtered)
+}
+
+#[test]
+fn a_batch_of_changes_shows_what_the_same_changes_one_event_each_show() {
+    let changes = mixed_changes();
+    let mut one_by_one = seed_vm_app();
+    let before = seen(&mut one_by_one);
+    for (i, c) in changes.iter().enumerate() {
+        assert_eq!(update(&mut one_by_one, Event::Net(vec![c.clone()])), vec![]);
+        // Half way, with the filter's cache warm.
+        if i == changes.len() / 2 {
+            seen(&mut one_by_one);
+        }
+    }
+    let expected = seen(&mut one_by_one);
+    assert_ne!(expected.0, before.0, "the changes change the view");
+    assert_ne!(expected.2, before.2, "and what the filter finds");
+    let said = |text: &str| expected.0.banner.iter().any(|b| b.text.contains(text));
+    assert!(
+        said("gateway 2001:db8:1::1 of route"),
+        "{:#?}",
+        expected.0.banner
+    );
+    assert!(
+        !said("gateway 10.0.0.1 of route"),
+        "on a link since the address came"
+    );
+    // Batches of every size, and two split right after the address.
+    let address = changes
+        .iter()
+        .position(|c| matches!(c, Change::Address { .. }))
+        .unwrap();
+    let split = vec![&changes[..=address], &changes[address + 1..]];
+    let sizes = [changes.len(), 1, 2, 7, 31];
+    let splits = sizes
+        .iter()
+        .map(|&size| changes.chunks(size).collect::<Vec<_>>());
+    for (case, batches) in splits.chain([split]).enumerate() {
+        let mut batched = seed_vm_app();
+        seen(&mut batched); // the filter's cache warm
+        for batch in batches {
+            assert_eq!(
+                update(&mut batched, Event::Net(batch.to_vec())),
+                vec![],
+                "case {case}"
+            );
+            seen(&mut batched);
+        }
+        assert!(!batched.reads.reading());
+        let got = seen(&mut batched);
+        assert_eq!(got.0, expected.0, "case {case}");
+        assert_eq!(got.1, expected.1, "case {case}");
+        assert_eq!(got.2, expected.2, "case {case}");
+    }
+}
+
+#[test]
+fn a_batch_that_holds_a_change_needing_a_read_changes_nothing_and_reads_once() {
+    let mut app = seed_vm_app();
+    let before = app.net.clone();
+    let mut other_gw = v6_default();
+    other_gw.gateway = Some("2001:db8:69f5::2".parse().unwrap());
+    let big = fixtures::many_routes(2, 20);
+    let mut batch: Vec<Change> = big
+        .routes
+        .iter()
+        .filter(|r| !r.is_default())
+        .map(|r| change(Action::Added, r))
+        .collect();
+    // The same key as the first: a replace or an ECMP append.
+    batch.insert(3, change(Action::Added, &v6_default()));
+    batch.insert(7, change(Action::Added, &other_gw));
+    // And after it, a change that needs a read on its own.
+    batch.push(Change::Link {
+        action: Action::Changed,
+        link: fixtures::ethernet_down(3, "eth1"),
+    });
+    assert_eq!(
+        update(&mut app, Event::Net(batch.clone())),
+        vec![Effect::ReadSnapshot]
+    );
+    assert_eq!(app.net, before, "nothing applied");
+    // The read started after every change of the batch: no other owed.
+    assert_eq!(
+        update(&mut app, Event::Snapshot(Ok(fixtures::seed_vm_fixed()))),
+        vec![]
+    );
+}
+
+#[test]
+fn a_flood_marks_only_the_last_routes_fresh_and_counts_every_one() {
+    let t0 = humantime::parse_rfc3339("2026-12-03T04:19:19Z").unwrap();
+    let mut app = seed_vm_app();
+    app.wall = Some(t0);
+    let n = app.net.routes.len();
+    let big = fixtures::many_routes(2, 3000);
+    let added: Vec<Route> = big.routes.into_iter().filter(|r| !r.is_default()).collect();
+    let batch: Vec<Change> = added.iter().map(|r| change(Action::Added, r)).collect();
+    assert_eq!(update(&mut app, Event::Net(batch)), vec![]);
+    assert_eq!(app.net.routes.len(), n + added.len());
+    assert_eq!(app.fresh.len(), super::rows::FRESH_MAX);
+    let last = app.net.routes.line(app.net.routes.len() - 1).unwrap();
+    assert_eq!(app.fresh.last(), Some(&(last, t0)));
+    let s = super::view_tests::screen(&app, 120, 40);
+    let title = format!("routes 1-17/{} ", n + added.len());
+    assert!(s.contains(&title), "{title}: {s}");
+}
