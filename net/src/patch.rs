@@ -472,6 +472,17 @@ mod tests {
                 );
             }
             assert_eq!(patch.moved(before.len()), None);
+            let every: Vec<usize> = (0..=before.len()).collect();
+            assert_eq!(
+                patch
+                    .moved_ascending(every.iter().copied())
+                    .collect::<Vec<_>>(),
+                every
+                    .iter()
+                    .filter_map(|&old| patch.moved(old))
+                    .collect::<Vec<_>>(),
+                "moved_ascending: {what}"
+            );
             let added: Vec<usize> = (0..ids.len())
                 .filter(|&at| ids[at] >= before.len())
                 .collect();

@@ -12,7 +12,6 @@
 //! group in the kernel's dump order, with routes added later at its end.
 
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnetwork::IpNetwork;
@@ -744,6 +743,29 @@ impl Patch {
         Some(old - self.removed.partition_point(|&r| r < old) + before)
     }
 
+    /// [`moved`](Self::moved) of each of `olds` (ascending), those that
+    /// stay, in one walk along the removed positions: a filter's million
+    /// matches are carried over a batch in milliseconds, not a search each.
+    pub fn moved_ascending<'a>(
+        &'a self,
+        olds: impl Iterator<Item = usize> + 'a,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let mut gone = 0;
+        olds.filter_map(move |old| {
+            while self.removed.get(gone).is_some_and(|&r| r < old) {
+                gone += 1;
+            }
+            if old >= self.ends[3] || self.removed.get(gone) == Some(&old) {
+                return None;
+            }
+            let before: usize = (0..4)
+                .filter(|&g| self.ends[g] <= old)
+                .map(|g| self.added_in[g])
+                .sum();
+            Some(old - gone + before)
+        })
+    }
+
     /// For a scan that had looked at every position below `old` (0..=old
     /// len): the new position with every surviving route that was below
     /// `old` below it, and every surviving route at or above `old` at or
@@ -826,37 +848,12 @@ impl<K: Eq + std::hash::Hash> Keys<K> {
     }
 }
 
-/// A quick hash for the keys of a batch (a destination and its length):
-/// `named` hashes every record of the table, a million of them, and the
-/// default SipHash would cost more than the pass itself. Keys come from
-/// the kernel, not from someone who could pick them to collide.
-#[derive(Default)]
-pub(crate) struct QuickHasher(u64);
-
-impl Hasher for QuickHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        // FxHash's step (rustc's own hasher).
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-pub(crate) type Quick = BuildHasherDefault<QuickHasher>;
+/// The hasher for the keys of a batch (a destination and its length):
+/// `named` hashes every record of the table, a million of them, where
+/// SipHash would cost more than the pass itself. foldhash is seeded per
+/// process, so the prefixes a BGP peer announces cannot be picked to
+/// collide.
+pub(crate) type Quick = foldhash::fast::RandomState;
 
 #[cfg(test)]
 mod tests {

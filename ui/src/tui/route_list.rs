@@ -180,10 +180,8 @@ impl RouteList {
             return Some(patch);
         }
         let next = patch.boundary(pass.next);
-        let kept = pass
-            .found
-            .iter()
-            .filter_map(|&at| patch.moved(at as usize))
+        let kept = patch
+            .moved_ascending(pass.found.iter().map(|&at| at as usize))
             .map(|at| at as u32);
         let behind = patch.added().iter().copied().filter(|&at| at < next);
         let new = self.filter(behind, &pass.query);
