@@ -168,57 +168,74 @@ if [[ $ONLY != flood ]]; then
     echo "status --watch: peak RSS at rest $((w_rest / 1024)) MB, under $((2 * V6)) route events $((w_flood / 1024)) MB" >&2
 fi
 
-# The dashboard under the flood: route_flood (its own event loop, fed by
-# netlink) says `ready` once its frame shows the table; then the 200 000
-# IPv6 routes are added and deleted again (400 000 route events, as for
-# --watch), between a `start` and an `end` on its stdin. It answers with
-# one line (see ui/examples/route_flood.rs) once its frame shows the
-# table as it was again, or after FLOOD_LIMIT seconds.
+# The dashboard under the flood, RUNS runs: route_flood (its own event
+# loop, fed by netlink) says `ready` once its frame shows the table; then
+# the 200 000 IPv6 routes are added and deleted again (400 000 route
+# events, as for --watch), between a `start` and an `end` on its stdin. It
+# answers with one line (see ui/examples/route_flood.rs) once its frame
+# shows the table as it was again, or after FLOOD_LIMIT seconds.
 # The count the routes panel shows: the main table of both families.
 base=$(($(ip -n "$ns" -4 route show table main | wc -l) + $(ip -n "$ns" -6 route show table main | wc -l)))
 mkfifo "$work/flood-in"
-ip netns exec "$ns" "$ROUTE_FLOOD" "$base" "$((base + V6))" "$FLOOD_LIMIT" \
-    <"$work/flood-in" >"$work/flood-out" 2>"$work/flood-err" &
-flood=$!
-exec 3>"$work/flood-in"
-until grep -qx ready "$work/flood-out"; do
-    if ! kill -0 "$flood" 2>/dev/null; then
-        cat "$work/flood-err" >&2
-        echo "full-table: route_flood ended before it was ready" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
 # mark start|end: a line for route_flood, which may have given up (exit 1
 # past FLOOD_LIMIT) and closed its end of the pipe.
 mark() { (trap '' PIPE && echo "$1" >&3) 2>/dev/null || true; }
-mark start
-flood_start=$(date +%s%N)
-ip -n "$ns" -batch "$work/v6.batch"
-ip -n "$ns" -batch "$work/v6-del.batch"
-flood_ms=$((($(date +%s%N) - flood_start) / 1000000))
-mark end
-fl_rc=0
-wait "$flood" || fl_rc=$?
-flood=
-exec 3>&-
-sed 's/^route_flood: /  /' "$work/flood-err" >&2
-if ((fl_rc > 1)); then
-    echo "full-table: route_flood failed (exit $fl_rc)" >&2
-    exit 1
-fi
-read -r fl_catchup fl_flood _ fl_key_median fl_key_max fl_keys fl_frames fl_overruns fl_changes fl_rss fl_shown fl_reads \
-    < <(grep -v '^ready$' "$work/flood-out")
-if ((fl_rc == 1)); then
-    # It gave up before the flood's end: the flood's duration by our clock.
-    if [[ $fl_flood == -1 ]]; then fl_flood=$flood_ms; fi
-    echo "dashboard under $((2 * V6)) route events: NOT caught up within ${FLOOD_LIMIT} s (the routes panel showed $fl_shown of $base); the flood took ${fl_flood} ms" >&2
-    fl_catchup=-
+# flood_run: one run; appends `caught_up_ms flood_ms key_median_ms
+# key_max_ms rss_kb overruns` to $work/flood (caught_up_ms `-` when not
+# caught up within FLOOD_LIMIT).
+flood_run() {
+    ip netns exec "$ns" "$ROUTE_FLOOD" "$base" "$((base + V6))" "$FLOOD_LIMIT" \
+        <"$work/flood-in" >"$work/flood-out" 2>"$work/flood-err" &
+    flood=$!
+    exec 3>"$work/flood-in"
+    until grep -qx ready "$work/flood-out"; do
+        if ! kill -0 "$flood" 2>/dev/null; then
+            cat "$work/flood-err" >&2
+            echo "full-table: route_flood ended before it was ready" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    mark start
+    local start rc=0 took
+    start=$(date +%s%N)
+    ip -n "$ns" -batch "$work/v6.batch"
+    ip -n "$ns" -batch "$work/v6-del.batch"
+    took=$((($(date +%s%N) - start) / 1000000))
+    mark end
+    wait "$flood" || rc=$?
+    flood=
+    exec 3>&-
+    sed 's/^route_flood: /  /' "$work/flood-err" >&2
+    if ((rc > 1)); then
+        echo "full-table: route_flood failed (exit $rc)" >&2
+        exit 1
+    fi
+    local catchup flood_ms key_median key_max rss overruns shown
+    read -r catchup flood_ms _ key_median key_max _ _ overruns _ rss shown _ < <(grep -vx ready "$work/flood-out")
+    if ((rc == 1)); then
+        # It gave up before the flood's end: the flood's duration by our clock.
+        if [[ $flood_ms == -1 ]]; then flood_ms=$took; fi
+        echo "  (the routes panel showed $shown of $base routes after ${FLOOD_LIMIT} s)" >&2
+        catchup=-
+    fi
+    echo "$catchup $flood_ms $key_median $key_max $rss $overruns" >>"$work/flood"
+}
+for _ in $(seq "$RUNS"); do flood_run; done
+# median COLUMN: the median run's value (`-`, not caught up, sorts last).
+median() {
+    awk -v c="$1" '{ print ($c == "-" ? 1e18 : $c) }' "$work/flood" | sort -g |
+        awk -v m=$(((RUNS + 1) / 2)) 'NR == m { print ($1 == 1e18 ? "-" : $1) }'
+}
+fl_catchup=$(median 1) fl_flood=$(median 2) fl_key_median=$(median 3) fl_key_max=$(median 4)
+fl_overruns=$(median 6)
+fl_rss=$(awk '{ print $5 }' "$work/flood" | sort -n | tail -1)
+if [[ $fl_catchup == - ]]; then
+    fl_said="NOT caught up within ${FLOOD_LIMIT} s"
 else
-    echo "dashboard under $((2 * V6)) route events: caught up ${fl_catchup} ms after the flood's start (the flood took ${fl_flood} ms)" >&2
+    fl_said="caught up ${fl_catchup} ms after the flood's start"
 fi
-echo "  key -> frame during the flood: median ${fl_key_median} ms, max ${fl_key_max} ms ($fl_keys keys); peak RSS $((fl_rss / 1024)) MB" >&2
-echo "  $fl_frames frames; $fl_changes changes taken, $fl_overruns overruns (changes the kernel dropped), $fl_reads whole-table reads" >&2
+echo "dashboard under $((2 * V6)) route events (median of $RUNS runs): $fl_said (the flood took ${fl_flood} ms); key -> frame during the flood: median ${fl_key_median} ms, slowest ${fl_key_max} ms; $fl_overruns overruns; peak RSS $((fl_rss / 1024)) MB" >&2
 
 result=(full-table "$ff_routes" "$ff_total" "$ff_read" "$ff_rows" "$ff_draw" "$ff_rss" "$w_rest" "$w_flood"
     "$ff_first" "$k_scroll" "$k_filter" "$k_rss"
