@@ -13,9 +13,10 @@
 #     its real event loop fed by the real netlink subscription, the routes
 #     panel focused, PageDown/PageUp pressed every 100 ms): how long after
 #     the flood's start the frame shows the final count (beside how long
-#     the flood itself took: the difference is the lag), key -> frame
-#     during the flood, the overruns (changes the kernel dropped because
-#     the loop did not take them in time), peak RSS.
+#     the flood itself took: the difference is the lag), the longest the
+#     count stood still meanwhile (a re-read in flight holds the view),
+#     key -> frame during the flood, the overruns (changes the kernel
+#     dropped because the loop did not take them in time), peak RSS.
 # Goals: first frame <= 500 ms, RSS <= 64 MB, key -> frame <= 16 ms;
 # --watch flat (as at rest).
 #
@@ -181,8 +182,8 @@ mkfifo "$work/flood-in"
 # past FLOOD_LIMIT) and closed its end of the pipe.
 mark() { (trap '' PIPE && echo "$1" >&3) 2>/dev/null || true; }
 # flood_run: one run; appends `caught_up_ms flood_ms key_median_ms
-# key_max_ms rss_kb overruns` to $work/flood (caught_up_ms `-` when not
-# caught up within FLOOD_LIMIT).
+# key_max_ms rss_kb overruns still_ms` to $work/flood (caught_up_ms `-`
+# when not caught up within FLOOD_LIMIT).
 flood_run() {
     ip netns exec "$ns" "$ROUTE_FLOOD" "$base" "$((base + V6))" "$FLOOD_LIMIT" \
         <"$work/flood-in" >"$work/flood-out" 2>"$work/flood-err" &
@@ -211,15 +212,15 @@ flood_run() {
         echo "full-table: route_flood failed (exit $rc)" >&2
         exit 1
     fi
-    local catchup flood_ms key_median key_max rss overruns shown
-    read -r catchup flood_ms _ key_median key_max _ _ overruns _ rss shown _ < <(grep -vx ready "$work/flood-out")
+    local catchup flood_ms key_median key_max rss overruns shown still
+    read -r catchup flood_ms _ key_median key_max _ _ overruns _ rss shown _ still < <(grep -vx ready "$work/flood-out")
     if ((rc == 1)); then
         # It gave up before the flood's end: the flood's duration by our clock.
         if [[ $flood_ms == -1 ]]; then flood_ms=$took; fi
         echo "  (the routes panel showed $shown of $base routes after ${FLOOD_LIMIT} s)" >&2
         catchup=-
     fi
-    echo "$catchup $flood_ms $key_median $key_max $rss $overruns" >>"$work/flood"
+    echo "$catchup $flood_ms $key_median $key_max $rss $overruns $still" >>"$work/flood"
 }
 for _ in $(seq "$RUNS"); do flood_run; done
 # median COLUMN: the median run's value (`-`, not caught up, sorts last).
@@ -228,16 +229,22 @@ median() {
         awk -v m=$(((RUNS + 1) / 2)) 'NR == m { print ($1 == 1e18 ? "-" : $1) }'
 }
 fl_catchup=$(median 1) fl_flood=$(median 2) fl_key_median=$(median 3) fl_key_max=$(median 4)
-fl_overruns=$(median 6)
+fl_overruns=$(median 6) fl_still=$(median 7)
 fl_rss=$(awk '{ print $5 }' "$work/flood" | sort -n | tail -1)
 if [[ $fl_catchup == - ]]; then
     fl_said="NOT caught up within ${FLOOD_LIMIT} s"
 else
     fl_said="caught up ${fl_catchup} ms after the flood's start"
 fi
-echo "dashboard under $((2 * V6)) route events (median of $RUNS runs): $fl_said (the flood took ${fl_flood} ms); key -> frame during the flood: median ${fl_key_median} ms, slowest ${fl_key_max} ms; $fl_overruns overruns; peak RSS $((fl_rss / 1024)) MB" >&2
+echo "dashboard under $((2 * V6)) route events (median of $RUNS runs): $fl_said (the flood took ${fl_flood} ms); the routes count stood still for up to ${fl_still} ms meanwhile; key -> frame during the flood: median ${fl_key_median} ms, slowest ${fl_key_max} ms; $fl_overruns overruns; peak RSS $((fl_rss / 1024)) MB" >&2
 
+# After `RESULT full-table`: routes, complete frame ms, read ms, rows ms,
+# draw ms, first frame's peak RSS KB, --watch RSS KB at rest and in the
+# flood, first frame ms, slowest scroll and filter key ms, keys' RSS KB;
+# then the dashboard in the flood: caught up ms (`-`: not within
+# FLOOD_LIMIT), flood ms, key -> frame median and slowest ms, peak RSS KB,
+# overruns, longest standstill of the count ms.
 result=(full-table "$ff_routes" "$ff_total" "$ff_read" "$ff_rows" "$ff_draw" "$ff_rss" "$w_rest" "$w_flood"
     "$ff_first" "$k_scroll" "$k_filter" "$k_rss"
-    "$fl_catchup" "$fl_flood" "$fl_key_median" "$fl_key_max" "$fl_rss" "$fl_overruns")
+    "$fl_catchup" "$fl_flood" "$fl_key_median" "$fl_key_max" "$fl_rss" "$fl_overruns" "$fl_still")
 echo "RESULT ${result[*]}"

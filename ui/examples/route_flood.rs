@@ -19,16 +19,22 @@
 //! 4. Done when, after `end`, the frame has shown FINAL routes for a
 //!    second: caught up at the first of those frames.
 //!
-//! Prints (stdout) `caught_up_ms flood_ms peak_ms key_median_ms key_max_ms
-//! keys frames overruns changes hwm_kb shown reads`: from `start` to the frame
-//! showing FINAL, from `start` to `end`, from `start` to the first frame
-//! showing PEAK, key → frame over the keys pressed before catching up,
-//! frames drawn meanwhile, the overruns (`Change::Overrun`: the kernel
-//! dropped changes the loop did not take in time) and changes the loop
-//! took from the stream, the process's peak RSS (KB), the count shown
-//! last, and the whole-table reads the loop started (`Io::read_snapshot`,
-//! for overruns); -1 for what never happened. Lines for people go to stderr. Not
-//! caught up within LIMIT_S (120) seconds of `start`: the same, with
+//! Prints (stdout) one line, `caught_up_ms flood_ms peak_ms key_median_ms
+//! key_max_ms keys frames overruns changes hwm_kb shown reads still_ms`:
+//! - from `start` to the frame showing FINAL, to `end`, and to the first
+//!   frame showing PEAK;
+//! - key → frame (median, slowest, how many) over the keys pressed before
+//!   catching up, and the frames drawn meanwhile;
+//! - the overruns (`Change::Overrun`: the kernel dropped changes the loop
+//!   did not take in time) and the changes the loop took from the stream;
+//! - the process's peak RSS (KB, VmHWM) and the count shown last;
+//! - the whole-table reads the loop started (`Io::read_snapshot`, for the
+//!   overruns), and the longest the count stood still between `start` and
+//!   catching up (while a re-read is in flight changes are not applied:
+//!   the panel shows the table as it was).
+//!
+//! -1 stands for what never happened. Lines for people go to stderr. Not
+//! caught up within LIMIT_S (120) seconds of `start`: the same line, with
 //! `caught_up_ms` -1 and the figures until then, and exit 1.
 
 use std::io::{BufRead, Write};
@@ -302,6 +308,9 @@ fn drive(
     let mut shown: Option<usize> = Some(args.final_count);
     let mut final_since: Option<Instant> = None;
     let mut moved = false;
+    // The longest the count stood still (a re-read in flight holds it).
+    let mut last_move = start;
+    let mut still = Duration::ZERO;
     let mut frames: Vec<Instant> = Vec::new();
     let mut lost_frames = 0usize;
     // (pressed at, PageDown?) of the key not shown yet.
@@ -343,6 +352,10 @@ fn drive(
                 frames.push(at);
                 lost_frames += usize::from(lost);
                 let parsed = parse_title(&title);
+                if parsed.map(|(_, n)| n) != shown {
+                    still = still.max(at.duration_since(last_move));
+                    last_move = at;
+                }
                 shown = parsed.map(|(_, n)| n);
                 if let (Some((pressed, was_down)), Some((first, _))) = (pending, parsed) {
                     if (first > 1) == was_down {
@@ -374,6 +387,7 @@ fn drive(
     // Keys pressed during the flood (until caught up); one still
     // unanswered counts as long as it has waited.
     let until = caught_up.unwrap_or(deadline);
+    let still = still.max(until.saturating_duration_since(last_move));
     let mut during: Vec<f64> = latencies
         .iter()
         .filter(|(pressed, _)| *pressed < until)
@@ -407,13 +421,15 @@ fn drive(
         ),
     }
     eprintln!(
-        "route_flood: key -> frame median {median:.1} ms, max {max:.1} ms over {} keys; {drawn} frames; {overruns} overruns, {changes} changes taken, {reads} whole-table reads, {lost_frames} frames saying changes were lost; peak RSS {} MB",
+        "route_flood: key -> frame median {median:.1} ms, max {max:.1} ms over {} keys; the count stood still for up to {:.0} ms; {drawn} frames; {overruns} overruns, {changes} changes taken, {reads} whole-table reads, {lost_frames} frames saying changes were lost; peak RSS {} MB",
         during.len(),
+        ms(still),
         rss / 1024
     );
     println!(
-        "{catch:.0} {flood_ms:.0} {peak_ms:.0} {median:.1} {max:.1} {} {drawn} {overruns} {changes} {rss} {shown_now} {reads}",
-        during.len()
+        "{catch:.0} {flood_ms:.0} {peak_ms:.0} {median:.1} {max:.1} {} {drawn} {overruns} {changes} {rss} {shown_now} {reads} {:.0}",
+        during.len(),
+        ms(still)
     );
     i32::from(caught_up.is_none())
 }
