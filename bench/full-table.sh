@@ -225,21 +225,26 @@ flood_run() {
     fi
     echo "$catchup $flood_ms $key_median $key_max $rss $overruns $still" >>"$work/flood"
 }
-for _ in $(seq "$RUNS"); do flood_run; done
-# median COLUMN: the median run's value (`-`, not caught up, sorts last).
-median() {
-    awk -v c="$1" '{ print ($c == "-" ? 1e18 : $c) }' "$work/flood" | sort -g |
-        awk -v m=$(((RUNS + 1) / 2)) 'NR == m { print ($1 == 1e18 ? "-" : $1) }'
-}
-fl_catchup=$(median 1) fl_flood=$(median 2) fl_key_median=$(median 3) fl_key_max=$(median 4)
-fl_overruns=$(median 6) fl_still=$(median 7)
-fl_rss=$(awk '{ print $5 }' "$work/flood" | sort -n | tail -1)
-if [[ $fl_catchup == - ]]; then
-    fl_said="NOT caught up within ${FLOOD_LIMIT} s"
+fl_catchup=- fl_flood=- fl_key_median=- fl_key_max=- fl_rss=- fl_overruns=- fl_still=-
+if ((V6 == 0)); then
+    echo "dashboard under a flood: not measured (V6=0: no routes to flood with)" >&2
 else
-    fl_said="caught up ${fl_catchup} ms after the flood's start"
+    for _ in $(seq "$RUNS"); do flood_run; done
+    # median COLUMN: the median run's value (`-`, not caught up, sorts last).
+    median() {
+        awk -v c="$1" '{ print ($c == "-" ? 1e18 : $c) }' "$work/flood" | sort -g |
+            awk -v m=$(((RUNS + 1) / 2)) 'NR == m { print ($1 == 1e18 ? "-" : $1) }'
+    }
+    fl_catchup=$(median 1) fl_flood=$(median 2) fl_key_median=$(median 3) fl_key_max=$(median 4)
+    fl_overruns=$(median 6) fl_still=$(median 7)
+    fl_rss=$(awk '{ print $5 }' "$work/flood" | sort -n | tail -1)
+    if [[ $fl_catchup == - ]]; then
+        fl_said="NOT caught up within ${FLOOD_LIMIT} s"
+    else
+        fl_said="caught up ${fl_catchup} ms after the flood's start"
+    fi
+    echo "dashboard under $((2 * V6)) route events (median of $RUNS runs): $fl_said (the flood took ${fl_flood} ms); the routes count stood still for up to ${fl_still} ms meanwhile; key -> frame during the flood: median ${fl_key_median} ms, slowest ${fl_key_max} ms; $fl_overruns overruns; peak RSS $((fl_rss / 1024)) MB" >&2
 fi
-echo "dashboard under $((2 * V6)) route events (median of $RUNS runs): $fl_said (the flood took ${fl_flood} ms); the routes count stood still for up to ${fl_still} ms meanwhile; key -> frame during the flood: median ${fl_key_median} ms, slowest ${fl_key_max} ms; $fl_overruns overruns; peak RSS $((fl_rss / 1024)) MB" >&2
 
 # After `RESULT full-table`: routes, complete frame ms, read ms, rows ms,
 # draw ms, first frame's peak RSS KB, --watch RSS KB at rest and in the

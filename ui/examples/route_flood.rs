@@ -17,7 +17,8 @@
 //!    terminal-events stream) every 100 ms, each once the last one showed,
 //!    and times key → the first frame that shows it.
 //! 4. Done when, after `end`, the frame has shown FINAL routes for a
-//!    second: caught up at the first of those frames.
+//!    second: caught up at the first of those frames (at `end` if the
+//!    count never moved).
 //!
 //! Prints (stdout) one line, `caught_up_ms flood_ms peak_ms key_median_ms
 //! key_max_ms keys frames overruns changes hwm_kb shown reads still_ms`:
@@ -306,8 +307,16 @@ fn drive(
     let mut end: Option<Instant> = None;
     let mut peak_at: Option<Instant> = None;
     let mut shown: Option<usize> = Some(args.final_count);
-    let mut final_since: Option<Instant> = None;
+    // Since when the frame shows FINAL, and whether it showed another count.
+    let mut final_since: Option<Instant> = Some(start);
     let mut moved = false;
+    // After the flood's end, the moment the dashboard is right again: the
+    // first frame showing FINAL for good; or the end itself when the count
+    // never moved (a flood too short to show, or one it missed whole).
+    let caught_up_at = |end: Option<Instant>, since: Option<Instant>, moved: bool| {
+        let (end, since) = (end?, since?);
+        Some(if moved { since } else { end.max(since) })
+    };
     // The longest the count stood still (a re-read in flight holds it).
     let mut last_move = start;
     let mut still = Duration::ZERO;
@@ -321,9 +330,9 @@ fn drive(
     let mut latencies: Vec<(Instant, Duration)> = Vec::new();
     let caught_up = loop {
         let now = Instant::now();
-        if let (Some(_), Some(since)) = (end, final_since) {
-            if moved && now.duration_since(since) >= SETTLE {
-                break Some(since);
+        if let Some(at) = caught_up_at(end, final_since, moved) {
+            if now.saturating_duration_since(at) >= SETTLE {
+                break Some(at);
             }
         }
         if now >= deadline {
@@ -344,8 +353,8 @@ fn drive(
         if pending.is_none() {
             wake = wake.min(next_key);
         }
-        if let (Some(_), Some(since)) = (end, final_since) {
-            wake = wake.min(since + SETTLE);
+        if let Some(at) = caught_up_at(end, final_since, moved) {
+            wake = wake.min(at + SETTLE);
         }
         match msgs.recv_timeout(wake.saturating_duration_since(now)) {
             Ok(Msg::Frame { at, title, lost }) => {
