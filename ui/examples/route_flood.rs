@@ -50,10 +50,9 @@ use futures_util::StreamExt;
 use inject_errands::CancellationToken;
 use inject_net as net;
 use inject_ui::tui::display::NetView;
+use inject_ui::tui::watched::{row, Watched};
 use inject_ui::tui::{run, update, App, Event, Focus, Io, RunSink, Theme};
-use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
-use ratatui::buffer::Cell;
-use ratatui::layout::{Position, Size};
+use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 
 /// How often a key is pressed during the flood (at most: each waits for
@@ -77,77 +76,27 @@ enum Msg {
     End(Instant),
 }
 
-/// A `TestBackend` that, at each flush, sends the routes panel's title row
-/// (one row, not the screen: the scan runs on the loop's thread, once per
-/// frame, and must not slow the loop it measures).
-struct Watched {
-    inner: TestBackend,
-    title_row: usize,
-    frames: std_mpsc::Sender<Msg>,
-}
-
-impl Watched {
-    fn row(&self, y: usize) -> String {
-        let buffer = self.inner.buffer();
-        let width = buffer.area.width as usize;
-        buffer.content[y * width..(y + 1) * width]
-            .iter()
-            .map(Cell::symbol)
-            .collect()
-    }
-}
-
-impl Backend for Watched {
-    type Error = std::convert::Infallible;
-
-    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
-    where
-        I: Iterator<Item = (u16, u16, &'a Cell)>,
-    {
-        self.inner.draw(content)
-    }
-    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
-        self.inner.hide_cursor()
-    }
-    fn show_cursor(&mut self) -> Result<(), Self::Error> {
-        self.inner.show_cursor()
-    }
-    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
-        self.inner.get_cursor_position()
-    }
-    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> Result<(), Self::Error> {
-        self.inner.set_cursor_position(position)
-    }
-    fn clear(&mut self) -> Result<(), Self::Error> {
-        self.inner.clear()
-    }
-    fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
-        self.inner.clear_region(clear_type)
-    }
-    fn size(&self) -> Result<Size, Self::Error> {
-        self.inner.size()
-    }
-    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
-        self.inner.window_size()
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        self.inner.flush()?;
-        let height = self.inner.buffer().area.height as usize;
-        // The panel moves only when the banner above it grows or shrinks.
-        let mut title = self.row(self.title_row);
+/// At each flush, the routes panel's title row and whether the footer
+/// said changes were lost (rows, not the screen: this runs on the loop's
+/// thread, once per frame, and must not slow the loop it measures).
+fn frame_watcher(frames: std_mpsc::Sender<Msg>) -> impl FnMut(&Buffer) {
+    // The panel moves only when the banner above it grows or shrinks.
+    let mut title_row = 0;
+    move |buffer| {
+        let height = buffer.area.height as usize;
+        let mut title = row(buffer, title_row);
         if !is_title(&title) {
-            if let Some(y) = (0..height).find(|&y| is_title(&self.row(y))) {
-                self.title_row = y;
-                title = self.row(y);
+            if let Some(y) = (0..height).find(|&y| is_title(&row(buffer, y))) {
+                title_row = y;
+                title = row(buffer, y);
             }
         }
-        let lost = (height.saturating_sub(2)..height).any(|y| self.row(y).contains("were lost"));
-        let _ = self.frames.send(Msg::Frame {
+        let lost = (height.saturating_sub(2)..height).any(|y| row(buffer, y).contains("were lost"));
+        let _ = frames.send(Msg::Frame {
             at: Instant::now(),
             title,
             lost,
         });
-        Ok(())
     }
 }
 
@@ -490,11 +439,7 @@ fn main() {
         .build()
         .expect("runtime");
     let ended = runtime.block_on(async {
-        let backend = Watched {
-            inner: TestBackend::new(160, 40),
-            title_row: 0,
-            frames: msg_tx,
-        };
+        let backend = Watched::new(160, 40, frame_watcher(msg_tx));
         let mut terminal = Terminal::new(backend).expect("terminal");
         let mut app = App::new(NetView::default(), Vec::new(), "benchmark");
         // As the dashboard: subscribe, then read.

@@ -28,10 +28,8 @@ use futures_util::future::BoxFuture;
 use inject_errands::CancellationToken;
 use inject_net as net;
 use inject_ui::tui::display::NetView;
+use inject_ui::tui::watched::{row, Watched};
 use inject_ui::tui::{run, App, Event, Io, RunSink, Theme};
-use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
-use ratatui::buffer::Cell;
-use ratatui::layout::{Position, Size};
 use ratatui::Terminal;
 
 /// The route's line in the routes panel (the banner's hint and status
@@ -40,60 +38,6 @@ const ROUTE_ROW: &str = "default via 2001:db8:69f5::1 dev eth1 metric 1024";
 const ADD: &str = "-6 route add default via 2001:db8:69f5::1 dev eth1";
 const DEL: &str = "-6 route del default via 2001:db8:69f5::1 dev eth1";
 const WAIT: Duration = Duration::from_secs(5);
-
-/// A `TestBackend` that, at the end of every frame, tells whether the
-/// screen shows the route and when.
-struct Watched {
-    inner: TestBackend,
-    frames: std_mpsc::Sender<(Instant, bool)>,
-}
-
-impl Backend for Watched {
-    type Error = std::convert::Infallible;
-
-    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
-    where
-        I: Iterator<Item = (u16, u16, &'a Cell)>,
-    {
-        self.inner.draw(content)
-    }
-    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
-        self.inner.hide_cursor()
-    }
-    fn show_cursor(&mut self) -> Result<(), Self::Error> {
-        self.inner.show_cursor()
-    }
-    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
-        self.inner.get_cursor_position()
-    }
-    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> Result<(), Self::Error> {
-        self.inner.set_cursor_position(position)
-    }
-    fn clear(&mut self) -> Result<(), Self::Error> {
-        self.inner.clear()
-    }
-    fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
-        self.inner.clear_region(clear_type)
-    }
-    fn size(&self) -> Result<Size, Self::Error> {
-        self.inner.size()
-    }
-    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
-        self.inner.window_size()
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        self.inner.flush()?;
-        let buffer = self.inner.buffer();
-        let width = buffer.area.width as usize;
-        // Row by row, so a match never spans two screen lines.
-        let cells: Vec<&str> = buffer.content.iter().map(Cell::symbol).collect();
-        let shows = cells
-            .chunks(width.max(1))
-            .any(|row| row.concat().contains(ROUTE_ROW));
-        let _ = self.frames.send((Instant::now(), shows));
-        Ok(())
-    }
-}
 
 /// What the live dashboard's `Io` does for a snapshot; no commands here.
 struct NetOnly;
@@ -195,10 +139,13 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let backend = Watched {
-            inner: TestBackend::new(160, 40),
-            frames: frame_tx,
-        };
+        // Each frame: when, and whether it shows the route (row by row,
+        // so a match never spans two screen lines).
+        let backend = Watched::new(160, 40, move |buffer| {
+            let shows =
+                (0..buffer.area.height as usize).any(|y| row(buffer, y).contains(ROUTE_ROW));
+            let _ = frame_tx.send((Instant::now(), shows));
+        });
         let mut terminal = Terminal::new(backend).expect("terminal");
         let mut app = App::new(NetView::default(), Vec::new(), "benchmark");
         // As the dashboard: subscribe, then read.

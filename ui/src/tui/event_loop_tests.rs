@@ -215,73 +215,16 @@ async fn the_end_of_net_changes_is_shown_and_the_loop_goes_on() {
     );
 }
 
-/// A TestBackend that hands each frame it flushes to whoever watches: a
-/// test can wait for what the screen shows while the loop runs.
-struct Watched {
-    inner: TestBackend,
-    frames: tokio::sync::watch::Sender<String>,
-}
-
-impl ratatui::backend::Backend for Watched {
-    type Error = <TestBackend as ratatui::backend::Backend>::Error;
-
-    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
-    where
-        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
-    {
-        self.inner.draw(content)
-    }
-    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
-        self.inner.hide_cursor()
-    }
-    fn show_cursor(&mut self) -> Result<(), Self::Error> {
-        self.inner.show_cursor()
-    }
-    fn get_cursor_position(&mut self) -> Result<ratatui::layout::Position, Self::Error> {
-        self.inner.get_cursor_position()
-    }
-    fn set_cursor_position<P: Into<ratatui::layout::Position>>(
-        &mut self,
-        position: P,
-    ) -> Result<(), Self::Error> {
-        self.inner.set_cursor_position(position)
-    }
-    fn clear(&mut self) -> Result<(), Self::Error> {
-        self.inner.clear()
-    }
-    fn clear_region(&mut self, clear_type: ratatui::backend::ClearType) -> Result<(), Self::Error> {
-        self.inner.clear_region(clear_type)
-    }
-    fn size(&self) -> Result<ratatui::layout::Size, Self::Error> {
-        self.inner.size()
-    }
-    fn window_size(&mut self) -> Result<ratatui::backend::WindowSize, Self::Error> {
-        self.inner.window_size()
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        self.inner.flush()?;
-        let screen = self
-            .inner
-            .buffer()
-            .content()
-            .iter()
-            .map(|c| c.symbol())
-            .collect();
-        self.frames.send_replace(screen);
-        Ok(())
-    }
-}
-
 /// The routes filter over a table too big for one slice: the keys typed
 /// are each drawn while its pass is under way (the title says so), and,
 /// with no key waiting, the loop takes the pass to its end on its own.
 #[tokio::test]
 async fn a_filter_over_a_big_table_goes_on_between_keys_to_its_end() {
     let (frames, mut watch) = tokio::sync::watch::channel(String::new());
-    let mut terminal = Terminal::new(Watched {
-        inner: TestBackend::new(160, 40),
-        frames,
-    })
+    // Each frame's screen, for the driver to wait on.
+    let mut terminal = Terminal::new(super::watched::Watched::new(160, 40, move |buffer| {
+        frames.send_replace(buffer.content().iter().map(|c| c.symbol()).collect());
+    }))
     .unwrap();
     let mut app = super::fixtures::big_app(3, 60_000);
     app.focus = super::app::Focus::Routes;

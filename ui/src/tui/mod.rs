@@ -23,6 +23,7 @@ pub mod theme;
 pub mod update;
 pub mod viewer_state;
 pub mod views;
+pub mod watched;
 pub mod wiring;
 
 pub use app::{App, Effect, Focus, Overlay};
