@@ -556,7 +556,14 @@ fn the_output_viewer_follows_the_end_with_colours_and_tabs() {
 fn the_output_viewer_goes_home_searches_and_wraps() {
     use crossterm::event::KeyCode;
     let mut app = viewer_app();
-    let key = |app: &mut App, code| super::update(app, super::Event::key(code));
+    // Each key, then the filter's search to its end, as the loop takes it
+    // while no key waits.
+    let key = |app: &mut App, code| {
+        super::update(app, super::Event::key(code));
+        while app.filtering() {
+            app.advance_filter();
+        }
+    };
     key(&mut app, KeyCode::Char('g'));
     let s = screen(&app, 80, 24);
     assert!(s.contains("│line 1 "), "{s}");
@@ -583,7 +590,14 @@ fn the_output_viewer_goes_home_searches_and_wraps() {
 fn routes_filter_by_text_and_family_with_a_count() {
     use crossterm::event::KeyCode;
     let mut app = big_app(10, 2_000);
-    let key = |app: &mut App, code| super::update(app, super::Event::key(code));
+    // Each key, then the filter's search to its end, as the loop takes it
+    // while no key waits.
+    let key = |app: &mut App, code| {
+        super::update(app, super::Event::key(code));
+        while app.filtering() {
+            app.advance_filter();
+        }
+    };
     key(&mut app, KeyCode::Char('/'));
     assert_eq!(app.focus, Focus::Routes);
     for c in "dev eth3 ".chars() {
@@ -674,7 +688,14 @@ fn a_new_route_is_drawn_reversed_and_the_banner_says_when_it_changed() {
 fn d_shows_only_the_defaults_and_esc_clears_the_filters() {
     use crossterm::event::KeyCode;
     let mut app = big_app(10, 2_000);
-    let key = |app: &mut App, code| super::update(app, super::Event::key(code));
+    // Each key, then the filter's search to its end, as the loop takes it
+    // while no key waits.
+    let key = |app: &mut App, code| {
+        super::update(app, super::Event::key(code));
+        while app.filtering() {
+            app.advance_filter();
+        }
+    };
     key(&mut app, KeyCode::Char('d'));
     let s = screen(&app, 120, 40);
     assert_eq!(app.routes_shown(), 2, "{s}");
