@@ -215,8 +215,8 @@ impl RouteList {
 
     /// The routes `query` lists, as far as its pass has got: every one
     /// without a query; a new query's pass starts here and runs one
-    /// [`SLICE`] (a table of a few thousand routes is done in it);
-    /// [`advance`](Self::advance) takes it on.
+    /// [`SLICE`] (a small table's is done in it); [`advance`](Self::advance)
+    /// takes it on.
     pub fn shown(&self, query: &RouteQuery) -> Shown {
         self.shown_within(query, SLICE)
     }
@@ -231,13 +231,12 @@ impl RouteList {
             last => {
                 // Narrow the last pass when the text was typed on, once it
                 // has gone past its own narrowing.
-                let started = match last {
+                let mut started = match last {
                     Some(p) if query.narrows(&p.query) && p.from.is_none() => {
                         Pass::narrowing(query, p)
                     }
                     _ => Pass::fresh(query),
                 };
-                let mut started = started;
                 self.step(&mut started, slice);
                 *pass = Some(started);
             }
@@ -262,8 +261,7 @@ impl RouteList {
             // `next`: count them as that part, in proportion.
             let below = match &p.from {
                 Some((from, i)) if !from.is_empty() => p.next * i / from.len(),
-                Some(_) => p.next,
-                None => p.next,
+                _ => p.next,
             };
             (below, len)
         })
