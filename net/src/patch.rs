@@ -464,24 +464,24 @@ mod tests {
                 "{what}"
             );
             assert_eq!(b_kept, s_kept, "{what}");
-            for old in 0..before.len() {
+            // Each route alone, then all in one walk.
+            // (Ids from `before.len()` on are the routes added.)
+            let traced = |old: usize| {
+                (old < before.len())
+                    .then(|| ids.iter().position(|&id| id == old))
+                    .flatten()
+            };
+            for old in 0..=before.len() {
                 assert_eq!(
-                    patch.moved(old),
-                    ids.iter().position(|&id| id == old),
+                    patch.moved(std::iter::once(old)).next(),
+                    traced(old),
                     "moved({old}): {what}"
                 );
             }
-            assert_eq!(patch.moved(before.len()), None);
-            let every: Vec<usize> = (0..=before.len()).collect();
             assert_eq!(
-                patch
-                    .moved_ascending(every.iter().copied())
-                    .collect::<Vec<_>>(),
-                every
-                    .iter()
-                    .filter_map(|&old| patch.moved(old))
-                    .collect::<Vec<_>>(),
-                "moved_ascending: {what}"
+                patch.moved(0..=before.len()).collect::<Vec<_>>(),
+                (0..=before.len()).filter_map(traced).collect::<Vec<_>>(),
+                "moved in one walk: {what}"
             );
             let added: Vec<usize> = (0..ids.len())
                 .filter(|&at| ids[at] >= before.len())

@@ -729,24 +729,11 @@ impl Patch {
         }
     }
 
-    /// The new position of the route that was at `old`; None if it was
-    /// removed (or `old` was past the end).
-    pub fn moved(&self, old: usize) -> Option<usize> {
-        if old >= self.ends[3] || self.removed.binary_search(&old).is_ok() {
-            return None;
-        }
-        // Routes added to the groups before `old`'s went in before it.
-        let before: usize = (0..4)
-            .filter(|&g| self.ends[g] <= old)
-            .map(|g| self.added_in[g])
-            .sum();
-        Some(old - self.removed.partition_point(|&r| r < old) + before)
-    }
-
-    /// [`moved`](Self::moved) of each of `olds` (ascending), those that
-    /// stay, in one walk along the removed positions: a filter's million
+    /// The new positions of the routes that were at `olds` (ascending),
+    /// of those that stay (a removed one, or one past the end, gives
+    /// none), in one walk along the removed positions: a filter's million
     /// matches are carried over a batch in milliseconds, not a search each.
-    pub fn moved_ascending<'a>(
+    pub fn moved<'a>(
         &'a self,
         olds: impl Iterator<Item = usize> + 'a,
     ) -> impl Iterator<Item = usize> + 'a {
@@ -758,6 +745,7 @@ impl Patch {
             if old >= self.ends[3] || self.removed.get(gone) == Some(&old) {
                 return None;
             }
+            // Routes added to the groups before `old`'s went in before it.
             let before: usize = (0..4)
                 .filter(|&g| self.ends[g] <= old)
                 .map(|g| self.added_in[g])
@@ -783,11 +771,6 @@ impl Patch {
     /// The new positions of the routes added, ascending.
     pub fn added(&self) -> &[usize] {
         &self.added
-    }
-
-    /// The old positions of the routes removed, ascending.
-    pub fn removed(&self) -> &[usize] {
-        &self.removed
     }
 
     /// Nothing moved: no route removed or added.

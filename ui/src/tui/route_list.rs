@@ -181,7 +181,7 @@ impl RouteList {
         }
         let next = patch.boundary(pass.next);
         let kept = patch
-            .moved_ascending(pass.found.iter().map(|&at| at as usize))
+            .moved(pass.found.iter().map(|&at| at as usize))
             .map(|at| at as u32);
         let behind = patch.added().iter().copied().filter(|&at| at < next);
         let new = self.filter(behind, &pass.query);
@@ -294,6 +294,7 @@ impl RouteList {
     /// step gets on).
     fn step(&self, pass: &mut Pass, slice: Duration) {
         let start = Instant::now();
+        let candidates = self.candidates(&pass.query);
         loop {
             if let Some((from, at)) = &mut pass.from {
                 let chunk = &from[*at..(*at + CHUNK).min(from.len())];
@@ -305,9 +306,8 @@ impl RouteList {
                 }
             } else {
                 let end = (pass.next + CHUNK).min(self.store.len());
-                let positions = self
-                    .candidates(&pass.query)
-                    .into_iter()
+                let positions = candidates
+                    .iter()
                     .flat_map(|r| r.start.max(pass.next)..r.end.min(end));
                 let matches = self.filter(positions, &pass.query);
                 Arc::make_mut(&mut pass.found).extend(matches);
