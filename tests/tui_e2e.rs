@@ -134,6 +134,15 @@ impl Dashboard {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+
+    /// Run the selected command as an operator does: Enter, the
+    /// confirmation asking about `name`, y.
+    fn run_selected(&self, name: &str) {
+        self.keys(&["Enter"]);
+        let asks = format!("run {name}?");
+        self.wait_for("the confirmation", WAIT, |s| s.contains(&asks));
+        self.keys(&["y"]);
+    }
 }
 
 impl std::ops::Deref for Dashboard {
@@ -498,9 +507,7 @@ fn losing_the_terminal_stops_the_running_command_and_logs_it() {
     let log = dir.path().join("log");
     let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     tmux.wait_for("the command list", WAIT, |s| s.contains("▶ slow"));
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run slow?"));
-    tmux.keys(&["y"]);
+    tmux.run_selected("slow");
     let deadline = Instant::now() + WAIT;
     let leader: i32 = loop {
         if let Some(pid) = std::fs::read_to_string(&pidfile)
@@ -563,9 +570,7 @@ fn a_running_command_shows_its_time_and_x_stops_it_keeping_the_dashboard() {
     let config = write_commands(dir.path(), &[("slow", "sleep 60")]);
     let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     tmux.wait_for("the command list", WAIT, |s| s.contains("▶ slow"));
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run slow?"));
-    tmux.keys(&["y"]);
+    tmux.run_selected("slow");
     // Elapsed time on the row and in the output panel, before any output.
     tmux.wait_for("the elapsed time", WAIT, |s| {
         s.contains("running 1") && s.contains("running for 1") && s.contains("no output yet")
@@ -597,9 +602,7 @@ fn a_command_writing_to_dev_tty_leaves_the_frame_intact() {
     let config = write_commands(dir.path(), &[("tty", "echo X > /dev/tty")]);
     let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     tmux.wait_for("the command list", WAIT, |s| s.contains("▶ tty"));
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run tty?"));
-    tmux.keys(&["y"]);
+    tmux.run_selected("tty");
     // No controlling terminal: the write fails, and says so in the output.
     let s = tmux.wait_for("the command failed", WAIT, |s| s.contains("tty: failed in"));
     assert!(frame_intact(&s), "{s}");
@@ -661,9 +664,7 @@ fn a_lock_held_by_an_errand_says_who_instead_of_cancelled() {
         s.lines()
             .any(|l| l.contains("▶ hold") && l.contains("running") && l.contains("pre-start"))
     });
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run hold?"));
-    tmux.keys(&["y"]);
+    tmux.run_selected("hold");
     let who = format!("inject run (pid {pid}, phase pre-start) holds the lock");
     let s = tmux.wait_for("who holds the lock", WAIT, |s| s.contains(&who));
     assert!(!s.contains("cancelled"), "{s}");
@@ -719,9 +720,8 @@ fn history_from_an_errand_run_shows_after_a_restart() {
             && s.contains("(exit code 3)")
     });
     // A run from the dashboard is logged as the dashboard's.
-    tmux.keys(&["Up", "Enter"]);
-    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run greet?"));
-    tmux.keys(&["y"]);
+    tmux.keys(&["Up"]);
+    tmux.run_selected("greet");
     tmux.wait_for("the dashboard's run", WAIT, |s| s.contains(" dashboard"));
     let events = std::fs::read_to_string(log.join("inject-run.jsonl")).unwrap();
     assert!(events.contains("\"source\":\"dashboard\""), "{events}");
@@ -738,9 +738,7 @@ fn the_output_viewer_end_shows_the_last_line_of_a_long_output() {
     let config = write_commands(dir.path(), &[("count", "seq 1 100000")]);
     let tmux = Dashboard::start((100, 30), &vm, dir.path(), &config);
     tmux.wait_for("the command list", WAIT, |s| s.contains("▶ count"));
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("the confirmation", WAIT, |s| s.contains("run count?"));
-    tmux.keys(&["y"]);
+    tmux.run_selected("count");
     tmux.wait_for("the run's end", WAIT, |s| s.contains("count: ok in"));
     // The viewer reads the run's whole output file: the end is there,
     // though the runner showed only the first part as it ran.
