@@ -911,7 +911,25 @@ fn a_terminal_that_hangs_up_ends_the_dashboard() {
 /// cursor shown.
 #[test]
 fn sigterm_ends_the_dashboard_and_gives_the_terminal_back() {
-    if !can_run("sigterm_ends_the_dashboard_and_gives_the_terminal_back") {
+    a_signal_ends_the_dashboard(
+        "sigterm_ends_the_dashboard_and_gives_the_terminal_back",
+        nix::sys::signal::Signal::SIGTERM,
+    );
+}
+
+/// SIGINT the same (`kill -INT`, `timeout -s INT`: in raw mode Ctrl-C is
+/// a key, so no other SIGINT comes); its default action would leave the
+/// terminal raw and on the alternate screen.
+#[test]
+fn sigint_ends_the_dashboard_and_gives_the_terminal_back() {
+    a_signal_ends_the_dashboard(
+        "sigint_ends_the_dashboard_and_gives_the_terminal_back",
+        nix::sys::signal::Signal::SIGINT,
+    );
+}
+
+fn a_signal_ends_the_dashboard(test: &str, signal: nix::sys::signal::Signal) {
+    if !can_run(test) {
         return;
     }
     let vm = SeedVm::new();
@@ -921,19 +939,19 @@ fn sigterm_ends_the_dashboard_and_gives_the_terminal_back() {
     d.wait_for("the dashboard", WAIT, |s| s.contains("▶ greet"));
     let pid = d.pid();
     let _guard = KillOnDrop(pid);
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert_eq!(d.exit_within(WAIT).as_deref(), Some("exit=0"));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).unwrap();
+    assert_eq!(d.exit_within(WAIT).as_deref(), Some("exit=0"), "{signal}");
     d.wait_for("the shell again", WAIT, |s| s.contains("exit=0"));
     assert_eq!(
         d.display("#{alternate_on}"),
         "0",
-        "alternate screen left on"
+        "alternate screen left on after {signal}"
     );
-    assert_eq!(d.display("#{cursor_flag}"), "1", "cursor left hidden");
+    assert_eq!(
+        d.display("#{cursor_flag}"),
+        "1",
+        "cursor left hidden after {signal}"
+    );
 }
 
 // Issue 19, "The screen tells the truth at every size": each screen item,

@@ -266,8 +266,11 @@ where
 
 /// Terminal events from crossterm as dashboard events (mouse, focus and
 /// key releases dropped; a read error ends the stream), with SIGTERM,
-/// SIGHUP and a hung-up terminal as `Terminate`, so the terminal is
-/// restored and a running command stopped on each of those.
+/// SIGINT, SIGHUP and a hung-up terminal as `Terminate`, so the terminal
+/// is restored and a running command stopped on each of those (in raw
+/// mode Ctrl-C is a key: a SIGINT comes from `kill -INT` or `timeout -s
+/// INT`, and its default action would leave the terminal raw and the
+/// command running, unlogged).
 ///
 /// The terminal is read on a thread of its own, never on the runtime's:
 /// crossterm 0.29 reads a hung-up tty (read() = 0, or EIO) in a loop that
@@ -300,7 +303,11 @@ pub fn terminal_events() -> impl Stream<Item = Event> + Unpin {
         futures_util::stream::empty().boxed()
     };
     let mut ends = Vec::new();
-    for kind in [SignalKind::terminate(), SignalKind::hangup()] {
+    for kind in [
+        SignalKind::terminate(),
+        SignalKind::interrupt(),
+        SignalKind::hangup(),
+    ] {
         if let Ok(mut s) = signal(kind) {
             ends.push(futures_util::stream::poll_fn(move |cx| s.poll_recv(cx)).boxed());
         }
